@@ -1,0 +1,112 @@
+# famfs: top-level build. `make` builds everything user space into build/;
+# `make check` runs every test; see README.md.
+
+BUILD    ?= build
+PREFIX   ?= /usr/local
+CC       ?= gcc
+CFLAGS   ?= -O2 -g
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CPPFLAGS += -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -MMD -MP -I. -Ifamfs -Ifmap
+PKGS     := fuse3 libdaxctl yaml-0.1 uuid zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS  = $(CPPFLAGS) $(PKG_CFLAGS) $(WARN) $(CFLAGS)
+LDLIBS_ALL  = $(PKG_LIBS) -lpthread
+
+LIB_SRC  := $(wildcard famfs/*.c) $(wildcard fmap/*.c)
+CLI_SRC  := $(wildcard cli/*.c)
+FUSED_SRC := $(wildcard fused/*.c)
+UNIT_SRC := $(wildcard test/unit/test_*.c)
+BENCH_SRC := $(wildcard bench/*.c)
+TOOL_SRC := $(wildcard test/tools/*.c)
+
+LIB      := $(BUILD)/libfamfs.a
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+FUSED_OBJ := $(FUSED_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+TOOL_BIN := $(TOOL_SRC:test/tools/%.c=$(BUILD)/test/tools/%)
+
+# `make V=1` shows the commands.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+PROGS := $(BUILD)/famfs
+ifneq ($(FUSED_SRC),)
+PROGS += $(BUILD)/famfs_fused
+endif
+
+.PHONY: all check unit integration vmtest bench demo install clean format format-check deps fuzz
+
+all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(BUILD)/famfs: $(CLI_OBJ) $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/famfs_fused: $(FUSED_OBJ) $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_ALL) -lcmocka
+
+$(BUILD)/test/tools/%: $(BUILD)/obj/test/tools/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+# ---- tests ----
+check: unit integration
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+integration: $(PROGS) $(TOOL_BIN)
+	@bash test/integration/run.sh $(BUILD)
+
+bench: all
+	@bash bench/run.sh $(BUILD)
+
+install: $(PROGS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
+	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	ln -sf famfs $(DESTDIR)$(PREFIX)/bin/mkfs.famfs
+	ln -sf $(PREFIX)/bin/famfs $(DESTDIR)$(PREFIX)/sbin/mkfs.famfs
+
+# Debian packages needed to build and test user space.
+deps:
+	@bash scripts/deps.sh
+
+format:
+	clang-format -i $(LIB_SRC) $(wildcard famfs/*.h fmap/*.h cli/*.h fused/*.h) $(CLI_SRC) \
+		$(FUSED_SRC) $(UNIT_SRC) $(BENCH_SRC)
+
+format-check:
+	@clang-format --dry-run -Werror $(LIB_SRC) $(wildcard famfs/*.h fmap/*.h cli/*.h fused/*.h) \
+		$(CLI_SRC) $(FUSED_SRC) $(UNIT_SRC) $(BENCH_SRC)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: Apache-2.0
+/* famfs mkfs: create a file system on a memory device or image file. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <uuid/uuid.h>
+
+#include "cli.h"
+#include "fs.h"
+#include "identity.h"
+#include "super.h"
+
+enum { OPT_ALLOW_SMALL = 256 };
+
+static const struct cli_opt opts[] = {
+    {"force", 'f', NULL, "overwrite an existing famfs, even one mastered by another host"},
+    {"log-len", 'l', "SIZE", "log length: a power of two >= 8M (default 8M)"},
+    {"size", 's', "SIZE", "image file: create it (sparse) or resize it to SIZE"},
+    {"allow-small", OPT_ALLOW_SMALL, NULL, "accept devices smaller than 4 GiB (tests)"},
+    {0},
+};
+
+static int run(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	uint64_t log_len = FAMFS_LOG_LEN_DEFAULT, size = 0;
+	bool force = false, small = false;
+	struct famfs_superblock old;
+	char b1[32], b2[32], ustr[UUID_STR_LEN];
+	struct famfs_dev *dev;
+	uint8_t me[16];
+	const char *arg, *path;
+	struct stat st;
+	int c, rc;
+
+	while ((c = cli_getopt(cmd, argc, argv, &arg)) != -1) {
+		switch (c) {
+		case 'f':
+			force = true;
+			break;
+		case 'l':
+			if (cli_parse_size(arg, &log_len) || log_len < FAMFS_LOG_LEN_MIN ||
+			    (log_len & (log_len - 1)))
+				return cli_usage_error(
+				    cmd, "--log-len %s: need a power of two >= 8M", arg);
+			break;
+		case 's':
+			if (cli_parse_size(arg, &size) || size == 0)
+				return cli_usage_error(cmd, "--size %s: not a size", arg);
+			break;
+		case OPT_ALLOW_SMALL:
+			small = true;
+			break;
+		}
+	}
+	if (argc - cli_optind() != 1)
+		return cli_usage_error(cmd, "expected one DEVICE");
+	path = argv[cli_optind()];
+
+	rc = famfs_identity(me);
+	if (rc)
+		return cli_error(cmd, "cannot read or create this host's identity %s: %s",
+				 famfs_identity_path(), strerror(-rc));
+
+	if (stat(path, &st) == 0) {
+		rc = famfs_fs_probe(path, &old);
+		if (rc < 0)
+			return cli_error(cmd, "%s: %s", path, strerror(-rc));
+		if (rc == 1 && !force) {
+			uuid_unparse(old.system_uuid, ustr);
+			if (!famfs_sb_is_master(&old, me))
+				return cli_error(
+				    cmd,
+				    "%s holds a famfs file system whose master is another "
+				    "host (%s); use -f to overwrite it",
+				    path, ustr);
+			return cli_error(cmd,
+					 "%s already holds a famfs file system; use -f to "
+					 "overwrite it",
+					 path);
+		}
+		if (size && !S_ISREG(st.st_mode))
+			return cli_usage_error(cmd, "--size applies to image files only");
+	} else if (!size) {
+		return cli_error(cmd, "%s: %s (give --size to create an image file)", path,
+				 strerror(errno));
+	}
+	if (size) {
+		rc = famfs_dev_create_file(path, size);
+		if (rc)
+			return cli_error(cmd, "%s: cannot create or resize: %s", path,
+					 strerror(-rc));
+	}
+
+	rc = famfs_dev_open(path, FAMFS_DEV_WRITE, &dev);
+	if (rc)
+		return cli_error(cmd, "%s: %s", path,
+				 rc == -ENODEV ? "not a regular file, devdax or block device"
+					       : strerror(-rc));
+	if (dev->size < FAMFS_MIN_DEVSIZE && !small) {
+		famfs_dev_close(dev);
+		return cli_error(cmd,
+				 "%s is %s; famfs needs at least 4 GiB (--allow-small for tests)",
+				 path, cli_fmt_size(dev->size, b1, sizeof(b1)));
+	}
+	if (FAMFS_LOG_OFFSET + log_len + FAMFS_ALLOC_UNIT > dev->size) {
+		famfs_dev_close(dev);
+		return cli_error(cmd, "%s is %s: no room for a %s log and any data", path,
+				 cli_fmt_size(dev->size, b1, sizeof(b1)),
+				 cli_fmt_size(log_len, b2, sizeof(b2)));
+	}
+	rc = famfs_dev_lock(dev, false);
+	if (rc) {
+		famfs_dev_close(dev);
+		return cli_error(cmd, "%s is in use (mounted by famfs_fused?): %s", path,
+				 strerror(-rc));
+	}
+	rc = famfs_mkfs(dev, log_len, me);
+	if (rc) {
+		famfs_dev_close(dev);
+		return cli_error(cmd, "%s: writing the file system failed: %s", path,
+				 strerror(-rc));
+	}
+	uuid_unparse(me, ustr);
+	printf("famfs mkfs: %s (%s): %s, log %s (%llu entries), master %s\n", dev->path,
+	       famfs_dev_kind_name(dev->kind), cli_fmt_size(dev->size, b1, sizeof(b1)),
+	       cli_fmt_size(log_len, b2, sizeof(b2)), (unsigned long long)famfs_log_nslots(log_len),
+	       ustr);
+	famfs_dev_close(dev);
+	return CLI_OK;
+}
+
+const struct cli_cmd cli_cmd_mkfs = {
+    .name = "mkfs",
+    .args = "[OPTIONS] DEVICE",
+    .summary = "Create a famfs file system on a devdax, pmem or image-file DEVICE.",
+    .details = "DEVICE is a devdax device (/dev/daxX.Y), a pmem block device (/dev/pmemX)\n"
+	       "or a regular image file (--size creates it). This host becomes the file\n"
+	       "system's master, the only host that may add files; its identity is the uuid\n"
+	       "in /opt/famfs/system_uuid, or in the file named by $FAMFS_SYSTEM_UUID_FILE.\n"
+	       "mkfs refuses a device that already holds a famfs file system unless -f, and\n"
+	       "always refuses one a famfs_fused server is using. `mkfs.famfs` is the same\n"
+	       "command.\n\n"
+	       "Exit status: 0 created, 1 refused or failed, 2 usage error.",
+    .opts = opts,
+    .run = run,
+};

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The whole-file-system check behind `famfs fsck`: superblock, log header,
+ * every entry alone (famfs_entry_check) and the entries together (parents,
+ * duplicate paths, overlapping extents, ADD_DAXDEV indices). Works on any
+ * copy of the metadata: a device window or the .meta files of a mount.
+ */
+#ifndef FAMFS_CHECK_H
+#define FAMFS_CHECK_H
+
+#include "entry.h"
+#include "format.h"
+#include "problem.h"
+
+struct famfs_fsck_stats {
+	uint64_t capacity;    /* bytes (superblock daxdev.size) */
+	uint64_t meta_bytes;  /* superblock + log */
+	uint64_t alloc_bytes; /* bytes in allocation units used by files */
+	uint64_t file_bytes;  /* sum of file sizes */
+	uint64_t files;
+	uint64_t dirs; /* root excluded */
+	uint64_t slots_used;
+	uint64_t slots_total;
+};
+
+/* Called for each slot in use, good or bad, after it has been checked. */
+typedef void (*famfs_fsck_entry_fn)(const struct famfs_geom *g, const struct famfs_log_entry *e,
+				    uint64_t index, void *arg);
+
+/**
+ * famfs_fsck() - check a file system's metadata.
+ * @sb:      the superblock (at least 200 bytes)
+ * @log:     the log as stored: header then entries
+ * @log_avail: bytes available at @log (may be less than log_len: entries
+ *           beyond it are reported missing)
+ * @devsize: device size in bytes, or 0 when unknown (checking a mount)
+ * @c:       receives every problem
+ * @each, @arg: optional per-entry callback (fsck -v)
+ * @st:      filled with capacity, usage and log occupancy
+ *
+ * Returns 0 when the check ran to the end (problems are in @c->count),
+ * -EMEDIUMTYPE if there is no famfs superblock, -EUCLEAN if superblock or
+ * log header are too damaged to read the log, -ENOMEM.
+ */
+int famfs_fsck(const struct famfs_superblock *sb, const void *log, uint64_t log_avail,
+	       uint64_t devsize, struct famfs_checker *c, famfs_fsck_entry_fn each, void *arg,
+	       struct famfs_fsck_stats *st);
+
+/**
+ * famfs_entry_describe() - one line for a log entry: type, path, size,
+ * mode, owner, extents ("file a/b 1234 bytes 0644 0:0 [0x...+0x...]").
+ */
+void famfs_entry_describe(const struct famfs_geom *g, const struct famfs_log_entry *e, char *buf,
+			  size_t size);
+
+#endif

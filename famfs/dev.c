@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <daxctl/libdaxctl.h>
+
+#include "dev.h"
+#include "flush.h"
+
+#define DIO_ALIGN 4096ULL /* O_DIRECT granularity we use on block devices */
+
+static uint64_t round_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) / a * a;
+}
+
+const char *famfs_dev_kind_name(enum famfs_dev_kind kind)
+{
+	switch (kind) {
+	case FAMFS_DEV_FILE:
+		return "file";
+	case FAMFS_DEV_DAX:
+		return "devdax";
+	case FAMFS_DEV_PMEM:
+		return "pmem";
+	}
+	return "?";
+}
+
+/* Size and alignment of a devdax device, from libdaxctl. */
+static int daxctl_geometry(dev_t rdev, uint64_t *size, uint64_t *align)
+{
+	struct daxctl_region *region;
+	struct daxctl_ctx *ctx;
+	struct daxctl_dev *dd;
+	int rc = -EINVAL;
+
+	if (daxctl_new(&ctx) < 0)
+		return -ENOMEM;
+	daxctl_region_foreach(ctx, region)
+	{
+		daxctl_dev_foreach(region, dd)
+		{
+			if (daxctl_dev_get_major(dd) == (int)major(rdev) &&
+			    daxctl_dev_get_minor(dd) == (int)minor(rdev)) {
+				*size = daxctl_dev_get_size(dd);
+				*align = daxctl_dev_get_align(dd);
+				if (*align == 0)
+					*align = 0x200000;
+				rc = 0;
+				goto out;
+			}
+		}
+	}
+out:
+	daxctl_unref(ctx);
+	return rc;
+}
+
+int famfs_dev_open(const char *path, unsigned int flags, struct famfs_dev **out)
+{
+	bool wr = flags & FAMFS_DEV_WRITE;
+	struct famfs_dev *dev;
+	struct stat st;
+	int rc, oflags;
+
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return -ENOMEM;
+	dev->fd = -1;
+	dev->writable = wr;
+	if (!realpath(path, dev->path))
+		snprintf(dev->path, sizeof(dev->path), "%s", path);
+
+	if (stat(dev->path, &st) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	oflags = (wr ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+	if (S_ISREG(st.st_mode)) {
+		dev->kind = FAMFS_DEV_FILE;
+		dev->size = st.st_size;
+		dev->align = sysconf(_SC_PAGESIZE);
+	} else if (S_ISCHR(st.st_mode)) {
+		dev->kind = FAMFS_DEV_DAX;
+		rc = daxctl_geometry(st.st_rdev, &dev->size, &dev->align);
+		if (rc)
+			goto fail;
+	} else if (S_ISBLK(st.st_mode)) {
+		dev->kind = FAMFS_DEV_PMEM;
+		dev->align = DIO_ALIGN;
+		oflags |= O_DIRECT;
+	} else {
+		rc = -ENODEV;
+		goto fail;
+	}
+	dev->fd = open(dev->path, oflags);
+	if (dev->fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (dev->kind == FAMFS_DEV_PMEM && ioctl(dev->fd, BLKGETSIZE64, &dev->size) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	*out = dev;
+	return 0;
+fail:
+	famfs_dev_close(dev);
+	return rc;
+}
+
+int famfs_dev_create_file(const char *path, uint64_t size)
+{
+	struct stat st;
+	int fd, rc = 0;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		rc = S_ISREG(st.st_mode) ? -errno : -ENOTSUP;
+	else if ((uint64_t)st.st_size != size && ftruncate(fd, (off_t)size) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* Aligned O_DIRECT transfer on a block device; buf, len and off aligned. */
+static int dio(struct famfs_dev *dev, void *buf, size_t len, uint64_t off, bool write)
+{
+	while (len) {
+		ssize_t n = write ? pwrite(dev->fd, buf, len, (off_t)off)
+				  : pread(dev->fd, buf, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		buf = (char *)buf + n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+void *famfs_dev_map(struct famfs_dev *dev, uint64_t len)
+{
+	uint64_t mlen = round_up(len, dev->align);
+	void *p;
+	int rc;
+
+	if (mlen > round_up(dev->size, dev->align) || len == 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (dev->kind == FAMFS_DEV_PMEM) {
+		p = aligned_alloc(DIO_ALIGN, mlen);
+		if (!p)
+			return NULL;
+		rc = dio(dev, p, mlen, 0, false);
+		if (rc) {
+			free(p);
+			errno = -rc;
+			return NULL;
+		}
+	} else {
+		int prot = PROT_READ | (dev->writable ? PROT_WRITE : 0);
+
+		p = mmap(NULL, mlen, prot, MAP_SHARED, dev->fd, 0);
+		if (p == MAP_FAILED)
+			return NULL;
+	}
+	if (dev->map) {
+		if (dev->kind == FAMFS_DEV_PMEM)
+			free(dev->map);
+		else
+			munmap(dev->map, dev->map_len);
+	}
+	dev->map = p;
+	dev->map_len = mlen;
+	return p;
+}
+
+/* Window range [addr, addr+len) as device offsets; -EINVAL if outside. */
+static int window_range(struct famfs_dev *dev, const void *addr, size_t len, uint64_t *off)
+{
+	const uint8_t *a = addr;
+
+	if (!dev->map || a < dev->map || len > dev->map_len ||
+	    (uint64_t)(a - dev->map) > dev->map_len - len)
+		return -EINVAL;
+	*off = (uint64_t)(a - dev->map);
+	return 0;
+}
+
+static int pmem_sync_range(struct famfs_dev *dev, uint64_t off, size_t len, bool write)
+{
+	uint64_t start = off / DIO_ALIGN * DIO_ALIGN;
+	uint64_t end = round_up(off + len, DIO_ALIGN);
+
+	if (end > dev->map_len)
+		end = dev->map_len;
+	return dio(dev, dev->map + start, end - start, start, write);
+}
+
+int famfs_dev_flush(struct famfs_dev *dev, const void *addr, size_t len)
+{
+	uint64_t off;
+	int rc = window_range(dev, addr, len, &off);
+
+	if (rc)
+		return rc;
+	if (dev->kind == FAMFS_DEV_PMEM)
+		return pmem_sync_range(dev, off, len, true);
+	famfs_cache_flush(addr, len);
+	return 0;
+}
+
+int famfs_dev_invalidate(struct famfs_dev *dev, const void *addr, size_t len)
+{
+	uint64_t off;
+	int rc = window_range(dev, addr, len, &off);
+
+	if (rc)
+		return rc;
+	if (dev->kind == FAMFS_DEV_PMEM)
+		return pmem_sync_range(dev, off, len, false);
+	famfs_cache_invalidate(addr, len);
+	return 0;
+}
+
+int famfs_dev_sync(struct famfs_dev *dev)
+{
+	if (dev->kind == FAMFS_DEV_FILE && dev->map && dev->writable &&
+	    msync(dev->map, dev->map_len, MS_SYNC) < 0)
+		return -errno;
+	if (dev->writable && dev->kind != FAMFS_DEV_DAX && fsync(dev->fd) < 0)
+		return -errno;
+	return 0;
+}
+
+static int bounce(struct famfs_dev *dev, void *buf, size_t len, uint64_t off, bool write)
+{
+	uint64_t start = off / DIO_ALIGN * DIO_ALIGN;
+	uint64_t end = round_up(off + len, DIO_ALIGN);
+	uint8_t *tmp = aligned_alloc(DIO_ALIGN, end - start);
+	int rc = 0;
+
+	if (!tmp)
+		return -ENOMEM;
+	/* A write that covers whole blocks needs no read-modify-write. */
+	if (!write || start != off || end != off + len)
+		rc = dio(dev, tmp, end - start, start, false);
+	if (!rc && write) {
+		memcpy(tmp + (off - start), buf, len);
+		rc = dio(dev, tmp, end - start, start, true);
+	} else if (!rc) {
+		memcpy(buf, tmp + (off - start), len);
+	}
+	free(tmp);
+	return rc;
+}
+
+static int rw(struct famfs_dev *dev, void *buf, size_t len, uint64_t off, bool write)
+{
+	if (off > dev->size || len > dev->size - off)
+		return -EINVAL;
+	if (write && !dev->writable)
+		return -EROFS;
+	switch (dev->kind) {
+	case FAMFS_DEV_PMEM:
+		if (off % DIO_ALIGN == 0 && len % DIO_ALIGN == 0 && (uintptr_t)buf % DIO_ALIGN == 0)
+			return dio(dev, buf, len, off, write);
+		return bounce(dev, buf, len, off, write);
+	case FAMFS_DEV_FILE:
+		while (len) {
+			ssize_t n = write ? pwrite(dev->fd, buf, len, (off_t)off)
+					  : pread(dev->fd, buf, len, (off_t)off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return n < 0 ? -errno : -EIO;
+			buf = (char *)buf + n;
+			len -= (size_t)n;
+			off += (uint64_t)n;
+		}
+		return 0;
+	case FAMFS_DEV_DAX:
+		if (!dev->map || off + len > dev->map_len)
+			return -EINVAL;
+		if (write)
+			memcpy(dev->map + off, buf, len);
+		else
+			memcpy(buf, dev->map + off, len);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int famfs_dev_pread(struct famfs_dev *dev, void *buf, size_t len, uint64_t off)
+{
+	return rw(dev, buf, len, off, false);
+}
+
+int famfs_dev_pwrite(struct famfs_dev *dev, const void *buf, size_t len, uint64_t off)
+{
+	return rw(dev, (void *)buf, len, off, true);
+}
+
+int famfs_dev_lock(struct famfs_dev *dev, bool wait)
+{
+	while (flock(dev->fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+void famfs_dev_unlock(struct famfs_dev *dev)
+{
+	flock(dev->fd, LOCK_UN);
+}
+
+void famfs_dev_close(struct famfs_dev *dev)
+{
+	if (!dev)
+		return;
+	if (dev->map) {
+		if (dev->kind == FAMFS_DEV_PMEM)
+			free(dev->map);
+		else
+			munmap(dev->map, dev->map_len);
+	}
+	if (dev->fd >= 0)
+		close(dev->fd);
+	free(dev);
+}

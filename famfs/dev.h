@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * One small device API over the three kinds of memory device famfs lives on:
+ * a regular file (tests, images), a devdax character device (/dev/daxX.Y) and
+ * a pmem block device in fsdax mode (/dev/pmemX).
+ *
+ * A device has one mapping window, [0, map_len). "flush" makes what this
+ * host wrote in a range visible to other hosts; "invalidate" makes the next
+ * read of a range see what other hosts wrote. On a file or devdax the window
+ * is a shared mmap and these are CPU cache-line operations. A pmem block
+ * device cannot be mapped without the page cache from user space, so its
+ * window is a private buffer kept in step with the media by O_DIRECT reads
+ * (invalidate) and writes (flush): nothing of ours sits in the page cache,
+ * where another host could not see it.
+ */
+#ifndef FAMFS_DEV_H
+#define FAMFS_DEV_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum famfs_dev_kind {
+	FAMFS_DEV_FILE,
+	FAMFS_DEV_DAX,
+	FAMFS_DEV_PMEM,
+};
+
+struct famfs_dev {
+	int fd;
+	enum famfs_dev_kind kind;
+	bool writable;
+	uint64_t size;	/* bytes */
+	uint64_t align; /* mapping granularity in bytes */
+	uint8_t *map;	/* window [0, map_len), or NULL */
+	uint64_t map_len;
+	char path[PATH_MAX];
+};
+
+/* famfs_dev_open() flags */
+#define FAMFS_DEV_WRITE 0x1 /* open read-write */
+
+/**
+ * famfs_dev_open() - open a memory device or image file.
+ * @path:  regular file, /dev/daxX.Y or a block device
+ * @flags: FAMFS_DEV_WRITE for read-write
+ * @out:   the device; free with famfs_dev_close()
+ *
+ * Size and alignment come from fstat (file), libdaxctl (devdax) or
+ * BLKGETSIZE64 (block). Returns 0 or a negative errno: -ENOENT, -EACCES,
+ * -ENODEV (not a file, devdax or block device), -EINVAL (a devdax device
+ * libdaxctl does not know).
+ */
+int famfs_dev_open(const char *path, unsigned int flags, struct famfs_dev **out);
+
+/**
+ * famfs_dev_create_file() - create or resize a regular image file to @size
+ * bytes (sparse). Refuses anything but a regular file with -ENOTSUP.
+ */
+int famfs_dev_create_file(const char *path, uint64_t size);
+
+/** famfs_dev_kind_name() - "file", "devdax" or "pmem". */
+const char *famfs_dev_kind_name(enum famfs_dev_kind kind);
+
+/**
+ * famfs_dev_map() - map device bytes [0, @len) (rounded up to the alignment,
+ * clamped to the device size) and return the window; a previous window is
+ * replaced. Read-only unless opened with FAMFS_DEV_WRITE. For pmem the window
+ * is a buffer filled with O_DIRECT reads (cost: one read of @len bytes).
+ * Returns NULL with errno set on failure.
+ */
+void *famfs_dev_map(struct famfs_dev *dev, uint64_t len);
+
+/**
+ * famfs_dev_flush() - publish this host's writes to window bytes
+ * [@addr, @addr+@len) to the media and other hosts. Returns 0 or -errno
+ * (-EIO from a pmem write, -EINVAL outside the window).
+ */
+int famfs_dev_flush(struct famfs_dev *dev, const void *addr, size_t len);
+
+/**
+ * famfs_dev_invalidate() - make the next read of window bytes
+ * [@addr, @addr+@len) see what other hosts wrote. Returns 0 or -errno.
+ */
+int famfs_dev_invalidate(struct famfs_dev *dev, const void *addr, size_t len);
+
+/**
+ * famfs_dev_sync() - make the whole window durable (msync for files, a
+ * no-op beyond flush for memory devices). Returns 0 or -errno.
+ */
+int famfs_dev_sync(struct famfs_dev *dev);
+
+/**
+ * famfs_dev_pread() / famfs_dev_pwrite() - copy @len bytes at device offset
+ * @off out of / into the device without a window (pmem: O_DIRECT through an
+ * aligned bounce buffer; file: pread/pwrite; devdax: through the window,
+ * which must cover the range). Return 0 or -errno; -EINVAL past the end.
+ */
+int famfs_dev_pread(struct famfs_dev *dev, void *buf, size_t len, uint64_t off);
+int famfs_dev_pwrite(struct famfs_dev *dev, const void *buf, size_t len, uint64_t off);
+
+/**
+ * famfs_dev_lock() - take this host's exclusive writer lock on the device
+ * (flock). With @wait false, returns -EWOULDBLOCK when another process holds
+ * it. Released by famfs_dev_unlock() or on close.
+ */
+int famfs_dev_lock(struct famfs_dev *dev, bool wait);
+void famfs_dev_unlock(struct famfs_dev *dev);
+
+/** famfs_dev_close() - unmap, close and free (NULL is fine). */
+void famfs_dev_close(struct famfs_dev *dev);
+
+#endif

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crc.h"
+#include "fs.h"
+#include "identity.h"
+#include "super.h"
+
+int famfs_fs_open(const char *path, unsigned int flags, struct famfs_fs **out,
+		  struct famfs_checker *c)
+{
+	bool write = flags & FAMFS_FS_WRITE;
+	struct famfs_fs *fs;
+	uint8_t *win;
+	int rc;
+
+	fs = calloc(1, sizeof(*fs));
+	if (!fs)
+		return -ENOMEM;
+	rc = famfs_dev_open(path, write ? FAMFS_DEV_WRITE : 0, &fs->dev);
+	if (rc)
+		goto fail;
+	if (fs->dev->size < FAMFS_LOG_OFFSET + FAMFS_LOG_LEN_MIN) {
+		famfs_report(c, FAMFS_P_SB_SHORT, -1, "%s is %llu bytes", path,
+			     (unsigned long long)fs->dev->size);
+		rc = -EMEDIUMTYPE;
+		goto fail;
+	}
+	/* Map the superblock alone, verify it, then map through the end of the log. */
+	win = famfs_dev_map(fs->dev, FAMFS_LOG_OFFSET);
+	if (!win) {
+		rc = -errno;
+		goto fail;
+	}
+	rc = famfs_dev_invalidate(fs->dev, win, sizeof(struct famfs_superblock));
+	if (rc)
+		goto fail;
+	fs->sb = (struct famfs_superblock *)win;
+	if (fs->sb->magic != FAMFS_SUPER_MAGIC) {
+		famfs_sb_check(fs->sb, fs->dev->size, c);
+		rc = -EMEDIUMTYPE;
+		goto fail;
+	}
+	if (famfs_sb_check(fs->sb, fs->dev->size, c)) {
+		rc = -EUCLEAN;
+		goto fail;
+	}
+	win = famfs_dev_map(fs->dev, famfs_meta_end(fs->sb));
+	if (!win) {
+		rc = -errno;
+		goto fail;
+	}
+	fs->sb = (struct famfs_superblock *)win;
+	fs->hdr = (struct famfs_log_header *)(win + fs->sb->log_offset);
+	fs->ent = (struct famfs_log_entry *)(fs->hdr + 1);
+	famfs_geom_from_sb(&fs->geom, fs->sb);
+	rc = famfs_dev_invalidate(fs->dev, fs->hdr, sizeof(*fs->hdr));
+	if (rc)
+		goto fail;
+	if (famfs_log_header_check(fs->hdr, fs->sb, c)) {
+		rc = -EUCLEAN;
+		goto fail;
+	}
+	rc = famfs_identity(fs->identity);
+	if (rc)
+		goto fail;
+	fs->master = famfs_sb_is_master(fs->sb, fs->identity);
+	if (write) {
+		if (!fs->master) {
+			rc = -EPERM;
+			goto fail;
+		}
+		rc = famfs_dev_lock(fs->dev, !(flags & FAMFS_FS_NOWAIT));
+		if (rc) {
+			rc = rc == -EWOULDBLOCK ? -EBUSY : rc;
+			goto fail;
+		}
+		fs->writable = true;
+	}
+	*out = fs;
+	return 0;
+fail:
+	famfs_fs_close(fs);
+	return rc;
+}
+
+void famfs_fs_close(struct famfs_fs *fs)
+{
+	if (!fs)
+		return;
+	famfs_dev_close(fs->dev); /* closing the fd drops the flock */
+	free(fs);
+}
+
+int famfs_fs_probe(const char *path, struct famfs_superblock *out)
+{
+	struct famfs_superblock sb;
+	struct famfs_dev *dev;
+	int rc;
+
+	rc = famfs_dev_open(path, 0, &dev);
+	if (rc)
+		return rc;
+	if (dev->size < sizeof(sb)) {
+		famfs_dev_close(dev);
+		return 0;
+	}
+	rc = famfs_dev_pread(dev, &sb, sizeof(sb), 0);
+	if (rc == -EINVAL && dev->kind == FAMFS_DEV_DAX) { /* devdax reads need the window */
+		void *w = famfs_dev_map(dev, FAMFS_SUPERBLOCK_SIZE);
+
+		rc = w ? 0 : -errno;
+		if (w) {
+			famfs_dev_invalidate(dev, w, sizeof(sb));
+			memcpy(&sb, w, sizeof(sb));
+		}
+	}
+	famfs_dev_close(dev);
+	if (rc)
+		return rc;
+	if (sb.magic != FAMFS_SUPER_MAGIC || sb.crc != famfs_sb_crc(&sb))
+		return 0;
+	if (out)
+		*out = sb;
+	return 1;
+}
+
+int famfs_mkfs(struct famfs_dev *dev, uint64_t log_len, const uint8_t system_uuid[16])
+{
+	struct famfs_superblock *sb;
+	struct famfs_log_header *hdr;
+	uint8_t *win;
+	int rc;
+
+	if (log_len < FAMFS_LOG_LEN_MIN || (log_len & (log_len - 1)) ||
+	    FAMFS_LOG_OFFSET + log_len + FAMFS_ALLOC_UNIT > dev->size)
+		return -EINVAL;
+	win = famfs_dev_map(dev, FAMFS_LOG_OFFSET + log_len);
+	if (!win)
+		return -errno;
+	sb = (struct famfs_superblock *)win;
+	hdr = (struct famfs_log_header *)(win + FAMFS_LOG_OFFSET);
+
+	/* Invalidate any old superblock first, so a crash leaves no half-made fs. */
+	memset(sb, 0, sizeof(*sb));
+	rc = famfs_dev_flush(dev, sb, sizeof(*sb));
+	if (rc)
+		return rc;
+	/* Clear the whole log so stale entries of an earlier fs never resurface. */
+	memset(hdr, 0, log_len);
+	famfs_log_header_init(hdr, log_len);
+	rc = famfs_dev_flush(dev, hdr, log_len);
+	if (rc)
+		return rc;
+	famfs_sb_format(sb, dev->size, log_len, system_uuid, dev->path);
+	rc = famfs_dev_flush(dev, sb, sizeof(*sb));
+	if (rc)
+		return rc;
+	return famfs_dev_sync(dev);
+}

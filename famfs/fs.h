@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * An opened famfs: the device, its verified superblock and log header, and
+ * this host's role. The log itself (append, replay) is in log.h.
+ */
+#ifndef FAMFS_FS_H
+#define FAMFS_FS_H
+
+#include <stdbool.h>
+
+#include "dev.h"
+#include "entry.h"
+#include "format.h"
+#include "problem.h"
+
+struct famfs_fs {
+	struct famfs_dev *dev;
+	struct famfs_superblock *sb;  /* inside the device window */
+	struct famfs_log_header *hdr; /* inside the device window */
+	struct famfs_log_entry *ent;  /* geom.nslots slots */
+	struct famfs_geom geom;
+	uint8_t identity[16]; /* this host */
+	bool master;	      /* identity equals the superblock's system uuid */
+	bool writable;	      /* may append: master, opened with FAMFS_FS_WRITE, locked */
+};
+
+/* famfs_fs_open() flags */
+#define FAMFS_FS_WRITE	0x1 /* append: requires the master; takes the writer lock */
+#define FAMFS_FS_NOWAIT 0x2 /* with FAMFS_FS_WRITE: -EBUSY instead of waiting for the lock */
+
+/**
+ * famfs_fs_open() - open the famfs on the device or image at @path.
+ *
+ * Reads and verifies the superblock and log header (every problem goes to
+ * @c, which may be NULL). Returns 0 or a negative errno:
+ *  -EMEDIUMTYPE  no famfs superblock (magic) on the device
+ *  -EUCLEAN      superblock or log header corrupt (see @c)
+ *  -EPERM        FAMFS_FS_WRITE but this host is not the master
+ *  -EBUSY        FAMFS_FS_NOWAIT and another process holds the writer lock
+ *  other         from the device (-ENOENT, -EACCES, ...)
+ */
+int famfs_fs_open(const char *path, unsigned int flags, struct famfs_fs **out,
+		  struct famfs_checker *c);
+
+/** famfs_fs_close() - release lock, window and device (NULL is fine). */
+void famfs_fs_close(struct famfs_fs *fs);
+
+/**
+ * famfs_fs_probe() - does @path hold a famfs superblock with a valid crc?
+ * Returns 1 yes, 0 no, negative errno if it cannot be read. On yes,
+ * @sb (may be NULL) receives a copy.
+ */
+int famfs_fs_probe(const char *path, struct famfs_superblock *sb);
+
+/**
+ * famfs_mkfs() - write a new superblock and an empty log of @log_len bytes
+ * on the open writable device @dev, naming @system_uuid the master. Flushes
+ * log header first, then the superblock that makes it valid, and syncs.
+ * Returns 0 or -errno (-EINVAL: geometry does not fit).
+ */
+int famfs_mkfs(struct famfs_dev *dev, uint64_t log_len, const uint8_t system_uuid[16]);
+
+#endif

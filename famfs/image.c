@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "image.h"
+#include "path.h"
+
+int famfs_image_open(const char *path, unsigned int flags, struct famfs_image **out,
+		     struct famfs_checker *c)
+{
+	struct famfs_image *im = calloc(1, sizeof(*im));
+	int rc;
+
+	if (!im)
+		return -ENOMEM;
+	rc = famfs_fs_open(path, flags, &im->fs, c);
+	if (rc) {
+		free(im);
+		return rc;
+	}
+	im->ns = famfs_ns_new();
+	rc = im->ns ? famfs_alloc_init(&im->alloc, im->fs->geom.devsize, im->fs->geom.meta_end,
+				       im->fs->geom.alloc_unit)
+		    : -ENOMEM;
+	if (rc) {
+		famfs_image_close(im);
+		return rc;
+	}
+	im->replay.bad_index = -1;
+	*out = im;
+	return 0;
+}
+
+void famfs_image_close(struct famfs_image *im)
+{
+	if (!im)
+		return;
+	famfs_alloc_destroy(&im->alloc);
+	famfs_ns_free(im->ns);
+	famfs_fs_close(im->fs);
+	free(im);
+}
+
+struct catch_up {
+	struct famfs_image *im;
+	famfs_node_fn fn;
+	void *arg;
+};
+
+static int apply(const struct famfs_log_entry *e, uint64_t index, void *arg)
+{
+	struct catch_up *cu = arg;
+	struct famfs_image *im = cu->im;
+	struct famfs_node *n;
+	int rc;
+
+	/* Space named by any good FILE entry is taken, even if the entry is skipped. */
+	if (famfs_entry_type(&im->fs->geom, e) == FAMFS_LOG_FILE)
+		famfs_alloc_mark_file(&im->alloc, &e->file);
+	rc = famfs_ns_apply(im->ns, &im->fs->geom, e, index, &n);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc) {
+		im->skipped++;
+		return 0;
+	}
+	if (n && cu->fn)
+		cu->fn(n, cu->arg);
+	return 0;
+}
+
+long famfs_image_catch_up(struct famfs_image *im, famfs_node_fn fn, void *arg)
+{
+	struct catch_up cu = {im, fn, arg};
+
+	return famfs_log_replay(im->fs, &im->replay, apply, &cu);
+}
+
+int famfs_image_child_path(const struct famfs_node *dir, const char *name, char *buf)
+{
+	size_t dlen, nlen = strlen(name);
+	int rc;
+
+	if (!nlen || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+		return -EINVAL;
+	rc = famfs_ns_path(dir, buf, FAMFS_PATH_MAX + 1);
+	if (rc)
+		return rc;
+	dlen = strlen(buf);
+	if (dlen + (dlen ? 1 : 0) + nlen > FAMFS_PATH_MAX)
+		return -ENAMETOOLONG;
+	if (dlen)
+		buf[dlen++] = '/';
+	memcpy(buf + dlen, name, nlen + 1);
+	return 0;
+}
+
+/* Checks common to creating anything in @dir. */
+static int may_create(struct famfs_image *im, struct famfs_node *dir, const char *name,
+		      char *relpath)
+{
+	if (!im->fs->writable)
+		return -EROFS;
+	if (!S_ISDIR(dir->mode))
+		return -ENOTDIR;
+	if (famfs_ns_lookup(im->ns, dir, name))
+		return -EEXIST;
+	return famfs_image_child_path(dir, name, relpath);
+}
+
+/* The replay cursor follows our own appends: we are the only writer. */
+static int append(struct famfs_image *im, struct famfs_log_entry *e)
+{
+	uint64_t index;
+	int rc = famfs_log_append(im->fs, e, &index);
+
+	if (!rc && im->replay.next == index)
+		im->replay.next = index + 1;
+	return rc;
+}
+
+int famfs_image_mkdir(struct famfs_image *im, struct famfs_node *dir, const char *name,
+		      uint32_t mode, uint32_t uid, uint32_t gid, struct famfs_node **out)
+{
+	char relpath[FAMFS_PATH_MAX + 1];
+	struct famfs_log_entry e;
+	struct famfs_node *n;
+	int rc = may_create(im, dir, name, relpath);
+
+	if (rc)
+		return rc;
+	rc = famfs_entry_init_mkdir(&e, relpath, mode, uid, gid);
+	if (rc)
+		return rc;
+	rc = append(im, &e);
+	if (rc)
+		return rc;
+	rc = famfs_ns_add(im->ns, dir, name, S_IFDIR | (mode & 07777), uid, gid, &n);
+	if (rc)
+		return rc;
+	n->log_index = (int64_t)im->replay.next - 1;
+	if (out)
+		*out = n;
+	return 0;
+}
+
+/* Allocate, log and attach extents to @node (already in the namespace). */
+static int log_file(struct famfs_image *im, struct famfs_node *node, const char *relpath,
+		    uint64_t size, const struct famfs_stripe *stripe)
+{
+	struct famfs_log_entry e;
+	int rc;
+
+	rc = famfs_entry_init_file(&e, relpath, size, node->mode, node->uid, node->gid);
+	if (rc)
+		return rc;
+	if (famfs_log_free(im->fs) == 0)
+		return -ENOSPC; /* log full: do not touch the bitmap */
+	rc = famfs_alloc_file(&im->alloc, size, stripe, &e.file);
+	if (rc)
+		return rc;
+	rc = append(im, &e);
+	if (rc) {
+		famfs_alloc_unmark_file(&im->alloc, &e.file);
+		return rc;
+	}
+	return famfs_ns_set_file(im->ns, node, &e.file, (int64_t)im->replay.next - 1);
+}
+
+int famfs_image_mkfile(struct famfs_image *im, struct famfs_node *dir, const char *name,
+		       uint64_t size, uint32_t mode, uint32_t uid, uint32_t gid,
+		       const struct famfs_stripe *stripe, struct famfs_node **out)
+{
+	char relpath[FAMFS_PATH_MAX + 1];
+	struct famfs_node *n;
+	int rc = may_create(im, dir, name, relpath);
+
+	if (rc)
+		return rc;
+	rc = famfs_ns_add(im->ns, dir, name, S_IFREG | (mode & 07777), uid, gid, &n);
+	if (rc)
+		return rc;
+	rc = log_file(im, n, relpath, size, stripe);
+	if (rc) {
+		famfs_ns_remove(im->ns, n); /* never logged: leaves no trace */
+		return rc;
+	}
+	if (out)
+		*out = n;
+	return 0;
+}
+
+int famfs_image_log_file(struct famfs_image *im, struct famfs_node *node, uint64_t size,
+			 const struct famfs_stripe *stripe)
+{
+	char relpath[FAMFS_PATH_MAX + 1];
+	int rc;
+
+	if (!im->fs->writable)
+		return -EROFS;
+	if (node->file || !S_ISREG(node->mode))
+		return -EEXIST;
+	rc = famfs_ns_path(node, relpath, sizeof(relpath));
+	if (rc)
+		return rc;
+	return log_file(im, node, relpath, size, stripe);
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * An opened famfs with its replayed namespace and allocation bitmap: what a
+ * server (or any tool that creates files) works on. Clients call
+ * famfs_image_catch_up() to follow the master; the master creates
+ * directories and files, each one log append. Not thread-safe: the owner
+ * serializes calls.
+ */
+#ifndef FAMFS_IMAGE_H
+#define FAMFS_IMAGE_H
+
+#include "alloc.h"
+#include "fs.h"
+#include "log.h"
+#include "ns.h"
+
+struct famfs_image {
+	struct famfs_fs *fs;
+	struct famfs_ns *ns;
+	struct famfs_alloc alloc;
+	struct famfs_replay replay;
+	uint64_t skipped; /* log entries that created nothing (path exists, no parent) */
+};
+
+/* Called for each node a replay creates. */
+typedef void (*famfs_node_fn)(struct famfs_node *node, void *arg);
+
+/**
+ * famfs_image_open() - famfs_fs_open() (same @flags, errors and @c), then
+ * an empty namespace and bitmap; call famfs_image_catch_up() to replay.
+ */
+int famfs_image_open(const char *path, unsigned int flags, struct famfs_image **out,
+		     struct famfs_checker *c);
+void famfs_image_close(struct famfs_image *im);
+
+/**
+ * famfs_image_catch_up() - replay log entries not seen yet: mark their
+ * extents, add their nodes (calling @fn for each new one, may be NULL).
+ * Returns the number of entries replayed (0: nothing new) or -errno; a bad
+ * entry stops the replay (im->replay.bad_index / .bad) without error.
+ */
+long famfs_image_catch_up(struct famfs_image *im, famfs_node_fn fn, void *arg);
+
+/**
+ * famfs_image_mkdir() - create directory @name in @dir and log it.
+ * Returns 0 (node in *@out), -EEXIST, -ENOTDIR, -ENAMETOOLONG or -EINVAL
+ * (path rules), -EROFS (not the master), -ENOSPC (log full), -EIO.
+ */
+int famfs_image_mkdir(struct famfs_image *im, struct famfs_node *dir, const char *name,
+		      uint32_t mode, uint32_t uid, uint32_t gid, struct famfs_node **out);
+
+/**
+ * famfs_image_mkfile() - create file @name of @size bytes in @dir: allocate
+ * (striped when @stripe is given and the file spans a chunk), log, add.
+ * Returns 0 (node in *@out) or the errors of famfs_image_mkdir(); -ENOSPC
+ * also when the device is full: famfs_log_free() tells which.
+ */
+int famfs_image_mkfile(struct famfs_image *im, struct famfs_node *dir, const char *name,
+		       uint64_t size, uint32_t mode, uint32_t uid, uint32_t gid,
+		       const struct famfs_stripe *stripe, struct famfs_node **out);
+
+/**
+ * famfs_image_log_file() - give an existing, not yet logged file node (a
+ * server's pending file) its size and space and log it. Errors as
+ * famfs_image_mkfile(); -EEXIST if @node is already logged.
+ */
+int famfs_image_log_file(struct famfs_image *im, struct famfs_node *node, uint64_t size,
+			 const struct famfs_stripe *stripe);
+
+/**
+ * famfs_image_child_path() - log path of @name inside @dir into @buf
+ * (FAMFS_PATH_MAX + 1 bytes). Returns 0, -EINVAL (name "", ".", ".." or with
+ * '/') or -ENAMETOOLONG (over 79 bytes).
+ */
+int famfs_image_child_path(const struct famfs_node *dir, const char *name, char *buf);
+
+#endif

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <stdio.h>
+#include <string.h>
+#include <uuid/uuid.h>
+
+#include "crc.h"
+#include "super.h"
+
+void famfs_sb_format(struct famfs_superblock *sb, uint64_t devsize, uint64_t log_len,
+		     const uint8_t system_uuid[16], const char *devname)
+{
+	memset(sb, 0, sizeof(*sb));
+	sb->magic = FAMFS_SUPER_MAGIC;
+	sb->version = FAMFS_VERSION;
+	sb->log_offset = FAMFS_LOG_OFFSET;
+	sb->log_len = log_len;
+	sb->alloc_unit = FAMFS_ALLOC_UNIT;
+	sb->omf_ver_major = FAMFS_OMF_MAJOR;
+	sb->omf_ver_minor = FAMFS_OMF_MINOR;
+	uuid_generate(sb->fs_uuid);
+	uuid_generate(sb->device_uuid);
+	memcpy(sb->system_uuid, system_uuid, FAMFS_UUID_LEN);
+	sb->daxdev.size = devsize;
+	snprintf(sb->daxdev.name, sizeof(sb->daxdev.name), "%s", devname);
+	sb->crc = famfs_sb_crc(sb);
+}
+
+static bool is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+unsigned int famfs_sb_check(const struct famfs_superblock *sb, uint64_t devsize,
+			    struct famfs_checker *c)
+{
+	unsigned int before = c ? c->count : 0;
+	struct famfs_checker local = {0};
+	uint64_t crc;
+
+	if (!c)
+		c = &local;
+	if (sb->magic != FAMFS_SUPER_MAGIC) {
+		/* Nothing else in a non-famfs superblock is worth reporting. */
+		famfs_report(c, FAMFS_P_SB_MAGIC, -1, "magic %#llx, expected %#llx",
+			     (unsigned long long)sb->magic, FAMFS_SUPER_MAGIC);
+		return c->count - before;
+	}
+	if (sb->version != FAMFS_VERSION_47 && sb->version != FAMFS_VERSION_48)
+		famfs_report(c, FAMFS_P_SB_VERSION, -1, "version %llu, expected 47 or 48",
+			     (unsigned long long)sb->version);
+	else if (sb->omf_ver_major != FAMFS_OMF_MAJOR ||
+		 sb->omf_ver_minor !=
+		     (sb->version == FAMFS_VERSION_48 ? FAMFS_OMF_MINOR : FAMFS_OMF_MINOR_47))
+		famfs_report(c, FAMFS_P_SB_OMF, -1, "omf %u.%u with version %llu",
+			     sb->omf_ver_major, sb->omf_ver_minor, (unsigned long long)sb->version);
+	crc = famfs_sb_crc(sb);
+	if (sb->crc != crc)
+		famfs_report(c, FAMFS_P_SB_CRC, -1, "crc %#llx, computed %#llx",
+			     (unsigned long long)sb->crc, (unsigned long long)crc);
+	if (sb->alloc_unit != FAMFS_ALLOC_UNIT && sb->alloc_unit != FAMFS_ALLOC_UNIT_4K)
+		famfs_report(c, FAMFS_P_SB_ALLOC_UNIT, -1, "alloc_unit %#llx, expected 0x200000",
+			     (unsigned long long)sb->alloc_unit);
+	if (sb->log_offset != FAMFS_LOG_OFFSET)
+		famfs_report(c, FAMFS_P_SB_LOG_OFFSET, -1, "log_offset %#llx, expected 0x200000",
+			     (unsigned long long)sb->log_offset);
+	if (!is_pow2(sb->log_len) || sb->log_len < FAMFS_LOG_LEN_MIN || sb->log_len > (1ULL << 40))
+		famfs_report(c, FAMFS_P_SB_LOG_LEN, -1,
+			     "log_len %#llx: must be a power of two >= 8 MiB",
+			     (unsigned long long)sb->log_len);
+	else if (sb->daxdev.size < sb->log_offset + sb->log_len)
+		famfs_report(c, FAMFS_P_SB_DEVSIZE, -1,
+			     "daxdev.size %llu ends before the log end %llu",
+			     (unsigned long long)sb->daxdev.size,
+			     (unsigned long long)(sb->log_offset + sb->log_len));
+	if (devsize && sb->daxdev.size > devsize)
+		famfs_report(c, FAMFS_P_SB_DEVSIZE, -1, "daxdev.size %llu exceeds device size %llu",
+			     (unsigned long long)sb->daxdev.size, (unsigned long long)devsize);
+	return c->count - before;
+}
+
+bool famfs_sb_is_master(const struct famfs_superblock *sb, const uint8_t system_uuid[16])
+{
+	return memcmp(sb->system_uuid, system_uuid, FAMFS_UUID_LEN) == 0;
+}
+
+void famfs_log_header_init(struct famfs_log_header *h, uint64_t log_len)
+{
+	memset(h, 0, sizeof(*h));
+	h->magic = FAMFS_LOG_MAGIC;
+	h->log_len = log_len;
+	h->last_index = famfs_log_nslots(log_len) - 1;
+	h->crc = famfs_log_header_crc(h);
+	h->next_seqnum = 0;
+	h->next_index = 0;
+}
+
+unsigned int famfs_log_header_check(const struct famfs_log_header *h,
+				    const struct famfs_superblock *sb, struct famfs_checker *c)
+{
+	unsigned int before = c ? c->count : 0;
+	struct famfs_checker local = {0};
+	uint64_t nslots = famfs_log_nslots(sb->log_len), crc;
+
+	if (!c)
+		c = &local;
+	if (h->magic != FAMFS_LOG_MAGIC) {
+		famfs_report(c, FAMFS_P_LOG_MAGIC, -1, "magic %#llx, expected %#llx",
+			     (unsigned long long)h->magic, FAMFS_LOG_MAGIC);
+		return c->count - before;
+	}
+	if (h->log_len != sb->log_len)
+		famfs_report(c, FAMFS_P_LOG_LEN, -1, "log_len %#llx, superblock says %#llx",
+			     (unsigned long long)h->log_len, (unsigned long long)sb->log_len);
+	if (h->last_index + 1 != nslots)
+		famfs_report(c, FAMFS_P_LOG_LAST_INDEX, -1, "last_index %llu, expected %llu",
+			     (unsigned long long)h->last_index, (unsigned long long)(nslots - 1));
+	crc = famfs_log_header_crc(h);
+	if (h->crc != crc)
+		famfs_report(c, FAMFS_P_LOG_CRC, -1, "crc %#llx, computed %#llx",
+			     (unsigned long long)h->crc, (unsigned long long)crc);
+	if (h->next_index > nslots)
+		famfs_report(c, FAMFS_P_LOG_NEXT_INDEX, -1, "next_index %llu, log has %llu slots",
+			     (unsigned long long)h->next_index, (unsigned long long)nslots);
+	if (h->next_seqnum != h->next_index)
+		famfs_report(c, FAMFS_P_LOG_NEXT_SEQNUM, -1, "next_seqnum %llu, next_index %llu",
+			     (unsigned long long)h->next_seqnum, (unsigned long long)h->next_index);
+	return c->count - before;
+}

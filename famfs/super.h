@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Superblock and log header: build and verify (docs/format.md). */
+#ifndef FAMFS_SUPER_H
+#define FAMFS_SUPER_H
+
+#include <stdbool.h>
+
+#include "format.h"
+#include "problem.h"
+
+/**
+ * famfs_sb_format() - fill @sb for a new file system: version 48 / OMF 2.2,
+ * log at 2 MiB of @log_len bytes, 2 MiB allocation unit, capacity @devsize
+ * bytes, master @system_uuid, fresh fs and device uuids, @devname recorded
+ * (truncated to 63 bytes: informational only), crc computed.
+ */
+void famfs_sb_format(struct famfs_superblock *sb, uint64_t devsize, uint64_t log_len,
+		     const uint8_t system_uuid[16], const char *devname);
+
+/**
+ * famfs_sb_check() - verify a superblock read from a device of @devsize
+ * bytes (0: unknown, skip that comparison). Reports every problem found to
+ * @c: magic, version (47 or 48), OMF version, crc, allocation unit (2 MiB or
+ * 4 KiB), log offset, log length (power of two, >= 8 MiB), capacity (covers
+ * the log, fits the device). Returns the number of problems.
+ */
+unsigned int famfs_sb_check(const struct famfs_superblock *sb, uint64_t devsize,
+			    struct famfs_checker *c);
+
+/** famfs_sb_is_master() - does @sb name @system_uuid as its master? */
+bool famfs_sb_is_master(const struct famfs_superblock *sb, const uint8_t system_uuid[16]);
+
+/** famfs_log_header_init() - an empty log of @log_len bytes (no entries). */
+void famfs_log_header_init(struct famfs_log_header *h, uint64_t log_len);
+
+/**
+ * famfs_log_header_check() - verify the log header against @sb: magic,
+ * length, last_index, crc, next_index within the log, next_seqnum equal to
+ * next_index. Returns the number of problems reported to @c.
+ */
+unsigned int famfs_log_header_check(const struct famfs_log_header *h,
+				    const struct famfs_superblock *sb, struct famfs_checker *c);
+
+#endif

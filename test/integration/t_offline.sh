@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# The offline CLI on a sparse 4 GiB image: mkfs, fsck, logplay, and how they
+# fail on corrupt or foreign input.
+. "$(dirname "$0")/lib.sh"
+IMG=$T/famfs.img
+ENTRY0=$((0x200000 + 48)) # byte offset of log slot 0
+
+step "mkfs creates a sparse image"
+expect 0 "$FAMFS" mkfs --size 4G "$IMG" && contains "4.00 GiB, log 8.00 MiB \(15420 entries\)"
+[ "$(stat -c %s "$IMG")" = 4294967296 ] || fail "image size $(stat -c %s "$IMG")"
+[ "$(du -k "$IMG" | cut -f1)" -lt 65536 ] || fail "image is not sparse"
+
+step "fsck of a new file system is clean"
+expect 0 "$FAMFS" fsck "$IMG" && contains "clean" && contains "0 used, 15420 free of 15420"
+
+step "mkfs refuses an existing famfs without -f"
+expect 1 "$FAMFS" mkfs "$IMG" && contains "already holds a famfs file system; use -f"
+
+step "mkfs refuses a famfs mastered by another host without -f"
+expect 1 env FAMFS_SYSTEM_UUID_FILE="$T/hostB" "$FAMFS" mkfs "$IMG" &&
+	contains "master is another host"
+
+step "mkfs -f overwrites"
+expect 0 "$FAMFS" mkfs -f "$IMG"
+
+step "mkfs.famfs is famfs mkfs"
+ln -s "$FAMFS" "$T/mkfs.famfs"
+expect 1 "$T/mkfs.famfs" "$IMG" && contains "already holds"
+
+step "devices under 4 GiB are refused unless --allow-small"
+expect 1 "$FAMFS" mkfs --size 1G "$T/small.img" && contains "at least 4 GiB"
+expect 0 "$FAMFS" mkfs -f --allow-small --size 1G "$T/small.img"
+
+step "log length must be a power of two >= 8M"
+expect 2 "$FAMFS" mkfs -f -l 12M "$IMG"
+expect 2 "$FAMFS" mkfs -f -l 4M "$IMG"
+expect 0 "$FAMFS" mkfs -f -l 16M "$IMG" && contains "30840 entries"
+expect 0 "$FAMFS" fsck "$IMG" && contains "0 used, 30840 free of 30840"
+expect 0 "$FAMFS" mkfs -f "$IMG"
+
+step "hundreds of entries: fsck clean, logplay lists them all"
+expect 0 "$FILL" "$IMG" 20 400 100000 && contains "^420$"
+expect 0 "$FAMFS" fsck "$IMG" && contains "clean" && contains "files +400" &&
+	contains "420 used, 15000 free"
+expect 0 "$FAMFS" logplay --dry-run "$IMG" &&
+	contains "420 entries: 20 directories and 400 files created, 0 skipped"
+[ "$(printf '%s\n' "$OUT" | grep -Ec '^ +[0-9]+  (mkdir|file) ')" = 420 ] ||
+	fail "logplay did not list 420 entries"
+expect 0 "$FAMFS" fsck -v "$IMG" && contains "419  file  d0019/f000399 100000 bytes"
+
+step "logplay --yaml prints one shadow document per file"
+expect 0 "$FAMFS" logplay --dry-run --yaml "$IMG"
+[ "$(printf '%s\n' "$OUT" | grep -c '^file:')" = 400 ] || fail "expected 400 YAML documents"
+contains "simple_ext_list"
+
+step "logplay needs --dry-run on a device"
+expect 2 "$FAMFS" logplay "$IMG"
+
+step "one flipped byte in entry 137: fsck names it and exits 1"
+cp --sparse=always "$IMG" "$T/flip.img"
+off=$((ENTRY0 + 137 * 544 + 40))
+printf '\x7f' | dd of="$T/flip.img" bs=1 seek=$off conv=notrunc status=none
+expect 1 "$FAMFS" fsck "$T/flip.img" && contains "entry 137: ENT_CRC" && contains "1 problem found"
+expect 1 "$FAMFS" logplay --dry-run "$T/flip.img" && contains "stopped at a bad entry: entry 137"
+
+step "an extent moved into the log: fsck reports ENT_META and keeps checking"
+cp --sparse=always "$IMG" "$T/meta.img"
+python3 - "$T/meta.img" "$ENTRY0" <<'PY'
+import struct, sys, zlib
+path, base = sys.argv[1], int(sys.argv[2])
+slot = base + 30 * 544              # entry 30 is a file (20 mkdirs first)
+with open(path, "r+b") as f:
+    f.seek(slot); e = bytearray(f.read(544))
+    struct.pack_into("<Q", e, 16 + 120 + 8, 0x400000)   # first extent offset: inside the log
+    struct.pack_into("<Q", e, 536, zlib.crc32(bytes(e[:536])))
+    f.seek(slot); f.write(e)
+PY
+expect 1 "$FAMFS" fsck "$T/meta.img" && contains "entry 30: ENT_META"
+
+step "two files sharing space: fsck reports ENT_OVERLAP naming both"
+cp --sparse=always "$IMG" "$T/dup.img"
+python3 - "$T/dup.img" "$ENTRY0" <<'PY'
+import struct, sys, zlib
+path, base = sys.argv[1], int(sys.argv[2])
+with open(path, "r+b") as f:
+    f.seek(base + 20 * 544); a = f.read(544)
+    f.seek(base + 21 * 544); e = bytearray(f.read(544))
+    e[16 + 120:16 + 144] = a[16 + 120:16 + 144]          # copy entry 20's extent
+    struct.pack_into("<Q", e, 536, zlib.crc32(bytes(e[:536])))
+    f.seek(base + 21 * 544); f.write(e)
+PY
+expect 1 "$FAMFS" fsck "$T/dup.img" && contains "entry 21: ENT_OVERLAP.*shared with entry 20"
+
+step "zeroed superblock: clear error"
+cp --sparse=always "$IMG" "$T/zero.img"
+dd if=/dev/zero of="$T/zero.img" bs=4096 count=1 conv=notrunc status=none
+expect 1 "$FAMFS" fsck "$T/zero.img" && contains "SB_MAGIC"
+expect 1 "$FAMFS" logplay --dry-run "$T/zero.img" && contains "SB_MAGIC"
+
+step "corrupt superblock crc: clear error"
+cp --sparse=always "$IMG" "$T/crc.img"
+printf '\x01' | dd of="$T/crc.img" bs=1 seek=50 conv=notrunc status=none
+expect 1 "$FAMFS" fsck "$T/crc.img" && contains "SB_CRC"
+
+step "truncated image: clear error"
+head -c 100 "$IMG" >"$T/tiny.img"
+expect 1 "$FAMFS" fsck "$T/tiny.img" && contains "too small"
+cp --sparse=always "$IMG" "$T/cut.img"
+truncate -s 1M "$T/cut.img"
+expect 1 "$FAMFS" fsck "$T/cut.img" && contains "SB_DEVSIZE.*exceeds device size 1048576"
+cp --sparse=always "$IMG" "$T/short.img"
+truncate -s 6M "$T/short.img"   # superblock intact, log cut short
+expect 1 "$FAMFS" fsck "$T/short.img" && contains "SB_DEVSIZE"
+
+step "errors name the device"
+expect 2 "$FAMFS" fsck "$T/missing.img" && contains "missing.img: No such file"
+expect 1 "$FAMFS" mkfs "$T/missing.img" && contains "give --size"
+
+step "every subcommand has --help"
+for c in mkfs fsck logplay; do
+	expect 0 "$FAMFS" "$c" --help && contains "^Usage: famfs $c"
+done
+expect 0 "$FAMFS" --help && contains "Commands:"
+expect 2 "$FAMFS" nosuchcommand
+
+finish

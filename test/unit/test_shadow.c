@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Shadow YAML: emit and parse back (round trip), and refuse what is malformed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shadow.h"
+
+static struct famfs_file_body simple(void)
+{
+	struct famfs_file_body f;
+
+	memset(&f, 0, sizeof(f));
+	strcpy(f.relpath, "dir1/file0");
+	f.size = 3145728;
+	f.flags = 2;
+	f.mode = 0644;
+	f.uid = 1000;
+	f.gid = 1001;
+	f.ext_type = 0;
+	f.nextents = 2;
+	f.se[0] = (struct famfs_simple_extent){0, 0xa00000, 0x200000};
+	f.se[1] = (struct famfs_simple_extent){0, 0x1000000, 0x200000};
+	return f;
+}
+
+static struct famfs_file_body striped(void)
+{
+	struct famfs_file_body f;
+
+	memset(&f, 0, sizeof(f));
+	strcpy(f.relpath, "s");
+	f.size = 33554432;
+	f.flags = 2;
+	f.mode = 0600;
+	f.ext_type = 1;
+	f.nextents = 1;
+	f.ie[0].nstrips = 3;
+	f.ie[0].chunk_size = 0x200000;
+	for (int i = 0; i < 3; i++)
+		f.ie[0].strips[i] =
+		    (struct famfs_simple_extent){0, 0x4000000ULL * (i + 1), 0x1000000};
+	return f;
+}
+
+static void test_round_trip(void **state)
+{
+	struct famfs_file_body in[2] = {simple(), striped()}, out;
+	struct famfs_yaml_reader *r;
+	char *buf = NULL, err[256];
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_int_equal(famfs_yaml_emit_file(f, &in[0]), 0);
+	assert_int_equal(famfs_yaml_emit_file(f, &in[1]), 0);
+	fclose(f);
+	/* The shape the existing tools read. */
+	assert_non_null(strstr(buf, "path: dir1/file0"));
+	assert_non_null(strstr(buf, "mode: 0644"));
+	assert_non_null(strstr(buf, "offset: 0xa00000"));
+	assert_non_null(strstr(buf, "striped_ext_list"));
+
+	f = fmemopen(buf, len, "r");
+	r = famfs_yaml_reader_new(f);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(famfs_yaml_read_file(r, &out, err, sizeof(err)), 1);
+		assert_memory_equal(&out, &in[i], sizeof(out));
+	}
+	assert_int_equal(famfs_yaml_read_file(r, &out, err, sizeof(err)), 0);
+	famfs_yaml_reader_free(r);
+	fclose(f);
+	free(buf);
+}
+
+static int parse(const char *text, struct famfs_file_body *out, char *err, size_t errsz)
+{
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	struct famfs_yaml_reader *r = famfs_yaml_reader_new(f);
+	int rc = famfs_yaml_read_file(r, out, err, errsz);
+
+	famfs_yaml_reader_free(r);
+	fclose(f);
+	return rc;
+}
+
+static void test_reference_document(void **state)
+{
+	/* The example from the format reference, keys in another order. */
+	const char *doc = "---\nfile:\n  size: 3145728\n  path: dir1/file0\n  flags: 2\n"
+			  "  mode: 0644\n  uid: 1000\n  gid: 1000\n  nextents: 1\n"
+			  "  simple_ext_list:\n  - devindex: 0\n    offset: 0xa00000\n"
+			  "    length: 0x400000\n...\n";
+	struct famfs_file_body f;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(doc, &f, err, sizeof(err)), 1);
+	assert_string_equal(f.relpath, "dir1/file0");
+	assert_int_equal(f.mode, 0644);
+	assert_int_equal(f.se[0].len, 0x400000);
+	assert_int_equal(f.nextents, 1);
+}
+
+static void test_refusals(void **state)
+{
+	struct famfs_file_body f;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse("file:\n  path: a\n  size: 1\n  color: red\n"
+			       "  simple_ext_list: []\n",
+			       &f, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "color"));
+	assert_int_equal(parse("file:\n  path: a\n  simple_ext_list: []\n", &f, err, sizeof(err)),
+			 -EINVAL); /* no size */
+	assert_int_equal(
+	    parse("file:\n  path: ../a\n  size: 1\n  simple_ext_list: []\n", &f, err, sizeof(err)),
+	    -EINVAL);
+	assert_int_equal(
+	    parse("file:\n  path: a\n  size: -1\n  simple_ext_list: []\n", &f, err, sizeof(err)),
+	    -EINVAL);
+	assert_int_equal(parse("file:\n  path: a\n  size: 1\n  nextents: 2\n  simple_ext_list:\n"
+			       "  - {devindex: 0, offset: 0xa00000, length: 0x200000}\n",
+			       &f, err, sizeof(err)),
+			 -EINVAL); /* nextents disagrees */
+	assert_int_equal(parse("file:\n  path: a\n  size: 1\n  simple_ext_list:\n"
+			       "  - {devindex: 0, offset: 0xa00000}\n",
+			       &f, err, sizeof(err)),
+			 -EINVAL);					     /* no length */
+	assert_int_equal(parse("file: [\n", &f, err, sizeof(err)), -EINVAL); /* syntax */
+	assert_int_equal(parse("dir:\n  path: a\n", &f, err, sizeof(err)), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_reference_document),
+	    cmocka_unit_test(test_refusals),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
