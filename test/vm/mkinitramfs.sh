@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# mkinitramfs.sh - build the gzip'd cpio initramfs for the famfs qemu guests.
+#
+# Usage: test/vm/mkinitramfs.sh [options]
+#   -o FILE        output (default build/vm/initramfs.cpio.gz)
+#   -t FILE        guest test script, installed as /tests/<basename>
+#                  (repeatable; default test/vm/smoke.sh). The guest runs
+#                  /tests/$famfs.test.sh (see guest-init.sh).
+#   -b SRC[:DST]   host binary plus the shared libraries ldd lists
+#                  (repeatable; DST default /usr/bin/<basename>)
+#   -f SRC[:DST]   plain file (repeatable; DST default /famfs/<basename>)
+#   -p DIR         payload directory, copied to /payload (real files to put
+#                  into famfs)
+#   -m MODULE      extra kernel module of the image, loaded with its deps
+#                  (repeatable)
+#   -k FILE        our fuse.ko      -> /famfs/fuse.ko       (default build/kmod/fuse.ko)
+#   -s FILE        stock fuse.ko    -> /famfs/fuse-stock.ko (default build/kmod-stock/fuse.ko)
+#                  (either may be given as "none")
+# Environment (space-separated lists, added to the options above):
+#   FAMFS_VM_TESTS, FAMFS_VM_BINS, FAMFS_VM_FILES, FAMFS_VM_PAYLOAD,
+#   FAMFS_VM_MODULES; BUILD (default <repo>/build); FAMFS_KCACHE, FAMFS_KVER.
+#
+# Guest layout: busybox applets in /bin /sbin /usr/bin /usr/sbin, /init =
+# guest-init.sh, modules in /lib/modules/$KVER (depmod'ed, debug info
+# stripped), ndctl + daxctl with their libraries, /famfs/{fuse,fuse-stock}.ko,
+# /tests/*, /payload/. Needs: busybox-static, cpio, kmod, ndctl, daxctl and
+# the extracted linux-image (scripts/fetch-kernel.sh).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+BUILD="${BUILD:-$REPO/build}"
+
+die() { echo "mkinitramfs: error: $*" >&2; exit 1; }
+need() { command -v "$1" >/dev/null 2>&1 || die "'$1' not found (package $2; run scripts/fetch-kernel.sh)"; }
+
+# Modules the guest always needs: NVDIMM/ACPI NFIT, pmem block, device-dax.
+BASE_MODULES=(libnvdimm nfit nd_pmem nd_btt nd_e820 dax_pmem device_dax)
+
+OUT="$BUILD/vm/initramfs.cpio.gz"
+TESTS=() BINS=() FILES=() PAYLOAD="" MODULES=()
+FUSE_KO="$BUILD/kmod/fuse.ko"
+STOCK_KO="$BUILD/kmod-stock/fuse.ko"
+
+parse_args() {
+	local opt
+	while getopts "o:t:b:f:p:m:k:s:h" opt; do
+		case $opt in
+		o) OUT=$OPTARG ;;
+		t) TESTS+=("$OPTARG") ;;
+		b) BINS+=("$OPTARG") ;;
+		f) FILES+=("$OPTARG") ;;
+		p) PAYLOAD=$OPTARG ;;
+		m) MODULES+=("$OPTARG") ;;
+		k) FUSE_KO=$OPTARG ;;
+		s) STOCK_KO=$OPTARG ;;
+		h) sed -n '3,/^set -euo/p' "$0" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
+		*) die "bad option (try -h)" ;;
+		esac
+	done
+	# shellcheck disable=SC2206 # word splitting intended for the env lists
+	TESTS+=(${FAMFS_VM_TESTS:-}) BINS+=(${FAMFS_VM_BINS:-}) \
+		FILES+=(${FAMFS_VM_FILES:-}) MODULES+=(${FAMFS_VM_MODULES:-})
+	PAYLOAD="${PAYLOAD:-${FAMFS_VM_PAYLOAD:-}}"
+	[ ${#TESTS[@]} -gt 0 ] || TESTS=("$HERE/smoke.sh")
+}
+
+# add_file SRC DST: copy one file (following symlinks) into the stage.
+add_file() {
+	local src=$1 dst=$2
+	[ -e "$src" ] || die "$src not found"
+	mkdir -p "$STAGE/$(dirname "$dst")"
+	cp -L "$src" "$STAGE/$dst"
+}
+
+# add_binary SRC [DST]: copy an executable and every library ldd lists
+# (at the path ldd prints, plus the loader). Static binaries need nothing.
+add_binary() {
+	local src=$1 dst=${2:-/usr/bin/$(basename "$1")} lib
+	[ -x "$src" ] || die "binary $src not found or not executable"
+	add_file "$src" "$dst"
+	# "libfoo.so => /lib/.../libfoo.so (0x...)" and "/lib64/ld-linux... (0x...)"
+	for lib in $(ldd "$src" 2>/dev/null | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (0x.*/\1/p'); do
+		[ -e "$STAGE/$lib" ] || add_file "$lib" "$lib"
+	done
+}
+
+add_busybox() {
+	local bb applet
+	bb=$(command -v busybox) || die "busybox not found (package busybox-static)"
+	ldd "$bb" >/dev/null 2>&1 && die "$bb is dynamically linked; install busybox-static"
+	add_file "$bb" /bin/busybox
+	for applet in $(busybox --list-full); do
+		[ -e "$STAGE/$applet" ] || ln -s /bin/busybox "$STAGE/$applet" 2>/dev/null ||
+			{ mkdir -p "$STAGE/$(dirname "$applet")"; ln -s /bin/busybox "$STAGE/$applet"; }
+	done
+}
+
+# find_module NAME: path of NAME.ko in the image (module names use _ or -).
+find_module() {
+	local name=$1 alt=${1//_/-} f
+	f=$(cd "$KIMG_MODDIR" && find kernel \( -name "$name.ko*" -o -name "$alt.ko*" \) -print -quit)
+	[ -n "$f" ] || die "module $name not in $KIMG_MODDIR"
+	echo "$f"
+}
+
+# add_modules NAME...: copy modules and, recursively, what they depend on.
+add_modules() {
+	local todo=("$@") done=" " name rel dep
+	while [ ${#todo[@]} -gt 0 ]; do
+		name=${todo[0]}; todo=("${todo[@]:1}")
+		case $done in *" $name "*) continue ;; esac
+		done="$done$name "
+		rel=$(find_module "$name")
+		mkdir -p "$STAGE/lib/modules/$KVER/$(dirname "$rel")"
+		# Debian's modules carry no debug info; ours do: strip keeps it small.
+		objcopy --strip-debug "$KIMG_MODDIR/$rel" "$STAGE/lib/modules/$KVER/$rel"
+		for dep in $(modinfo -F depends "$KIMG_MODDIR/$rel" | tr ',' ' '); do
+			todo+=("$dep")
+		done
+	done
+	local f
+	for f in modules.order modules.builtin modules.builtin.modinfo; do
+		[ -f "$KIMG_MODDIR/$f" ] && cp "$KIMG_MODDIR/$f" "$STAGE/lib/modules/$KVER/"
+	done
+	depmod -b "$STAGE" "$KVER" || die "depmod -b $STAGE $KVER failed"
+}
+
+add_fuse_ko() { # SRC DST-name
+	[ "$1" = none ] && return 0
+	[ -f "$1" ] || die "$1 not found (run: make -C kmod)"
+	mkdir -p "$STAGE/famfs"
+	objcopy --strip-debug "$1" "$STAGE/famfs/$2"
+}
+
+# split SRC[:DST] into SRC and DST (DST defaults to $2/<basename>).
+split_spec() { SPEC_SRC=${1%%:*}; SPEC_DST=${1#*:}; [ "$SPEC_DST" != "$1" ] || SPEC_DST="$2/$(basename "$1")"; }
+
+main() {
+	parse_args "$@"
+	need cpio cpio; need depmod kmod; need modinfo kmod; need objcopy binutils
+	need gzip gzip; need ndctl ndctl; need daxctl daxctl
+	# shellcheck source=scripts/kernel-env.sh
+	source "$REPO/scripts/kernel-env.sh"
+	famfs_require_image || exit 1
+
+	mkdir -p "$(dirname "$OUT")"
+	STAGE=$(mktemp -d "$(dirname "$OUT")/.stage.XXXXXX")
+	trap 'rm -rf "$STAGE"' EXIT
+	mkdir -p "$STAGE"/{bin,sbin,usr/bin,usr/sbin,lib,lib64,etc,proc,sys,dev,tmp,run,mnt,root,famfs,tests,payload}
+
+	add_busybox
+	add_binary /usr/bin/ndctl
+	add_binary /usr/bin/daxctl
+	add_modules "${BASE_MODULES[@]}" "${MODULES[@]}"
+	add_fuse_ko "$FUSE_KO" fuse.ko
+	add_fuse_ko "$STOCK_KO" fuse-stock.ko
+
+	local spec
+	for spec in "${BINS[@]}"; do split_spec "$spec" /usr/bin; add_binary "$SPEC_SRC" "$SPEC_DST"; done
+	for spec in "${FILES[@]}"; do split_spec "$spec" /famfs; add_file "$SPEC_SRC" "$SPEC_DST"; done
+	for spec in "${TESTS[@]}"; do add_file "$spec" "/tests/$(basename "$spec")"; chmod +x "$STAGE/tests/$(basename "$spec")"; done
+	if [ -n "$PAYLOAD" ]; then
+		[ -d "$PAYLOAD" ] || die "payload directory $PAYLOAD not found"
+		cp -a "$PAYLOAD"/. "$STAGE/payload/"
+	fi
+
+	add_file "$HERE/guest-init.sh" /init
+	chmod 755 "$STAGE/init"
+	# The kernel opens /dev/console before /init runs (devtmpfs comes later).
+	mknod -m 600 "$STAGE/dev/console" c 5 1 2>/dev/null || true
+	ln -s /proc/mounts "$STAGE/etc/mtab"
+	echo "root:x:0:0:root:/root:/bin/sh" >"$STAGE/etc/passwd"
+	echo "root:x:0:" >"$STAGE/etc/group"
+	echo "$KVER" >"$STAGE/etc/famfs-kver"
+
+	(cd "$STAGE" && find . -mindepth 1 | LC_ALL=C sort |
+		cpio -o -H newc -R 0:0 --reproducible --quiet) | gzip -1 >"$OUT.tmp"
+	mv "$OUT.tmp" "$OUT"
+	echo "mkinitramfs: $OUT ($(du -k "$OUT" | cut -f1) KiB, KVER=$KVER)" >&2
+}
+
+main "$@"

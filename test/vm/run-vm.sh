@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run-vm.sh - boot one famfs test guest under qemu (TCG) with an emulated
+# NVDIMM backed by a host file, and report the guest test's verdict.
+#
+# Usage: test/vm/run-vm.sh --image FILE [options]
+#   --image FILE     backing file of the NVDIMM (created sparse if missing);
+#                    give two guests the same FILE to share the memory
+#   --size SIZE      NVDIMM size (default 1G; multiple of 2M)
+#   --initrd FILE    initramfs (default build/vm/initramfs.cpio.gz)
+#   --kernel FILE    kernel (default the cached vmlinuz-$KVER)
+#   --test NAME      guest runs /tests/NAME.sh (famfs.test=NAME; default smoke)
+#   --arg KEY=VAL    pass famfs.KEY=VAL to the guest test (repeatable),
+#                    e.g. --arg role=master --arg case=verify
+#   --append STR     extra kernel command line
+#   --log FILE       console log (default build/vm/NAME.log)
+#   --name NAME      label for messages and the default log (default: test)
+#   --timeout SEC    kill qemu after SEC seconds (default 300); the guest's
+#                    own watchdog fires 15 s earlier and dumps its state
+#   --mem SIZE       guest RAM (default 2G)
+#   -v, --verbose    stream the console while it runs ("[NAME] " prefix)
+#   --interactive    console on this terminal, a shell after the test
+#                    (famfs.shell=1), no timeout; Ctrl-A X quits qemu
+# Exit status: 0 only if the console shows "FAMFS-VM-RESULT: PASS";
+#   1 the test failed, 2 no verdict (panic, crash), 124 timeout.
+# On anything but PASS the whole console log is printed; on PASS, the test's
+# own output. Never waits longer than --timeout (+5 s to kill).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+BUILD="${BUILD:-$REPO/build}"
+
+die() { echo "run-vm: error: $*" >&2; exit 2; }
+
+IMAGE="" SIZE=1G INITRD="$BUILD/vm/initramfs.cpio.gz" KERNEL="" TEST=smoke
+ARGS=() APPEND="" LOG="" NAME="" TIMEOUT=300 MEM=2G VERBOSE=0 INTERACTIVE=0
+
+parse_args() {
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--image) IMAGE=$2; shift ;;
+		--size) SIZE=$2; shift ;;
+		--initrd) INITRD=$2; shift ;;
+		--kernel) KERNEL=$2; shift ;;
+		--test) TEST=$2; shift ;;
+		--arg) ARGS+=("famfs.$2"); shift ;;
+		--append) APPEND="$APPEND $2"; shift ;;
+		--log) LOG=$2; shift ;;
+		--name) NAME=$2; shift ;;
+		--timeout) TIMEOUT=$2; shift ;;
+		--mem) MEM=$2; shift ;;
+		-v | --verbose) VERBOSE=1 ;;
+		--interactive) INTERACTIVE=1 ;;
+		-h | --help) sed -n '3,/^set -euo/p' "$0" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
+		*) die "unknown option $1 (try --help)" ;;
+		esac
+		shift
+	done
+	[ -n "$IMAGE" ] || die "--image FILE is required"
+	NAME=${NAME:-$TEST}
+	LOG=${LOG:-$BUILD/vm/$NAME.log}
+}
+
+setup() {
+	command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (package qemu-system-x86)"
+	command -v timeout >/dev/null || die "timeout not found (coreutils)"
+	if [ -z "$KERNEL" ]; then
+		# shellcheck source=scripts/kernel-env.sh
+		source "$REPO/scripts/kernel-env.sh"
+		famfs_require_image || exit 2
+		KERNEL=$KIMG_VMLINUZ
+	fi
+	[ -r "$KERNEL" ] || die "kernel $KERNEL not readable"
+	[ -r "$INITRD" ] || die "initramfs $INITRD not found (run test/vm/mkinitramfs.sh)"
+	mkdir -p "$(dirname "$LOG")" "$(dirname "$IMAGE")"
+	[ -e "$IMAGE" ] || truncate -s "$SIZE" "$IMAGE" || die "cannot create $IMAGE"
+}
+
+# Print the guest test's own output: from "running <script>" to the verdict.
+print_test_output() {
+	sed -n '/^famfs-guest: running /,/^FAMFS-VM-RESULT:/p' "$LOG" | sed "s/^/[$NAME] /"
+}
+
+main() {
+	parse_args "$@"
+	setup
+	local guest_to=""
+	[ "$TIMEOUT" -gt 45 ] && guest_to="famfs.timeout=$((TIMEOUT - 15))"
+	local cmdline="console=ttyS0 panic=-1 oops=panic loglevel=4 famfs.test=$TEST $guest_to ${ARGS[*]}$APPEND"
+
+	# shellcheck disable=SC2054 # the commas belong to qemu's option values
+	local qemu=(qemu-system-x86_64 -accel tcg -cpu qemu64,+rdrand -smp 1
+		-machine pc,nvdimm=on -m "$MEM,slots=2,maxmem=4G"
+		-object "memory-backend-file,id=mem1,share=on,mem-path=$IMAGE,size=$SIZE,align=2M"
+		-device nvdimm,id=nv1,memdev=mem1
+		-nographic -nodefaults -serial stdio -monitor none -no-reboot
+		-kernel "$KERNEL" -initrd "$INITRD" -append "$cmdline")
+
+	if [ "$INTERACTIVE" = 1 ]; then
+		qemu=("${qemu[@]/#stdio/mon:stdio}")
+		qemu[${#qemu[@]} - 1]="$cmdline famfs.shell=1"
+		exec "${qemu[@]}"
+	fi
+
+	echo "run-vm[$NAME]: booting (image $IMAGE, log $LOG, timeout ${TIMEOUT}s)" >&2
+	echo "run-vm[$NAME]: append: $cmdline" >&2
+	local start=$SECONDS rc=0
+	set +e
+	if [ "$VERBOSE" = 1 ]; then
+		timeout -k 5 "$TIMEOUT" "${qemu[@]}" </dev/null 2>&1 | tr -d '\r' | tee "$LOG" | sed -u "s/^/[$NAME] /"
+	else
+		timeout -k 5 "$TIMEOUT" "${qemu[@]}" </dev/null 2>&1 | tr -d '\r' >"$LOG"
+	fi
+	rc=${PIPESTATUS[0]}
+	set -e
+	local took=$((SECONDS - start))
+
+	if grep -a -q '^FAMFS-VM-RESULT: PASS$' "$LOG"; then
+		[ "$VERBOSE" = 1 ] || print_test_output
+		echo "run-vm[$NAME]: PASS (${took}s)" >&2
+		return 0
+	fi
+	local verdict status
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		verdict="TIMEOUT after ${TIMEOUT}s"; status=124
+	elif grep -a -q '^FAMFS-VM-RESULT: FAIL' "$LOG"; then
+		verdict=$(grep -a '^FAMFS-VM-RESULT: FAIL' "$LOG" | head -1); status=1
+	else
+		verdict="no verdict (qemu exit $rc: panic or crash?)"; status=2
+	fi
+	if [ "$VERBOSE" = 0 ]; then
+		echo "run-vm[$NAME]: ---- guest console ($LOG) ----" >&2
+		sed "s/^/[$NAME] /" "$LOG" >&2
+		echo "run-vm[$NAME]: ---- end of console ----" >&2
+	fi
+	echo "run-vm[$NAME]: FAIL: $verdict (${took}s)" >&2
+	return "$status"
+}
+
+main "$@"
