@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages famfs needs to build and test user space,
+# if any are missing. Usage: scripts/deps.sh [--kernel]
+#   --kernel  also what the kernel side and its qemu tests need
+# Runs apt-get as root (directly, or through sudo). Does nothing when all
+# packages are present.
+set -euo pipefail
+
+pkgs=(gcc make pkg-config libfuse3-dev fuse3 libcmocka-dev libdaxctl-dev libndctl-dev
+	libyaml-dev uuid-dev zlib1g-dev python3 clang-14 libfuzzer-14-dev libclang-rt-14-dev)
+if [ "${1:-}" = "--kernel" ]; then
+	pkgs+=(linux-source-6.1 linux-headers-amd64 qemu-system-x86 busybox-static cpio ndctl daxctl
+		kmod)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing+=("$p")
+	fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "famfs: installing missing Debian packages: ${missing[*]}"
+sudo=()
+if [ "$(id -u)" != 0 ]; then
+	command -v sudo >/dev/null || {
+		echo "famfs: not root and no sudo; install them with: apt-get install ${missing[*]}" >&2
+		exit 1
+	}
+	sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
