@@ -40,7 +40,8 @@ ifneq ($(FUSED_SRC),)
 PROGS += $(BUILD)/famfs_fused
 endif
 
-.PHONY: all check unit integration vmtest bench demo install clean format format-check deps fuzz
+.PHONY: all check check-run unit integration vmtest bench demo install clean format format-check \
+	deps fuzz
 
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
 
@@ -77,7 +78,14 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
 # ---- tests ----
-check: unit integration
+# `make check` installs what is missing (Debian packages), builds, and runs
+# every test: unit, FUSE integration and the kernel module under qemu.
+check:
+	@bash scripts/deps.sh --kernel
+	@$(MAKE) --no-print-directory check-run
+
+check-run: all
+	@$(MAKE) --no-print-directory unit integration
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -87,6 +95,12 @@ integration: $(PROGS) $(TOOL_BIN)
 
 bench: all
 	@bash bench/run.sh $(BUILD)
+
+# The main job on a file-backed device: see scripts/demo.sh.
+demo:
+	@bash scripts/deps.sh
+	@$(MAKE) --no-print-directory all
+	@bash scripts/demo.sh $(BUILD)
 
 install: $(PROGS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin

@@ -13,6 +13,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
+
+#include "size.h"
 
 #define CLI_OK	  0
 #define CLI_FAIL  1
@@ -54,16 +57,33 @@ int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
 int cli_error(const struct cli_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/**
- * cli_parse_size() - "4G", "512M", "8MiB", "4096", "0x200000": bytes
- * (suffixes K M G T are powers of 1024). Returns 0 or -EINVAL/-ERANGE.
- */
-int cli_parse_size(const char *s, uint64_t *out);
-
 /** cli_fmt_size() - "4.00 GiB" into @buf (32 bytes is plenty). */
 const char *cli_fmt_size(uint64_t bytes, char *buf, size_t size);
 
+/**
+ * cli_famfs_root() - mount root of the famfs that holds @path (or would
+ * hold it: @path may not exist yet) into @root. Returns 0, -ENOTSUP (not on
+ * a famfs mount) or -errno.
+ */
+int cli_famfs_root(const char *path, char *root, size_t size);
+
+/** cli_famfs_xattr() - read xattr @name of @path as a NUL-terminated string; length or -errno. */
+ssize_t cli_famfs_xattr(const char *path, const char *name, char *buf, size_t size);
+
+/**
+ * cli_famfs_create() - create file @path in a famfs mount with its final
+ * @size (bytes) and @mode: open(O_CREAT|O_EXCL), optionally set its stripe
+ * ("NSTRIPS,CHUNK,NBUCKETS" through the user.famfs.stripe xattr), then
+ * fallocate(0, @size), which allocates and logs it in one step. A @size of
+ * 0 makes an empty file. Returns 0 or -errno (-ENOSPC: see cli_famfs_nospace()).
+ */
+int cli_famfs_create(const char *path, uint64_t size, mode_t mode, const char *stripe);
+
+/** cli_famfs_nospace() - why ENOSPC: "the log is full" or "no space left on the device". */
+const char *cli_famfs_nospace(const char *path);
+
 /* The subcommands (cli/<name>.c). */
-extern const struct cli_cmd cli_cmd_mkfs, cli_cmd_fsck, cli_cmd_logplay;
+extern const struct cli_cmd cli_cmd_mkfs, cli_cmd_fsck, cli_cmd_logplay, cli_cmd_mount,
+    cli_cmd_umount, cli_cmd_mkdir, cli_cmd_creat, cli_cmd_cp, cli_cmd_getmap;
 
 #endif

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* famfs logplay: list what the log creates, or bring a mount up to date. */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -97,6 +98,23 @@ static int dry_run(const struct cli_cmd *cmd, const char *path, bool yaml)
 	return rc;
 }
 
+/* A mount: ask its server to replay what it has not seen (user.famfs.logplay). */
+static int catch_up(const struct cli_cmd *cmd, const char *path, bool dry)
+{
+	char root[PATH_MAX], msg[512];
+	ssize_t n;
+
+	if (dry)
+		return cli_usage_error(cmd, "--dry-run lists a device's log; give the DEVICE");
+	if (cli_famfs_root(path, root, sizeof(root)))
+		return cli_error(cmd, "%s: not a famfs mount point", path);
+	n = cli_famfs_xattr(root, "user.famfs.logplay", msg, sizeof(msg));
+	if (n < 0)
+		return cli_error(cmd, "%s: %s", root, strerror((int)-n));
+	printf("famfs logplay: %s: %s", root, msg);
+	return strstr(msg, "stopped at bad entry") ? CLI_FAIL : CLI_OK;
+}
+
 static int run(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	bool dry = false, yaml = false;
@@ -116,7 +134,7 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	if (stat(path, &st) < 0)
 		return cli_error(cmd, "%s: %s", path, strerror(errno));
 	if (S_ISDIR(st.st_mode))
-		return cli_error(cmd, "%s: catching up a mount is not supported yet", path);
+		return catch_up(cmd, path, dry);
 	if (!dry)
 		return cli_usage_error(cmd, "on a device, logplay only lists (--dry-run); give a "
 					    "mount point to bring a mount up to date");

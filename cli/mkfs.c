@@ -38,13 +38,13 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 			force = true;
 			break;
 		case 'l':
-			if (cli_parse_size(arg, &log_len) || log_len < FAMFS_LOG_LEN_MIN ||
+			if (famfs_parse_size(arg, &log_len) || log_len < FAMFS_LOG_LEN_MIN ||
 			    (log_len & (log_len - 1)))
 				return cli_usage_error(
 				    cmd, "--log-len %s: need a power of two >= 8M", arg);
 			break;
 		case 's':
-			if (cli_parse_size(arg, &size) || size == 0)
+			if (famfs_parse_size(arg, &size) || size == 0)
 				return cli_usage_error(cmd, "--size %s: not a size", arg);
 			break;
 		case OPT_ALLOW_SMALL:

@@ -11,7 +11,7 @@
 int famfs_fs_open(const char *path, unsigned int flags, struct famfs_fs **out,
 		  struct famfs_checker *c)
 {
-	bool write = flags & FAMFS_FS_WRITE;
+	bool write = flags & FAMFS_FS_WRITE, map_all;
 	struct famfs_fs *fs;
 	uint8_t *win;
 	int rc;
@@ -47,12 +47,14 @@ int famfs_fs_open(const char *path, unsigned int flags, struct famfs_fs **out,
 		rc = -EUCLEAN;
 		goto fail;
 	}
-	win = famfs_dev_map(fs->dev, famfs_meta_end(fs->sb));
+	map_all = (flags & FAMFS_FS_MAP_ALL) && fs->dev->kind != FAMFS_DEV_PMEM;
+	win = famfs_dev_map(fs->dev, map_all ? fs->dev->size : famfs_meta_end(fs->sb));
 	if (!win) {
 		rc = -errno;
 		goto fail;
 	}
 	fs->sb = (struct famfs_superblock *)win;
+	fs->data = map_all ? win : NULL;
 	fs->hdr = (struct famfs_log_header *)(win + fs->sb->log_offset);
 	fs->ent = (struct famfs_log_entry *)(fs->hdr + 1);
 	famfs_geom_from_sb(&fs->geom, fs->sb);

@@ -22,11 +22,14 @@ struct famfs_fs {
 	uint8_t identity[16]; /* this host */
 	bool master;	      /* identity equals the superblock's system uuid */
 	bool writable;	      /* may append: master, opened with FAMFS_FS_WRITE, locked */
+	uint8_t
+	    *data; /* with FAMFS_FS_MAP_ALL: device byte 0, else NULL (pmem: use famfs_dev_pread) */
 };
 
 /* famfs_fs_open() flags */
-#define FAMFS_FS_WRITE	0x1 /* append: requires the master; takes the writer lock */
-#define FAMFS_FS_NOWAIT 0x2 /* with FAMFS_FS_WRITE: -EBUSY instead of waiting for the lock */
+#define FAMFS_FS_WRITE	 0x1 /* append: requires the master; takes the writer lock */
+#define FAMFS_FS_NOWAIT	 0x2 /* with FAMFS_FS_WRITE: -EBUSY instead of waiting for the lock */
+#define FAMFS_FS_MAP_ALL 0x4 /* map the whole device (file, devdax), not only the metadata */
 
 /**
  * famfs_fs_open() - open the famfs on the device or image at @path.

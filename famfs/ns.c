@@ -182,6 +182,8 @@ int famfs_ns_add(struct famfs_ns *ns, struct famfs_node *dir, const char *name, 
 		return -ENOMEM;
 	n->parent = dir;
 	dir->kids[dir->nkids++] = n;
+	if (S_ISDIR(mode))
+		dir->nsubdirs++;
 	b = hash_key(dir->ino, name) & (ns->hash_size - 1);
 	n->hnext = ns->hash[b];
 	ns->hash[b] = n;
@@ -214,9 +216,10 @@ int famfs_ns_remove(struct famfs_ns *ns, struct famfs_node *node)
 		}
 	}
 	ns->by_ino[node->ino] = NULL;
-	if (S_ISDIR(node->mode))
+	if (S_ISDIR(node->mode)) {
 		ns->ndirs--;
-	else
+		dir->nsubdirs--;
+	} else
 		ns->nfiles--;
 	free(node->name);
 	free(node->kids);

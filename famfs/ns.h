@@ -28,6 +28,7 @@ struct famfs_node {
 	struct famfs_node **kids; /* directories: children in creation order */
 	uint32_t nkids;
 	uint32_t kcap;
+	uint32_t nsubdirs;	      /* directories among kids (for st_nlink) */
 	struct famfs_file_body *file; /* files from the log: their extents; else NULL */
 	void *priv;		      /* owner's per-node data */
 };

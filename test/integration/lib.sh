@@ -12,7 +12,16 @@ FAILED=0
 
 cleanup_scratch() { rm -rf "$T"; }
 
-step() { STEP="$*"; }
+STEP_START=$(date +%s%N)
+# step NAME: start a named step; slow steps (over 2 s) are reported.
+step() {
+	local now ms
+	now=$(date +%s%N)
+	ms=$(((now - STEP_START) / 1000000))
+	[ -n "$STEP" ] && [ $ms -gt 2000 ] && echo "    (${ms} ms: $STEP)"
+	STEP="$*"
+	STEP_START=$now
+}
 
 fail() {
 	echo "  FAIL: $STEP: $*" >&2
@@ -44,6 +53,32 @@ contains() {
 }
 
 finish() {
-	cleanup_scratch
 	exit $FAILED
 }
+
+# Mounts made by a test are unmounted on exit, even when it fails.
+MOUNTS=()
+mount_famfs() { # mount_famfs [famfs mount options] DEVICE MOUNTPOINT
+	local mp=${*: -1}
+	mkdir -p "$mp"
+	"$FAMFS" mount "$@" || return 1
+	MOUNTS+=("$mp")
+}
+unmount_all() {
+	local mp
+	for mp in "${MOUNTS[@]}"; do
+		mountpoint -q "$mp" 2>/dev/null && { umount "$mp" 2>/dev/null || umount -l "$mp"; }
+	done
+	MOUNTS=()
+}
+trap 'unmount_all; cleanup_scratch' EXIT
+
+need_fuse() {
+	if [ ! -c /dev/fuse ] || [ "$(id -u)" != 0 ]; then
+		echo "  SKIP: needs root and /dev/fuse" >&2
+		exit 0
+	fi
+}
+
+# Number of regular files under DIR, following symbolic links as famfs cp does.
+count_files() { find -L "$1" -type f 2>/dev/null | wc -l; }

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every benchmark (not tests; numbers for the record). Usage: bench/run.sh [BUILD]
+set -euo pipefail
+BUILD=$(cd "${1:-build}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+echo "### log (library, image on /tmp)"
+"$BUILD/bench/bench_log"
+for b in "$BUILD"/bench/bench_*; do
+	[ "$(basename "$b")" = bench_log ] || { echo "### $(basename "$b")"; "$b"; }
+done
+if [ "$(id -u)" = 0 ] && [ -c /dev/fuse ]; then
+	echo "### FUSE mount"
+	bash "$here/fuse.sh" "$BUILD"
+fi

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: Apache-2.0
+/* famfs mkdir: create directories in a mounted famfs (the master). */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+static int make(const char *path, mode_t mode, bool parents, bool verbose)
+{
+	char buf[PATH_MAX];
+	struct stat st;
+
+	if (mkdir(path, mode) == 0) {
+		if (verbose)
+			printf("famfs mkdir: created directory '%s'\n", path);
+		return 0;
+	}
+	if (!parents)
+		return -errno;
+	if (errno == EEXIST)
+		return stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -EEXIST;
+	if (errno != ENOENT)
+		return -errno;
+	snprintf(buf, sizeof(buf), "%s", path);
+	char *slash = strrchr(buf, '/');
+
+	while (slash && slash > buf && slash[-1] == '/')
+		slash--;
+	if (!slash || slash == buf)
+		return -ENOENT;
+	*slash = '\0';
+	int rc = make(buf, 0755, true, verbose);
+
+	if (rc)
+		return rc;
+	return make(path, mode, false, verbose);
+}
+
+static int run(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	bool parents = false, verbose = false;
+	mode_t mode = 0755;
+	const char *arg;
+	char root[PATH_MAX];
+	int c, ret = CLI_OK;
+
+	while ((c = cli_getopt(cmd, argc, argv, &arg)) != -1) {
+		if (c == 'p')
+			parents = true;
+		else if (c == 'v')
+			verbose = true;
+		else if (c == 'm') {
+			char *end;
+
+			mode = (mode_t)strtoul(arg, &end, 8);
+			if (*end || mode > 07777)
+				return cli_usage_error(cmd, "--mode %s: not an octal mode", arg);
+		}
+	}
+	if (argc == cli_optind())
+		return cli_usage_error(cmd, "expected DIR");
+	umask(0);
+	for (int i = cli_optind(); i < argc; i++) {
+		int rc = cli_famfs_root(argv[i], root, sizeof(root));
+
+		if (rc == 0)
+			rc = make(argv[i], mode, parents, verbose);
+		else if (rc == -ENOTSUP || rc == -ENOENT)
+			rc = -EXDEV;
+		if (rc) {
+			cli_error(cmd, "%s: %s", argv[i],
+				  rc == -EXDEV	 ? "not inside a mounted famfs"
+				  : rc == -EROFS ? "read-only (only the master creates directories)"
+				  : rc == -ENOSPC ? "the log is full"
+						  : strerror(-rc));
+			ret = CLI_FAIL;
+		}
+	}
+	return ret;
+}
+
+static const struct cli_opt opts[] = {
+    {"parents", 'p', NULL, "create missing parents; an existing directory is fine"},
+    {"mode", 'm', "MODE", "permissions, octal (default 0755)"},
+    {"verbose", 'v', NULL, "print each directory created"},
+    {0},
+};
+
+const struct cli_cmd cli_cmd_mkdir = {
+    .name = "mkdir",
+    .args = "[-p] [-m MODE] DIR...",
+    .summary = "Create directories in a mounted famfs.",
+    .details = "Each directory is one log entry. Plain mkdir(2) on the mount does the same.\n\n"
+	       "Exit status: 0 all created, 1 any failed, 2 usage error.",
+    .opts = opts,
+    .run = run,
+};

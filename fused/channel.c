@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The channel layer: famfs_fused's extension of stock libfuse 3.14 through
+ * fuse_session_custom_io(), so that libfuse needs no fork.
+ *
+ * Every request read from the kernel passes through channel_read():
+ *  - it is counted by opcode (the user.famfs.stats xattr shows the counts;
+ *    the kernel tests use them to prove data I/O makes no READ/WRITE
+ *    upcalls);
+ *  - INIT: we note whether the kernel offers FUSE_DAX_FMAP (flags2 bit 11,
+ *    with FUSE_INIT_EXT); libfuse then builds its reply, and channel_writev()
+ *    adds the flag to that reply when we accept it;
+ *  - GET_FMAP (54) and GET_DAXDEV (55), which libfuse does not know, are
+ *    answered here and never reach libfuse.
+ * docs/protocol.md describes the protocol; kernel-protocol.md the facts.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/fuse.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "fused.h"
+
+#define FUSE_DAX_FMAP_FLAG2  (1U << 11) /* FUSE_DAX_FMAP = 1ULL << 43 */
+#define FUSE_DIO_MMAP_FLAG2  (1U << 4)	/* FUSE_DIRECT_IO_ALLOW_MMAP = 1ULL << 36 (Linux 6.6) */
+#define GET_FMAP_NOINPUT_BUF 4096	/* a GET_FMAP without input: PAGE_SIZE */
+#define DAXDEV_NAME_MAX	     256
+
+struct get_fmap_in {
+	uint32_t size; /* the kernel's reply buffer, bytes */
+	uint32_t padding;
+};
+
+struct daxdev_out {
+	uint16_t index;
+	uint16_t reserved;
+	uint32_t reserved2;
+	uint64_t reserved3;
+	uint64_t reserved4;
+	char name[DAXDEV_NAME_MAX];
+};
+_Static_assert(sizeof(struct daxdev_out) == 280, "GET_DAXDEV reply is 280 bytes");
+
+static int reply(int fd, uint64_t unique, int error, const void *payload, size_t len)
+{
+	struct fuse_out_header out = {
+	    .len = (uint32_t)(sizeof(out) + (error ? 0 : len)),
+	    .error = -error,
+	    .unique = unique,
+	};
+	struct iovec iov[2] = {{&out, sizeof(out)}, {(void *)payload, len}};
+	ssize_t n = writev(fd, iov, error || !len ? 1 : 2);
+
+	return n == (ssize_t)out.len ? 0 : -errno;
+}
+
+/* The fmap to send for @n in the configured mode; *@owned if the caller must free it. */
+static struct fmap *wire_fmap(struct famfs_node *n, bool *owned)
+{
+	struct fmap *m = fused_node_fmap(n), *u;
+
+	*owned = false;
+	if (!m || m->ext_type != FMAP_EXT_INTERLEAVE || fused.fmap_mode != FUSED_FMAP_UNROLLED)
+		return m;
+	if (fmap_unroll(m, &u))
+		return m; /* too many chunks to unroll: the striped form is exact too */
+	*owned = true;
+	return u;
+}
+
+static void get_fmap(int fd, const struct fuse_in_header *h, const void *arg)
+{
+	uint32_t bufsize = GET_FMAP_NOINPUT_BUF;
+	size_t arglen = h->len - sizeof(*h);
+	struct famfs_node *n;
+	struct fmap *m = NULL;
+	bool owned = false;
+	void *msg = NULL;
+	int err = 0;
+	long len = 0;
+
+	if (!fused.fmap_enabled) {
+		reply(fd, h->unique, ENOSYS, NULL, 0); /* not negotiated: as libfuse would */
+		return;
+	}
+	if (arglen >= sizeof(struct get_fmap_in))
+		bufsize = ((const struct get_fmap_in *)arg)->size;
+	else if (arglen != 0)
+		err = EINVAL; /* a truncated input */
+	pthread_rwlock_rdlock(&fused.lock);
+	n = famfs_ns_node(fused.im->ns, h->nodeid);
+	if (err)
+		;
+	else if (!n)
+		err = ENOENT;
+	else if (S_ISDIR(n->mode))
+		err = EISDIR;
+	else if (!(m = wire_fmap(n, &owned)))
+		err = ENODATA; /* a file not sized yet has no map */
+	if (!err) {
+		size_t need = fmap_encoded_size(m);
+
+		msg = malloc(need > FMAP_SIZE_REPLY ? need : FMAP_SIZE_REPLY);
+		if (!msg)
+			err = ENOMEM;
+		else if (need > bufsize)
+			len = fmap_reply_too_small((uint32_t)need, msg, FMAP_SIZE_REPLY);
+		else
+			len = fmap_encode(m, msg, need);
+		if (!err && len < 0)
+			err = (int)-len;
+	}
+	pthread_rwlock_unlock(&fused.lock);
+	if (owned)
+		fmap_free(m);
+	reply(fd, h->unique, err, msg, err ? 0 : (size_t)len);
+	free(msg);
+}
+
+static void get_daxdev(int fd, const struct fuse_in_header *h)
+{
+	struct daxdev_out out;
+
+	if (!fused.fmap_enabled) {
+		reply(fd, h->unique, ENOSYS, NULL, 0);
+		return;
+	}
+	/* One device today, index 0 (extents' devindex must be 0, docs/format.md). */
+	if (h->nodeid != 0) {
+		reply(fd, h->unique, ENODEV, NULL, 0);
+		return;
+	}
+	if (strlen(fused.im->fs->dev->path) >= sizeof(out.name)) {
+		reply(fd, h->unique, ENAMETOOLONG, NULL, 0);
+		return;
+	}
+	memset(&out, 0, sizeof(out));
+	memcpy(out.name, fused.im->fs->dev->path, strlen(fused.im->fs->dev->path));
+	reply(fd, h->unique, 0, &out, sizeof(out));
+}
+
+static void count(uint32_t opcode)
+{
+	if (opcode < FUSED_NOPS)
+		atomic_fetch_add_explicit(&fused.ops[opcode], 1, memory_order_relaxed);
+	else
+		atomic_fetch_add_explicit(&fused.ops_other, 1, memory_order_relaxed);
+}
+
+static ssize_t channel_read(int fd, void *buf, size_t len, void *userdata)
+{
+	(void)userdata;
+	for (;;) {
+		ssize_t n = read(fd, buf, len);
+		const struct fuse_in_header *h = buf;
+
+		if (n < (ssize_t)sizeof(*h) || h->len != (uint32_t)n)
+			return n; /* errors and short reads: libfuse reports them */
+		count(h->opcode);
+		switch (h->opcode) {
+		case FUSED_OP_GET_FMAP:
+			get_fmap(fd, h, h + 1);
+			continue;
+		case FUSED_OP_GET_DAXDEV:
+			get_daxdev(fd, h);
+			continue;
+		case FUSE_INIT:
+			if ((size_t)n >= sizeof(*h) + sizeof(struct fuse_init_in)) {
+				const struct fuse_init_in *in = (const void *)(h + 1);
+
+				bool ext = in->flags & FUSE_INIT_EXT;
+
+				fused.fmap_offered = ext && (in->flags2 & FUSE_DAX_FMAP_FLAG2);
+				fused.fmap_enabled = fused.fmap_offered && fused.fmap_allowed;
+				fused.dio_mmap_offered = ext && (in->flags2 & FUSE_DIO_MMAP_FLAG2);
+				/* With a famfs kernel the server's data path is not used. */
+				fused.direct_io = !fused.fmap_enabled &&
+						  (fused.cache_mode == FUSED_CACHE_DIRECT ||
+						   (fused.cache_mode == FUSED_CACHE_AUTO &&
+						    fused.dio_mmap_offered));
+				fused.init_unique = h->unique;
+			}
+			return n;
+		default:
+			return n;
+		}
+	}
+}
+
+static ssize_t channel_writev(int fd, struct iovec *iov, int count_, void *userdata)
+{
+	const struct fuse_out_header *oh = iov[0].iov_base;
+	uint32_t flags2 = (fused.fmap_enabled ? FUSE_DAX_FMAP_FLAG2 : 0) |
+			  (fused.direct_io && fused.dio_mmap_offered ? FUSE_DIO_MMAP_FLAG2 : 0);
+
+	(void)userdata;
+	/* libfuse's INIT reply: header in iov[0], fuse_init_out in iov[1]; add
+	 * the flags2 bits libfuse 3.14 does not know about. */
+	if (flags2 && fused.init_unique && count_ >= 2 &&
+	    iov[0].iov_len == sizeof(struct fuse_out_header) && oh->unique == fused.init_unique &&
+	    oh->error == 0 &&
+	    iov[1].iov_len >= offsetof(struct fuse_init_out, flags2) + sizeof(uint32_t)) {
+		struct fuse_init_out *out = iov[1].iov_base;
+
+		out->flags |= FUSE_INIT_EXT;
+		out->flags2 |= flags2;
+		fused.init_unique = 0;
+	}
+	return writev(fd, iov, count_);
+}
+
+int fused_channel_attach(struct fuse_session *se)
+{
+	static const struct fuse_custom_io io = {
+	    .read = channel_read,
+	    .writev = channel_writev,
+	};
+	int fd = fuse_session_fd(se);
+
+	if (fd < 0)
+		return -EBADF;
+	return fuse_session_custom_io(se, &io, fd) ? -EIO : 0;
+}
+
+static const char *const opnames[FUSED_NOPS] = {
+    [FUSE_LOOKUP] = "LOOKUP",
+    [FUSE_FORGET] = "FORGET",
+    [FUSE_GETATTR] = "GETATTR",
+    [FUSE_SETATTR] = "SETATTR",
+    [FUSE_MKNOD] = "MKNOD",
+    [FUSE_MKDIR] = "MKDIR",
+    [FUSE_UNLINK] = "UNLINK",
+    [FUSE_RMDIR] = "RMDIR",
+    [FUSE_RENAME] = "RENAME",
+    [FUSE_LINK] = "LINK",
+    [FUSE_OPEN] = "OPEN",
+    [FUSE_READ] = "READ",
+    [FUSE_WRITE] = "WRITE",
+    [FUSE_STATFS] = "STATFS",
+    [FUSE_RELEASE] = "RELEASE",
+    [FUSE_FSYNC] = "FSYNC",
+    [FUSE_SETXATTR] = "SETXATTR",
+    [FUSE_GETXATTR] = "GETXATTR",
+    [FUSE_LISTXATTR] = "LISTXATTR",
+    [FUSE_FLUSH] = "FLUSH",
+    [FUSE_INIT] = "INIT",
+    [FUSE_OPENDIR] = "OPENDIR",
+    [FUSE_READDIR] = "READDIR",
+    [FUSE_RELEASEDIR] = "RELEASEDIR",
+    [FUSE_ACCESS] = "ACCESS",
+    [FUSE_CREATE] = "CREATE",
+    [FUSE_INTERRUPT] = "INTERRUPT",
+    [FUSE_DESTROY] = "DESTROY",
+    [FUSE_BATCH_FORGET] = "BATCH_FORGET",
+    [FUSE_FALLOCATE] = "FALLOCATE",
+    [FUSE_READDIRPLUS] = "READDIRPLUS",
+    [FUSE_LSEEK] = "LSEEK",
+    [FUSED_OP_GET_FMAP] = "GET_FMAP",
+    [FUSED_OP_GET_DAXDEV] = "GET_DAXDEV",
+};
+
+size_t fused_stats_text(char *buf, size_t size)
+{
+	size_t o = 0;
+
+	o += (size_t)snprintf(buf + o, size - o, "fmap %s\ndata %s\n",
+			      fused.fmap_enabled   ? "enabled"
+			      : fused.fmap_offered ? "offered-declined"
+						   : "not-offered",
+			      fused.fmap_enabled ? "kernel-dax"
+			      : fused.direct_io	 ? "server-direct-io"
+						 : "server-page-cache");
+	for (unsigned int i = 0; i < FUSED_NOPS && o < size; i++) {
+		unsigned long v = atomic_load_explicit(&fused.ops[i], memory_order_relaxed);
+
+		if (opnames[i])
+			o += (size_t)snprintf(buf + o, size - o, "%s %lu\n", opnames[i], v);
+		else if (v)
+			o += (size_t)snprintf(buf + o, size - o, "OP%u %lu\n", i, v);
+	}
+	if (o < size)
+		o += (size_t)snprintf(buf + o, size - o, "OTHER %lu\n",
+				      atomic_load_explicit(&fused.ops_other, memory_order_relaxed));
+	return o < size ? o : size;
+}

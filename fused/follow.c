@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Following the master. A client's server polls the log header every
+ * poll_ms (default 20 ms; one cache line, or one 4 KiB O_DIRECT read on
+ * pmem), replays entries it has not seen, and tells the kernel about each
+ * new name (fuse_lowlevel_notify_inval_entry on its directory, and
+ * notify_inval_inode for the directory's attributes) so no cached lookup or
+ * attribute hides it. `famfs logplay MOUNTPOINT` forces a catch-up through
+ * the user.famfs.logplay xattr (ops.c).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fused.h"
+
+struct new_names {
+	struct famfs_node **v;
+	size_t n, cap;
+};
+
+static void collect(struct famfs_node *node, void *arg)
+{
+	struct new_names *nn = arg;
+
+	fused_node_state(node);
+	if (nn->n == nn->cap) {
+		size_t cap = nn->cap ? nn->cap * 2 : 64;
+		struct famfs_node **v = realloc(nn->v, cap * sizeof(*v));
+
+		if (!v)
+			return; /* the name still appears on its next lookup */
+		nn->v = v;
+		nn->cap = cap;
+	}
+	nn->v[nn->n++] = node;
+}
+
+long fused_catch_up(void)
+{
+	static int64_t reported = -1;
+	struct new_names nn = {0};
+	fuse_ino_t *parents = NULL;
+	char **names = NULL;
+	long got;
+
+	pthread_rwlock_wrlock(&fused.lock);
+	got = famfs_image_catch_up(fused.im, collect, &nn);
+	if (fused.im->replay.bad_index >= 0 && fused.im->replay.bad_index != reported) {
+		char why[512];
+
+		famfs_problem_format(&fused.im->replay.bad, why, sizeof(why));
+		fuse_log(FUSE_LOG_ERR, "famfs_fused: %s: log replay stopped: %s\n", fused.devpath,
+			 why);
+		reported = fused.im->replay.bad_index;
+	}
+	/* Copy what the notifications need; they are sent without the lock. */
+	if (nn.n) {
+		parents = calloc(nn.n, sizeof(*parents));
+		names = calloc(nn.n, sizeof(*names));
+		for (size_t i = 0; parents && names && i < nn.n; i++) {
+			parents[i] = nn.v[i]->parent->ino;
+			names[i] = strdup(nn.v[i]->name);
+		}
+	}
+	pthread_rwlock_unlock(&fused.lock);
+
+	for (size_t i = 0; parents && names && i < nn.n; i++) {
+		if (!names[i])
+			continue;
+		fuse_lowlevel_notify_inval_entry(fused.se, parents[i], names[i], strlen(names[i]));
+		if (i == 0 || parents[i] != parents[i - 1])
+			fuse_lowlevel_notify_inval_inode(fused.se, parents[i], -1, 0);
+		free(names[i]);
+	}
+	free(parents);
+	free(names);
+	free(nn.v);
+	return got;
+}
+
+static void *follow(void *arg)
+{
+	struct timespec ts = {.tv_sec = fused.poll_ms / 1000,
+			      .tv_nsec = (long)(fused.poll_ms % 1000) * 1000000L};
+	(void)arg;
+
+	while (!atomic_load(&fused.stopping)) {
+		int pending;
+
+		nanosleep(&ts, NULL);
+		pthread_rwlock_rdlock(&fused.lock);
+		pending = famfs_log_pending(fused.im->fs, &fused.im->replay);
+		pthread_rwlock_unlock(&fused.lock);
+		if (pending > 0)
+			fused_catch_up();
+	}
+	return NULL;
+}
+
+int fused_follow_start(void)
+{
+	int rc = pthread_create(&fused.follow_thread, NULL, follow, NULL);
+
+	if (rc)
+		return -rc;
+	fused.follow_running = true;
+	return 0;
+}
+
+void fused_follow_stop(void)
+{
+	atomic_store(&fused.stopping, true);
+	if (fused.follow_running)
+		pthread_join(fused.follow_thread, NULL);
+	fused.follow_running = false;
+}

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * famfs_fused [-f] [-d] [-o OPTIONS] DEVICE MOUNTPOINT
+ *
+ * Serves the famfs on DEVICE at MOUNTPOINT (or on an already-open FUSE
+ * channel given as /dev/fd/N). The master mounts read-write and creates files;
+ * any other host, or -o ro, mounts read-only and follows the master's log.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fused.h"
+
+struct fused fused;
+
+static const char usage_text[] =
+    "Usage: famfs_fused [-f] [-d] [-o OPTIONS] DEVICE MOUNTPOINT\n"
+    "\n"
+    "Serve the famfs file system on DEVICE (devdax, pmem or image file) at\n"
+    "MOUNTPOINT, or on an open FUSE channel given as /dev/fd/N. Usually started by\n"
+    "`famfs mount`. The master host mounts read-write; other hosts, or -o ro, mount\n"
+    "read-only and follow the master's log.\n"
+    "\n"
+    "Options:\n"
+    "  -f               stay in the foreground (log to stderr)\n"
+    "  -d               debug: foreground, and libfuse prints every request\n"
+    "  -o ro            read-only, even on the master\n"
+    "  -o poll_ms=N     clients: poll the log every N ms (default 20)\n"
+    "  -o timeout=S     kernel entry/attribute cache time in seconds (default 3600)\n"
+    "  -o fmap=MODE     GET_FMAP for striped files: striped (default) or unrolled\n"
+    "  -o nofmap        do not accept FUSE_DAX_FMAP even if the kernel offers it\n"
+    "  -o cache=MODE    when the server moves the data: direct (no page cache),\n"
+    "                   page (page cache, dropped at each open) or auto (default:\n"
+    "                   direct where the kernel can still mmap such files, Linux 6.6+)\n"
+    "  -o OTHER         passed to libfuse (e.g. max_read=N)\n"
+    "  -h, --help       this help\n"
+    "\n"
+    "Exit status: 0 after a clean unmount, 1 on errors.\n";
+
+static void syslog_func(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	vsyslog((int)level, fmt, ap);
+}
+
+/* Our -o options; the rest go to libfuse. Returns 0 or -1 (message printed). */
+static int parse_opts(char *opts, bool *ro, char *pass, size_t passlen)
+{
+	char *save = NULL;
+
+	for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(o, "ro")) {
+			*ro = true;
+		} else if (!strcmp(o, "rw")) {
+			*ro = false;
+		} else if (!strncmp(o, "poll_ms=", 8)) {
+			fused.poll_ms = (unsigned int)strtoul(o + 8, NULL, 0);
+			if (!fused.poll_ms || fused.poll_ms > 60000) {
+				fprintf(stderr, "famfs_fused: poll_ms must be 1..60000\n");
+				return -1;
+			}
+		} else if (!strncmp(o, "timeout=", 8)) {
+			fused.timeout = strtod(o + 8, NULL);
+		} else if (!strcmp(o, "fmap=striped")) {
+			fused.fmap_mode = FUSED_FMAP_STRIPED;
+		} else if (!strcmp(o, "fmap=unrolled")) {
+			fused.fmap_mode = FUSED_FMAP_UNROLLED;
+		} else if (!strcmp(o, "cache=auto")) {
+			fused.cache_mode = FUSED_CACHE_AUTO;
+		} else if (!strcmp(o, "cache=page")) {
+			fused.cache_mode = FUSED_CACHE_PAGE;
+		} else if (!strcmp(o, "cache=direct")) {
+			fused.cache_mode = FUSED_CACHE_DIRECT;
+		} else if (!strcmp(o, "nofmap")) {
+			fused.fmap_allowed = false;
+		} else {
+			size_t used = strlen(pass);
+
+			if (used + strlen(o) + 2 > passlen) {
+				fprintf(stderr, "famfs_fused: too many options\n");
+				return -1;
+			}
+			snprintf(pass + used, passlen - used, ",%s", o);
+		}
+	}
+	return 0;
+}
+
+static void attach_state(struct famfs_node *n, void *arg)
+{
+	(void)arg;
+	fused_node_state(n);
+}
+
+/* .meta/.superblock and .meta/.log: the metadata as read-only files (fsck MOUNTPOINT). */
+static int add_meta(void)
+{
+	struct famfs_ns *ns = fused.im->ns;
+	struct famfs_node *dir, *sb, *log;
+	struct fused_node *fn;
+
+	if (famfs_ns_add(ns, famfs_ns_root(ns), ".meta", S_IFDIR | 0755, 0, 0, &dir) ||
+	    famfs_ns_add(ns, dir, ".superblock", S_IFREG | 0444, 0, 0, &sb) ||
+	    famfs_ns_add(ns, dir, ".log", S_IFREG | 0444, 0, 0, &log))
+		return -ENOMEM;
+	sb->size = FAMFS_SUPERBLOCK_SIZE;
+	log->size = fused.im->fs->sb->log_len;
+	fused.meta_ino = dir->ino;
+	fused.sb_ino = sb->ino;
+	fused.log_ino = log->ino;
+	if (!fused_node_state(dir) || !(fn = fused_node_state(sb)))
+		return -ENOMEM;
+	fn->file_type_set = true;
+	fn->file_type = FMAP_FILE_SUPERBLOCK;
+	if (!(fn = fused_node_state(log)))
+		return -ENOMEM;
+	fn->file_type_set = true;
+	fn->file_type = FMAP_FILE_LOG;
+	return 0;
+}
+
+/* Open the device and replay the log; decides master or client. */
+static int open_image(const char *dev, bool ro)
+{
+	struct famfs_checker chk = {0};
+	char why[512];
+	long got;
+	int rc;
+
+	/* A server that was just unmounted may still be letting go of the writer
+	 * lock: give it two seconds before calling the device busy. */
+	for (int tries = 0;; tries++) {
+		chk.count = 0;
+		rc = famfs_image_open(dev,
+				      ro ? FAMFS_FS_MAP_ALL
+					 : FAMFS_FS_MAP_ALL | FAMFS_FS_WRITE | FAMFS_FS_NOWAIT,
+				      &fused.im, &chk);
+		if (rc != -EBUSY || tries == 100)
+			break;
+		nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+	}
+	if (rc == -EPERM) {
+		fprintf(stderr,
+			"famfs_fused: %s: this host is not the master: mounting read-only\n", dev);
+		chk.count = 0;
+		rc = famfs_image_open(dev, FAMFS_FS_MAP_ALL, &fused.im, &chk);
+	}
+	if (rc) {
+		if (chk.count)
+			famfs_problem_format(&chk.first, why, sizeof(why));
+		if (rc == -EMEDIUMTYPE) {
+			fprintf(stderr, "famfs_fused: %s: no famfs file system%s%s%s\n", dev,
+				chk.count ? " (" : "", chk.count ? why : "", chk.count ? ")" : "");
+		} else if (chk.count) {
+			fprintf(stderr, "famfs_fused: %s: %s\n", dev, why);
+		} else if (rc == -EBUSY) {
+			fprintf(stderr,
+				"famfs_fused: %s: already mounted read-write on this host (another "
+				"process holds its writer lock)\n",
+				dev);
+		} else {
+			fprintf(stderr, "famfs_fused: %s: %s\n", dev, strerror(-rc));
+		}
+		return -1;
+	}
+	fused.writable = fused.im->fs->writable;
+	if (add_meta()) {
+		fprintf(stderr, "famfs_fused: out of memory\n");
+		return -1;
+	}
+	got = famfs_image_catch_up(fused.im, attach_state, NULL);
+	if (got < 0) {
+		fprintf(stderr, "famfs_fused: %s: log replay failed: %s\n", dev,
+			strerror((int)-got));
+		return -1;
+	}
+	if (fused.im->replay.bad_index >= 0) {
+		famfs_problem_format(&fused.im->replay.bad, why, sizeof(why));
+		fprintf(stderr,
+			"famfs_fused: %s: log replay stopped at a bad entry: %s\n"
+			"famfs_fused: serving the %" PRId64 " entries before it, read-only; "
+			"run famfs fsck\n",
+			dev, why, fused.im->replay.bad_index);
+		fused.writable = false;
+		fused.im->fs->writable = false;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char pass[1024] = "", fuseopts[PATH_MAX + 2048], optcopy[1024];
+	bool foreground = false, ro = false;
+	struct fuse_loop_config *cfg;
+	const char *dev, *mnt;
+	int c, ret = 1;
+
+	fused.poll_ms = 20;
+	fused.timeout = 3600;
+	fused.fmap_allowed = true;
+	fused.fmap_mode = FUSED_FMAP_STRIPED;
+	while ((c = getopt(argc, argv, "+fdo:h")) != -1) {
+		switch (c) {
+		case 'f':
+			foreground = true;
+			break;
+		case 'd':
+			fused.debug = foreground = true;
+			break;
+		case 'o':
+			snprintf(optcopy, sizeof(optcopy), "%s", optarg);
+			if (parse_opts(optcopy, &ro, pass, sizeof(pass)))
+				return 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		default:
+			fputs(usage_text, stderr);
+			return 1;
+		}
+	}
+	if (argc - optind != 2) {
+		fputs(usage_text, stderr);
+		return 1;
+	}
+	dev = argv[optind];
+	mnt = argv[optind + 1];
+	fused.devpath = dev;
+	fused.mount_time = time(NULL);
+	pthread_rwlock_init(&fused.lock, NULL);
+
+	if (open_image(dev, ro))
+		goto out;
+
+	snprintf(fuseopts, sizeof(fuseopts),
+		 "fsname=%s,subtype=famfs,default_permissions,allow_other%s%s",
+		 strchr(fused.im->fs->dev->path, ',') ? "famfs" : fused.im->fs->dev->path,
+		 fused.writable ? "" : ",ro", pass);
+	char *fargv[] = {argv[0], "-o", fuseopts, fused.debug ? "-d" : NULL, NULL};
+	struct fuse_args args = FUSE_ARGS_INIT(fused.debug ? 4 : 3, fargv);
+
+	fused.se = fuse_session_new(&args, &fused_ops, sizeof(fused_ops), NULL);
+	if (!fused.se)
+		goto out;
+	if (fuse_session_mount(fused.se, mnt)) {
+		fprintf(stderr, "famfs_fused: cannot mount on %s\n", mnt);
+		goto out_session;
+	}
+	if (fused_channel_attach(fused.se)) {
+		fprintf(stderr, "famfs_fused: cannot attach the channel layer\n");
+		goto out_unmount;
+	}
+	if (fuse_set_signal_handlers(fused.se))
+		goto out_unmount;
+	if (!foreground) {
+		openlog("famfs_fused", LOG_PID, LOG_DAEMON);
+		fuse_set_log_func(syslog_func);
+	}
+	fuse_daemonize(foreground);
+	if (!fused.writable && fused_follow_start())
+		fuse_log(FUSE_LOG_ERR, "famfs_fused: cannot start following the log\n");
+
+	cfg = fuse_loop_cfg_create();
+	fuse_loop_cfg_set_max_threads(cfg, 16);
+	fuse_loop_cfg_set_idle_threads(cfg, 4);
+	ret = fuse_session_loop_mt(fused.se, cfg) ? 1 : 0;
+	fuse_loop_cfg_destroy(cfg);
+
+	fused_follow_stop();
+	fuse_remove_signal_handlers(fused.se);
+out_unmount:
+	fuse_session_unmount(fused.se);
+out_session:
+	fuse_session_destroy(fused.se);
+out:
+	if (fused.im) {
+		if (fused.writable)
+			famfs_dev_sync(fused.im->fs->dev);
+		famfs_image_close(fused.im);
+	}
+	return ret;
+}

@@ -1,0 +1,768 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Namespace operations of famfs_fused: one function per FUSE request.
+ *
+ * Rules (docs/design.md, "Fixed sizes" and "Creating files"):
+ * - Every mutation on a client (or a read-only mount) fails with EROFS.
+ * - famfs never deletes, renames or links: EPERM.
+ * - A logged file's size never changes: size-changing setattr, truncate,
+ *   O_TRUNC and fallocate past EOF fail with EPERM; writes past EOF with
+ *   EFBIG (data.c).
+ * - create/mknod make a *pending* file: in this server's memory only, size
+ *   0, not logged. The first size-setting call (fallocate mode 0,
+ *   ftruncate/truncate to N > 0) allocates its space and logs it with that
+ *   size, in one log entry. A pending file still unsized at its last close
+ *   is logged as an empty file, unless a write to it or its sizing failed,
+ *   in which case it is discarded (a failed copy leaves nothing behind).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/falloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "fused.h"
+#include "size.h"
+
+#define XATTR_STATS   "user.famfs.stats"
+#define XATTR_LOGPLAY "user.famfs.logplay"
+#define XATTR_ROLE    "user.famfs.role"
+#define XATTR_PID     "user.famfs.pid"
+#define XATTR_MAP     "user.famfs.map"
+#define XATTR_STRIPE  "user.famfs.stripe"
+
+struct fused_node *fused_node_state(struct famfs_node *n)
+{
+	if (!n->priv)
+		n->priv = calloc(1, sizeof(struct fused_node));
+	return n->priv;
+}
+
+static struct famfs_node *node(fuse_ino_t ino)
+{
+	return famfs_ns_node(fused.im->ns, ino);
+}
+
+static bool is_meta(const struct famfs_node *n)
+{
+	return n->ino == fused.meta_ino || n->ino == fused.sb_ino || n->ino == fused.log_ino;
+}
+
+static void fill_attr(const struct famfs_node *n, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = n->ino;
+	st->st_mode = n->mode;
+	st->st_nlink = S_ISDIR(n->mode) ? 2 + n->nsubdirs : 1;
+	st->st_uid = n->uid;
+	st->st_gid = n->gid;
+	st->st_size = (off_t)n->size;
+	st->st_blksize = (blksize_t)fused.im->fs->geom.alloc_unit;
+	if (n->file)
+		st->st_blocks = (blkcnt_t)(famfs_file_capacity(n->file) / 512);
+	st->st_atime = st->st_mtime = st->st_ctime = fused.mount_time;
+}
+
+static void fill_entry(const struct famfs_node *n, struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = n->ino;
+	e->generation = 1;
+	e->attr_timeout = fused.timeout;
+	e->entry_timeout = fused.timeout;
+	fill_attr(n, &e->attr);
+}
+
+static void rdlock(void)
+{
+	pthread_rwlock_rdlock(&fused.lock);
+}
+
+static void wrlock(void)
+{
+	pthread_rwlock_wrlock(&fused.lock);
+}
+
+static void unlock(void)
+{
+	pthread_rwlock_unlock(&fused.lock);
+}
+
+static void fused_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/* Sizes are fixed and the server is the only writer: no writeback cache. */
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	conn->max_readahead = conn->max_write;
+}
+
+static void fused_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fuse_entry_param e;
+	struct famfs_node *dir, *n;
+
+	rdlock();
+	dir = node(parent);
+	n = dir && S_ISDIR(dir->mode) ? famfs_ns_lookup(fused.im->ns, dir, name) : NULL;
+	if (n)
+		fill_entry(n, &e);
+	unlock();
+	if (!dir)
+		fuse_reply_err(req, ESTALE);
+	else if (!n)
+		fuse_reply_err(req, ENOENT);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void fused_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct famfs_node *n;
+	struct stat st;
+
+	(void)fi;
+	rdlock();
+	n = node(ino);
+	if (n)
+		fill_attr(n, &st);
+	unlock();
+	if (!n)
+		fuse_reply_err(req, ESTALE);
+	else
+		fuse_reply_attr(req, &st, fused.timeout);
+}
+
+/* Give pending file @n its size: allocate and log. Lock held exclusively. */
+static int size_pending(struct famfs_node *n, uint64_t size)
+{
+	struct fused_node *fn = fused_node_state(n);
+	int rc = famfs_image_log_file(fused.im, n, size, fn->has_stripe ? &fn->stripe : NULL);
+
+	if (rc) {
+		fn->doomed = true;
+		if (rc == -ENOSPC)
+			fuse_log(FUSE_LOG_ERR,
+				 "famfs_fused: cannot size a file to %" PRIu64 " bytes: %s full\n",
+				 size, famfs_log_free(fused.im->fs) ? "device" : "log");
+	}
+	return rc;
+}
+
+static bool pending(const struct famfs_node *n)
+{
+	return S_ISREG(n->mode) && !n->file && !is_meta(n);
+}
+
+static void fused_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+			  struct fuse_file_info *fi)
+{
+	struct famfs_node *n;
+	struct stat st;
+	int err = 0;
+
+	(void)fi;
+	if (!fused.writable &&
+	    (to_set & ~(FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
+			FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME))) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	wrlock();
+	n = node(ino);
+	if (!n) {
+		err = ESTALE;
+		goto out;
+	}
+	/* Mode and owner are in the log, which is never rewritten. */
+	if (((to_set & FUSE_SET_ATTR_MODE) && (attr->st_mode & 07777) != (n->mode & 07777)) ||
+	    ((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != n->uid) ||
+	    ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != n->gid)) {
+		err = EPERM;
+		goto out;
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		uint64_t size = (uint64_t)attr->st_size;
+
+		if (S_ISDIR(n->mode))
+			err = EISDIR;
+		else if (pending(n) && size > 0)
+			err = -size_pending(n, size);
+		else if (size != n->size)
+			err = EPERM; /* famfs file sizes are fixed */
+	}
+	/* Times are not stored: accepted and ignored. */
+out:
+	if (!err)
+		fill_attr(n, &st);
+	unlock();
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_attr(req, &st, fused.timeout);
+}
+
+static void fused_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
+{
+	struct famfs_node *dir;
+	char *buf;
+	size_t used = 0;
+
+	buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	rdlock();
+	dir = node(ino);
+	if (!dir || !S_ISDIR(dir->mode)) {
+		unlock();
+		free(buf);
+		fuse_reply_err(req, dir ? ENOTDIR : ESTALE);
+		return;
+	}
+	/* Offsets: 1 ".", 2 "..", 3 + i the i-th child (children only ever get appended). */
+	for (uint64_t pos = (uint64_t)off; pos < 2ULL + dir->nkids; pos++) {
+		const struct famfs_node *n = pos == 0	? dir
+					     : pos == 1 ? dir->parent
+							: dir->kids[pos - 2];
+		const char *name = pos == 0 ? "." : pos == 1 ? ".." : n->name;
+		size_t want;
+
+		if (plus) {
+			struct fuse_entry_param e;
+
+			fill_entry(n, &e);
+			if (pos < 2) /* no lookup reference for . and .. */
+				e = (struct fuse_entry_param){.attr = e.attr};
+			want = fuse_add_direntry_plus(req, buf + used, size - used, name, &e,
+						      (off_t)pos + 1);
+		} else {
+			struct stat st = {.st_ino = n->ino, .st_mode = n->mode};
+
+			want = fuse_add_direntry(req, buf + used, size - used, name, &st,
+						 (off_t)pos + 1);
+		}
+		if (want > size - used)
+			break;
+		used += want;
+	}
+	unlock();
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void fused_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			  struct fuse_file_info *fi)
+{
+	(void)fi;
+	fused_readdir_common(req, ino, size, off, false);
+}
+
+static void fused_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			      struct fuse_file_info *fi)
+{
+	(void)fi;
+	fused_readdir_common(req, ino, size, off, true);
+}
+
+static void fused_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	int acc = fi->flags & O_ACCMODE;
+	struct fused_node *fn;
+	struct famfs_node *n;
+	int err = 0;
+
+	rdlock();
+	n = node(ino);
+	if (!n)
+		err = ESTALE;
+	else if (S_ISDIR(n->mode))
+		err = EISDIR;
+	else if (acc != O_RDONLY && !fused.writable)
+		err = EROFS;
+	else if (acc != O_RDONLY && is_meta(n))
+		err = EPERM;
+	else if ((fi->flags & O_TRUNC) && n->size > 0)
+		err = EPERM; /* would change the size */
+	if (!err) {
+		fn = fused_node_state(n);
+		__atomic_add_fetch(&fn->opens, 1, __ATOMIC_RELAXED);
+		/* Meta files are always read fresh (a client's log changes under it);
+		 * data files per -o cache (docs/design.md, "Data path"). */
+		fi->direct_io = is_meta(n) || fused.direct_io;
+		fi->keep_cache = 0;
+		fi->noflush = 1; /* close needs no FLUSH: nothing is buffered here */
+	}
+	unlock();
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_open(req, fi);
+}
+
+/* Create a pending file; the caller has checked this is the master. */
+static int new_pending(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		       struct fuse_entry_param *e)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	char path[FAMFS_PATH_MAX + 1];
+	struct famfs_node *dir, *n;
+	int rc;
+
+	dir = node(parent);
+	if (!dir)
+		return ESTALE;
+	if (!S_ISDIR(dir->mode))
+		return ENOTDIR;
+	if (dir->ino == fused.meta_ino)
+		return EPERM;
+	rc = famfs_image_child_path(dir, name, path);
+	if (rc)
+		return -rc;
+	rc =
+	    famfs_ns_add(fused.im->ns, dir, name, S_IFREG | (mode & 07777), ctx->uid, ctx->gid, &n);
+	if (rc)
+		return -rc;
+	if (!fused_node_state(n)) {
+		famfs_ns_remove(fused.im->ns, n);
+		return ENOMEM;
+	}
+	fill_entry(n, e);
+	return 0;
+}
+
+static void fused_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			 struct fuse_file_info *fi)
+{
+	struct fuse_entry_param e;
+	int err;
+
+	if (!fused.writable) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	wrlock();
+	err = new_pending(req, parent, name, mode, &e);
+	if (!err) {
+		fused_node_state(node(e.ino))->opens++;
+		fi->direct_io = fused.direct_io;
+		fi->keep_cache = 0;
+		fi->noflush = 1;
+	}
+	unlock();
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_create(req, &e, fi);
+}
+
+static void fused_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			dev_t rdev)
+{
+	struct fuse_entry_param e;
+	int err;
+
+	(void)rdev;
+	if (!fused.writable) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (!S_ISREG(mode)) {
+		fuse_reply_err(req, EPERM); /* famfs holds regular files and directories only */
+		return;
+	}
+	wrlock();
+	err = new_pending(req, parent, name, mode, &e);
+	unlock();
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void fused_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct fuse_entry_param e;
+	struct famfs_node *dir, *n;
+	int rc;
+
+	if (!fused.writable) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	wrlock();
+	dir = node(parent);
+	if (!dir)
+		rc = -ESTALE;
+	else if (dir->ino == fused.meta_ino)
+		rc = -EPERM;
+	else
+		rc = famfs_image_mkdir(fused.im, dir, name, mode, ctx->uid, ctx->gid, &n);
+	if (!rc && !fused_node_state(n))
+		rc = -ENOMEM;
+	if (!rc)
+		fill_entry(n, &e);
+	unlock();
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+/* famfs never removes or renames anything. */
+static void fused_never(fuse_req_t req)
+{
+	fuse_reply_err(req, fused.writable ? EPERM : EROFS);
+}
+
+static void fused_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	(void)parent;
+	(void)name;
+	fused_never(req);
+}
+
+static void fused_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+			 const char *newname, unsigned int flags)
+{
+	(void)parent;
+	(void)name;
+	(void)newparent;
+	(void)newname;
+	(void)flags;
+	fused_never(req);
+}
+
+static void fused_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	(void)ino;
+	(void)newparent;
+	(void)newname;
+	fused_never(req);
+}
+
+static void fused_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	(void)link;
+	(void)parent;
+	(void)name;
+	fused_never(req);
+}
+
+static void fused_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	char name[FAMFS_PATH_MAX + 1] = "";
+	struct famfs_node *n;
+	fuse_ino_t parent = 0;
+
+	(void)fi;
+	wrlock();
+	n = node(ino);
+	if (n) {
+		struct fused_node *fn = fused_node_state(n);
+
+		if (--fn->opens == 0 && pending(n)) {
+			/* Unsized at last close: an empty file, unless something failed. */
+			if (fn->doomed || famfs_image_log_file(fused.im, n, 0, NULL)) {
+				parent = n->parent->ino;
+				snprintf(name, sizeof(name), "%s", n->name);
+				free(fn);
+				n->priv = NULL;
+				famfs_ns_remove(fused.im->ns, n);
+			}
+		}
+	}
+	unlock();
+	fuse_reply_err(req, 0);
+	if (parent)
+		fuse_lowlevel_notify_inval_entry(fused.se, parent, name, strlen(name));
+}
+
+static void fused_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
+			    struct fuse_file_info *fi)
+{
+	uint64_t end = (uint64_t)off + (uint64_t)len;
+	struct famfs_node *n;
+	int err = 0;
+
+	(void)fi;
+	if (!fused.writable) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (mode & ~FALLOC_FL_KEEP_SIZE) {
+		fuse_reply_err(req, EOPNOTSUPP); /* no holes, no collapsing: space is never freed */
+		return;
+	}
+	wrlock();
+	n = node(ino);
+	if (!n)
+		err = ESTALE;
+	else if (S_ISDIR(n->mode) || is_meta(n))
+		err = EPERM;
+	else if (end <= n->size)
+		err = 0; /* already allocated: famfs files are fully allocated at creation */
+	else if (pending(n) && mode == 0)
+		err = -size_pending(n, end);
+	else
+		err = EPERM; /* would grow a file whose size is fixed */
+	unlock();
+	fuse_reply_err(req, err);
+}
+
+static void fused_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct famfs_fs *fs = fused.im->fs;
+	struct statvfs sv;
+
+	(void)ino;
+	memset(&sv, 0, sizeof(sv));
+	rdlock();
+	sv.f_bsize = fs->geom.alloc_unit;
+	sv.f_frsize = fs->geom.alloc_unit;
+	sv.f_blocks = fused.im->alloc.nunits;
+	sv.f_bfree = fused.im->alloc.nunits - fused.im->alloc.used;
+	sv.f_bavail = fused.writable ? sv.f_bfree : 0;
+	sv.f_files = fs->geom.nslots; /* one log entry per file or directory */
+	sv.f_ffree = famfs_log_free(fs);
+	sv.f_favail = fused.writable ? sv.f_ffree : 0;
+	sv.f_namemax = FAMFS_PATH_MAX; /* whole relative path, so also each name */
+	sv.f_fsid = FAMFS_STATFS_MAGIC;
+	unlock();
+	fuse_reply_statfs(req, &sv);
+}
+
+/* The file's map as text: "file_type size ext_type" then one extent per line. */
+static size_t map_text(struct famfs_node *n, char *buf, size_t size)
+{
+	struct fmap *m = fused_node_fmap(n);
+	size_t o = 0;
+
+	if (!m)
+		return 0;
+	o += (size_t)snprintf(buf + o, size - o, "size %" PRIu64 "\n", m->file_size);
+	if (m->ext_type == FMAP_EXT_INTERLEAVE) {
+		for (uint32_t i = 0; i < m->nextents && o < size; i++) {
+			const struct fmap_iext *ie = &m->iext[i];
+
+			o += (size_t)snprintf(buf + o, size - o,
+					      "interleave nstrips %u chunk 0x%" PRIx64
+					      " nbytes %" PRIu64 "\n",
+					      ie->nstrips, ie->chunk_size, ie->nbytes);
+			for (uint32_t s = 0; s < ie->nstrips && o < size; s++) {
+				const struct fmap_extent *x = &m->ext[ie->first_strip + s];
+
+				o += (size_t)snprintf(buf + o, size - o,
+						      "strip %u dev %u offset 0x%" PRIx64
+						      " len 0x%" PRIx64 "\n",
+						      s, x->devindex, x->offset, x->len);
+			}
+		}
+	} else {
+		for (uint32_t i = 0; i < m->nextents && o < size; i++)
+			o += (size_t)snprintf(
+			    buf + o, size - o,
+			    "extent %u dev %u offset 0x%" PRIx64 " len 0x%" PRIx64 "\n", i,
+			    m->ext[i].devindex, m->ext[i].offset, m->ext[i].len);
+	}
+	return o < size ? o : size;
+}
+
+static void fused_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 65536;
+	struct famfs_node *n;
+	int err = 0;
+
+	buf = malloc(cap);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (ino == FAMFS_ROOT_INO && !strcmp(name, XATTR_STATS)) {
+		len = fused_stats_text(buf, cap);
+	} else if (ino == FAMFS_ROOT_INO && !strcmp(name, XATTR_PID)) {
+		len = (size_t)snprintf(buf, cap, "%ld", (long)getpid());
+	} else if (ino == FAMFS_ROOT_INO && !strcmp(name, XATTR_ROLE)) {
+		len = (size_t)snprintf(buf, cap, "%s", fused.writable ? "master" : "client");
+	} else if (ino == FAMFS_ROOT_INO && !strcmp(name, XATTR_LOGPLAY)) {
+		long got = fused_catch_up();
+
+		rdlock();
+		if (got < 0)
+			err = (int)-got;
+		else if (fused.im->replay.bad_index >= 0)
+			len = (size_t)snprintf(
+			    buf, cap, "%ld new entries; stopped at bad entry %" PRId64 "\n", got,
+			    fused.im->replay.bad_index);
+		else
+			len = (size_t)snprintf(buf, cap,
+					       "%ld new entries; %" PRIu64 " entries replayed\n",
+					       got, fused.im->replay.next);
+		unlock();
+	} else if (!strcmp(name, XATTR_MAP)) {
+		rdlock();
+		n = node(ino);
+		if (!n)
+			err = ESTALE;
+		else if (S_ISDIR(n->mode))
+			err = ENODATA;
+		else if (!(len = map_text(n, buf, cap)))
+			err = ENODATA; /* pending: no map yet */
+		unlock();
+	} else {
+		err = ENODATA;
+	}
+	if (!err && size == 0)
+		fuse_reply_xattr(req, len);
+	else if (!err && size < len)
+		fuse_reply_err(req, ERANGE);
+	else if (!err)
+		fuse_reply_buf(req, buf, len);
+	else
+		fuse_reply_err(req, err);
+	free(buf);
+}
+
+static void fused_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	static const char root[] =
+	    XATTR_STATS "\0" XATTR_ROLE "\0" XATTR_PID "\0" XATTR_LOGPLAY "\0";
+	static const char file[] = XATTR_MAP "\0";
+	const char *list = ino == FAMFS_ROOT_INO ? root : file;
+	size_t len = ino == FAMFS_ROOT_INO ? sizeof(root) - 1 : sizeof(file) - 1;
+	struct famfs_node *n;
+
+	rdlock();
+	n = node(ino);
+	if (n && S_ISDIR(n->mode) && ino != FAMFS_ROOT_INO)
+		len = 0;
+	unlock();
+	if (!n)
+		fuse_reply_err(req, ESTALE);
+	else if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, list, len);
+}
+
+/* "NSTRIPS,CHUNK,NBUCKETS", e.g. "4,2M,8". */
+static int parse_stripe(const char *value, size_t size, struct famfs_stripe *st)
+{
+	char text[64], *save = NULL, *f[3];
+	uint64_t v[3];
+
+	if (size >= sizeof(text))
+		return -EINVAL;
+	memcpy(text, value, size);
+	text[size] = '\0';
+	f[0] = strtok_r(text, ",", &save);
+	f[1] = strtok_r(NULL, ",", &save);
+	f[2] = strtok_r(NULL, ",", &save);
+	for (int i = 0; i < 3; i++)
+		if (!f[i] || famfs_parse_size(f[i], &v[i]))
+			return -EINVAL;
+	if (strtok_r(NULL, ",", &save) || v[0] == 0 || v[0] > FAMFS_MAX_STRIPS || v[2] == 0 ||
+	    v[2] > FAMFS_MAX_BUCKETS || v[0] > v[2] || v[1] == 0 || (v[1] & (v[1] - 1)) ||
+	    v[1] % fused.im->fs->geom.alloc_unit || v[1] > (1ULL << 31))
+		return -EINVAL;
+	*st = (struct famfs_stripe){
+	    .nstrips = (uint32_t)v[0], .chunk_size = v[1], .nbuckets = (uint32_t)v[2]};
+	return 0;
+}
+
+/* user.famfs.stripe on a file not yet sized: allocate it interleaved. */
+static void fused_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			   size_t size, int flags)
+{
+	struct famfs_stripe st;
+	struct famfs_node *n;
+	int err = 0;
+
+	(void)flags;
+	if (!fused.writable) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (strcmp(name, XATTR_STRIPE)) {
+		fuse_reply_err(req, ENOTSUP);
+		return;
+	}
+	wrlock();
+	n = node(ino);
+	if (!n)
+		err = ESTALE;
+	else if (!pending(n))
+		err = EPERM; /* a logged file's layout is fixed */
+	else if (parse_stripe(value, size, &st))
+		err = EINVAL;
+	else {
+		fused_node_state(n)->stripe = st;
+		fused_node_state(n)->has_stripe = true;
+	}
+	unlock();
+	fuse_reply_err(req, err);
+}
+
+static void fused_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	(void)ino;
+	(void)name;
+	fuse_reply_err(req, fused.writable ? ENOTSUP : EROFS);
+}
+
+static void fused_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)fi;
+	fuse_reply_err(req, 0);
+}
+
+static void fused_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)datasync;
+	(void)fi;
+	fuse_reply_err(req, 0);
+}
+
+const struct fuse_lowlevel_ops fused_ops = {
+    .init = fused_init,
+    .lookup = fused_lookup,
+    .getattr = fused_getattr,
+    .setattr = fused_setattr,
+    .readdir = fused_readdir,
+    .readdirplus = fused_readdirplus,
+    .open = fused_open,
+    .create = fused_create,
+    .mknod = fused_mknod,
+    .mkdir = fused_mkdir,
+    .unlink = fused_unlink,
+    .rmdir = fused_unlink,
+    .rename = fused_rename,
+    .link = fused_link,
+    .symlink = fused_symlink,
+    .release = fused_release,
+    .read = fused_read,
+    .write = fused_write,
+    .fallocate = fused_fallocate,
+    .statfs = fused_statfs,
+    .getxattr = fused_getxattr,
+    .listxattr = fused_listxattr,
+    .setxattr = fused_setxattr,
+    .removexattr = fused_removexattr,
+    .flush = fused_flush,
+    .fsync = fused_fsync,
+};

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Master and clients: a second "host" (another identity) mounts read-only,
+# sees the identical tree, cannot write, and follows the master's log by
+# itself. Mount errors: no famfs, device busy, corrupt log.
+. "$(dirname "$0")/lib.sh"
+need_fuse
+IMG=$T/famfs.img
+M=$T/master
+C=$T/client
+HOSTB=$T/hostB
+
+step "master mounts and copies files"
+expect 0 "$FAMFS" mkfs --size 4G "$IMG"
+mount_famfs "$IMG" "$M" || fail "master mount failed"
+expect 0 "$FAMFS" cp -r /usr/include/linux "$M/linux"
+expect 0 "$FAMFS" creat -s 8M --seed 3 "$M/data"
+
+step "a second mount read-write on this host is refused"
+mkdir -p "$T/again"
+expect 1 "$FAMFS" mount "$IMG" "$T/again" && contains "already mounted read-write"
+
+step "a client (another identity) mounts read-only and sees the identical tree"
+export FAMFS_SYSTEM_UUID_FILE=$HOSTB
+mount_famfs "$IMG" "$C" 2>"$T/client.err" || fail "client mount failed"
+grep -q "not the master: mounting read-only" "$T/client.err" || fail "no read-only notice"
+[ "$(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.famfs.role").decode())' "$C")" = client ] ||
+	fail "the client mount is not a client"
+expect 0 diff -r "$M" "$C"
+expect 0 cmp "$M/data" "$C/data"
+
+step "every mutation on the client fails with EROFS"
+expect 0 python3 - "$C" <<'PY'
+import errno, os, sys
+c = sys.argv[1]
+def erofs(fn):
+    try:
+        fn()
+    except OSError as e:
+        assert e.errno == errno.EROFS, (fn, e)
+    else:
+        raise AssertionError("no error")
+erofs(lambda: os.open(c + "/new", os.O_CREAT | os.O_WRONLY, 0o644))
+erofs(lambda: os.mkdir(c + "/newdir"))
+erofs(lambda: os.open(c + "/data", os.O_WRONLY))
+erofs(lambda: os.truncate(c + "/data", 0))
+erofs(lambda: os.unlink(c + "/data"))
+erofs(lambda: os.setxattr(c + "/data", "user.x", b"1"))
+PY
+expect 1 "$FAMFS" creat -s 1M "$C/x" && contains "read-only"
+expect 1 "$FAMFS" mkdir "$C/y" && contains "read-only"
+
+step "files the master creates appear on the client within 1 s, with no command on the client"
+unset FAMFS_SYSTEM_UUID_FILE
+export FAMFS_SYSTEM_UUID_FILE=$T/hostA
+for i in 1 2 3 4 5; do
+	"$FAMFS" mkdir -p "$M/new$i" && "$FAMFS" creat -s 1M --seed $i "$M/new$i/f" || fail "master create"
+	start=$(date +%s%N)
+	while [ ! -f "$C/new$i/f" ]; do
+		if [ $(($(date +%s%N) - start)) -gt 1000000000 ]; then
+			fail "new$i/f not visible on the client after 1 s"
+			break
+		fi
+		sleep 0.01
+	done
+	ms=$((($(date +%s%N) - start) / 1000000))
+	echo "    new$i/f visible on the client after ${ms} ms"
+	cmp "$M/new$i/f" "$C/new$i/f" || fail "new$i/f differs on the client"
+done
+ls "$C" >/dev/null
+[ "$(ls "$C" | wc -l)" = "$(ls "$M" | wc -l)" ] || fail "client readdir differs"
+
+step "famfs logplay MOUNTPOINT forces a catch-up"
+expect 0 "$FAMFS" logplay "$C" && contains "entries replayed"
+
+step "fsck through the client mount"
+expect 0 "$FAMFS" fsck "$C" && contains "clean"
+
+step "mount errors: no famfs, missing device"
+truncate -s 64M "$T/blank.img"
+expect 1 "$FAMFS" mount "$T/blank.img" "$T/again" && contains "no famfs file system"
+expect 1 "$FAMFS" mount "$T/nothere.img" "$T/again" && contains "No such file"
+
+step "a corrupt log mounts read-only up to the bad entry, and says so"
+expect 0 "$FAMFS" umount "$C"
+expect 0 "$FAMFS" umount "$M"
+cp --sparse=always "$IMG" "$T/bad.img"
+bad=5
+printf '\x55' | dd of="$T/bad.img" bs=1 seek=$((0x200000 + 48 + bad * 544 + 30)) conv=notrunc status=none
+mkdir -p "$T/badm"
+"$FAMFS" mount "$T/bad.img" "$T/badm" 2>"$T/bad.err" && MOUNTS+=("$T/badm") || fail "mount of a corrupt log failed"
+grep -q "log replay stopped at a bad entry: entry $bad: ENT_CRC" "$T/bad.err" || fail "no bad-entry message: $(cat "$T/bad.err")"
+grep -q "read-only" "$T/bad.err" || fail "not read-only"
+[ "$(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.famfs.role").decode())' "$T/badm")" = client ] ||
+	fail "a corrupt log was mounted read-write"
+expect 1 "$FAMFS" fsck "$T/bad.img" && contains "entry $bad: ENT_CRC"
+expect 1 "$FAMFS" logplay "$T/badm" && contains "stopped at bad entry $bad"
+
+finish
