@@ -96,13 +96,32 @@ struct fmap *fused_node_fmap(struct famfs_node *n)
 	return m;
 }
 
-/* Look up @ino for I/O; on success the size and map are returned (map NULL when size 0). */
-static int io_target(fuse_ino_t ino, bool write, uint64_t *size, struct fmap **map, bool *meta,
-		     bool *pend)
+/* Where the bytes of one read or write are on the device. */
+struct io_plan {
+	uint64_t len; /* bytes to move: 0 at or past EOF (reads) */
+	int n;	      /* pieces */
+	bool meta;    /* a .meta file */
+	uint64_t devoff[MAX_IOV];
+	struct iovec iov[MAX_IOV]; /* iov_len of each piece; iov_base set by the caller */
+};
+
+/*
+ * Plan the I/O of up to @size bytes at file offset @off of @ino: find the
+ * node, clip to its fixed size and split by its fmap. Returns 0 or the errno
+ * to reply with: ESTALE, EISDIR, EIO (no usable map); for writes also EPERM
+ * (meta files) and EFBIG (at or past EOF, or not sized yet: such a pending
+ * file is marked to be discarded at its last close).
+ */
+static int plan_io(fuse_ino_t ino, bool write, size_t size, off_t off, struct io_plan *p)
 {
+	uint64_t fsize = 0, o = (uint64_t)off;
+	struct fmap *m = NULL;
 	struct famfs_node *n;
+	bool pend = false;
 	int err = 0;
 
+	p->len = 0;
+	p->n = 0;
 	pthread_rwlock_rdlock(&fused.lock);
 	n = famfs_ns_node(fused.im->ns, ino);
 	if (!n) {
@@ -110,91 +129,76 @@ static int io_target(fuse_ino_t ino, bool write, uint64_t *size, struct fmap **m
 	} else if (!S_ISREG(n->mode)) {
 		err = EISDIR;
 	} else {
-		*size = n->size;
-		*meta = ino == fused.sb_ino || ino == fused.log_ino;
-		*pend = !n->file && !*meta;
-		*map = fused_node_fmap(n);
-		if (*pend && write)
+		fsize = n->size;
+		p->meta = ino == fused.sb_ino || ino == fused.log_ino;
+		pend = !n->file && !p->meta;
+		m = fused_node_fmap(n);
+		if (pend && write)
 			fused_node_state(n)->doomed = true; /* written before being sized */
-		else if (!*map)
+		else if (!pend && !m)
 			err = EIO;
 	}
 	pthread_rwlock_unlock(&fused.lock);
-	return err;
-}
-
-/* Split [off, off+len) of a file into device pieces. Returns the count or -errno. */
-static int pieces(const struct fmap *m, uint64_t off, uint64_t len, struct iovec *iov,
-		  uint64_t *devoff, int max)
-{
-	int n = 0;
-
-	while (len) {
+	if (!err && write && p->meta)
+		err = EPERM;
+	else if (!err && write && (pend || o >= fsize))
+		err = EFBIG; /* past the fixed size */
+	if (err || pend || o >= fsize)
+		return err;
+	/* A write that straddles the end is cut short there, like any write at a size limit. */
+	p->len = size < fsize - o ? size : fsize - o;
+	for (uint64_t done = 0; done < p->len;) {
 		struct fmap_loc loc;
 
-		if (n == max || fmap_resolve(m, off, &loc))
-			return -EIO;
-		if (loc.len > len)
-			loc.len = len;
-		devoff[n] = loc.offset;
-		iov[n].iov_len = loc.len;
-		n++;
-		off += loc.len;
-		len -= loc.len;
+		if (p->n == MAX_IOV || fmap_resolve(m, o + done, &loc))
+			return EIO;
+		if (loc.len > p->len - done)
+			loc.len = p->len - done;
+		p->devoff[p->n] = loc.offset;
+		p->iov[p->n].iov_len = loc.len;
+		p->n++;
+		done += loc.len;
 	}
-	return n;
+	return 0;
 }
 
 void fused_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct famfs_dev *dev = fused.im->fs->dev;
-	uint64_t fsize, devoff[MAX_IOV], len;
-	struct iovec iov[MAX_IOV];
-	bool meta, pend;
-	struct fmap *m;
-	int err, n;
+	struct io_plan p;
+	int err;
 
 	(void)fi;
-	err = io_target(ino, false, &fsize, &m, &meta, &pend);
+	err = plan_io(ino, false, size, off, &p);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
 	}
-	if ((uint64_t)off >= fsize || pend) {
-		fuse_reply_buf(req, NULL, 0);
-		return;
-	}
-	len = size < fsize - (uint64_t)off ? size : fsize - (uint64_t)off;
-	n = pieces(m, (uint64_t)off, len, iov, devoff, MAX_IOV);
-	if (n < 0) {
-		fuse_reply_err(req, -n);
-		return;
-	}
 	if (fused.im->fs->data) {
-		for (int i = 0; i < n; i++) {
-			iov[i].iov_base = fused.im->fs->data + devoff[i];
+		for (int i = 0; i < p.n; i++) {
+			p.iov[i].iov_base = fused.im->fs->data + p.devoff[i];
 			/* Metadata changes under a client: read what the master wrote. */
-			if (meta)
-				famfs_dev_invalidate(dev, iov[i].iov_base, iov[i].iov_len);
+			if (p.meta)
+				famfs_dev_invalidate(dev, p.iov[i].iov_base, p.iov[i].iov_len);
 		}
-		fuse_reply_iov(req, iov, n);
+		fuse_reply_iov(req, p.iov, p.n);
 		return;
 	}
 	/* pmem: no mapping; O_DIRECT through one buffer. */
-	char *buf = malloc(len), *p = buf;
+	char *buf = malloc(p.len ? p.len : 1), *b = buf;
 
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	for (int i = 0; i < n && !err; i++) {
-		err = -famfs_dev_pread(dev, p, iov[i].iov_len, devoff[i]);
-		p += iov[i].iov_len;
+	for (int i = 0; i < p.n && !err; i++) {
+		err = -famfs_dev_pread(dev, b, p.iov[i].iov_len, p.devoff[i]);
+		b += p.iov[i].iov_len;
 	}
 	if (err)
 		fuse_reply_err(req, err);
 	else
-		fuse_reply_buf(req, buf, len);
+		fuse_reply_buf(req, buf, p.len);
 	free(buf);
 }
 
@@ -202,50 +206,28 @@ void fused_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
 		 struct fuse_file_info *fi)
 {
 	struct famfs_dev *dev = fused.im->fs->dev;
-	uint64_t fsize, devoff[MAX_IOV], len;
-	struct iovec iov[MAX_IOV];
-	bool meta, pend;
-	struct fmap *m;
-	int err, n;
+	struct io_plan p = {.n = 0};
+	int err;
 
 	(void)fi;
-	if (!fused.writable) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
-	err = io_target(ino, true, &fsize, &m, &meta, &pend);
-	if (!err && meta)
-		err = EPERM;
-	else if (!err && (pend || (uint64_t)off >= fsize))
-		err = EFBIG; /* past the fixed size (or not sized yet) */
-	if (err) {
-		fuse_reply_err(req, err);
-		return;
-	}
-	/* A write that straddles the end is cut short there, like any write at a size limit. */
-	len = size < fsize - (uint64_t)off ? size : fsize - (uint64_t)off;
-	n = pieces(m, (uint64_t)off, len, iov, devoff, MAX_IOV);
-	if (n < 0) {
-		fuse_reply_err(req, -n);
-		return;
-	}
-	for (int i = 0; i < n && !err; i++) {
+	err = fused.writable ? plan_io(ino, true, size, off, &p) : EROFS;
+	for (int i = 0; i < p.n && !err; i++) {
 		/* Image files: pwrite into the page cache the mapping shares. Storing
 		 * through the mapping would fault in and allocate each new block of
 		 * a sparse image (ms per block on ext4); pwrite does not. */
 		if (fused.im->fs->data && dev->kind != FAMFS_DEV_FILE) {
-			uint8_t *dst = fused.im->fs->data + devoff[i];
+			uint8_t *dst = fused.im->fs->data + p.devoff[i];
 
-			memcpy(dst, buf, iov[i].iov_len);
+			memcpy(dst, buf, p.iov[i].iov_len);
 			if (dev->kind == FAMFS_DEV_DAX)
-				famfs_cache_flush(dst, iov[i].iov_len);
+				famfs_cache_flush(dst, p.iov[i].iov_len);
 		} else {
-			err = -famfs_dev_pwrite(dev, buf, iov[i].iov_len, devoff[i]);
+			err = -famfs_dev_pwrite(dev, buf, p.iov[i].iov_len, p.devoff[i]);
 		}
-		buf += iov[i].iov_len;
+		buf += p.iov[i].iov_len;
 	}
 	if (err)
 		fuse_reply_err(req, err);
 	else
-		fuse_reply_write(req, len);
+		fuse_reply_write(req, p.len);
 }
