@@ -123,4 +123,7 @@ format-check:
 clean:
 	rm -rf $(BUILD)
 
+# Keep objects of chained rules (tests, tools, benchmarks) between builds.
+.SECONDARY:
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

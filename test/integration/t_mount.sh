@@ -121,6 +121,17 @@ expect 1 cp /etc/os-release "$M/plain-cp" && contains "File too large"
 [ ! -e "$M/plain-cp" ] || fail "a failed cp(1) left a file behind"
 expect 1 "$FAMFS" cp /etc/os-release "$M/big" && contains "exists"
 
+step "cp like cp(1): new name, several sources into a directory, -r into an existing directory"
+expect 0 "$FAMFS" cp /etc/os-release "$M/renamed"
+expect 0 cmp /etc/os-release "$M/renamed"
+expect 0 "$FAMFS" cp /etc/os-release /etc/hostname "$M/a"
+expect 0 cmp /etc/hostname "$M/a/hostname"
+expect 1 "$FAMFS" cp /etc/os-release /etc/hostname "$M/renamed" && contains "is not a directory"
+expect 1 "$FAMFS" cp /usr/include/linux "$M/x" && contains "is a directory \(use -r\)"
+expect 0 "$FAMFS" cp -r /usr/include/linux/netfilter "$M/a"
+expect 0 diff -r /usr/include/linux/netfilter "$M/a/netfilter"
+expect 1 "$FAMFS" cp /etc/os-release "$T/not-famfs" && contains "not inside a mounted famfs"
+
 step "bad paths are refused, not truncated"
 long=$(printf 'x%.0s' $(seq 1 80))
 expect 1 "$FAMFS" creat -s 1M "$M/$long" && contains "File name too long"
