@@ -102,6 +102,21 @@ static void attach_state(struct famfs_node *n, void *arg)
 	fused_node_state(n);
 }
 
+/* The server's per-node state and cached fmaps, at exit. */
+static void free_node_state(void)
+{
+	for (uint64_t ino = FAMFS_ROOT_INO; ino < fused.im->ns->nino; ino++) {
+		struct famfs_node *n = famfs_ns_node(fused.im->ns, ino);
+		struct fused_node *fn = n ? n->priv : NULL;
+
+		if (fn) {
+			fmap_free(fn->fmap);
+			free(fn);
+			n->priv = NULL;
+		}
+	}
+}
+
 /* .meta/.superblock and .meta/.log: the metadata as read-only files (fsck MOUNTPOINT). */
 static int add_meta(void)
 {
@@ -251,6 +266,7 @@ int main(int argc, char **argv)
 	struct fuse_args args = FUSE_ARGS_INIT(fused.debug ? 4 : 3, fargv);
 
 	fused.se = fuse_session_new(&args, &fused_ops, sizeof(fused_ops), NULL);
+	fuse_opt_free_args(&args);
 	if (!fused.se)
 		goto out;
 	if (fuse_session_mount(fused.se, mnt)) {
@@ -287,6 +303,7 @@ out:
 	if (fused.im) {
 		if (fused.writable)
 			famfs_dev_sync(fused.im->fs->dev);
+		free_node_state();
 		famfs_image_close(fused.im);
 	}
 	return ret;
