@@ -13,6 +13,7 @@
 #include <sys/xattr.h>
 
 #include "cli.h"
+#include "format.h"
 
 #define FUSE_SUPER_MAGIC 0x65735546
 
@@ -43,7 +44,9 @@ int cli_famfs_root(const char *path, char *root, size_t size)
 	}
 	if (statfs(cur, &sf) < 0)
 		return -errno;
-	if ((unsigned long)sf.f_type != FUSE_SUPER_MAGIC)
+	/* FUSE's magic, or famfs's on a famfs-enabled fuse.ko (kmod/) */
+	if ((unsigned long)sf.f_type != FUSE_SUPER_MAGIC &&
+	    (unsigned long)sf.f_type != FAMFS_STATFS_MAGIC)
 		return -ENOTSUP;
 	if (stat(cur, &st) < 0)
 		return -errno;
