@@ -297,7 +297,7 @@ int famfs_ns_path(const struct famfs_node *node, char *buf, size_t size)
 	while (depth--) {
 		size_t len = strlen(chain[depth]->name);
 
-		if (o + len + 2 > size)
+		if (o + (o ? 1 : 0) + len + 1 > size) /* '/' before all but the first, NUL */
 			return -ENAMETOOLONG;
 		if (o)
 			buf[o++] = '/';
