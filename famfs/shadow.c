@@ -308,7 +308,9 @@ static int file_map(struct ctx *c, yaml_node_t *m, struct famfs_file_body *f)
 			rc = number(c, v, key, UINT32_MAX, &v64);
 			f->flags = (uint32_t)v64;
 		} else if (!strcmp(key, "mode")) {
-			rc = number(c, v, key, 07777, &v64);
+			/* u32 on the media; writers store permission bits, but
+			 * other tools may add the file type: read what was written. */
+			rc = number(c, v, key, UINT32_MAX, &v64);
 			f->mode = (uint32_t)v64;
 		} else if (!strcmp(key, "uid")) {
 			rc = number(c, v, key, UINT32_MAX, &v64);
