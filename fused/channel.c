@@ -158,9 +158,21 @@ static ssize_t channel_read(int fd, void *buf, size_t len, void *userdata)
 		ssize_t n = read(fd, buf, len);
 		const struct fuse_in_header *h = buf;
 
-		if (n < (ssize_t)sizeof(*h) || h->len != (uint32_t)n)
-			return n; /* errors and short reads: libfuse reports them */
+		if (n == 0) {
+			/* The peer closed a socket channel (/dev/fd/N): that is an
+			 * unmount, which /dev/fuse reports as ENODEV. */
+			errno = ENODEV;
+			return -1;
+		}
+		if (n < (ssize_t)sizeof(*h))
+			return n; /* errors and runts: libfuse reports them */
 		count(h->opcode);
+		if (h->len != (uint32_t)n) {
+			/* libfuse 3.14 does not check this and would parse the
+			 * request as if it were whole: refuse it here. */
+			reply(fd, h->unique, EINVAL, NULL, 0);
+			continue;
+		}
 		switch (h->opcode) {
 		case FUSED_OP_GET_FMAP:
 			get_fmap(fd, h, h + 1);
@@ -169,14 +181,22 @@ static ssize_t channel_read(int fd, void *buf, size_t len, void *userdata)
 			get_daxdev(fd, h);
 			continue;
 		case FUSE_INIT:
-			if ((size_t)n >= sizeof(*h) + sizeof(struct fuse_init_in)) {
-				const struct fuse_init_in *in = (const void *)(h + 1);
+			/* Only the first 7.x INIT negotiates: libfuse refuses any later
+			 * one, which must not change what was agreed. Kernels before
+			 * 7.36 send 16 bytes (no flags2): the rest reads as zero. */
+			if (!fused.init_seen && (size_t)n >= sizeof(*h) + 2 * sizeof(uint32_t)) {
+				struct fuse_init_in in = {0};
+				size_t inlen = (size_t)n - sizeof(*h);
+				bool ext;
 
-				bool ext = in->flags & FUSE_INIT_EXT;
-
-				fused.fmap_offered = ext && (in->flags2 & FUSE_DAX_FMAP_FLAG2);
+				memcpy(&in, h + 1, inlen < sizeof(in) ? inlen : sizeof(in));
+				if (in.major != FUSE_KERNEL_VERSION)
+					return n; /* libfuse answers and waits for a 7.x INIT */
+				fused.init_seen = true;
+				ext = in.flags & FUSE_INIT_EXT;
+				fused.fmap_offered = ext && (in.flags2 & FUSE_DAX_FMAP_FLAG2);
 				fused.fmap_enabled = fused.fmap_offered && fused.fmap_allowed;
-				fused.dio_mmap_offered = ext && (in->flags2 & FUSE_DIO_MMAP_FLAG2);
+				fused.dio_mmap_offered = ext && (in.flags2 & FUSE_DIO_MMAP_FLAG2);
 				/* With a famfs kernel the server's data path is not used. */
 				fused.direct_io = !fused.fmap_enabled &&
 						  (fused.cache_mode == FUSED_CACHE_DIRECT ||

@@ -69,6 +69,7 @@ struct fused {
 	/* Channel (channel.c): request counters and the famfs kernel protocol. */
 	atomic_ulong ops[FUSED_NOPS];
 	atomic_ulong ops_other;
+	bool init_seen;	   /* the (first, 7.x) INIT has been negotiated */
 	bool fmap_offered; /* the kernel offered FUSE_DAX_FMAP in INIT */
 	bool fmap_enabled; /* and we accepted it */
 	bool fmap_allowed; /* -o nofmap clears it */
