@@ -19,6 +19,7 @@ FUSED_SRC := $(wildcard fused/*.c)
 UNIT_SRC := $(wildcard test/unit/test_*.c)
 BENCH_SRC := $(wildcard bench/*.c)
 TOOL_SRC := $(wildcard test/tools/*.c)
+CONF_SRC := $(wildcard test/conformance/*.c)
 
 LIB      := $(BUILD)/libfamfs.a
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -27,6 +28,7 @@ FUSED_OBJ := $(FUSED_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 TOOL_BIN := $(TOOL_SRC:test/tools/%.c=$(BUILD)/test/tools/%)
+CONF_BIN := $(CONF_SRC:test/conformance/%.c=$(BUILD)/test/%)
 
 # `make V=1` shows the commands.
 ifeq ($(V),1)
@@ -43,7 +45,7 @@ endif
 .PHONY: all check check-run unit integration vmtest bench demo install clean format format-check \
 	deps fuzz
 
-all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN) $(BENCH_BIN)
+all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN) $(CONF_BIN) $(BENCH_BIN)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -72,6 +74,12 @@ $(BUILD)/test/tools/%: $(BUILD)/obj/test/tools/%.o $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
+# The kernel-protocol harness (test/conformance/): plays the kernel, no famfs kernel needed.
+$(CONF_BIN): $(BUILD)/test/%: $(BUILD)/obj/test/conformance/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
@@ -90,7 +98,7 @@ check-run: all
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-integration: $(PROGS) $(TOOL_BIN)
+integration: $(PROGS) $(TOOL_BIN) $(CONF_BIN)
 	@bash test/integration/run.sh $(BUILD)
 
 bench: all
