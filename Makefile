@@ -43,7 +43,7 @@ PROGS += $(BUILD)/famfs_fused
 endif
 
 .PHONY: all check check-run unit integration vmtest bench demo install clean format format-check \
-	deps fuzz
+	deps fuzz fuzz-replay fuzz-merge
 
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN) $(CONF_BIN) $(BENCH_BIN)
 
@@ -93,13 +93,51 @@ check:
 	@$(MAKE) --no-print-directory check-run
 
 check-run: all
-	@$(MAKE) --no-print-directory unit integration
+	@$(MAKE) --no-print-directory unit integration fuzz-replay
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 integration: $(PROGS) $(TOOL_BIN) $(CONF_BIN)
 	@bash test/integration/run.sh $(BUILD)
+
+# ---- fuzzing: clang-14 + libFuzzer with ASan/UBSan, famfs/ and fmap/ sources
+# compiled in (not the gcc-built libfamfs.a). `make fuzz FUZZ_SECONDS=N` runs
+# both targets for N seconds; `make fuzz-replay` (in check-run) runs the saved
+# corpora once; `make fuzz-merge` keeps new inputs that add coverage.
+FUZZ_CC      ?= clang-14
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS  := -g -O1 -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Ifamfs -Ifmap \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_LOG_SRC := famfs/entry.c famfs/crc.c famfs/path.c famfs/ns.c famfs/alloc.c famfs/shadow.c \
+	famfs/problem.c famfs/check.c famfs/super.c fmap/fmap.c
+FUZZ_BIN     := $(BUILD)/fuzz/fuzz_fmap $(BUILD)/fuzz/fuzz_logentry
+
+$(BUILD)/fuzz/fuzz_fmap: fuzz/fuzz_fmap.c fmap/fmap.c $(wildcard fmap/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_fmap.c fmap/fmap.c
+
+$(BUILD)/fuzz/fuzz_logentry: fuzz/fuzz_logentry.c $(FUZZ_LOG_SRC) $(wildcard famfs/*.h fmap/*.h)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_logentry.c $(FUZZ_LOG_SRC) -lz -lyaml -luuid
+
+fuzz: $(FUZZ_BIN)
+	@bash fuzz/run.sh $(BUILD) $(FUZZ_SECONDS)
+
+fuzz-replay: $(FUZZ_BIN)
+	@set -e; for t in fmap logentry; do \
+		n=$$(ls fuzz/corpus/$$t | wc -l); \
+		$(BUILD)/fuzz/fuzz_$$t -runs=0 fuzz/corpus/$$t >$(BUILD)/fuzz/replay-$$t.log 2>&1 || \
+			{ echo "fuzz-replay: $$t FAILED"; tail -30 $(BUILD)/fuzz/replay-$$t.log; exit 1; }; \
+		echo "fuzz-replay: $$t: $$n saved inputs, no findings (ASan+UBSan)"; \
+	done
+
+fuzz-merge: $(FUZZ_BIN)
+	@for t in fmap logentry; do \
+		$(BUILD)/fuzz/fuzz_$$t -merge=1 fuzz/corpus/$$t $(BUILD)/fuzz/work/$$t 2>&1 | tail -1; \
+	done
 
 bench: all
 	@bash bench/run.sh $(BUILD)
@@ -122,11 +160,11 @@ deps:
 
 format:
 	clang-format -i $(LIB_SRC) $(wildcard famfs/*.h fmap/*.h cli/*.h fused/*.h) $(CLI_SRC) \
-		$(FUSED_SRC) $(UNIT_SRC) $(BENCH_SRC)
+		$(FUSED_SRC) $(UNIT_SRC) $(BENCH_SRC) $(CONF_SRC) $(wildcard fuzz/*.c)
 
 format-check:
 	@clang-format --dry-run -Werror $(LIB_SRC) $(wildcard famfs/*.h fmap/*.h cli/*.h fused/*.h) \
-		$(CLI_SRC) $(FUSED_SRC) $(UNIT_SRC) $(BENCH_SRC)
+		$(CLI_SRC) $(FUSED_SRC) $(UNIT_SRC) $(BENCH_SRC) $(CONF_SRC) $(wildcard fuzz/*.c)
 
 clean:
 	rm -rf $(BUILD)
