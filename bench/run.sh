@@ -11,4 +11,6 @@ done
 if [ "$(id -u)" = 0 ] && [ -c /dev/fuse ]; then
 	echo "### FUSE mount"
 	bash "$here/fuse.sh" "$BUILD"
+	echo "### GET_FMAP round trips (fmap_harness plays the kernel)"
+	bash "$here/conformance.sh" "$BUILD"
 fi
