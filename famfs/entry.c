@@ -141,14 +141,28 @@ static unsigned int check_file(const struct famfs_geom *g, const struct famfs_fi
 				     "nextents %u, interleaved files have exactly 1", f->nextents);
 			return n + 1;
 		}
+		/* The chunk must also fit the kernel protocol's u32 (docs/protocol.md). */
 		if (ie->nstrips == 0 || ie->nstrips > FAMFS_MAX_STRIPS ||
-		    !is_pow2(ie->chunk_size) || ie->chunk_size % g->alloc_unit) {
+		    !is_pow2(ie->chunk_size) || ie->chunk_size % g->alloc_unit ||
+		    ie->chunk_size > FAMFS_MAX_CHUNK) {
 			famfs_report(c, FAMFS_P_ENT_STRIPE, index,
 				     "nstrips %llu (1..16), chunk_size %#llx (power of two, "
-				     "multiple of the allocation unit)",
+				     "multiple of the allocation unit, at most 2 GiB)",
 				     (unsigned long long)ie->nstrips,
 				     (unsigned long long)ie->chunk_size);
 			return n + 1;
+		}
+		/* Strips hold whole chunks: that is how striped files are allocated,
+		 * and what an fmap can describe. */
+		for (uint32_t s = 0; s < ie->nstrips; s++) {
+			if (ie->strips[s].len % ie->chunk_size) {
+				famfs_report(
+				    c, FAMFS_P_ENT_STRIPE, index,
+				    "strip %u: len %#llx is not a multiple of chunk_size %#llx", s,
+				    (unsigned long long)ie->strips[s].len,
+				    (unsigned long long)ie->chunk_size);
+				return n + 1;
+			}
 		}
 		for (uint32_t s = 0; s < ie->nstrips; s++)
 			n += check_extent(g, &ie->strips[s], "strip", s, index, c);

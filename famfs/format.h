@@ -85,6 +85,7 @@ enum famfs_entry_type {
 #define FAMFS_MAX_SIMPLE_EXTENTS 16
 #define FAMFS_MAX_STRIPS	 16
 #define FAMFS_MAX_BUCKETS	 64
+#define FAMFS_MAX_CHUNK		 (1ULL << 31) /* largest interleave chunk: the fmap wire field is u32 */
 
 enum famfs_fmap_ext_type {
 	FAMFS_EXT_SIMPLE = 0,

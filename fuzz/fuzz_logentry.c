@@ -22,13 +22,11 @@
  *  - FILE: famfs_alloc_mark_file() sets exactly the units of its extents
  *    (and unmarking a file that collided with nothing restores the bitmap);
  *  - FILE: the fmap the server builds (fused/data.c build_fmap()) passes
- *    fmap_finalize() on 2 MiB geometries except for the gaps listed in
- *    fmap_gap(), and then encodes, decodes and resolves every extent start to
- *    the entry's own extent;
+ *    fmap_finalize() on 2 MiB geometries (every entry the checker accepts can
+ *    be described to the kernel), then encodes, decodes and resolves every
+ *    extent start to the entry's own extent;
  *  - FILE: famfs_yaml_emit_file() -> famfs_yaml_read_file() gives back the
  *    same path, size, flags, mode, owner and extents.
- * FUZZ_SHOW_GAPS=1 in the environment prints each fmap gap met (e.g. with
- * -runs=0 over a corpus), to see which ones a corpus reaches.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -108,27 +106,6 @@ static struct fmap *server_fmap(const struct famfs_file_body *f)
 	return m;
 }
 
-/*
- * Entries famfs_entry_check() accepts but an fmap cannot describe (the
- * server then answers EIO for the file): the known gaps between the two
- * rule sets. Returns a name for the gap, or NULL if there is none.
- */
-static const char *fmap_gap(const struct famfs_file_body *f)
-{
-	const struct famfs_interleave_extent *ie = &f->ie[0];
-
-	if (f->ext_type != FAMFS_EXT_INTERLEAVE)
-		return NULL;
-	if (ie->chunk_size > (1ULL << 31))
-		return "chunk_size over 2 GiB";
-	if (famfs_file_capacity(f) == 0)
-		return "interleave with no whole chunk (capacity 0)";
-	for (uint64_t s = 0; s < ie->nstrips; s++)
-		if (ie->strips[s].len % ie->chunk_size)
-			return "strip length not a multiple of chunk_size";
-	return NULL;
-}
-
 static void check_fmap(const struct famfs_geom *g, const struct famfs_file_body *f)
 {
 	struct fmap *m = server_fmap(f), *d = NULL;
@@ -140,15 +117,8 @@ static void check_fmap(const struct famfs_geom *g, const struct famfs_file_body 
 	int rc = fmap_finalize_diag(m, &diag);
 
 	if (rc) {
-		static int show = -1;
-
-		if (show < 0)
-			show = getenv("FUZZ_SHOW_GAPS") != NULL;
-		if (show && g->alloc_unit == FMAP_ALIGN)
-			fprintf(stderr, "fmap gap: %s (%s)\n", fmap_gap(f) ? fmap_gap(f) : "none",
-				diag.why);
 		/* With 4 KiB units extents need not be 2 MiB aligned: no fmap. */
-		if (g->alloc_unit == FMAP_ALIGN && !fmap_gap(f)) {
+		if (g->alloc_unit == FMAP_ALIGN) {
 			fprintf(stderr, "checked entry without an fmap: %s (ext %d strip %d)\n",
 				diag.why, diag.ext, diag.strip);
 			CHECK(!"a checked FILE entry must give a valid fmap");

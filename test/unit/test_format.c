@@ -302,6 +302,22 @@ static void test_entry_problems(void **state)
 	e.file.ie[0].chunk_size = 0x300000; /* not a power of two */
 	assert_int_equal(entry_problem(&e), FAMFS_P_ENT_STRIPE);
 
+	/* Strips hold whole chunks, and chunks fit the fmap wire field (u32). */
+	good_file(&e);
+	e.file.ext_type = FAMFS_EXT_INTERLEAVE;
+	e.file.size = 4 << 20;
+	e.file.ie[0].nstrips = 2;
+	e.file.ie[0].chunk_size = 0x200000;
+	e.file.ie[0].strips[0] = (struct famfs_simple_extent){0, 0x1000000, 0x400000};
+	e.file.ie[0].strips[1] = (struct famfs_simple_extent){0, 0x2000000, 0x400000};
+	assert_int_equal(entry_problem(&e), FAMFS_P_COUNT);
+	e.file.ie[0].chunk_size = 0x400000;
+	e.file.ie[0].strips[1].len = 0x600000; /* 1.5 chunks */
+	assert_int_equal(entry_problem(&e), FAMFS_P_ENT_STRIPE);
+	e.file.ie[0].chunk_size = 1ULL << 32; /* does not fit a u32 */
+	e.file.ie[0].strips[0].len = e.file.ie[0].strips[1].len = 1ULL << 32;
+	assert_int_equal(entry_problem(&e), FAMFS_P_ENT_STRIPE);
+
 	/* crc and seqnum: integrity */
 	good_file(&e);
 	e.seqnum = 7;
