@@ -688,9 +688,16 @@ ssize_t fuse_famfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		goto out;
 	}
 	iov_iter_truncate(from, size - iocb->ki_pos);
-	ret = file_remove_privs(iocb->ki_filp);
-	if (ret)
-		goto out;
+	/*
+	 * famfs keeps no security.* xattrs, so only set-id bits can need
+	 * removing; file_remove_privs() would otherwise ask the server for
+	 * security.capability (a GETXATTR upcall) on every write.
+	 */
+	if (inode->i_mode & (S_ISUID | S_ISGID)) {
+		ret = file_remove_privs(iocb->ki_filp);
+		if (ret)
+			goto out;
+	}
 	ret = dax_iomap_rw(iocb, from, &famfs_iomap_ops);
 out:
 	inode_unlock(inode);
