@@ -1,0 +1,435 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# famfs.sh - guest test: famfs on our fuse.ko (kmod/) with the emulated
+# NVDIMM. Runs inside the guest under `sh -e` (guest-init.sh); selected with
+# famfs.test=famfs. The payload (real files) is in /payload.
+#
+# Usage (kernel command line, via run-vm.sh --test famfs --arg KEY=VALUE):
+#   famfs.case=master   fsdax namespace; an ordinary FUSE file system on our
+#                       fuse.ko and the stock one; mkfs, mount, famfs cp the
+#                       payload; data through read(), mmap and on the device;
+#                       server counters (no READ/WRITE, one GET_FMAP per file;
+#                       two with famfs_fmap_bufsize=4); writes through write()
+#                       and mmap; fixed-size rules; PTE/PMD faults (ftrace);
+#                       a read-only mount; the same binaries on the stock
+#                       fuse.ko; a memory failure gives EIO
+#   famfs.case=devdax   devdax namespace: mkfs/fsck/mount/cp/verify/remount on
+#                       /dev/dax0.0 with our fuse.ko (FUSE data path: 6.1
+#                       cannot DAX-map a character device) and the stock one
+#   famfs.case=master2  second boot of the master's image: files persisted;
+#                       appends a directory while a client is mounted
+#   famfs.case=client   another host on the same memory: mounts read-only,
+#                       reads everything byte-identical with no data upcalls,
+#                       refuses writes, sees the master's append
+#   famfs.case=bench    numbers, not a test: famfs (ours) vs the same file on
+#                       the stock fuse.ko vs raw devdax mmap
+#   famfs.nonce=STRING  tags the mailbox messages (master2/client)
+#   famfs.peer=none     master2/client without the other guest running
+#   famfs.bench_mb=N    bench file size (default 64)
+# master2 and client talk through a mailbox: the last 4 KiB block of
+# /dev/pmem0 (O_DIRECT), which famfs never allocates on a mostly empty device.
+
+CASE=${FAMFS_CASE:-master}
+NONCE=${FAMFS_NONCE:-x}
+MNT=/mnt/famfs
+PMEM=/dev/pmem0
+MASTER_UUID=6d617374-6572-4000-8000-00000000f00d
+CLIENT_UUID=636c6965-6e74-4000-8000-00000000beef
+FUSE_MAGIC=65735546
+FAMFS_MAGIC=87b282fd
+TRACE=/sys/kernel/tracing
+
+say() { echo "famfs[$CASE]: $*"; }
+fail() {
+	echo "famfs[$CASE]: FAIL: $*"
+	[ -d /sys/module/fuse ] && dmesg | grep -i -e famfs -e fuse | tail -20
+	exit 1
+}
+
+wait_for() { # PATH SECONDS
+	i=0
+	while [ ! -e "$1" ]; do
+		i=$((i + 1))
+		[ $i -le $(($2 * 10)) ] || fail "$1 did not appear within $2 s"
+		sleep 0.1
+	done
+}
+
+identity() { # UUID
+	echo "$1" >/tmp/identity
+	export FAMFS_SYSTEM_UUID_FILE=/tmp/identity
+}
+
+# fsdax with --map=mem: the struct pages of the device live in each guest's
+# RAM. With the default (map=dev) they live on the device itself, and two
+# hosts sharing it would share (and corrupt) one struct page array.
+make_namespace() { # MODE
+	map=
+	[ "$1" = fsdax ] && map=--map=mem
+	say "ndctl create-namespace -f -e namespace0.0 -m $1 $map"
+	ndctl create-namespace -f -e namespace0.0 -m "$1" $map >/dev/null
+}
+
+check_fsdax() {
+	wait_for $PMEM 10
+	[ "$(cat /sys/block/pmem0/queue/dax)" = 1 ] || fail "/dev/pmem0 is not DAX capable"
+}
+
+# load_fuse KO [PARAM=VALUE...]: (re)load fuse.ko
+load_fuse() {
+	if grep -q '^fuse ' /proc/modules; then rmmod fuse; fi
+	insmod "$@"
+	wait_for /dev/fuse 5
+	say "loaded $1 ($(md5sum "$1" | cut -c1-8))"
+}
+
+fmount() { # [-r] DEVICE
+	mkdir -p $MNT
+	famfs mount "$@" $MNT
+	grep -q " $MNT fuse" /proc/mounts || fail "famfs mount $* did not mount"
+}
+
+fumount() { famfs umount $MNT; }
+
+counter() { vmtool stat $MNT "$1"; }
+
+expect_counter() { # NAME VALUE
+	got=$(counter "$1")
+	[ "$got" = "$2" ] || fail "server counter $1 is $got, want $2 ($(stats_line))"
+}
+
+stats_line() {
+	echo "$(vmtool xattr $MNT user.famfs.stats | grep -e '^fmap' -e '^data' \
+		-e '^READ ' -e '^WRITE ' -e '^OPEN ' -e '^GET' | tr '\n' ' ')"
+}
+
+expect_mode() { # FMAP-STATE DATA-MODE
+	s=$(vmtool xattr $MNT user.famfs.stats)
+	echo "$s" | grep -qx "fmap $1" || fail "server says '$(echo "$s" | grep '^fmap')', want 'fmap $1'"
+	echo "$s" | grep -qx "data $2" || fail "server says '$(echo "$s" | grep '^data')', want 'data $2'"
+}
+
+expect_fstype() { # HEX
+	t=$(vmtool fstype $MNT)
+	[ "$t" = "$1" ] || fail "statfs f_type of $MNT is 0x$t, want 0x$1"
+	say "statfs f_type 0x$t"
+}
+
+nfiles() { find "$1" -type f | wc -l; }
+
+# An ordinary FUSE file system (libfuse's hello_ll) on the loaded fuse.ko.
+hello() {
+	mkdir -p /mnt/hello
+	hello_ll -f -s /mnt/hello &
+	pid=$!
+	i=0
+	while ! grep -q ' /mnt/hello fuse' /proc/mounts; do
+		i=$((i + 1))
+		[ $i -le 100 ] || fail "hello_ll did not mount"
+		sleep 0.1
+	done
+	got=$(cat /mnt/hello/hello)
+	t=$(vmtool fstype /mnt/hello)
+	umount /mnt/hello
+	wait $pid || true
+	[ "$got" = "Hello World!" ] || fail "hello_ll read '$got'"
+	[ "$t" = $FUSE_MAGIC ] || fail "hello_ll statfs f_type 0x$t, want 0x$FUSE_MAGIC"
+	say "ordinary FUSE file system: read '$got', f_type 0x$t"
+}
+
+tracing_on() {
+	[ -d $TRACE/events ] || mount -t tracefs nodev $TRACE
+	echo 0 >$TRACE/tracing_on
+	echo >$TRACE/trace
+	for e in dax_pmd_fault_done dax_pte_fault_done; do
+		echo 1 >$TRACE/events/fs_dax/$e/enable
+	done
+	echo 1 >$TRACE/tracing_on
+}
+
+tracing_off() {
+	echo 0 >$TRACE/tracing_on
+	cat $TRACE/trace >/tmp/trace
+	echo >$TRACE/trace
+}
+
+# mailbox between master2 and client (see the header)
+mbox_put() { vmtool mbox $PMEM put "$1 $NONCE"; }
+# On any failure, tell the other guest so that it stops waiting.
+mbox_fail_on_exit() {
+	[ "${FAMFS_PEER:-}" = none ] && return 0
+	trap 'rc=$?; [ $rc -eq 0 ] || vmtool mbox $PMEM put "FAIL $NONCE"; exit $rc' EXIT
+}
+mbox_wait() { # WORD SECONDS
+	i=0
+	while :; do
+		m=$(vmtool mbox $PMEM get)
+		[ "$m" = "$1 $NONCE" ] && return 0
+		[ "$m" = "FAIL $NONCE" ] && fail "the other guest failed"
+		i=$((i + 1))
+		[ $i -le $(($2 * 5)) ] || fail "no '$1' from the other guest within $2 s (mailbox: '$m')"
+		sleep 0.2
+	done
+}
+
+# ------------------------------------------------------------------ cases
+
+case_master() {
+	make_namespace fsdax
+	check_fsdax
+	N=$(nfiles /payload)
+	BIG=/payload/boot/vmlinuz
+	SMALL=/payload/linux/can.h
+
+	load_fuse /famfs/fuse-stock.ko
+	hello
+	load_fuse /famfs/fuse.ko
+	hello
+
+	identity $MASTER_UUID
+	famfs mkfs -f --allow-small $PMEM
+	famfs fsck $PMEM >/dev/null
+	fmount $PMEM
+	[ "$(vmtool xattr $MNT user.famfs.role)" = master ] || fail "not the master"
+	expect_mode enabled kernel-dax
+	expect_fstype $FAMFS_MAGIC
+
+	say "famfs cp -r: $N files, $(du -sk /payload | cut -f1) KiB"
+	t0=$(date +%s)
+	famfs cp -r /payload/* $MNT/
+	say "copied in $(($(date +%s) - t0)) s: $(stats_line)"
+	expect_counter WRITE 0
+	expect_counter READ 0
+	expect_counter GET_FMAP "$N"
+	expect_counter GET_DAXDEV 1
+
+	say "1. data through read(), mmap and on the device (getmap offsets, O_DIRECT)"
+	vmtool verify $PMEM /payload $MNT
+	f=$MNT/linux/can.h
+	famfs getmap $f | head -3
+	expect_counter READ 0
+	expect_counter WRITE 0
+	expect_counter GET_FMAP "$N"
+	say "2. counters after all data I/O: $(stats_line)"
+
+	say "3. writes through write() and mmap land on the device"
+	famfs creat -s 6M $MNT/wtest
+	vmtool fill $MNT/wtest 1 write
+	vmtool check $MNT/wtest 1 $PMEM
+	vmtool fill $MNT/wtest 2 mmap
+	vmtool check $MNT/wtest 2 $PMEM
+	say "3. fixed sizes"
+	vmtool sizes $MNT/wtest
+	vmtool fill $MNT/wtest 3 write
+	vmtool check $MNT/wtest 3 $PMEM
+	expect_counter WRITE 0
+	expect_counter READ 0
+	expect_counter GET_FMAP $((N + 1))
+
+	say "faults: read faults map read-only, write faults writable; 2 MiB PMD faults"
+	tracing_on
+	vmtool touch $MNT/linux/can.h w 4096
+	vmtool touch $MNT/boot/vmlinuz r 4096
+	vmtool touch $MNT/wtest w 2097152
+	tracing_off
+	grep -c dax_ /tmp/trace | sed 's/^/famfs[master]: fs_dax trace events: /'
+	grep -q 'dax_pte_fault_done:.* shared [A-Z_|]*WRITE.*NOPAGE' /tmp/trace ||
+		{ cat /tmp/trace; fail "no PTE write fault"; }
+	grep 'dax_pte_fault_done:.* shared ' /tmp/trace | grep -v 'WRITE' | grep -q NOPAGE ||
+		{ cat /tmp/trace; fail "no PTE read fault"; }
+	# wtest: each 2 MiB read fault (no WRITE flag) is followed by a write
+	# fault at the same address: the read mapped the PMD read-only.
+	pr=$(grep 'dax_pmd_fault_done:.* shared ' /tmp/trace | grep -v WRITE | grep -c NOPAGE || true)
+	pw=$(grep -c 'dax_pmd_fault_done:.* shared WRITE.*NOPAGE' /tmp/trace || true)
+	[ "$pr" -ge 3 ] && [ "$pw" -ge 3 ] ||
+		{ cat /tmp/trace; fail "PMD faults: $pr read, $pw write; want 3 and 3"; }
+	say "  PTE: a read fault, then a write fault on the same page; PMD: $pr read-only and $pw writable 2 MiB mappings"
+	vmtool check $MNT/wtest 3 $PMEM
+	vmtool verify - /payload/linux $MNT/linux >/dev/null
+
+	say "2. retry path: famfs_fmap_bufsize=4 forces the 4-byte size reply on every GET_FMAP"
+	fumount
+	echo 4 >/sys/module/fuse/parameters/famfs_fmap_bufsize
+	fmount $PMEM
+	vmtool verify $PMEM /payload $MNT
+	expect_counter GET_FMAP $((2 * N))
+	expect_counter READ 0
+	expect_counter WRITE 0
+	say "  $(stats_line)"
+	echo 4096 >/sys/module/fuse/parameters/famfs_fmap_bufsize
+	fumount
+
+	say "3. a read-only mount refuses writes"
+	fmount -r $PMEM
+	vmtool rofile $MNT/wtest
+	if famfs creat -s 2M $MNT/nope 2>/dev/null; then fail "creat on a read-only mount worked"; fi
+	fumount
+
+	say "famfs mode only if the server accepts it: -o nofmap on our fuse.ko"
+	fmount -o nofmap $PMEM
+	expect_mode offered-declined server-page-cache
+	expect_fstype $FUSE_MAGIC
+	vmtool verify - /payload/linux/can $MNT/linux/can
+	expect_counter GET_FMAP 0
+	r=$(counter READ)
+	[ "$r" -gt 0 ] || fail "nofmap: READ $r, want > 0"
+	fumount
+
+	say "5. the same binaries on the stock fuse.ko (the server's data path)"
+	load_fuse /famfs/fuse-stock.ko
+	fmount $PMEM
+	expect_mode not-offered server-page-cache
+	expect_fstype $FUSE_MAGIC
+	vmtool verify $PMEM /payload $MNT
+	vmtool check $MNT/wtest 3 $PMEM
+	famfs cp $SMALL $MNT/stock-copy.h
+	cmp $SMALL $MNT/stock-copy.h
+	r=$(counter READ)
+	w=$(counter WRITE)
+	[ "$r" -gt 0 ] && [ "$w" -gt 0 ] || fail "stock module: READ $r WRITE $w, want both > 0"
+	expect_counter GET_FMAP 0
+	say "  $(stats_line)"
+	fumount
+
+	say "memory failure: a poisoned page makes I/O fail with EIO, not hang"
+	load_fuse /famfs/fuse.ko
+	fmount $PMEM
+	cmp $BIG $MNT/boot/vmlinuz
+	vmtool poison $MNT/boot/vmlinuz
+	if cat $MNT/linux/can.h >/dev/null 2>&1; then fail "read from a bad device worked"; fi
+	fumount
+	dmesg | grep 'famfs: device 0: memory failure' || fail "no memory failure message"
+	say "all master checks passed"
+}
+
+case_devdax() {
+	make_namespace devdax
+	wait_for /dev/dax0.0 10
+	DAX=/dev/dax0.0
+	load_fuse /famfs/fuse.ko
+	identity $MASTER_UUID
+	famfs mkfs -f --allow-small $DAX
+	famfs fsck $DAX >/dev/null
+	fmount $DAX
+	expect_mode enabled kernel-dax
+	famfs cp -r /payload/* $MNT/
+	vmtool verify $DAX /payload $MNT
+	dmesg | grep -q 'famfs: device 0: /dev/dax0.0 is not a block device' ||
+		fail "no fallback message for the character device"
+	w=$(counter WRITE)
+	[ "$w" -gt 0 ] || fail "devdax: WRITE $w, want > 0 (FUSE data path)"
+	say "our fuse.ko: files on /dev/dax0.0 use the FUSE data path: $(stats_line)"
+	fumount
+	fmount $DAX
+	vmtool verify $DAX /payload $MNT
+	famfs fsck $MNT >/dev/null
+	fumount
+	famfs fsck $DAX >/dev/null
+	load_fuse /famfs/fuse-stock.ko
+	fmount $DAX
+	expect_mode not-offered server-page-cache
+	vmtool verify $DAX /payload $MNT
+	fumount
+	say "all devdax checks passed"
+}
+
+case_master2() {
+	mbox_fail_on_exit
+	check_fsdax
+	N=$(nfiles /payload)
+	load_fuse /famfs/fuse.ko
+	identity $MASTER_UUID
+	fmount $PMEM
+	[ "$(vmtool xattr $MNT user.famfs.role)" = master ] || fail "not the master"
+	vmtool verify $PMEM /payload $MNT
+	vmtool check $MNT/wtest 3 $PMEM
+	say "the first boot's files persisted"
+	if [ "${FAMFS_PEER:-}" != none ]; then mbox_wait MOUNTED 240; fi
+	famfs mkdir $MNT/late
+	famfs cp -r /payload/linux/can/* $MNT/late/
+	say "appended $MNT/late ($(nfiles $MNT/late) files)"
+	if [ "${FAMFS_PEER:-}" != none ]; then
+		mbox_put APPENDED
+		mbox_wait DONE 240
+	fi
+	expect_counter READ 0
+	expect_counter WRITE 0
+	fumount
+	say "all master2 checks passed"
+}
+
+case_client() {
+	mbox_fail_on_exit
+	check_fsdax
+	N=$(nfiles /payload)
+	load_fuse /famfs/fuse.ko
+	identity $CLIENT_UUID
+	fmount $PMEM
+	role=$(vmtool xattr $MNT user.famfs.role)
+	[ "$role" = client ] || fail "role '$role', want client"
+	if [ "${FAMFS_PEER:-}" != none ]; then mbox_put MOUNTED; fi
+	expect_mode enabled kernel-dax
+	vmtool verify $PMEM /payload $MNT
+	vmtool check $MNT/wtest 3 $PMEM
+	expect_counter READ 0
+	expect_counter WRITE 0
+	expect_counter GET_FMAP $((N + 1))
+	say "4. the master's files, byte-identical on this host: $(stats_line)"
+	vmtool rofile $MNT/wtest
+	if [ "${FAMFS_PEER:-}" != none ]; then mbox_wait APPENDED 240; fi
+	want=$(nfiles /payload/linux/can)
+	i=0
+	while [ "$(find $MNT/late -type f 2>/dev/null | wc -l)" -lt "$want" ]; do
+		i=$((i + 1))
+		[ $i -le 300 ] || fail "the master's append did not show up"
+		sleep 0.1
+	done
+	say "the master's append showed up after ~$((i / 10)) s"
+	vmtool verify $PMEM /payload/linux/can $MNT/late
+	expect_counter READ 0
+	expect_counter WRITE 0
+	if [ "${FAMFS_PEER:-}" != none ]; then mbox_put DONE; fi
+	fumount
+	say "all client checks passed"
+}
+
+case_bench() {
+	MB=${FAMFS_BENCH_MB:-64}
+	make_namespace fsdax
+	check_fsdax
+	load_fuse /famfs/fuse.ko
+	identity $MASTER_UUID
+	famfs mkfs -f --allow-small $PMEM
+	fmount $PMEM
+	famfs creat -s ${MB}M $MNT/bench
+	echo "BENCH-CONFIG famfs"
+	vmtool bench $MNT/bench "$MB"
+	say "$(stats_line)"
+	fumount
+	load_fuse /famfs/fuse-stock.ko
+	fmount $PMEM
+	echo "BENCH-CONFIG stock-page"
+	vmtool bench $MNT/bench "$MB"
+	say "$(stats_line)"
+	fumount
+	fmount -o cache=direct $PMEM
+	echo "BENCH-CONFIG stock-direct"
+	vmtool bench $MNT/bench "$MB"
+	say "$(stats_line)"
+	fumount
+	make_namespace devdax
+	wait_for /dev/dax0.0 10
+	echo "BENCH-CONFIG raw-devdax"
+	vmtool bench /dev/dax0.0 "$MB"
+}
+
+case $CASE in
+master) case_master ;;
+devdax) case_devdax ;;
+master2) case_master2 ;;
+client) case_client ;;
+bench) case_bench ;;
+*) fail "unknown famfs.case=$CASE" ;;
+esac
+say ok

@@ -1,0 +1,869 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmtool - the famfs qemu guests' test and benchmark helper (static binary,
+ * built by vmtest.sh, installed as /usr/bin/vmtool). Busybox has no
+ * getxattr, mmap or O_DIRECT comparisons; this does them in one process.
+ *
+ * Usage: vmtool COMMAND ARGS...
+ *   verify DEV REFDIR DIR   every regular file under REFDIR must equal
+ *                           DIR/<same path> through read(), through a shared
+ *                           read-only mmap, and (if DEV is not "-") on the
+ *                           device at the offsets of its user.famfs.map
+ *                           (O_DIRECT on a block device, mmap on devdax)
+ *   xattr PATH NAME         print an extended attribute
+ *   stat PATH OPCODE        print the server's count of OPCODE (READ, WRITE,
+ *                           GET_FMAP, ...) from PATH's user.famfs.stats
+ *   fstype PATH             print statfs f_type in hex
+ *   fill FILE SEED MODE     write FILE's whole size with a pattern, through
+ *                           write() (MODE write) or a shared mmap (MODE mmap)
+ *   check FILE SEED DEV     FILE holds the pattern, through read() and on
+ *                           DEV at its map's offsets (DEV "-": skip)
+ *   sizes FILE              the fixed-size rules: EFBIG past EOF, short
+ *                           write across EOF, EPERM for truncate, EPERM for
+ *                           fallocate past EOF
+ *   rofile FILE             a read-only mount: O_RDWR gives EROFS, a shared
+ *                           writable mmap of an O_RDONLY fd EACCES, a private
+ *                           one works and changes nothing
+ *   touch FILE r|w STEP     map FILE shared and read (or write back) one
+ *                           byte every STEP bytes (fault tracing)
+ *   poison FILE             map FILE, inject a memory failure into its first
+ *                           page (MADV_HWPOISON), then expect read() to fail
+ *                           with EIO (or EHWPOISON) within 10 s
+ *   mbox DEV get|put TEXT   a one-line mailbox in the last 4 KiB of block
+ *                           device DEV (O_DIRECT): print it, or write TEXT
+ *   bench FILE|DEV MB       sequential/random 4 KiB read/write MiB/s through
+ *                           pread/pwrite and through a shared mmap (a
+ *                           character devdax DEV: mmap only) over the first
+ *                           MB MiB; each pass opens (and maps) afresh and
+ *                           runs at most ~1 s, best of 3; prints "BENCH ..."
+ *                           lines
+ * Exit status: 0 pass, 1 fail (message on stderr), 2 usage.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ALIGN_DIO 4096
+#define MAP_XATTR "user.famfs.map"
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vmtool: FAIL: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static void *xmalloc(size_t n)
+{
+	void *p;
+
+	if (posix_memalign(&p, ALIGN_DIO, n ? n : 1)) {
+		fprintf(stderr, "vmtool: out of memory (%zu bytes)\n", n);
+		exit(1);
+	}
+	return p;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Read a whole file into a new buffer; returns its size or -errno. */
+static ssize_t slurp(const char *path, char **out)
+{
+	struct stat st;
+	ssize_t got = 0, n;
+	char *buf;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		n = -errno;
+		close(fd);
+		return n;
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	while (got < st.st_size) {
+		n = read(fd, buf + got, (size_t)(st.st_size - got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			n = n < 0 ? -errno : -EIO;
+			free(buf);
+			close(fd);
+			return n;
+		}
+		got += n;
+	}
+	close(fd);
+	*out = buf;
+	return got;
+}
+
+/* ------------------------------------------------------------ the map */
+
+struct extent {
+	uint64_t offset, len;
+};
+
+struct map {
+	uint64_t size;
+	int n;
+	struct extent ext[4096];
+};
+
+/* Parse user.famfs.map ("size N" then "extent I dev D offset 0x.. len 0x.."). */
+static int get_map(const char *path, struct map *m)
+{
+	static char text[1 << 20];
+	ssize_t len = getxattr(path, MAP_XATTR, text, sizeof(text) - 1);
+	char *line, *save = NULL;
+
+	if (len < 0)
+		return fail("%s: getxattr %s: %s", path, MAP_XATTR, strerror(errno));
+	text[len] = '\0';
+	m->n = 0;
+	m->size = UINT64_MAX;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned int i, dev;
+		uint64_t off, l;
+
+		if (sscanf(line, "size %" SCNu64, &m->size) == 1)
+			continue;
+		if (sscanf(line, "extent %u dev %u offset %" SCNx64 " len %" SCNx64, &i, &dev, &off,
+			   &l) == 4) {
+			if (dev != 0 || m->n == (int)(sizeof(m->ext) / sizeof(m->ext[0])))
+				return fail("%s: map: unsupported extent '%s'", path, line);
+			m->ext[m->n++] = (struct extent){off, l};
+			continue;
+		}
+		return fail("%s: map: cannot check '%s' (simple extents only)", path, line);
+	}
+	if (m->size == UINT64_MAX || m->n == 0)
+		return fail("%s: map has no size or no extent", path);
+	return 0;
+}
+
+/* The device: a block device read with O_DIRECT, or a devdax mapped whole. */
+struct dev {
+	int fd;
+	bool chr;
+	char *base;
+	uint64_t size;
+};
+
+static int dev_open(struct dev *d, const char *path)
+{
+	struct stat st;
+
+	memset(d, 0, sizeof(*d));
+	if (stat(path, &st) < 0)
+		return fail("%s: %s", path, strerror(errno));
+	d->chr = S_ISCHR(st.st_mode);
+	d->fd = open(path, d->chr ? O_RDWR : O_RDONLY | O_DIRECT);
+	if (d->fd < 0)
+		return fail("%s: open: %s", path, strerror(errno));
+	if (d->chr) {
+		char sys[256], num[64] = "";
+		FILE *f;
+
+		snprintf(sys, sizeof(sys), "/sys/dev/char/%u:%u/size", major(st.st_rdev),
+			 minor(st.st_rdev));
+		f = fopen(sys, "r");
+		if (!f || !fgets(num, sizeof(num), f))
+			return fail("%s: cannot read %s", path, sys);
+		fclose(f);
+		d->size = strtoull(num, NULL, 0);
+		d->base = mmap(NULL, d->size, PROT_READ, MAP_SHARED, d->fd, 0);
+		if (d->base == MAP_FAILED)
+			return fail("%s: mmap: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+/* Copy @len bytes at device offset @off into @buf (len a multiple of 4 KiB). */
+static int dev_read(struct dev *d, char *buf, uint64_t off, uint64_t len)
+{
+	uint64_t got = 0;
+
+	if (d->chr) {
+		if (off + len > d->size)
+			return fail("device read 0x%" PRIx64 "+0x%" PRIx64 " past its end", off, len);
+		memcpy(buf, d->base + off, len);
+		return 0;
+	}
+	while (got < len) {
+		ssize_t n = pread(d->fd, buf + got, len - got, (off_t)(off + got));
+
+		if (n <= 0)
+			return fail("device pread at 0x%" PRIx64 ": %s", off + got,
+				    n < 0 ? strerror(errno) : "EOF");
+		got += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* The file's bytes as the device holds them, per its map, into @buf (size bytes). */
+static int dev_image(struct dev *d, const char *path, char *buf, uint64_t size)
+{
+	static struct map m;
+	uint64_t done = 0;
+
+	if (get_map(path, &m))
+		return 1;
+	if (m.size != size)
+		return fail("%s: map says size %" PRIu64 ", file has %" PRIu64, path, m.size, size);
+	for (int i = 0; i < m.n && done < size; i++) {
+		uint64_t want = m.ext[i].len < size - done ? m.ext[i].len : size - done;
+		uint64_t rounded = (want + ALIGN_DIO - 1) & ~(uint64_t)(ALIGN_DIO - 1);
+		char *tmp = xmalloc(rounded);
+
+		if (dev_read(d, tmp, m.ext[i].offset, rounded)) {
+			free(tmp);
+			return 1;
+		}
+		memcpy(buf + done, tmp, want);
+		free(tmp);
+		done += want;
+	}
+	if (done != size)
+		return fail("%s: map covers %" PRIu64 " of %" PRIu64 " bytes", path, done, size);
+	return 0;
+}
+
+/* -------------------------------------------------------------- verify */
+
+struct totals {
+	unsigned long files;
+	uint64_t bytes;
+};
+
+static int verify_file(struct dev *d, const char *ref, const char *got, struct totals *t)
+{
+	char *want = NULL, *have = NULL;
+	ssize_t wn, hn;
+	int rc = 0;
+
+	wn = slurp(ref, &want);
+	if (wn < 0)
+		return fail("%s: %s", ref, strerror((int)-wn));
+	hn = slurp(got, &have);
+	if (hn < 0) {
+		free(want);
+		return fail("%s: read: %s", got, strerror((int)-hn));
+	}
+	if (hn != wn || memcmp(want, have, (size_t)wn))
+		rc = fail("%s: read() differs from %s (%zd vs %zd bytes)", got, ref, hn, wn);
+	if (!rc && wn > 0) {
+		int fd = open(got, O_RDONLY);
+		char *p = fd < 0 ? MAP_FAILED
+				 : mmap(NULL, (size_t)wn, PROT_READ, MAP_SHARED, fd, 0);
+
+		if (p == MAP_FAILED)
+			rc = fail("%s: mmap: %s", got, strerror(errno));
+		else if (memcmp(p, want, (size_t)wn))
+			rc = fail("%s: mmap differs from %s", got, ref);
+		if (p != MAP_FAILED)
+			munmap(p, (size_t)wn);
+		if (fd >= 0)
+			close(fd);
+	}
+	if (!rc && d) {
+		memset(have, 0, (size_t)wn);
+		rc = dev_image(d, got, have, (uint64_t)wn);
+		if (!rc && memcmp(have, want, (size_t)wn))
+			rc = fail("%s: device bytes at its map differ from %s", got, ref);
+	}
+	free(want);
+	free(have);
+	if (!rc) {
+		t->files++;
+		t->bytes += (uint64_t)wn;
+	}
+	return rc;
+}
+
+static int verify_tree(struct dev *d, const char *ref, const char *got, struct totals *t)
+{
+	DIR *dir = opendir(ref);
+	struct dirent *de;
+	int rc = 0;
+
+	if (!dir)
+		return fail("%s: %s", ref, strerror(errno));
+	while ((de = readdir(dir)) && !rc) {
+		char r[4096], g[4096];
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(r, sizeof(r), "%s/%s", ref, de->d_name);
+		snprintf(g, sizeof(g), "%s/%s", got, de->d_name);
+		if (lstat(r, &st) < 0)
+			rc = fail("%s: %s", r, strerror(errno));
+		else if (S_ISDIR(st.st_mode))
+			rc = verify_tree(d, r, g, t);
+		else if (S_ISREG(st.st_mode))
+			rc = verify_file(d, r, g, t);
+	}
+	closedir(dir);
+	return rc;
+}
+
+static int cmd_verify(char **argv)
+{
+	struct totals t = {0};
+	struct dev d, *dp = NULL;
+	double t0 = now();
+	int rc;
+
+	if (strcmp(argv[0], "-")) {
+		if (dev_open(&d, argv[0]))
+			return 1;
+		dp = &d;
+	}
+	rc = verify_tree(dp, argv[1], argv[2], &t);
+	if (!rc)
+		printf("verify: %lu files, %" PRIu64 " bytes equal to %s through read(), mmap%s "
+		       "(%.1f s)\n",
+		       t.files, t.bytes, argv[1], dp ? " and on the device" : "", now() - t0);
+	return rc;
+}
+
+/* -------------------------------------------------------- xattr/stats */
+
+static int cmd_xattr(char **argv)
+{
+	static char buf[65536];
+	ssize_t n = getxattr(argv[0], argv[1], buf, sizeof(buf) - 1);
+
+	if (n < 0)
+		return fail("%s: getxattr %s: %s", argv[0], argv[1], strerror(errno));
+	fwrite(buf, 1, (size_t)n, stdout);
+	if (n && buf[n - 1] != '\n')
+		putchar('\n');
+	return 0;
+}
+
+static int cmd_stat(char **argv)
+{
+	static char buf[65536];
+	ssize_t n = getxattr(argv[0], "user.famfs.stats", buf, sizeof(buf) - 1);
+	size_t l = strlen(argv[1]);
+
+	if (n < 0)
+		return fail("%s: getxattr user.famfs.stats: %s", argv[0], strerror(errno));
+	buf[n] = '\0';
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+		if (!strncmp(line, argv[1], l) && line[l] == ' ') {
+			puts(line + l + 1);
+			return 0;
+		}
+	return fail("%s: no counter %s", argv[0], argv[1]);
+}
+
+static int cmd_fstype(char **argv)
+{
+	struct statfs sf;
+
+	if (statfs(argv[0], &sf) < 0)
+		return fail("%s: statfs: %s", argv[0], strerror(errno));
+	printf("%lx\n", (unsigned long)sf.f_type);
+	return 0;
+}
+
+/* ------------------------------------------------------ patterns */
+
+static void pattern(char *buf, uint64_t off, size_t len, uint64_t seed)
+{
+	for (size_t i = 0; i < len; i++) {
+		uint64_t x = (off + i) / 8 * 0x9E3779B97F4A7C15ULL + seed;
+
+		x ^= x >> 29;
+		buf[i] = (char)(x >> (8 * ((off + i) % 8)));
+	}
+}
+
+static int file_size(const char *path, uint64_t *size)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return fail("%s: %s", path, strerror(errno));
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+static int cmd_fill(char **argv)
+{
+	uint64_t seed = strtoull(argv[1], NULL, 0), size;
+	bool map = !strcmp(argv[2], "mmap");
+	char *buf;
+	int fd, rc = 0;
+
+	if (file_size(argv[0], &size))
+		return 1;
+	fd = open(argv[0], O_RDWR);
+	if (fd < 0)
+		return fail("%s: open O_RDWR: %s", argv[0], strerror(errno));
+	if (map) {
+		char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+		if (p == MAP_FAILED) {
+			close(fd);
+			return fail("%s: mmap rw: %s", argv[0], strerror(errno));
+		}
+		pattern(p, 0, size, seed);
+		if (msync(p, size, MS_SYNC) < 0)
+			rc = fail("%s: msync: %s", argv[0], strerror(errno));
+		munmap(p, size);
+	} else {
+		buf = xmalloc(size);
+		pattern(buf, 0, size, seed);
+		if (pwrite(fd, buf, size, 0) != (ssize_t)size)
+			rc = fail("%s: pwrite %" PRIu64 " bytes: %s", argv[0], size,
+				  strerror(errno));
+		free(buf);
+	}
+	if (close(fd) < 0 && !rc)
+		rc = fail("%s: close: %s", argv[0], strerror(errno));
+	if (!rc)
+		printf("fill: %s: %" PRIu64 " bytes of pattern %s written through %s\n", argv[0],
+		       size, argv[1], map ? "a shared mmap" : "write()");
+	return rc;
+}
+
+static int cmd_check(char **argv)
+{
+	uint64_t seed = strtoull(argv[1], NULL, 0);
+	char *have, *want;
+	ssize_t n = slurp(argv[0], &have);
+	int rc = 0;
+
+	if (n < 0)
+		return fail("%s: read: %s", argv[0], strerror((int)-n));
+	want = xmalloc((size_t)n);
+	pattern(want, 0, (size_t)n, seed);
+	if (memcmp(have, want, (size_t)n))
+		rc = fail("%s: read() does not hold pattern %s", argv[0], argv[1]);
+	if (!rc && strcmp(argv[2], "-")) {
+		struct dev d;
+
+		memset(have, 0, (size_t)n);
+		rc = dev_open(&d, argv[2]) || dev_image(&d, argv[0], have, (uint64_t)n);
+		if (!rc && memcmp(have, want, (size_t)n))
+			rc = fail("%s: the device does not hold pattern %s at the file's map",
+				  argv[0], argv[1]);
+	}
+	if (!rc)
+		printf("check: %s: %zd bytes of pattern %s through read()%s\n", argv[0], n,
+		       argv[1], strcmp(argv[2], "-") ? " and on the device" : "");
+	free(have);
+	free(want);
+	return rc;
+}
+
+/* -------------------------------------------------------------- sizes */
+
+static int expect_err(const char *what, long ret, int want)
+{
+	if (ret >= 0)
+		return fail("%s: succeeded (%ld), want %s", what, ret, strerror(want));
+	if (errno != want)
+		return fail("%s: %s, want %s", what, strerror(errno), strerror(want));
+	printf("ok: %s: %s, as documented\n", what, strerror(want));
+	return 0;
+}
+
+static int cmd_sizes(char **argv)
+{
+	const char *path = argv[0];
+	uint64_t size;
+	char buf[8192];
+	ssize_t n;
+	int fd, rc = 0;
+
+	if (file_size(path, &size))
+		return 1;
+	if (size < 8192)
+		return fail("%s: need a file of at least 8 KiB", path);
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return fail("%s: open O_RDWR: %s", path, strerror(errno));
+	memset(buf, 'x', sizeof(buf));
+	rc |= expect_err("pwrite at EOF", (long)pwrite(fd, buf, 100, (off_t)size), EFBIG);
+	rc |= expect_err("pwrite past EOF", (long)pwrite(fd, buf, 100, (off_t)size + 4096),
+			 EFBIG);
+	/* O_APPEND: every write starts at EOF */
+	{
+		int afd = open(path, O_WRONLY | O_APPEND);
+
+		rc |= afd < 0 ? fail("open O_APPEND: %s", strerror(errno))
+			      : expect_err("O_APPEND write", (long)write(afd, buf, 10), EFBIG);
+		if (afd >= 0)
+			close(afd);
+	}
+	n = pwrite(fd, buf, 8192, (off_t)size - 4096);
+	if (n != 4096)
+		rc |= fail("pwrite straddling EOF: %zd, want 4096 (cut short at EOF)", n);
+	else
+		printf("sizes: pwrite straddling EOF: 4096 of 8192 bytes, cut short at EOF\n");
+	rc |= expect_err("ftruncate larger", ftruncate(fd, (off_t)size + 4096), EPERM);
+	rc |= expect_err("ftruncate smaller", ftruncate(fd, (off_t)size - 4096), EPERM);
+	rc |= expect_err("ftruncate 0", ftruncate(fd, 0), EPERM);
+	if (ftruncate(fd, (off_t)size) < 0)
+		rc |= fail("ftruncate to the same size: %s", strerror(errno));
+	else
+		printf("sizes: ftruncate to the same size: ok\n");
+	rc |= expect_err("fallocate past EOF", fallocate(fd, 0, 0, (off_t)size + (4 << 20)),
+			 EPERM);
+	close(fd);
+	rc |= expect_err("open O_TRUNC", open(path, O_WRONLY | O_TRUNC), EPERM);
+	if (file_size(path, &size) == 0)
+		printf("sizes: size still %" PRIu64 "\n", size);
+	return rc;
+}
+
+/* ------------------------------------------------------------ rofile */
+
+static int cmd_rofile(char **argv)
+{
+	const char *path = argv[0];
+	uint64_t size;
+	char *p, first, again;
+	int fd, rc = 0;
+
+	if (file_size(path, &size))
+		return 1;
+	rc |= expect_err("open O_RDWR on a read-only mount", open(path, O_RDWR), EROFS);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return fail("%s: open: %s", path, strerror(errno));
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p != MAP_FAILED) {
+		munmap(p, size);
+		rc |= fail("shared writable mmap of a read-only file succeeded");
+	} else {
+		rc |= expect_err("shared writable mmap", -1, EACCES);
+	}
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED) {
+		rc |= fail("private writable mmap: %s", strerror(errno));
+	} else {
+		first = p[0];
+		p[0] = (char)~first;
+		munmap(p, size);
+		if (pread(fd, &again, 1, 0) != 1 || again != first)
+			rc |= fail("a private mapping's write reached the file");
+		else
+			printf("rofile: private writable mmap works and leaves the file alone\n");
+	}
+	close(fd);
+	return rc;
+}
+
+/* -------------------------------------------------------------- touch */
+
+static int cmd_touch(char **argv)
+{
+	bool wr = !strcmp(argv[1], "w");
+	uint64_t step = strtoull(argv[2], NULL, 0), size, sum = 0;
+	char *p;
+	int fd;
+
+	if (file_size(argv[0], &size) || !step)
+		return 1;
+	fd = open(argv[0], wr ? O_RDWR : O_RDONLY);
+	if (fd < 0)
+		return fail("%s: open: %s", argv[0], strerror(errno));
+	p = mmap(NULL, size, PROT_READ | (wr ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return fail("%s: mmap: %s", argv[0], strerror(errno));
+	for (uint64_t o = 0; o < size; o += step) {
+		volatile char *v = p + o;
+
+		sum += (unsigned char)*v; /* a read fault ... */
+		if (wr)
+			*v = *v; /* ... then a write fault on the same page */
+	}
+	if (wr)
+		msync(p, size, MS_SYNC);
+	munmap(p, size);
+	close(fd);
+	printf("touch: %s: %" PRIu64 " bytes, every %" PRIu64 " (%s, sum %" PRIu64 ")\n",
+	       argv[0], size, step, wr ? "read then write" : "read", sum);
+	return 0;
+}
+
+/* ------------------------------------------------------------- poison */
+
+static sigjmp_buf jump;
+
+static void on_sigbus(int sig)
+{
+	(void)sig;
+	siglongjmp(jump, 1);
+}
+
+static int cmd_poison(char **argv)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	char *p, buf[4096];
+	ssize_t n = 0;
+	int fd, i;
+
+	fd = open(argv[0], O_RDONLY);
+	if (fd < 0)
+		return fail("%s: open: %s", argv[0], strerror(errno));
+	p = mmap(NULL, (size_t)pg, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return fail("%s: mmap: %s", argv[0], strerror(errno));
+	(void)*(volatile char *)p; /* fault the page in */
+	signal(SIGBUS, on_sigbus);
+	if (sigsetjmp(jump, 1) == 0) {
+		if (madvise(p, (size_t)pg, MADV_HWPOISON) < 0)
+			return fail("madvise(MADV_HWPOISON): %s", strerror(errno));
+		printf("poison: memory failure injected into the first page of %s\n", argv[0]);
+		(void)*(volatile char *)p;
+		printf("poison: the old mapping still reads (no early kill)\n");
+	} else {
+		printf("poison: memory failure injected into the first page of %s; "
+		       "SIGBUS for the process mapping it\n", argv[0]);
+	}
+	signal(SIGBUS, SIG_DFL);
+	/* read() must fail, promptly, not hang (we are under the guest watchdog). */
+	for (i = 0; i < 100; i++) {
+		n = pread(fd, buf, sizeof(buf), 0);
+		if (n < 0)
+			break;
+		usleep(100000);
+	}
+	if (n >= 0)
+		return fail("%s: read() still succeeds after a memory failure", argv[0]);
+	if (errno != EIO && errno != EHWPOISON)
+		return fail("%s: read() after a memory failure: %s, want EIO or EHWPOISON",
+			    argv[0], strerror(errno));
+	printf("poison: read() of %s fails with %s\n", argv[0], strerror(errno));
+	return 0;
+}
+
+/* -------------------------------------------------------------- mbox */
+
+static int cmd_mbox(char **argv, int argc)
+{
+	char *blk = xmalloc(ALIGN_DIO);
+	bool put = !strcmp(argv[1], "put");
+	int fd = open(argv[0], (put ? O_RDWR : O_RDONLY) | O_DIRECT);
+	off_t end;
+
+	if (fd < 0)
+		return fail("%s: open: %s", argv[0], strerror(errno));
+	end = lseek(fd, 0, SEEK_END);
+	if (end < ALIGN_DIO)
+		return fail("%s: no size", argv[0]);
+	memset(blk, 0, ALIGN_DIO);
+	if (put) {
+		if (argc != 3)
+			return fail("mbox put needs TEXT");
+		snprintf(blk, ALIGN_DIO, "%s\n", argv[2]);
+		if (pwrite(fd, blk, ALIGN_DIO, end - ALIGN_DIO) != ALIGN_DIO)
+			return fail("%s: mailbox write: %s", argv[0], strerror(errno));
+	} else {
+		if (pread(fd, blk, ALIGN_DIO, end - ALIGN_DIO) != ALIGN_DIO)
+			return fail("%s: mailbox read: %s", argv[0], strerror(errno));
+		blk[ALIGN_DIO - 1] = '\0';
+		blk[strcspn(blk, "\n")] = '\0';
+		puts(blk);
+	}
+	close(fd);
+	return 0;
+}
+
+/* -------------------------------------------------------------- bench */
+
+#define PASS_SECONDS 1.0
+#define PASS_REPEAT 3 /* best of: TCG timing is noisy */
+
+static uint64_t rng = 88172645463325252ULL;
+
+static uint64_t next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* One pass: 4 KiB blocks over [0, len), sequential or random; returns MiB/s. */
+static double pass_mem(char *base, uint64_t len, bool wr, bool rnd, char *blk)
+{
+	uint64_t nblk = len / 4096, i;
+	double t0 = now();
+
+	for (i = 0; i < nblk; i++) {
+		uint64_t b = rnd ? next_rand() % nblk : i;
+
+		if ((i & 255) == 255 && now() - t0 > PASS_SECONDS)
+			break;
+		if (wr)
+			memcpy(base + b * 4096, blk, 4096);
+		else
+			memcpy(blk, base + b * 4096, 4096);
+	}
+	return (double)i * 4096 / (1 << 20) / (now() - t0);
+}
+
+static double pass_io(int fd, uint64_t len, bool wr, bool rnd, char *blk)
+{
+	uint64_t nblk = len / 4096, i;
+	double t0 = now();
+
+	for (i = 0; i < nblk; i++) {
+		uint64_t b = rnd ? next_rand() % nblk : i;
+		ssize_t n;
+
+		if ((i & 255) == 255 && now() - t0 > PASS_SECONDS)
+			break;
+		n = wr ? pwrite(fd, blk, 4096, (off_t)(b * 4096))
+			       : pread(fd, blk, 4096, (off_t)(b * 4096));
+
+		if (n != 4096) {
+			fprintf(stderr, "vmtool: bench I/O at block %" PRIu64 ": %s\n", b,
+				n < 0 ? strerror(errno) : "short");
+			exit(1);
+		}
+	}
+	return (double)i * 4096 / (1 << 20) / (now() - t0);
+}
+
+/*
+ * One timed pass on a fresh open (and mapping): a page-cache FUSE file
+ * starts cold each time (the server drops the cache at open), a DAX file
+ * or device faults its mapping in as part of the pass. Mapped writes are
+ * msync'ed after the timing (fsdax flushes CPU caches there, devdax does
+ * nothing). Returns MiB/s, or -1 if the file cannot be mapped
+ * (FOPEN_DIRECT_IO on Linux 6.1).
+ */
+static double pass(const char *path, uint64_t len, bool map, bool wr, bool rnd, char *blk)
+{
+	int fd = open(path, O_RDWR);
+	double mbs;
+	char *p;
+
+	if (fd < 0) {
+		fprintf(stderr, "vmtool: bench: %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	if (!map) {
+		mbs = pass_io(fd, len, wr, rnd, blk);
+		close(fd);
+		return mbs;
+	}
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		close(fd);
+		return -1;
+	}
+	mbs = pass_mem(p, len, wr, rnd, blk);
+	if (wr)
+		msync(p, len, MS_SYNC); /* not timed: devdax has nothing to flush */
+	munmap(p, len);
+	close(fd);
+	return mbs;
+}
+
+static int cmd_bench(char **argv)
+{
+	static const char *const names[4] = {"seq-read", "rand-read", "seq-write", "rand-write"};
+	uint64_t len = strtoull(argv[1], NULL, 0) << 20;
+	char *blk = xmalloc(4096);
+	struct stat st;
+
+	if (stat(argv[0], &st) < 0)
+		return fail("%s: %s", argv[0], strerror(errno));
+	memset(blk, 0x5a, 4096);
+	/* Warm-up, not measured: the first touch of the emulated device's
+	 * backing memory costs the host a page fault per page. */
+	if (pass(argv[0], len, true, true, false, blk) < 0)
+		pass(argv[0], len, false, true, false, blk);
+	for (int m = 0; m < 2; m++) {
+		if (m == 0 && S_ISCHR(st.st_mode))
+			continue; /* devdax: mmap only */
+		for (int k = 0; k < 4; k++) {
+			double mbs = -1;
+
+			for (int r = 0; r < PASS_REPEAT; r++) {
+				double x = pass(argv[0], len, m == 1, k >= 2, k & 1, blk);
+
+				if (x > mbs)
+					mbs = x;
+			}
+
+			if (mbs < 0)
+				printf("BENCH %s %s %s n/a\n", argv[0], m ? "mmap" : "io", names[k]);
+			else
+				printf("BENCH %s %s %s %.1f\n", argv[0], m ? "mmap" : "io", names[k],
+				       mbs);
+		}
+	}
+	return 0;
+}
+
+/* --------------------------------------------------------------- main */
+
+static const struct {
+	const char *name;
+	int nargs;
+	int (*fn)(char **argv);
+} cmds[] = {
+	{"verify", 3, cmd_verify}, {"xattr", 2, cmd_xattr}, {"stat", 2, cmd_stat},
+	{"fstype", 1, cmd_fstype}, {"fill", 3, cmd_fill},   {"check", 3, cmd_check},
+	{"sizes", 1, cmd_sizes},   {"rofile", 1, cmd_rofile}, {"touch", 3, cmd_touch},
+	{"poison", 1, cmd_poison}, {"bench", 2, cmd_bench},
+};
+
+int main(int argc, char **argv)
+{
+	if (argc >= 4 && argc <= 5 && !strcmp(argv[1], "mbox"))
+		return cmd_mbox(argv + 2, argc - 2);
+	for (size_t i = 0; argc > 1 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name)) {
+			if (argc - 2 != cmds[i].nargs) {
+				fprintf(stderr, "vmtool %s: needs %d arguments (see the source)\n",
+					argv[1], cmds[i].nargs);
+				return 2;
+			}
+			return cmds[i].fn(argv + 2);
+		}
+	fprintf(stderr, "usage: vmtool COMMAND ARGS... (commands: see test/vm/vmtool.c)\n");
+	return 2;
+}
