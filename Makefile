@@ -93,13 +93,18 @@ check:
 	@$(MAKE) --no-print-directory check-run
 
 check-run: all
-	@$(MAKE) --no-print-directory unit integration fuzz-replay
+	@$(MAKE) --no-print-directory unit integration fuzz-replay vmtest
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 integration: $(PROGS) $(TOOL_BIN) $(CONF_BIN)
 	@bash test/integration/run.sh $(BUILD)
+
+# The famfs fuse.ko under qemu: fetches Debian's kernel once, builds the
+# module, boots the guests (test/vm/vmtest.sh, docs/kernel.md).
+vmtest: $(PROGS)
+	@BUILD=$(abspath $(BUILD)) bash test/vm/vmtest.sh
 
 # ---- fuzzing: clang-14 + libFuzzer with ASan/UBSan, famfs/ and fmap/ sources
 # compiled in (not the gcc-built libfamfs.a). `make fuzz FUZZ_SECONDS=N` runs
