@@ -227,6 +227,26 @@ case_master() {
 	expect_counter READ 0
 	expect_counter GET_FMAP $((N + 1))
 
+	say "striped file: the kernel resolves an interleaved fmap, and an unrolled one"
+	famfs creat -s 16M --stripe 4,2M,4 $MNT/striped
+	famfs getmap $MNT/striped | head -3
+	vmtool fill $MNT/striped 5 write
+	vmtool check $MNT/striped 5 $PMEM
+	expect_counter GET_FMAP $((N + 2))
+	expect_counter WRITE 0
+	fumount
+	fmount -o fmap=unrolled $PMEM
+	vmtool check $MNT/striped 5 $PMEM
+	expect_counter GET_FMAP 1
+	expect_counter READ 0
+	fumount
+	fmount $PMEM
+
+	say "files used before they had a map (CREATE is not OPEN)"
+	vmtool pending $MNT 11
+	vmtool check $MNT/pending-dax 11 $PMEM
+	vmtool check $MNT/pending-fuse 12 $PMEM
+
 	say "faults: read faults map read-only, write faults writable; 2 MiB PMD faults"
 	tracing_on
 	vmtool touch $MNT/linux/can.h w 4096
@@ -344,6 +364,7 @@ case_master2() {
 	[ "$(vmtool xattr $MNT user.famfs.role)" = master ] || fail "not the master"
 	vmtool verify $PMEM /payload $MNT
 	vmtool check $MNT/wtest 3 $PMEM
+	vmtool check $MNT/striped 5 $PMEM
 	say "the first boot's files persisted"
 	if [ "${FAMFS_PEER:-}" != none ]; then mbox_wait MOUNTED 240; fi
 	famfs mkdir $MNT/late
@@ -372,10 +393,13 @@ case_client() {
 	expect_mode enabled kernel-dax
 	vmtool verify $PMEM /payload $MNT
 	vmtool check $MNT/wtest 3 $PMEM
+	vmtool check $MNT/striped 5 $PMEM
 	expect_counter READ 0
 	expect_counter WRITE 0
-	expect_counter GET_FMAP $((N + 1))
+	expect_counter GET_FMAP $((N + 2))
 	say "4. the master's files, byte-identical on this host: $(stats_line)"
+	vmtool check $MNT/pending-dax 11 $PMEM
+	vmtool check $MNT/pending-fuse 12 $PMEM
 	vmtool rofile $MNT/wtest
 	if [ "${FAMFS_PEER:-}" != none ]; then mbox_wait APPENDED 240; fi
 	want=$(nfiles /payload/linux/can)

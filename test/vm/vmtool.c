@@ -21,6 +21,7 @@
  *   sizes FILE              the fixed-size rules: EFBIG past EOF, short
  *                           write across EOF, EPERM for truncate, EPERM for
  *                           fallocate past EOF
+ *   pending DIR SEED        files used before they had a map (see cmd_pending)
  *   rofile FILE             a read-only mount: O_RDWR gives EROFS, a shared
  *                           writable mmap of an O_RDONLY fd EACCES, a private
  *                           one works and changes nothing
@@ -141,11 +142,34 @@ struct map {
 	struct extent ext[4096];
 };
 
-/* Parse user.famfs.map ("size N" then "extent I dev D offset 0x.. len 0x.."). */
+/* Append the chunks of one interleaved extent to @m, in file order. */
+static int add_iext(struct map *m, uint64_t chunk, uint64_t nbytes, const struct extent *strips,
+		    unsigned int n)
+{
+	for (uint64_t c = 0; c * chunk < nbytes; c++) {
+		uint64_t len = nbytes - c * chunk < chunk ? nbytes - c * chunk : chunk;
+
+		if (m->n == (int)(sizeof(m->ext) / sizeof(m->ext[0])))
+			return fail("map: too many chunks");
+		m->ext[m->n++] = (struct extent){strips[c % n].offset + (c / n) * chunk, len};
+	}
+	return 0;
+}
+
+/*
+ * Parse user.famfs.map (what `famfs getmap` prints): "size N", then either
+ * "extent I dev 0 offset 0x.. len 0x.." lines, or for a striped file
+ * "interleave nstrips N chunk 0x.. nbytes N" each followed by its
+ * "strip S dev 0 offset 0x.. len 0x.." lines. A striped map becomes its
+ * chunks, in file order, as simple extents.
+ */
 static int get_map(const char *path, struct map *m)
 {
 	static char text[1 << 20];
 	ssize_t len = getxattr(path, MAP_XATTR, text, sizeof(text) - 1);
+	struct extent strips[64];
+	uint64_t chunk = 0, nbytes = 0;
+	unsigned int nstrips = 0, have = 0;
 	char *line, *save = NULL;
 
 	if (len < 0)
@@ -166,7 +190,23 @@ static int get_map(const char *path, struct map *m)
 			m->ext[m->n++] = (struct extent){off, l};
 			continue;
 		}
-		return fail("%s: map: cannot check '%s' (simple extents only)", path, line);
+		if (sscanf(line, "interleave nstrips %u chunk %" SCNx64 " nbytes %" SCNu64, &nstrips,
+			   &chunk, &nbytes) == 3) {
+			if (!nstrips || nstrips > 64 || !chunk)
+				return fail("%s: map: bad '%s'", path, line);
+			have = 0;
+			continue;
+		}
+		if (sscanf(line, "strip %u dev %u offset %" SCNx64 " len %" SCNx64, &i, &dev, &off,
+			   &l) == 4) {
+			if (dev != 0 || i != have || have >= nstrips)
+				return fail("%s: map: unexpected '%s'", path, line);
+			strips[have++] = (struct extent){off, l};
+			if (have == nstrips && add_iext(m, chunk, nbytes, strips, nstrips))
+				return 1;
+			continue;
+		}
+		return fail("%s: map: cannot parse '%s'", path, line);
 	}
 	if (m->size == UINT64_MAX || m->n == 0)
 		return fail("%s: map has no size or no extent", path);
@@ -374,21 +414,33 @@ static int cmd_xattr(char **argv)
 	return 0;
 }
 
-static int cmd_stat(char **argv)
+/* The server's count of requests @op (user.famfs.stats of the mount root), or -1. */
+static long counter(const char *root, const char *op)
 {
 	static char buf[65536];
-	ssize_t n = getxattr(argv[0], "user.famfs.stats", buf, sizeof(buf) - 1);
-	size_t l = strlen(argv[1]);
+	ssize_t n = getxattr(root, "user.famfs.stats", buf, sizeof(buf) - 1);
+	size_t l = strlen(op);
 
-	if (n < 0)
-		return fail("%s: getxattr user.famfs.stats: %s", argv[0], strerror(errno));
+	if (n < 0) {
+		fail("%s: getxattr user.famfs.stats: %s", root, strerror(errno));
+		return -1;
+	}
 	buf[n] = '\0';
 	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
-		if (!strncmp(line, argv[1], l) && line[l] == ' ') {
-			puts(line + l + 1);
-			return 0;
-		}
-	return fail("%s: no counter %s", argv[0], argv[1]);
+		if (!strncmp(line, op, l) && line[l] == ' ')
+			return strtol(line + l + 1, NULL, 10);
+	fail("%s: no counter %s", root, op);
+	return -1;
+}
+
+static int cmd_stat(char **argv)
+{
+	long v = counter(argv[0], argv[1]);
+
+	if (v < 0)
+		return 1;
+	printf("%ld\n", v);
+	return 0;
 }
 
 static int cmd_fstype(char **argv)
@@ -550,6 +602,89 @@ static int cmd_sizes(char **argv)
 	rc |= expect_err("open O_TRUNC", open(path, O_WRONLY | O_TRUNC), EPERM);
 	if (file_size(path, &size) == 0)
 		printf("sizes: size still %" PRIu64 "\n", size);
+	return rc;
+}
+
+/* ------------------------------------------------------------ pending */
+
+static int pending_rw(const char *path, int wfd, int rfd, uint64_t size, uint64_t seed)
+{
+	char *want = xmalloc(size), *have = xmalloc(size);
+	int rc = 0;
+
+	pattern(want, 0, size, seed);
+	if (pwrite(wfd, want, size, 0) != (ssize_t)size)
+		rc = fail("%s: pwrite: %s", path, strerror(errno));
+	else if (pread(rfd, have, size, 0) != (ssize_t)size || memcmp(want, have, size))
+		rc = fail("%s: pread does not return what was written", path);
+	free(want);
+	free(have);
+	return rc;
+}
+
+/*
+ * Files created on this mount are "pending" until sized, and CREATE is not
+ * OPEN: no map is fetched for the creating descriptor.
+ *   DIR/pending-dax: created, sized, then opened again (that open fetches
+ *     the map) before any I/O: both descriptors then use the map.
+ *   DIR/pending-fuse: created, sized and written through the creating
+ *     descriptor: the inode stays on the FUSE data path, also for a later
+ *     open (until it is evicted).
+ */
+static int cmd_pending(char **argv)
+{
+	const uint64_t size = 4 << 20, seed = strtoull(argv[1], NULL, 0);
+	long g0 = counter(argv[0], "GET_FMAP"), w0 = counter(argv[0], "WRITE");
+	long r0 = counter(argv[0], "READ"), g1, w1, r1;
+	char a[4096], b[4096];
+	int fd1, fd2, rc = 0;
+
+	snprintf(a, sizeof(a), "%s/pending-dax", argv[0]);
+	snprintf(b, sizeof(b), "%s/pending-fuse", argv[0]);
+	fd1 = open(a, O_CREAT | O_EXCL | O_RDWR, 0644);
+	if (fd1 < 0 || fallocate(fd1, 0, 0, size) < 0)
+		return fail("%s: create and fallocate: %s", a, strerror(errno));
+	fd2 = open(a, O_RDWR);
+	if (fd2 < 0)
+		return fail("%s: open: %s", a, strerror(errno));
+	rc |= pending_rw(a, fd1, fd2, size, seed);
+	close(fd1);
+	close(fd2);
+	g1 = counter(argv[0], "GET_FMAP");
+	w1 = counter(argv[0], "WRITE");
+	r1 = counter(argv[0], "READ");
+	if (!rc && (g1 - g0 != 1 || w1 != w0 || r1 != r0))
+		rc = fail("%s: %ld GET_FMAP, %ld WRITE, %ld READ; want 1, 0, 0", a, g1 - g0,
+			  w1 - w0, r1 - r0);
+	if (!rc)
+		printf("pending: %s: written through the creating fd, read through a later one: "
+		       "1 GET_FMAP (the later open), no READ/WRITE\n", a);
+
+	fd1 = open(b, O_CREAT | O_EXCL | O_RDWR, 0644);
+	if (fd1 < 0 || ftruncate(fd1, size) < 0)
+		return fail("%s: create and ftruncate: %s", b, strerror(errno));
+	rc |= pending_rw(b, fd1, fd1, size, seed + 1);
+	close(fd1);
+	fd2 = open(b, O_RDONLY);
+	if (fd2 < 0)
+		return fail("%s: open: %s", b, strerror(errno));
+	{
+		char *want = xmalloc(size), *have = xmalloc(size);
+
+		pattern(want, 0, size, seed + 1);
+		if (pread(fd2, have, size, 0) != (ssize_t)size || memcmp(want, have, size))
+			rc |= fail("%s: a later open reads something else", b);
+		free(want);
+		free(have);
+	}
+	close(fd2);
+	g0 = counter(argv[0], "GET_FMAP");
+	w0 = counter(argv[0], "WRITE");
+	if (!rc && (g0 != g1 || w0 <= w1))
+		rc = fail("%s: %ld GET_FMAP, %ld WRITE; want 0 and > 0", b, g0 - g1, w0 - w1);
+	if (!rc)
+		printf("pending: %s: written and read through the creating fd, read again after "
+		       "a new open: FUSE path (%ld WRITE, no GET_FMAP)\n", b, w0 - w1);
 	return rc;
 }
 
@@ -848,7 +983,7 @@ static const struct {
 	{"verify", 3, cmd_verify}, {"xattr", 2, cmd_xattr}, {"stat", 2, cmd_stat},
 	{"fstype", 1, cmd_fstype}, {"fill", 3, cmd_fill},   {"check", 3, cmd_check},
 	{"sizes", 1, cmd_sizes},   {"rofile", 1, cmd_rofile}, {"touch", 3, cmd_touch},
-	{"poison", 1, cmd_poison}, {"bench", 2, cmd_bench},
+	{"poison", 1, cmd_poison}, {"bench", 2, cmd_bench},   {"pending", 2, cmd_pending},
 };
 
 int main(int argc, char **argv)
