@@ -11,9 +11,11 @@
 #                       payload; data through read(), mmap and on the device;
 #                       server counters (no READ/WRITE, one GET_FMAP per file;
 #                       two with famfs_fmap_bufsize=4); writes through write()
-#                       and mmap; fixed-size rules; PTE/PMD faults (ftrace);
-#                       a read-only mount; the same binaries on the stock
-#                       fuse.ko; a memory failure gives EIO
+#                       and mmap; fixed-size rules; a striped file (interleaved
+#                       and unrolled maps); files used before they had a map;
+#                       PTE/PMD faults (ftrace); a read-only mount; -o nofmap
+#                       and the stock fuse.ko (server data path); a memory
+#                       failure gives EIO
 #   famfs.case=devdax   devdax namespace: mkfs/fsck/mount/cp/verify/remount on
 #                       /dev/dax0.0 with our fuse.ko (FUSE data path: 6.1
 #                       cannot DAX-map a character device) and the stock one
