@@ -291,9 +291,13 @@ size_t fused_stats_text(char *buf, size_t size)
 			      fused.fmap_enabled   ? "enabled"
 			      : fused.fmap_offered ? "offered-declined"
 						   : "not-offered",
-			      fused.fmap_enabled ? "kernel-dax"
-			      : fused.direct_io	 ? "server-direct-io"
-						 : "server-page-cache");
+			      /* A 6.1 famfs kernel can DAX a pmem device only;
+			       * on others it keeps sending READ/WRITE here. */
+			      fused.fmap_enabled && fused.im->fs->dev->kind == FAMFS_DEV_PMEM
+				  ? "kernel-dax"
+			      : fused.fmap_enabled ? "kernel-maps-server-data"
+			      : fused.direct_io	   ? "server-direct-io"
+						   : "server-page-cache");
 	for (unsigned int i = 0; i < FUSED_NOPS && o < size; i++) {
 		unsigned long v = atomic_load_explicit(&fused.ops[i], memory_order_relaxed);
 

@@ -334,7 +334,7 @@ case_devdax() {
 	famfs mkfs -f --allow-small $DAX
 	famfs fsck $DAX >/dev/null
 	fmount $DAX
-	expect_mode enabled kernel-dax
+	expect_mode enabled kernel-maps-server-data
 	famfs cp -r /payload/* $MNT/
 	vmtool verify $DAX /payload $MNT
 	dmesg | grep -q 'famfs: device 0: /dev/dax0.0 is not a block device' ||
