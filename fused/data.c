@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "filemap.h"
 #include "flush.h"
 #include "fused.h"
 
@@ -28,42 +29,15 @@
 /* Build the fmap of @n from its log extents, or of a meta file from the geometry. */
 static struct fmap *build_fmap(struct famfs_node *n, const struct fused_node *fn)
 {
-	const struct famfs_file_body *f = n->file;
 	struct fmap_diag diag = {0};
 	struct fmap *m;
 
-	if (fn->file_type_set) {
-		const struct famfs_superblock *sb = fused.im->fs->sb;
-
-		m = fmap_alloc(FMAP_EXT_SIMPLE, 1, 0);
-		if (!m)
-			return NULL;
-		m->file_type = fn->file_type;
-		m->ext[0].offset = fn->file_type == FMAP_FILE_SUPERBLOCK ? 0 : sb->log_offset;
-		m->ext[0].len =
-		    fn->file_type == FMAP_FILE_SUPERBLOCK ? FAMFS_SUPERBLOCK_SIZE : sb->log_len;
-	} else if (!f) {
+	if (fn->file_type_set)
+		m = famfs_meta_fmap(fused.im->fs->sb, fn->file_type);
+	else
+		m = n->file ? famfs_file_fmap(n->file) : NULL;
+	if (!m)
 		return NULL;
-	} else if (f->ext_type == FAMFS_EXT_SIMPLE) {
-		m = fmap_alloc(FMAP_EXT_SIMPLE, f->nextents, 0);
-		if (!m)
-			return NULL;
-		for (uint32_t i = 0; i < f->nextents; i++)
-			m->ext[i] = (struct fmap_extent){f->se[i].offset, f->se[i].len,
-							 (uint32_t)f->se[i].devindex};
-	} else {
-		const struct famfs_interleave_extent *ie = &f->ie[0];
-
-		m = fmap_alloc(FMAP_EXT_INTERLEAVE, 1, (uint32_t)ie->nstrips);
-		if (!m)
-			return NULL;
-		m->iext[0].chunk_size = ie->chunk_size;
-		m->iext[0].nbytes = famfs_file_capacity(f);
-		m->iext[0].nstrips = (uint32_t)ie->nstrips;
-		for (uint32_t s = 0; s < ie->nstrips; s++)
-			m->ext[s] = (struct fmap_extent){ie->strips[s].offset, ie->strips[s].len,
-							 (uint32_t)ie->strips[s].devindex};
-	}
 	m->file_size = n->size;
 	if (fmap_finalize_diag(m, &diag)) {
 		fuse_log(FUSE_LOG_ERR, "famfs_fused: inode %" PRIu64 ": no fmap (%s)\n", n->ino,

@@ -21,7 +21,7 @@
  *    path, has the entry's type, size and extents;
  *  - FILE: famfs_alloc_mark_file() sets exactly the units of its extents
  *    (and unmarking a file that collided with nothing restores the bitmap);
- *  - FILE: the fmap the server builds (fused/data.c build_fmap()) passes
+ *  - FILE: the fmap the server sends (famfs_file_fmap()) passes
  *    fmap_finalize() on 2 MiB geometries (every entry the checker accepts can
  *    be described to the kernel), then encodes, decodes and resolves every
  *    extent start to the entry's own extent;
@@ -39,6 +39,7 @@
 #include "check.h"
 #include "crc.h"
 #include "entry.h"
+#include "filemap.h"
 #include "fmap.h"
 #include "ns.h"
 #include "problem.h"
@@ -76,46 +77,18 @@ static const struct famfs_simple_extent *extents(const struct famfs_file_body *f
 	return f->ie[0].strips;
 }
 
-/*
- * The fmap famfs_fused sends for a logged file: a copy of fused/data.c
- * build_fmap() (which needs libfuse, so it cannot be linked here).
- */
-static struct fmap *server_fmap(const struct famfs_file_body *f)
-{
-	struct fmap *m;
-
-	if (f->ext_type == FAMFS_EXT_SIMPLE) {
-		m = fmap_alloc(FMAP_EXT_SIMPLE, f->nextents, 0);
-		CHECK(m);
-		for (uint32_t i = 0; i < f->nextents; i++)
-			m->ext[i] = (struct fmap_extent){f->se[i].offset, f->se[i].len,
-							 (uint32_t)f->se[i].devindex};
-	} else {
-		const struct famfs_interleave_extent *ie = &f->ie[0];
-
-		m = fmap_alloc(FMAP_EXT_INTERLEAVE, 1, (uint32_t)ie->nstrips);
-		CHECK(m);
-		m->iext[0].chunk_size = ie->chunk_size;
-		m->iext[0].nbytes = famfs_file_capacity(f);
-		m->iext[0].nstrips = (uint32_t)ie->nstrips;
-		for (uint32_t s = 0; s < ie->nstrips; s++)
-			m->ext[s] = (struct fmap_extent){ie->strips[s].offset, ie->strips[s].len,
-							 (uint32_t)ie->strips[s].devindex};
-	}
-	m->file_size = f->size;
-	return m;
-}
-
 static void check_fmap(const struct famfs_geom *g, const struct famfs_file_body *f)
 {
-	struct fmap *m = server_fmap(f), *d = NULL;
+	struct fmap *m = famfs_file_fmap(f), *d = NULL;
 	const struct famfs_simple_extent *x;
 	struct fmap_diag diag = {0};
 	uint8_t *msg;
 	uint32_t n;
 	long len;
-	int rc = fmap_finalize_diag(m, &diag);
+	int rc;
 
+	CHECK(m); /* a checked entry has valid counts */
+	rc = fmap_finalize_diag(m, &diag);
 	if (rc) {
 		/* With 4 KiB units extents need not be 2 MiB aligned: no fmap. */
 		if (g->alloc_unit == FMAP_ALIGN) {

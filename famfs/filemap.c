@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "entry.h"
+#include "filemap.h"
+
+struct fmap *famfs_file_fmap(const struct famfs_file_body *f)
+{
+	struct fmap *m;
+
+	if (f->ext_type == FAMFS_EXT_SIMPLE) {
+		if (f->nextents == 0 || f->nextents > FAMFS_MAX_SIMPLE_EXTENTS)
+			return NULL;
+		m = fmap_alloc(FMAP_EXT_SIMPLE, f->nextents, 0);
+		if (!m)
+			return NULL;
+		for (uint32_t i = 0; i < f->nextents; i++)
+			m->ext[i] = (struct fmap_extent){f->se[i].offset, f->se[i].len,
+							 (uint32_t)f->se[i].devindex};
+	} else {
+		const struct famfs_interleave_extent *ie = &f->ie[0];
+
+		if (ie->nstrips == 0 || ie->nstrips > FAMFS_MAX_STRIPS)
+			return NULL;
+		m = fmap_alloc(FMAP_EXT_INTERLEAVE, 1, (uint32_t)ie->nstrips);
+		if (!m)
+			return NULL;
+		m->iext[0].chunk_size = ie->chunk_size;
+		m->iext[0].nbytes = famfs_file_capacity(f);
+		m->iext[0].nstrips = (uint32_t)ie->nstrips;
+		for (uint32_t s = 0; s < ie->nstrips; s++)
+			m->ext[s] = (struct fmap_extent){ie->strips[s].offset, ie->strips[s].len,
+							 (uint32_t)ie->strips[s].devindex};
+	}
+	m->file_type = FMAP_FILE_REGULAR;
+	m->file_size = f->size;
+	return m;
+}
+
+struct fmap *famfs_meta_fmap(const struct famfs_superblock *sb, uint8_t file_type)
+{
+	struct fmap *m;
+
+	if (file_type != FMAP_FILE_SUPERBLOCK && file_type != FMAP_FILE_LOG)
+		return NULL;
+	m = fmap_alloc(FMAP_EXT_SIMPLE, 1, 0);
+	if (!m)
+		return NULL;
+	m->file_type = file_type;
+	m->ext[0].offset = file_type == FMAP_FILE_SUPERBLOCK ? 0 : sb->log_offset;
+	m->ext[0].len = file_type == FMAP_FILE_SUPERBLOCK ? FAMFS_SUPERBLOCK_SIZE : sb->log_len;
+	m->file_size = m->ext[0].len;
+	return m;
+}
