@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "fused.h"
+#include "opnames.h"
 
 #define FUSE_DAX_FMAP_FLAG2  (1U << 11) /* FUSE_DAX_FMAP = 1ULL << 43 */
 #define FUSE_DIO_MMAP_FLAG2  (1U << 4)	/* FUSE_DIRECT_IO_ALLOW_MMAP = 1ULL << 36 (Linux 6.6) */
@@ -246,43 +247,6 @@ int fused_channel_attach(struct fuse_session *se)
 	return fuse_session_custom_io(se, &io, fd) ? -EIO : 0;
 }
 
-static const char *const opnames[FUSED_NOPS] = {
-    [FUSE_LOOKUP] = "LOOKUP",
-    [FUSE_FORGET] = "FORGET",
-    [FUSE_GETATTR] = "GETATTR",
-    [FUSE_SETATTR] = "SETATTR",
-    [FUSE_MKNOD] = "MKNOD",
-    [FUSE_MKDIR] = "MKDIR",
-    [FUSE_UNLINK] = "UNLINK",
-    [FUSE_RMDIR] = "RMDIR",
-    [FUSE_RENAME] = "RENAME",
-    [FUSE_LINK] = "LINK",
-    [FUSE_OPEN] = "OPEN",
-    [FUSE_READ] = "READ",
-    [FUSE_WRITE] = "WRITE",
-    [FUSE_STATFS] = "STATFS",
-    [FUSE_RELEASE] = "RELEASE",
-    [FUSE_FSYNC] = "FSYNC",
-    [FUSE_SETXATTR] = "SETXATTR",
-    [FUSE_GETXATTR] = "GETXATTR",
-    [FUSE_LISTXATTR] = "LISTXATTR",
-    [FUSE_FLUSH] = "FLUSH",
-    [FUSE_INIT] = "INIT",
-    [FUSE_OPENDIR] = "OPENDIR",
-    [FUSE_READDIR] = "READDIR",
-    [FUSE_RELEASEDIR] = "RELEASEDIR",
-    [FUSE_ACCESS] = "ACCESS",
-    [FUSE_CREATE] = "CREATE",
-    [FUSE_INTERRUPT] = "INTERRUPT",
-    [FUSE_DESTROY] = "DESTROY",
-    [FUSE_BATCH_FORGET] = "BATCH_FORGET",
-    [FUSE_FALLOCATE] = "FALLOCATE",
-    [FUSE_READDIRPLUS] = "READDIRPLUS",
-    [FUSE_LSEEK] = "LSEEK",
-    [FUSED_OP_GET_FMAP] = "GET_FMAP",
-    [FUSED_OP_GET_DAXDEV] = "GET_DAXDEV",
-};
-
 size_t fused_stats_text(char *buf, size_t size)
 {
 	size_t o = 0;
@@ -301,8 +265,8 @@ size_t fused_stats_text(char *buf, size_t size)
 	for (unsigned int i = 0; i < FUSED_NOPS && o < size; i++) {
 		unsigned long v = atomic_load_explicit(&fused.ops[i], memory_order_relaxed);
 
-		if (opnames[i])
-			o += (size_t)snprintf(buf + o, size - o, "%s %lu\n", opnames[i], v);
+		if (fused_opnames[i])
+			o += (size_t)snprintf(buf + o, size - o, "%s %lu\n", fused_opnames[i], v);
 		else if (v)
 			o += (size_t)snprintf(buf + o, size - o, "OP%u %lu\n", i, v);
 	}

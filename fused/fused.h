@@ -18,10 +18,7 @@
 #include "fmap.h"
 #include "image.h"
 
-/* Kernel opcodes we count or serve ourselves (kernel-protocol.md, docs/protocol.md). */
-#define FUSED_OP_GET_FMAP   54
-#define FUSED_OP_GET_DAXDEV 55
-#define FUSED_NOPS	    64 /* opcodes counted individually; the rest in [0] */
+#include "opnames.h"
 
 /* How GET_FMAP describes striped files. */
 enum fused_fmap_mode {

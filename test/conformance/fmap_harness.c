@@ -54,6 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fused/opnames.h"
 #include "fmap.h"
 #include "format.h"
 
@@ -941,43 +942,6 @@ static int read_compare(struct srv *s, const struct entry *e, uint64_t nodeid, u
 
 /* ----------------------------------------------------------- stats */
 
-static const char *const opnames[NOPS] = {
-    [FUSE_LOOKUP] = "LOOKUP",
-    [FUSE_FORGET] = "FORGET",
-    [FUSE_GETATTR] = "GETATTR",
-    [FUSE_SETATTR] = "SETATTR",
-    [FUSE_MKNOD] = "MKNOD",
-    [FUSE_MKDIR] = "MKDIR",
-    [FUSE_UNLINK] = "UNLINK",
-    [FUSE_RMDIR] = "RMDIR",
-    [FUSE_RENAME] = "RENAME",
-    [FUSE_LINK] = "LINK",
-    [FUSE_OPEN] = "OPEN",
-    [FUSE_READ] = "READ",
-    [FUSE_WRITE] = "WRITE",
-    [FUSE_STATFS] = "STATFS",
-    [FUSE_RELEASE] = "RELEASE",
-    [FUSE_FSYNC] = "FSYNC",
-    [FUSE_SETXATTR] = "SETXATTR",
-    [FUSE_GETXATTR] = "GETXATTR",
-    [FUSE_LISTXATTR] = "LISTXATTR",
-    [FUSE_FLUSH] = "FLUSH",
-    [FUSE_INIT] = "INIT",
-    [FUSE_OPENDIR] = "OPENDIR",
-    [FUSE_READDIR] = "READDIR",
-    [FUSE_RELEASEDIR] = "RELEASEDIR",
-    [FUSE_ACCESS] = "ACCESS",
-    [FUSE_CREATE] = "CREATE",
-    [FUSE_INTERRUPT] = "INTERRUPT",
-    [FUSE_DESTROY] = "DESTROY",
-    [FUSE_BATCH_FORGET] = "BATCH_FORGET",
-    [FUSE_FALLOCATE] = "FALLOCATE",
-    [FUSE_READDIRPLUS] = "READDIRPLUS",
-    [FUSE_LSEEK] = "LSEEK",
-    [OP_GET_FMAP] = "GET_FMAP",
-    [OP_GET_DAXDEV] = "GET_DAXDEV",
-};
-
 /* GETXATTR @name on @nodeid into @buf (NUL-terminated). Returns length or -errno. */
 static int kgetxattr(struct srv *s, uint64_t nodeid, const char *name, char *buf, size_t cap)
 {
@@ -1037,7 +1001,7 @@ static void check_stats(struct srv *s, const char *state)
 			continue;
 		}
 		for (int i = 0; i < NOPS; i++)
-			if (opnames[i] && !strcmp(opnames[i], name))
+			if (fused_opnames[i] && !strcmp(fused_opnames[i], name))
 				op = i;
 		if (op < 0 && sscanf(name, "OP%d", &op) != 1)
 			op = -1;
