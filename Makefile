@@ -118,7 +118,7 @@ FUZZ_LOG_SRC := famfs/filemap.c famfs/entry.c famfs/crc.c famfs/path.c famfs/ns.
 	famfs/problem.c famfs/check.c famfs/super.c fmap/fmap.c
 FUZZ_BIN     := $(BUILD)/fuzz/fuzz_fmap $(BUILD)/fuzz/fuzz_logentry
 
-$(BUILD)/fuzz/fuzz_fmap: fuzz/fuzz_fmap.c fmap/fmap.c $(wildcard fmap/*.h)
+$(BUILD)/fuzz/fuzz_fmap: fuzz/fuzz_fmap.c test/fmap_ref.h fmap/fmap.c $(wildcard fmap/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_fmap.c fmap/fmap.c

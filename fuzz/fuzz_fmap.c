@@ -46,6 +46,9 @@
 #define MAX_BOUNDARY_EXTENTS 256
 #define N_RANDOM	     48
 
+#define FMAP_REF_ATTR ORACLE
+#include "../test/fmap_ref.h"
+
 ORACLE static uint64_t mix(uint64_t x)
 {
 	x ^= x >> 33;
@@ -53,46 +56,6 @@ ORACLE static uint64_t mix(uint64_t x)
 	x ^= x >> 33;
 	x *= 0xc4ceb9fe1a85ec53ULL;
 	return x ^ (x >> 33);
-}
-
-ORACLE static int ref_resolve(const struct fmap *m, uint64_t off, struct fmap_loc *loc)
-{
-	uint32_t cursor = 0;
-
-	if (off >= m->file_size)
-		return -ERANGE;
-	if (m->ext_type == FMAP_EXT_SIMPLE) {
-		for (uint32_t i = 0; i < m->nextents; i++) {
-			if (off < m->ext[i].len) {
-				loc->offset = m->ext[i].offset + off;
-				loc->len = m->ext[i].len - off;
-				loc->devindex = m->ext[i].devindex;
-				return 0;
-			}
-			off -= m->ext[i].len;
-		}
-		return -EFAULT;
-	}
-	for (uint32_t i = 0; i < m->nextents; i++) {
-		const struct fmap_iext *ie = &m->iext[i];
-
-		if (off < ie->nbytes) {
-			uint64_t c = off / ie->chunk_size, w = off % ie->chunk_size;
-			const struct fmap_extent *s = &m->ext[cursor + c % ie->nstrips];
-
-			/* the chunk must lie inside its strip */
-			CHECK((c / ie->nstrips + 1) * ie->chunk_size <= s->len);
-			loc->offset = s->offset + (c / ie->nstrips) * ie->chunk_size + w;
-			loc->len = ie->chunk_size - w;
-			if (loc->len > ie->nbytes - off)
-				loc->len = ie->nbytes - off;
-			loc->devindex = s->devindex;
-			return 0;
-		}
-		off -= ie->nbytes;
-		cursor += ie->nstrips;
-	}
-	return -EFAULT;
 }
 
 ORACLE static void check_inside(const struct fmap *m, const struct fmap_loc *l)
@@ -124,7 +87,7 @@ ORACLE static void check_offset(const struct fmap *m, const struct fmap *u, uint
 	}
 	CHECK(ra == 0);
 	if (brute) {
-		CHECK(ref_resolve(m, off, &b) == 0);
+		CHECK(fmap_ref_resolve(m, off, &b) == 0);
 		CHECK(a.offset == b.offset && a.len == b.len && a.devindex == b.devindex);
 		check_inside(m, &a);
 	}

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "fmap.h"
+#include "../fmap_ref.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
@@ -175,48 +176,6 @@ static struct fmap *mk_random_simple(uint32_t n, uint64_t *sum_out)
 	return m;
 }
 
-/* Brute-force resolution straight from kernel-protocol.md. */
-static int ref_resolve(const struct fmap *m, uint64_t off, struct fmap_loc *loc)
-{
-	if (off >= m->file_size)
-		return -ERANGE;
-	if (m->ext_type == FMAP_EXT_SIMPLE) {
-		for (uint32_t i = 0; i < m->nextents; i++) {
-			if (off < m->ext[i].len) {
-				loc->offset = m->ext[i].offset + off;
-				loc->len = m->ext[i].len - off;
-				loc->devindex = m->ext[i].devindex;
-				return 0;
-			}
-			off -= m->ext[i].len;
-		}
-		return -EFAULT;
-	}
-	uint32_t cursor = 0;
-
-	for (uint32_t i = 0; i < m->nextents; i++) {
-		const struct fmap_iext *ie = &m->iext[i];
-
-		if (off < ie->nbytes) {
-			uint64_t c = off / ie->chunk_size;
-			uint64_t strip = c % ie->nstrips;
-			uint64_t stripe = c / ie->nstrips;
-			const struct fmap_extent *s = &m->ext[cursor + strip];
-			uint64_t len = ie->chunk_size - off % ie->chunk_size;
-
-			if (len > ie->nbytes - off)
-				len = ie->nbytes - off;
-			loc->offset = s->offset + stripe * ie->chunk_size + off % ie->chunk_size;
-			loc->len = len;
-			loc->devindex = s->devindex;
-			return 0;
-		}
-		off -= ie->nbytes;
-		cursor += ie->nstrips;
-	}
-	return -EFAULT;
-}
-
 /* The resolved range must lie inside one extent/strip of the same device. */
 static void assert_loc_inside(const struct fmap *m, const struct fmap_loc *l)
 {
@@ -238,7 +197,7 @@ static void check_one(const struct fmap *m, uint64_t off)
 {
 	struct fmap_loc a = {0}, b = {0};
 	int ra = fmap_resolve(m, off, &a);
-	int rb = ref_resolve(m, off, &b);
+	int rb = fmap_ref_resolve(m, off, &b);
 
 	assert_int_equal(ra, rb);
 	if (ra)
