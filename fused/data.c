@@ -104,8 +104,8 @@ static int plan_io(fuse_ino_t ino, bool write, size_t size, off_t off, struct io
 		err = EISDIR;
 	} else {
 		fsize = n->size;
-		p->meta = ino == fused.sb_ino || ino == fused.log_ino;
-		pend = !n->file && !p->meta;
+		p->meta = fused_is_meta(n);
+		pend = fused_is_pending(n);
 		m = fused_node_fmap(n);
 		if (pend && write)
 			fused_node_state(n)->doomed = true; /* written before being sized */

@@ -81,6 +81,10 @@ extern struct fused fused;
 
 /* ops.c */
 extern const struct fuse_lowlevel_ops fused_ops;
+/** fused_is_meta() - is @n .meta or one of the files in it? */
+bool fused_is_meta(const struct famfs_node *n);
+/** fused_is_pending() - is @n a file created here but not sized (so not logged) yet? */
+bool fused_is_pending(const struct famfs_node *n);
 /** fused_node_state() - the server state of @n, allocating it on first use (lock held). */
 struct fused_node *fused_node_state(struct famfs_node *n);
 

@@ -49,7 +49,7 @@ static struct famfs_node *node(fuse_ino_t ino)
 	return famfs_ns_node(fused.im->ns, ino);
 }
 
-static bool is_meta(const struct famfs_node *n)
+bool fused_is_meta(const struct famfs_node *n)
 {
 	return n->ino == fused.meta_ino || n->ino == fused.sb_ino || n->ino == fused.log_ino;
 }
@@ -156,9 +156,9 @@ static int size_pending(struct famfs_node *n, uint64_t size)
 	return rc;
 }
 
-static bool pending(const struct famfs_node *n)
+bool fused_is_pending(const struct famfs_node *n)
 {
-	return S_ISREG(n->mode) && !n->file && !is_meta(n);
+	return S_ISREG(n->mode) && !n->file && !fused_is_meta(n);
 }
 
 static void fused_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -193,7 +193,7 @@ static void fused_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 
 		if (S_ISDIR(n->mode))
 			err = EISDIR;
-		else if (pending(n) && size > 0)
+		else if (fused_is_pending(n) && size > 0)
 			err = -size_pending(n, size);
 		else if (size != n->size)
 			err = EPERM; /* famfs file sizes are fixed */
@@ -288,7 +288,7 @@ static void fused_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		err = EISDIR;
 	else if (acc != O_RDONLY && !fused.writable)
 		err = EROFS;
-	else if (acc != O_RDONLY && is_meta(n))
+	else if (acc != O_RDONLY && fused_is_meta(n))
 		err = EPERM;
 	else if ((fi->flags & O_TRUNC) && n->size > 0)
 		err = EPERM; /* would change the size */
@@ -297,7 +297,7 @@ static void fused_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		__atomic_add_fetch(&fn->opens, 1, __ATOMIC_RELAXED);
 		/* Meta files are always read fresh (a client's log changes under it);
 		 * data files per -o cache (docs/design.md, "Data path"). */
-		fi->direct_io = is_meta(n) || fused.direct_io;
+		fi->direct_io = fused_is_meta(n) || fused.direct_io;
 		fi->keep_cache = 0;
 		fi->noflush = 1; /* close needs no FLUSH: nothing is buffered here */
 	}
@@ -470,7 +470,7 @@ static void fused_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	if (n) {
 		struct fused_node *fn = fused_node_state(n);
 
-		if (--fn->opens == 0 && pending(n)) {
+		if (--fn->opens == 0 && fused_is_pending(n)) {
 			/* Unsized at last close: an empty file, unless something failed. */
 			if (fn->doomed || famfs_image_log_file(fused.im, n, 0, NULL)) {
 				parent = n->parent->ino;
@@ -507,11 +507,11 @@ static void fused_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 	n = node(ino);
 	if (!n)
 		err = ESTALE;
-	else if (S_ISDIR(n->mode) || is_meta(n))
+	else if (S_ISDIR(n->mode) || fused_is_meta(n))
 		err = EPERM;
 	else if (end <= n->size)
 		err = 0; /* already allocated: famfs files are fully allocated at creation */
-	else if (pending(n) && mode == 0)
+	else if (fused_is_pending(n) && mode == 0)
 		err = -size_pending(n, end);
 	else
 		err = EPERM; /* would grow a file whose size is fixed */
@@ -704,7 +704,7 @@ static void fused_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, con
 	n = node(ino);
 	if (!n)
 		err = ESTALE;
-	else if (!pending(n))
+	else if (!fused_is_pending(n))
 		err = EPERM; /* a logged file's layout is fixed */
 	else if (parse_stripe(value, size, &st))
 		err = EINVAL;
