@@ -43,7 +43,7 @@ PROGS += $(BUILD)/famfs_fused
 endif
 
 .PHONY: all check check-run unit integration vmtest bench demo install clean format format-check \
-	deps fuzz fuzz-replay fuzz-merge
+	deps fuzz fuzz-replay fuzz-merge asan asan-run
 
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN) $(CONF_BIN) $(BENCH_BIN)
 
@@ -93,13 +93,35 @@ check:
 	@$(MAKE) --no-print-directory check-run
 
 check-run: all
-	@$(MAKE) --no-print-directory unit integration fuzz-replay vmtest
+	@$(MAKE) --no-print-directory unit integration asan fuzz-replay vmtest
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 integration: $(PROGS) $(TOOL_BIN) $(CONF_BIN)
 	@bash test/integration/run.sh $(BUILD)
+
+# ---- sanitizers: the same sources built with gcc's ASan+UBSan into
+# $(BUILD)/asan, then the unit tests and the integration scripts in ASAN_IT run
+# on those binaries. Every process (the CLI, the daemonized famfs_fused) logs
+# sanitizer reports to $(BUILD)/asan/logs; any report fails the target.
+ASAN_CFLAGS := -O2 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+ASAN_IT     ?= t_offline.sh t_client.sh
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan CFLAGS="$(ASAN_CFLAGS)" \
+		ASAN_IT="$(ASAN_IT)" asan-run
+
+asan-run: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
+	@rm -rf $(BUILD)/logs && mkdir -p $(BUILD)/logs
+	@export ASAN_OPTIONS=log_path=$(abspath $(BUILD))/logs/asan:detect_leaks=1 \
+		UBSAN_OPTIONS=log_path=$(abspath $(BUILD))/logs/ubsan:print_stacktrace=1; \
+		set -e; for t in $(UNIT_BIN); do echo "== $$t (ASan+UBSan)"; $$t; done; \
+		bash test/integration/run.sh $(BUILD) $(ASAN_IT)
+	@if [ -n "$$(ls $(BUILD)/logs)" ]; then \
+		echo "asan: sanitizer reports:"; cat $(BUILD)/logs/*; exit 1; fi
+	@echo "asan: unit tests and $(ASAN_IT): no sanitizer reports"
 
 # The famfs fuse.ko under qemu: fetches Debian's kernel once, builds the
 # module, boots the guests (test/vm/vmtest.sh, docs/kernel.md).

@@ -96,37 +96,38 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		return cli_error(cmd, "%s: %s", path,
 				 rc == -ENODEV ? "not a regular file, devdax or block device"
 					       : strerror(-rc));
+	/* Every refusal below reports from @dev: close it only afterwards. */
 	if (dev->size < FAMFS_MIN_DEVSIZE && !small) {
-		famfs_dev_close(dev);
-		return cli_error(cmd,
-				 "%s is %s; famfs needs at least 4 GiB (--allow-small for tests)",
-				 path, cli_fmt_size(dev->size, b1, sizeof(b1)));
+		rc = cli_error(cmd, "%s is %s; famfs needs at least 4 GiB (--allow-small for tests)",
+			       path, cli_fmt_size(dev->size, b1, sizeof(b1)));
+		goto out;
 	}
 	if (FAMFS_LOG_OFFSET + log_len + FAMFS_ALLOC_UNIT > dev->size) {
-		famfs_dev_close(dev);
-		return cli_error(cmd, "%s is %s: no room for a %s log and any data", path,
-				 cli_fmt_size(dev->size, b1, sizeof(b1)),
-				 cli_fmt_size(log_len, b2, sizeof(b2)));
+		rc = cli_error(cmd, "%s is %s: no room for a %s log and any data", path,
+			       cli_fmt_size(dev->size, b1, sizeof(b1)),
+			       cli_fmt_size(log_len, b2, sizeof(b2)));
+		goto out;
 	}
 	rc = famfs_dev_lock(dev, false);
 	if (rc) {
-		famfs_dev_close(dev);
-		return cli_error(cmd, "%s is in use (mounted by famfs_fused?): %s", path,
-				 strerror(-rc));
+		rc = cli_error(cmd, "%s is in use (mounted by famfs_fused?): %s", path,
+			       strerror(-rc));
+		goto out;
 	}
 	rc = famfs_mkfs(dev, log_len, me);
 	if (rc) {
-		famfs_dev_close(dev);
-		return cli_error(cmd, "%s: writing the file system failed: %s", path,
-				 strerror(-rc));
+		rc = cli_error(cmd, "%s: writing the file system failed: %s", path, strerror(-rc));
+		goto out;
 	}
 	uuid_unparse(me, ustr);
 	printf("famfs mkfs: %s (%s): %s, log %s (%llu entries), master %s\n", dev->path,
 	       famfs_dev_kind_name(dev->kind), cli_fmt_size(dev->size, b1, sizeof(b1)),
 	       cli_fmt_size(log_len, b2, sizeof(b2)), (unsigned long long)famfs_log_nslots(log_len),
 	       ustr);
+	rc = CLI_OK;
+out:
 	famfs_dev_close(dev);
-	return CLI_OK;
+	return rc;
 }
 
 const struct cli_cmd cli_cmd_mkfs = {

@@ -4,6 +4,7 @@
 # itself. Mount errors: no famfs, device busy, corrupt log.
 . "$(dirname "$0")/lib.sh"
 need_fuse
+need_dir /usr/include/linux
 IMG=$T/famfs.img
 M=$T/master
 C=$T/client

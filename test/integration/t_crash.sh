@@ -4,6 +4,7 @@
 # was logged, and their bytes are the ones written.
 . "$(dirname "$0")/lib.sh"
 need_fuse
+need_dir /usr/include
 IMG=$T/famfs.img
 M=$T/m
 

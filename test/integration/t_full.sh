@@ -4,6 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 need_fuse
 SRC=/usr/include/linux
+need_dir "$SRC"
 
 # check_copied DIR: every file under DIR equals its source under $SRC.
 check_copied() {

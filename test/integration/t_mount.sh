@@ -16,7 +16,7 @@ for d in /usr/share/zoneinfo /usr/lib/python3.11 /usr/share/perl /usr/include; d
 		break
 	fi
 done
-[ -n "$SRC" ] || { fail "no system directory with 1000-1900 files found"; finish; }
+[ -n "$SRC" ] || skip "no system directory with 1000-1900 files to copy"
 NFILES=$(count_files "$SRC")
 export SRC
 

@@ -30,6 +30,8 @@ expect 1 "$T/mkfs.famfs" "$IMG" && contains "already holds"
 step "devices under 4 GiB are refused unless --allow-small"
 expect 1 "$FAMFS" mkfs --size 1G "$T/small.img" && contains "at least 4 GiB"
 expect 0 "$FAMFS" mkfs -f --allow-small --size 1G "$T/small.img"
+expect 1 "$FAMFS" mkfs -f --allow-small --size 10M "$T/tiny-dev.img" &&
+	contains "is 10.00 MiB: no room for a 8.00 MiB log and any data"
 
 step "log length must be a power of two >= 8M"
 expect 2 "$FAMFS" mkfs -f -l 12M "$IMG"

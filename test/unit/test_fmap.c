@@ -293,36 +293,6 @@ static void roundtrip(const struct fmap *m)
 	fmap_free(d);
 }
 
-/* ------------------------------------------------------ layout, sizes */
-
-static void test_struct_layout(void **state)
-{
-	(void)state;
-	assert_int_equal(sizeof(struct fmap_wire_header), 32);
-	assert_int_equal(offsetof(struct fmap_wire_header, file_type), 0);
-	assert_int_equal(offsetof(struct fmap_wire_header, reserved), 1);
-	assert_int_equal(offsetof(struct fmap_wire_header, fmap_version), 2);
-	assert_int_equal(offsetof(struct fmap_wire_header, ext_type), 4);
-	assert_int_equal(offsetof(struct fmap_wire_header, nextents), 8);
-	assert_int_equal(offsetof(struct fmap_wire_header, reserved0), 12);
-	assert_int_equal(offsetof(struct fmap_wire_header, file_size), 16);
-	assert_int_equal(offsetof(struct fmap_wire_header, reserved1), 24);
-	assert_int_equal(sizeof(struct fmap_wire_simple_ext), 24);
-	assert_int_equal(offsetof(struct fmap_wire_simple_ext, devindex), 0);
-	assert_int_equal(offsetof(struct fmap_wire_simple_ext, reserved), 4);
-	assert_int_equal(offsetof(struct fmap_wire_simple_ext, offset), 8);
-	assert_int_equal(offsetof(struct fmap_wire_simple_ext, len), 16);
-	assert_int_equal(sizeof(struct fmap_wire_iext), 24);
-	assert_int_equal(offsetof(struct fmap_wire_iext, nstrips), 0);
-	assert_int_equal(offsetof(struct fmap_wire_iext, chunk_size), 4);
-	assert_int_equal(offsetof(struct fmap_wire_iext, nbytes), 8);
-	assert_int_equal(offsetof(struct fmap_wire_iext, reserved), 16);
-	assert_int_equal(FMAP_MIN_MSG, 56);
-	assert_int_equal(FMAP_MSG_MAX, 1048576);
-	assert_int_equal(FMAP_MAX_SIMPLE_EXTENTS, 43689);
-	assert_int_equal(FMAP_ALIGN, 0x200000);
-}
-
 static void test_alloc_args(void **state)
 {
 	struct fmap *m;
@@ -1285,7 +1255,6 @@ static int write_corpus(const char *dir)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_struct_layout),
 	    cmocka_unit_test(test_alloc_args),
 	    cmocka_unit_test(test_roundtrip_simple_1),
 	    cmocka_unit_test(test_roundtrip_simple_16),
