@@ -72,6 +72,9 @@ static int load_device(const char *path, struct meta *m)
 
 	if (rc)
 		return rc;
+	rc = famfs_dev_hold(m->dev); /* no mkfs while we read */
+	if (rc)
+		return rc;
 	m->devsize = m->dev->size;
 	if (m->dev->size < sizeof(*sb))
 		return -EMEDIUMTYPE;

@@ -98,8 +98,9 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 					       : strerror(-rc));
 	/* Every refusal below reports from @dev: close it only afterwards. */
 	if (dev->size < FAMFS_MIN_DEVSIZE && !small) {
-		rc = cli_error(cmd, "%s is %s; famfs needs at least 4 GiB (--allow-small for tests)",
-			       path, cli_fmt_size(dev->size, b1, sizeof(b1)));
+		rc =
+		    cli_error(cmd, "%s is %s; famfs needs at least 4 GiB (--allow-small for tests)",
+			      path, cli_fmt_size(dev->size, b1, sizeof(b1)));
 		goto out;
 	}
 	if (FAMFS_LOG_OFFSET + log_len + FAMFS_ALLOC_UNIT > dev->size) {
@@ -108,10 +109,18 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 			       cli_fmt_size(log_len, b2, sizeof(b2)));
 		goto out;
 	}
-	rc = famfs_dev_lock(dev, false);
+	/* Every famfs server on this host holds the in-use lock, master or client:
+	 * reformatting under a client would make it serve old names over new
+	 * files' bytes. */
+	rc = famfs_dev_claim(dev);
+	if (rc == 0)
+		rc = famfs_dev_lock(dev, false);
 	if (rc) {
-		rc = cli_error(cmd, "%s is in use (mounted by famfs_fused?): %s", path,
-			       strerror(-rc));
+		rc = cli_error(cmd, "%s: %s", path,
+			       rc == -EBUSY || rc == -EWOULDBLOCK
+				   ? "in use by famfs on this host (mounted, as master or "
+				     "client, or being read); unmount it first"
+				   : strerror(-rc));
 		goto out;
 	}
 	rc = famfs_mkfs(dev, log_len, me);
@@ -139,8 +148,8 @@ const struct cli_cmd cli_cmd_mkfs = {
 	       "system's master, the only host that may add files; its identity is the uuid\n"
 	       "in /opt/famfs/system_uuid, or in the file named by $FAMFS_SYSTEM_UUID_FILE.\n"
 	       "mkfs refuses a device that already holds a famfs file system unless -f, and\n"
-	       "always refuses one a famfs_fused server is using. `mkfs.famfs` is the same\n"
-	       "command.\n\n"
+	       "always (even with -f) refuses one that any famfs server on this host has\n"
+	       "open, master or client. `mkfs.famfs` is the same command.\n\n"
 	       "Exit status: 0 created, 1 refused or failed, 2 usage error.",
     .opts = opts,
     .run = run,

@@ -63,9 +63,15 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		return cli_error(cmd, "%s: %s", mnt,
 				 errno == 0 || S_ISDIR(st.st_mode) ? "not a directory"
 								   : strerror(errno));
+	if (strlen(opts) + sizeof(",ro,nosuid,nodev") > sizeof(opts))
+		return cli_usage_error(cmd, "-o: options too long");
 	if (ro)
 		snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), "%sro",
 			 opts[0] ? "," : "");
+	/* Always last, so they win over any -o suid/dev: a file's mode comes from
+	 * the log, which the master host writes for every host that mounts it. */
+	snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), "%snosuid,nodev",
+		 opts[0] ? "," : "");
 
 	fused_path(fused, sizeof(fused));
 	fargv[n++] = fused;
@@ -108,7 +114,8 @@ const struct cli_cmd cli_cmd_mount = {
     .details = "On the master host the mount is read-write: files and directories created\n"
 	       "there are appended to the log. On any other host, or with -r, it is\n"
 	       "read-only and follows the master's log by itself: new files appear within a\n"
-	       "second. A device can be mounted read-write once per host.\n\n"
+	       "second. A device can be mounted read-write once per host. famfs is always\n"
+	       "mounted nosuid,nodev: set-user-ID bits and device files in it have no effect.\n\n"
 	       "Exit status: 0 mounted, 1 failed (the reason is printed), 2 usage error.",
     .opts = opts,
     .run = run,

@@ -126,7 +126,8 @@ int famfs_dev_create_file(const char *path, uint64_t size)
 	struct stat st;
 	int fd, rc = 0;
 
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	/* 0600: whoever can read the image can read every file in it. */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
@@ -330,6 +331,29 @@ int famfs_dev_lock(struct famfs_dev *dev, bool wait)
 void famfs_dev_unlock(struct famfs_dev *dev)
 {
 	flock(dev->fd, LOCK_UN);
+}
+
+/* The in-use lock: an OFD lock on byte 0, read (hold) or write (claim). */
+static int inuse_lock(struct famfs_dev *dev, short type, bool wait)
+{
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+
+	while (fcntl(dev->fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) < 0) {
+		if (errno == EINTR)
+			continue;
+		return errno == EAGAIN || errno == EACCES ? -EBUSY : -errno;
+	}
+	return 0;
+}
+
+int famfs_dev_hold(struct famfs_dev *dev)
+{
+	return inuse_lock(dev, F_RDLCK, true);
+}
+
+int famfs_dev_claim(struct famfs_dev *dev)
+{
+	return inuse_lock(dev, F_WRLCK, false);
 }
 
 void famfs_dev_close(struct famfs_dev *dev)

@@ -56,7 +56,9 @@ int famfs_dev_open(const char *path, unsigned int flags, struct famfs_dev **out)
 
 /**
  * famfs_dev_create_file() - create or resize a regular image file to @size
- * bytes (sparse). Refuses anything but a regular file with -ENOTSUP.
+ * bytes (sparse). A new file is created mode 0600 (less the umask): anyone
+ * who can read the image reads every file in it. An existing file keeps its
+ * mode. Refuses anything but a regular file with -ENOTSUP.
  */
 int famfs_dev_create_file(const char *path, uint64_t size);
 
@@ -107,6 +109,27 @@ int famfs_dev_pwrite(struct famfs_dev *dev, const void *buf, size_t len, uint64_
  */
 int famfs_dev_lock(struct famfs_dev *dev, bool wait);
 void famfs_dev_unlock(struct famfs_dev *dev);
+
+/**
+ * famfs_dev_hold() - mark the device in use by a famfs opener on this host
+ * for as long as @dev stays open: a shared open-file-description lock
+ * (fcntl F_OFD_SETLKW, read lock on byte 0 of the device node; independent
+ * of the flock writer lock). Every famfs_fs_open() takes it, so every server
+ * holds it, master or client. Waits while a mkfs holds the exclusive lock
+ * (famfs_dev_claim()). Returns 0 or -errno.
+ *
+ * The lock lives on the inode of the device node or image file: another
+ * node made with mknod for the same device is not seen.
+ */
+int famfs_dev_hold(struct famfs_dev *dev);
+
+/**
+ * famfs_dev_claim() - take the exclusive in-use lock (write lock on byte 0,
+ * without waiting) before rewriting the device from scratch (mkfs).
+ * Returns 0, -EBUSY while any process on this host holds famfs_dev_hold() or
+ * the claim, or another -errno.
+ */
+int famfs_dev_claim(struct famfs_dev *dev);
 
 /** famfs_dev_close() - unmap, close and free (NULL is fine). */
 void famfs_dev_close(struct famfs_dev *dev);

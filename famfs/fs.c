@@ -22,6 +22,10 @@ int famfs_fs_open(const char *path, unsigned int flags, struct famfs_fs **out,
 	rc = famfs_dev_open(path, write ? FAMFS_DEV_WRITE : 0, &fs->dev);
 	if (rc)
 		goto fail;
+	/* In use by us until closed: mkfs refuses meanwhile (and we wait for one). */
+	rc = famfs_dev_hold(fs->dev);
+	if (rc)
+		goto fail;
 	if (fs->dev->size < FAMFS_LOG_OFFSET + FAMFS_LOG_LEN_MIN) {
 		famfs_report(c, FAMFS_P_SB_SHORT, -1, "%s is %llu bytes", path,
 			     (unsigned long long)fs->dev->size);

@@ -117,16 +117,27 @@ static void free_node_state(void)
 	}
 }
 
-/* .meta/.superblock and .meta/.log: the metadata as read-only files (fsck MOUNTPOINT). */
+/*
+ * .meta/.superblock and .meta/.log: the metadata as read-only files (fsck
+ * MOUNTPOINT). The log names every file, even those under 0700 directories,
+ * so they are exactly as readable as the device itself: the device node's
+ * owner, group and read bits (root only for a 0600 image or /dev/daxX.Y).
+ */
 static int add_meta(void)
 {
 	struct famfs_ns *ns = fused.im->ns;
 	struct famfs_node *dir, *sb, *log;
 	struct fused_node *fn;
+	struct stat st;
+	mode_t r;
 
-	if (famfs_ns_add(ns, famfs_ns_root(ns), ".meta", S_IFDIR | 0755, 0, 0, &dir) ||
-	    famfs_ns_add(ns, dir, ".superblock", S_IFREG | 0444, 0, 0, &sb) ||
-	    famfs_ns_add(ns, dir, ".log", S_IFREG | 0444, 0, 0, &log))
+	if (fstat(fused.im->fs->dev->fd, &st) < 0)
+		return -errno;
+	r = st.st_mode & 0444;
+	if (famfs_ns_add(ns, famfs_ns_root(ns), ".meta", S_IFDIR | r | (r >> 2), st.st_uid,
+			 st.st_gid, &dir) ||
+	    famfs_ns_add(ns, dir, ".superblock", S_IFREG | r, st.st_uid, st.st_gid, &sb) ||
+	    famfs_ns_add(ns, dir, ".log", S_IFREG | r, st.st_uid, st.st_gid, &log))
 		return -ENOMEM;
 	sb->size = FAMFS_SUPERBLOCK_SIZE;
 	log->size = fused.im->fs->sb->log_len;
@@ -190,7 +201,7 @@ static int open_image(const char *dev, bool ro)
 	}
 	fused.writable = fused.im->fs->writable;
 	if (add_meta()) {
-		fprintf(stderr, "famfs_fused: out of memory\n");
+		fprintf(stderr, "famfs_fused: cannot add the .meta files: out of memory\n");
 		return -1;
 	}
 	got = famfs_image_catch_up(fused.im, attach_state, NULL);

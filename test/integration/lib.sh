@@ -71,7 +71,14 @@ unmount_all() {
 	done
 	MOUNTS=()
 }
-trap 'unmount_all; cleanup_scratch' EXIT
+# at_exit CMD...: also run CMD when the test exits (after unmounting).
+EXIT_HOOKS=()
+at_exit() { EXIT_HOOKS+=("$*"); }
+run_exit_hooks() {
+	local h
+	for h in "${EXIT_HOOKS[@]}"; do eval "$h"; done
+}
+trap 'unmount_all; run_exit_hooks; cleanup_scratch' EXIT
 
 # skip REASON: this test cannot run here. Exit 77 is "skipped", never "passed":
 # run.sh reports it as SKIP, and with CI set a skip fails `make check`.

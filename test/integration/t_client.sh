@@ -28,6 +28,7 @@ grep -q "not the master: mounting read-only" "$T/client.err" || fail "no read-on
 	fail "the client mount is not a client"
 expect 0 diff -r "$M" "$C"
 expect 0 cmp "$M/data" "$C/data"
+cp "$M/data" "$T/data.copy"
 
 step "every mutation on the client fails with EROFS"
 expect 0 python3 - "$C" <<'PY'
@@ -81,9 +82,17 @@ truncate -s 64M "$T/blank.img"
 expect 1 "$FAMFS" mount "$T/blank.img" "$T/again" && contains "no famfs file system"
 expect 1 "$FAMFS" mount "$T/nothere.img" "$T/again" && contains "No such file"
 
-step "a corrupt log mounts read-only up to the bad entry, and says so"
+step "mkfs -f refuses while any famfs server on this host has the device open"
+expect 1 "$FAMFS" mkfs -f "$IMG" && contains "in use by famfs on this host"
+expect 0 "$FAMFS" umount "$M" # only the client (read-only, another identity) is left
+expect 1 "$FAMFS" mkfs -f "$IMG" && contains "in use by famfs on this host"
 expect 0 "$FAMFS" umount "$C"
-expect 0 "$FAMFS" umount "$M"
+mount_famfs -r "$IMG" "$C" || fail "read-only mount on the master host"
+expect 1 "$FAMFS" mkfs -f "$IMG" && contains "in use by famfs on this host"
+expect 0 cmp "$C/data" "$T/data.copy" # the client still serves the same bytes
+expect 0 "$FAMFS" umount "$C"
+
+step "a corrupt log mounts read-only up to the bad entry, and says so"
 cp --sparse=always "$IMG" "$T/bad.img"
 bad=5
 printf '\x55' | dd of="$T/bad.img" bs=1 seek=$((0x200000 + 48 + bad * 544 + 30)) conv=notrunc status=none

@@ -212,6 +212,15 @@ static void test_roles_and_lock(void **state)
 	assert_int_equal(famfs_fs_open(img, FAMFS_FS_WRITE | FAMFS_FS_NOWAIT, &w2, NULL), 0);
 	famfs_fs_close(w2);
 
+	/* Every opener, writer or not, holds the in-use lock: mkfs's claim fails. */
+	struct famfs_dev *d;
+	assert_int_equal(famfs_fs_open(img, 0, &w, NULL), 0);
+	assert_int_equal(famfs_dev_open(img, FAMFS_DEV_WRITE, &d), 0);
+	assert_int_equal(famfs_dev_claim(d), -EBUSY);
+	famfs_fs_close(w);
+	assert_int_equal(famfs_dev_claim(d), 0);
+	famfs_dev_close(d);
+
 	/* Another host (identity) is a client: may read, may not write. */
 	snprintf(other, sizeof(other), "%s/hostB", scratch_dir);
 	setenv(FAMFS_SYSTEM_UUID_ENV, other, 1);
