@@ -236,3 +236,33 @@ uint64_t famfs_alloc_free_bytes(const struct famfs_alloc *a)
 {
 	return (a->nunits - a->used) * a->unit;
 }
+
+uint64_t famfs_alloc_extend(struct famfs_alloc *a, uint64_t off, uint64_t units)
+{
+	uint64_t u = off / a->unit, n = 0;
+
+	if (off % a->unit)
+		return 0;
+	while (n < units && u + n < a->nunits && !famfs_alloc_test(a, u + n))
+		n++;
+	mark(a, u, n);
+	return n;
+}
+
+int famfs_alloc_run(struct famfs_alloc *a, uint64_t units, uint64_t *off)
+{
+	uint64_t s;
+
+	if (units == 0 || !first_fit(a, a->hint, a->nunits, units, &s))
+		return -ENOSPC;
+	mark(a, s, units);
+	*off = s * a->unit;
+	return 0;
+}
+
+void famfs_alloc_unmark_range(struct famfs_alloc *a, uint64_t off, uint64_t len)
+{
+	struct famfs_simple_extent x = {0, off, len};
+
+	unmark_one(a, &x, NULL);
+}

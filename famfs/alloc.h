@@ -60,6 +60,22 @@ void famfs_alloc_unmark_file(struct famfs_alloc *a, const struct famfs_file_body
 int famfs_alloc_file(struct famfs_alloc *a, uint64_t size, const struct famfs_stripe *stripe,
 		     struct famfs_file_body *f);
 
+/**
+ * famfs_alloc_extend() - mark up to @units free units starting at device
+ * offset @off (unit-aligned), stopping at the first unit already set: how a
+ * growing file extends its last extent in place. Returns the units marked.
+ */
+uint64_t famfs_alloc_extend(struct famfs_alloc *a, uint64_t off, uint64_t units);
+
+/**
+ * famfs_alloc_run() - mark the first run of exactly @units free units and
+ * return its device offset in *@off. Returns 0 or -ENOSPC.
+ */
+int famfs_alloc_run(struct famfs_alloc *a, uint64_t units, uint64_t *off);
+
+/** famfs_alloc_unmark_range() - clear the units of [@off, @off+@len) (never-logged space). */
+void famfs_alloc_unmark_range(struct famfs_alloc *a, uint64_t off, uint64_t len);
+
 /** famfs_alloc_free_bytes() - bytes in units not set. */
 uint64_t famfs_alloc_free_bytes(const struct famfs_alloc *a);
 

@@ -135,7 +135,7 @@ int famfs_fsck(const struct famfs_superblock *sb, const void *log, uint64_t log_
 				famfs_report(c, FAMFS_P_ENT_EXISTS, ix,
 					     "\"%s\" created by entry %" PRId64,
 					     famfs_entry_relpath(&g, e), n ? n->log_index : -1);
-			else if (arc) {
+			else if (arc < 0) {
 				rc = arc;
 				goto out;
 			}

@@ -125,6 +125,9 @@ static unsigned int check_file(const struct famfs_geom *g, const struct famfs_fi
 	unsigned int n = check_path(f->relpath, index, c);
 	uint64_t cap;
 
+	/* An attribute update (docs/format.md): no extents, size 0. */
+	if (f->ext_type == FAMFS_EXT_SIMPLE && f->nextents == 0 && f->size == 0)
+		return n;
 	if (f->ext_type == FAMFS_EXT_SIMPLE) {
 		if (f->nextents == 0 || f->nextents > FAMFS_MAX_SIMPLE_EXTENTS) {
 			famfs_report(c, FAMFS_P_ENT_NEXTENTS, index, "nextents %u, allowed 1..16",

@@ -114,10 +114,10 @@ struct famfs_file_body {
 	uint32_t gid;
 	uint32_t mode; /* permission bits only */
 	char relpath[FAMFS_RELPATH_FIELD];
-	uint32_t ext_type; /* enum famfs_fmap_ext_type */
-	uint32_t pad0;
-	uint32_t nextents; /* simple extents, or interleaved extents (1) */
-	uint32_t pad1;
+	uint32_t ext_type;   /* enum famfs_fmap_ext_type */
+	uint32_t mtime_sec;  /* ours: modification time, seconds since 1970 (0: none) */
+	uint32_t nextents;   /* simple extents, or interleaved extents (1); 0: attribute update */
+	uint32_t mtime_nsec; /* ours: nanoseconds of mtime_sec */
 	union {
 		struct famfs_simple_extent se[FAMFS_MAX_SIMPLE_EXTENTS];
 		struct famfs_interleave_extent ie[1];
@@ -129,6 +129,8 @@ struct famfs_mkdir_body {
 	uint32_t gid;
 	uint32_t mode;
 	char relpath[FAMFS_RELPATH_FIELD];
+	uint32_t mtime_sec;  /* ours: modification time, seconds since 1970 (0: none) */
+	uint32_t mtime_nsec; /* ours: nanoseconds of mtime_sec */
 };
 
 struct famfs_daxdev_body {
@@ -202,6 +204,10 @@ FAMFS_CHECK_OFFSET(famfs_file_body, se, 120);
 FAMFS_CHECK_OFFSET(famfs_file_body, ie[0].strips, 136);
 FAMFS_CHECK_OFFSET(famfs_mkdir_body, mode, 8);
 FAMFS_CHECK_OFFSET(famfs_mkdir_body, relpath, 12);
+FAMFS_CHECK_OFFSET(famfs_mkdir_body, mtime_sec, 92);
+FAMFS_CHECK_OFFSET(famfs_mkdir_body, mtime_nsec, 96);
+FAMFS_CHECK_OFFSET(famfs_file_body, mtime_sec, 108);
+FAMFS_CHECK_OFFSET(famfs_file_body, mtime_nsec, 116);
 FAMFS_CHECK_OFFSET(famfs_daxdev_body, uuid, 8);
 FAMFS_CHECK_OFFSET(famfs_daxdev_body, index, 24);
 

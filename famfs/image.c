@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -62,7 +63,7 @@ static int apply(const struct famfs_log_entry *e, uint64_t index, void *arg)
 	rc = famfs_ns_apply(im->ns, &im->fs->geom, e, index, &n);
 	if (rc == -ENOMEM)
 		return rc;
-	if (rc) {
+	if (rc < 0) {
 		im->skipped++;
 		return 0;
 	}
@@ -134,6 +135,8 @@ int famfs_image_mkdir(struct famfs_image *im, struct famfs_node *dir, const char
 	rc = famfs_entry_init_mkdir(&e, relpath, mode, uid, gid);
 	if (rc)
 		return rc;
+	e.mkdir.mtime_sec = im->now_sec;
+	e.mkdir.mtime_nsec = im->now_nsec;
 	rc = append(im, &e);
 	if (rc)
 		return rc;
@@ -141,6 +144,8 @@ int famfs_image_mkdir(struct famfs_image *im, struct famfs_node *dir, const char
 	if (rc)
 		return rc;
 	n->log_index = (int64_t)im->replay.next - 1;
+	n->mtime_sec = e.mkdir.mtime_sec;
+	n->mtime_nsec = e.mkdir.mtime_nsec;
 	if (out)
 		*out = n;
 	return 0;
@@ -156,6 +161,8 @@ static int log_file(struct famfs_image *im, struct famfs_node *node, const char 
 	rc = famfs_entry_init_file(&e, relpath, size, node->mode, node->uid, node->gid);
 	if (rc)
 		return rc;
+	e.file.mtime_sec = node->mtime_sec = im->now_sec;
+	e.file.mtime_nsec = node->mtime_nsec = im->now_nsec;
 	if (famfs_log_free(im->fs) == 0)
 		return -ENOSPC; /* log full: do not touch the bitmap */
 	rc = famfs_alloc_file(&im->alloc, size, stripe, &e.file);
@@ -206,4 +213,71 @@ int famfs_image_log_file(struct famfs_image *im, struct famfs_node *node, uint64
 	if (rc)
 		return rc;
 	return log_file(im, node, relpath, size, stripe);
+}
+
+int famfs_image_commit_file(struct famfs_image *im, struct famfs_node *node,
+			    const struct famfs_file_body *f, uint32_t mtime_sec,
+			    uint32_t mtime_nsec)
+{
+	char relpath[FAMFS_PATH_MAX + 1];
+	struct famfs_log_entry e;
+	int rc;
+
+	if (!im->fs->writable)
+		return -EROFS;
+	if (node->file || !S_ISREG(node->mode))
+		return -EEXIST;
+	rc = famfs_ns_path(node, relpath, sizeof(relpath));
+	if (rc)
+		return rc;
+	rc = famfs_entry_init_file(&e, relpath, f->size, node->mode, node->uid, node->gid);
+	if (rc)
+		return rc;
+	e.file.ext_type = f->ext_type;
+	e.file.nextents = f->nextents;
+	memcpy(e.file.se, f->se, sizeof(e.file) - offsetof(struct famfs_file_body, se));
+	e.file.mtime_sec = mtime_sec;
+	e.file.mtime_nsec = mtime_nsec;
+	rc = append(im, &e);
+	if (rc)
+		return rc;
+	node->mtime_sec = mtime_sec;
+	node->mtime_nsec = mtime_nsec;
+	return famfs_ns_set_file(im->ns, node, &e.file, (int64_t)im->replay.next - 1);
+}
+
+int famfs_image_update_attrs(struct famfs_image *im, struct famfs_node *node, uint32_t mode,
+			     uint32_t uid, uint32_t gid, uint32_t mtime_sec, uint32_t mtime_nsec)
+{
+	char relpath[FAMFS_PATH_MAX + 1];
+	struct famfs_log_entry e;
+	int rc;
+
+	if (!im->fs->writable)
+		return -EROFS;
+	if (node->log_index < 0 || node->parent == node)
+		return -EINVAL; /* not logged, or the root (which no entry names) */
+	rc = famfs_ns_path(node, relpath, sizeof(relpath));
+	if (rc)
+		return rc;
+	if (S_ISDIR(node->mode)) {
+		rc = famfs_entry_init_mkdir(&e, relpath, mode, uid, gid);
+		e.mkdir.mtime_sec = mtime_sec;
+		e.mkdir.mtime_nsec = mtime_nsec;
+	} else {
+		rc = famfs_entry_init_file(&e, relpath, 0, mode, uid, gid);
+		e.file.mtime_sec = mtime_sec;
+		e.file.mtime_nsec = mtime_nsec;
+	}
+	if (rc)
+		return rc;
+	rc = append(im, &e);
+	if (rc)
+		return rc;
+	node->mode = (node->mode & S_IFMT) | (mode & 07777);
+	node->uid = uid;
+	node->gid = gid;
+	node->mtime_sec = mtime_sec;
+	node->mtime_nsec = mtime_nsec;
+	return 0;
 }

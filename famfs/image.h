@@ -20,6 +20,9 @@ struct famfs_image {
 	struct famfs_alloc alloc;
 	struct famfs_replay replay;
 	uint64_t skipped; /* log entries that created nothing (path exists, no parent) */
+	/* The time entries created by famfs_image_mkdir()/mkfile()/log_file() record
+	 * (seconds since 1970, nanoseconds); the owner sets it before each call. */
+	uint32_t now_sec, now_nsec;
 };
 
 /* Called for each node a replay creates. */
@@ -66,6 +69,26 @@ int famfs_image_mkfile(struct famfs_image *im, struct famfs_node *dir, const cha
  */
 int famfs_image_log_file(struct famfs_image *im, struct famfs_node *node, uint64_t size,
 			 const struct famfs_stripe *stripe);
+
+/**
+ * famfs_image_commit_file() - log the not yet logged file @node (a server's
+ * pending file) with the extents and size in @f, allocated by the caller
+ * (their units already marked), and modification time @mtime_sec/@mtime_nsec.
+ * Returns 0, -EEXIST (already logged), -EROFS, -ENOSPC (log full), -EINVAL
+ * (the entry fails its checks) or -EIO.
+ */
+int famfs_image_commit_file(struct famfs_image *im, struct famfs_node *node,
+			    const struct famfs_file_body *f, uint32_t mtime_sec,
+			    uint32_t mtime_nsec);
+
+/**
+ * famfs_image_update_attrs() - log an attribute update of the logged file or
+ * directory @node (docs/format.md, "Attribute updates") and apply it: mode
+ * (permission bits), owner and modification time. Returns 0, -EINVAL (not
+ * logged, or the root), -EROFS, -ENOSPC (log full) or -EIO.
+ */
+int famfs_image_update_attrs(struct famfs_image *im, struct famfs_node *node, uint32_t mode,
+			     uint32_t uid, uint32_t gid, uint32_t mtime_sec, uint32_t mtime_nsec);
 
 /**
  * famfs_image_child_path() - log path of @name inside @dir into @buf

@@ -263,6 +263,22 @@ int famfs_ns_apply(struct famfs_ns *ns, const struct famfs_geom *g, const struct
 		return -ENOENT;
 	if (!S_ISDIR(dir->mode))
 		return -ENOTDIR;
+	n = famfs_ns_lookup(ns, dir, leaf);
+	if (n && n->log_index >= 0 &&
+	    (is_dir ? S_ISDIR(n->mode) : S_ISREG(n->mode) && e->file.nextents == 0)) {
+		/* An attribute update of a logged node. */
+		n->mode = (n->mode & S_IFMT) | ((is_dir ? e->mkdir.mode : e->file.mode) & 07777);
+		n->uid = is_dir ? e->mkdir.uid : e->file.uid;
+		n->gid = is_dir ? e->mkdir.gid : e->file.gid;
+		n->mtime_sec = is_dir ? e->mkdir.mtime_sec : e->file.mtime_sec;
+		n->mtime_nsec = is_dir ? e->mkdir.mtime_nsec : e->file.mtime_nsec;
+		*out = n;
+		return FAMFS_NS_UPDATED;
+	}
+	if (!is_dir && e->file.nextents == 0) {
+		*out = n;
+		return n ? -EEXIST : -ENOENT; /* an update of nothing creates nothing */
+	}
 	if (is_dir)
 		rc = famfs_ns_add(ns, dir, leaf, S_IFDIR | (e->mkdir.mode & 07777), e->mkdir.uid,
 				  e->mkdir.gid, &n);
@@ -273,6 +289,8 @@ int famfs_ns_apply(struct famfs_ns *ns, const struct famfs_geom *g, const struct
 		*out = n;
 		return rc;
 	}
+	n->mtime_sec = is_dir ? e->mkdir.mtime_sec : e->file.mtime_sec;
+	n->mtime_nsec = is_dir ? e->mkdir.mtime_nsec : e->file.mtime_nsec;
 	if (is_dir)
 		n->log_index = (int64_t)index;
 	else if ((rc = famfs_ns_set_file(ns, n, &e->file, (int64_t)index)))

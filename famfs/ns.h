@@ -20,8 +20,10 @@ struct famfs_node {
 	uint32_t mode; /* S_IFDIR or S_IFREG | permission bits */
 	uint32_t uid;
 	uint32_t gid;
-	uint64_t size;	   /* bytes; fixed once the file is logged */
-	int64_t log_index; /* slot of the creating entry; -1 for nodes not from the log */
+	uint64_t size;	     /* bytes; fixed once the file is logged */
+	int64_t log_index;   /* slot of the creating entry; -1 for nodes not from the log */
+	uint32_t mtime_sec;  /* from the log (creating entry, or the last attribute update) */
+	uint32_t mtime_nsec; /* 0/0: the log recorded no time */
 	char *name;
 	struct famfs_node *parent;
 	struct famfs_node *hnext; /* (parent, name) hash chain */
@@ -72,10 +74,15 @@ int famfs_ns_add(struct famfs_ns *ns, struct famfs_node *dir, const char *name, 
 /**
  * famfs_ns_apply() - apply a checked log entry from slot @index: MKDIR makes a
  * directory, FILE a file with its extents copied; other types create
- * nothing (*@out = NULL). Returns 0, -EEXIST (path exists: the entry is
- * skipped, as the existing tools do), -ENOENT (parent missing), -ENOTDIR
- * (parent is a file) or -ENOMEM.
+ * nothing (*@out = NULL). An attribute update (docs/format.md, "Attribute
+ * updates": a MKDIR naming an existing directory, or a FILE without extents
+ * naming an existing file) sets that node's mode, uid, gid and time and
+ * returns FAMFS_NS_UPDATED with the node in *@out. Returns 0, -EEXIST (path
+ * exists otherwise: the entry is skipped, as the existing tools do), -ENOENT
+ * (parent missing, or an update of nothing), -ENOTDIR (parent is a file) or
+ * -ENOMEM.
  */
+#define FAMFS_NS_UPDATED 1
 int famfs_ns_apply(struct famfs_ns *ns, const struct famfs_geom *g, const struct famfs_log_entry *e,
 		   uint64_t index, struct famfs_node **out);
 

@@ -15,10 +15,15 @@
  * kernel gets with GET_FMAP.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "filemap.h"
 #include "flush.h"
@@ -72,55 +77,17 @@ struct fmap *fused_node_fmap(struct famfs_node *n)
 
 /* Where the bytes of one read or write are on the device. */
 struct io_plan {
-	uint64_t len; /* bytes to move: 0 at or past EOF (reads) */
-	int n;	      /* pieces */
-	bool meta;    /* a .meta file */
+	uint64_t len;		    /* bytes to move: 0 at or past EOF (reads) */
+	int n;			    /* pieces */
+	bool meta;		    /* a .meta file */
+	struct fused_pending *pend; /* a pending file: writes mark it failed on error */
 	uint64_t devoff[MAX_IOV];
 	struct iovec iov[MAX_IOV]; /* iov_len of each piece; iov_base set by the caller */
 };
 
-/*
- * Plan the I/O of up to @size bytes at file offset @off of @ino: find the
- * node, clip to its fixed size and split by its fmap. Returns 0 or the errno
- * to reply with: ESTALE, EISDIR, EIO (no usable map); for writes also EPERM
- * (meta files) and EFBIG (at or past EOF, or not sized yet: such a pending
- * file is marked to be discarded at its last close).
- */
-static int plan_io(fuse_ino_t ino, bool write, size_t size, off_t off, struct io_plan *p)
+/* Split [o, o+len) of a logged file by its fmap. */
+static int plan_fmap(const struct fmap *m, uint64_t o, struct io_plan *p)
 {
-	uint64_t fsize = 0, o = (uint64_t)off;
-	struct fmap *m = NULL;
-	struct famfs_node *n;
-	bool pend = false;
-	int err = 0;
-
-	p->len = 0;
-	p->n = 0;
-	pthread_rwlock_rdlock(&fused.lock);
-	n = famfs_ns_node(fused.im->ns, ino);
-	if (!n) {
-		err = ESTALE;
-	} else if (!S_ISREG(n->mode)) {
-		err = EISDIR;
-	} else {
-		fsize = n->size;
-		p->meta = fused_is_meta(n);
-		pend = fused_is_pending(n);
-		m = fused_node_fmap(n);
-		if (pend && write)
-			fused_node_state(n)->doomed = true; /* written before being sized */
-		else if (!pend && !m)
-			err = EIO;
-	}
-	pthread_rwlock_unlock(&fused.lock);
-	if (!err && write && p->meta)
-		err = EPERM;
-	else if (!err && write && (pend || o >= fsize))
-		err = EFBIG; /* past the fixed size */
-	if (err || pend || o >= fsize)
-		return err;
-	/* A write that straddles the end is cut short there, like any write at a size limit. */
-	p->len = size < fsize - o ? size : fsize - o;
 	for (uint64_t done = 0; done < p->len;) {
 		struct fmap_loc loc;
 
@@ -136,6 +103,176 @@ static int plan_io(fuse_ino_t ino, bool write, size_t size, off_t off, struct io
 	return 0;
 }
 
+/* Pending file, pend->mu held: plan [o, o+len); writes grow the size. */
+static int plan_pending(struct fused_pending *pd, bool write, size_t size, uint64_t o,
+			struct io_plan *p)
+{
+	uint64_t devoff[MAX_IOV], plen[MAX_IOV];
+	int k;
+
+	if (write) {
+		p->len = size;
+	} else {
+		if (o >= pd->size)
+			return 0;
+		p->len = size < pd->size - o ? size : pd->size - o;
+	}
+	k = fused_pending_resolve(pd, o, p->len, devoff, plen, MAX_IOV);
+	if (k < 0)
+		return EIO;
+	for (int i = 0; i < k; i++) {
+		p->devoff[i] = devoff[i];
+		p->iov[i].iov_len = plen[i];
+	}
+	p->n = k;
+	if (write) {
+		if (o + p->len > pd->size)
+			pd->size = o + p->len;
+		if (o + p->len > pd->written)
+			pd->written = o + p->len;
+	}
+	return 0;
+}
+
+/*
+ * Plan the I/O of up to @size bytes at file offset @off of @ino: find the
+ * node, clip to its size and split by its map. A write to a pending file
+ * first allocates what it needs (exclusive lock). Returns 0 or the errno to
+ * reply with: ESTALE, EISDIR, EIO (no usable map); for writes also EPERM
+ * (meta files), EFBIG (past the fixed size of a logged file) and ENOSPC.
+ */
+static int plan_io(fuse_ino_t ino, bool write, size_t size, off_t off, struct io_plan *p)
+{
+	uint64_t fsize = 0, o = (uint64_t)off;
+	struct fused_node *fn = NULL;
+	struct fmap *m = NULL;
+	struct famfs_node *n;
+	bool excl = false;
+	int err = 0;
+
+	p->len = 0;
+	p->n = 0;
+	p->pend = NULL;
+	if (write && (o > UINT64_MAX / 2 || size > UINT64_MAX / 2))
+		return EFBIG;
+again:
+	if (excl)
+		pthread_rwlock_wrlock(&fused.lock);
+	else
+		pthread_rwlock_rdlock(&fused.lock);
+	n = famfs_ns_node(fused.im->ns, ino);
+	fn = n ? fused_node_state(n) : NULL;
+	if (!n) {
+		err = ESTALE;
+	} else if (!S_ISREG(n->mode)) {
+		err = EISDIR;
+	} else if (!fn) {
+		err = ENOMEM;
+	} else if (fn->pend) {
+		struct fused_pending *pd = fn->pend;
+
+		p->pend = pd;
+		pthread_mutex_lock(&pd->mu);
+		if (write && o + size > pd->cap) {
+			pthread_mutex_unlock(&pd->mu);
+			if (!excl) {
+				pthread_rwlock_unlock(&fused.lock);
+				excl = true;
+				goto again;
+			}
+			err = -fused_pending_grow(n, o + size);
+			pthread_mutex_lock(&pd->mu);
+			if (err)
+				pd->failed = true; /* the data is incomplete: discard at close */
+		}
+		if (!err)
+			err = plan_pending(pd, write, size, o, p);
+		pthread_mutex_unlock(&pd->mu);
+		pthread_rwlock_unlock(&fused.lock);
+		return err;
+	} else {
+		fsize = n->size;
+		p->meta = fused_is_meta(n);
+		m = fused_node_fmap(n);
+		if (!m)
+			err = EIO;
+	}
+	pthread_rwlock_unlock(&fused.lock);
+	if (!err && write && p->meta)
+		err = EPERM;
+	else if (!err && write && o >= fsize)
+		err = EFBIG; /* past the fixed size */
+	if (err || o >= fsize)
+		return err;
+	/* A write that straddles the end is cut short there, like any write at a size limit. */
+	p->len = size < fsize - o ? size : fsize - o;
+	return plan_fmap(m, o, p);
+}
+
+/*
+ * SIGBUS on the server's own loads and stores of the mapping (a poisoned
+ * line on devdax, or an image file cut short under us) becomes EIO for the
+ * request: each thread arms its own jump buffer around the access.
+ */
+static __thread sigjmp_buf *fault_env;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	(void)si;
+	(void)uc;
+	if (fault_env)
+		siglongjmp(*fault_env, 1);
+	signal(sig, SIG_DFL); /* not ours: die as before */
+	raise(sig);
+}
+
+int fused_data_init(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_sigbus;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGBUS, &sa, NULL) ? -errno : 0;
+}
+
+enum access { ACC_STORE, ACC_INVALIDATE, ACC_ZERO };
+
+/* One guarded access to the mapping: 0, or -EIO if it raised SIGBUS. */
+static int guarded(enum access what, uint8_t *dst, const void *src, size_t len)
+{
+	sigjmp_buf env;
+
+	if (sigsetjmp(env, 1)) {
+		fault_env = NULL;
+		atomic_fetch_add(&fused.io_faults, 1);
+		return -EIO;
+	}
+	fault_env = &env;
+	switch (what) {
+	case ACC_STORE:
+		memcpy(dst, src, len);
+		famfs_cache_flush(dst, len);
+		break;
+	case ACC_ZERO:
+		memset(dst, 0, len);
+		famfs_cache_flush(dst, len);
+		break;
+	case ACC_INVALIDATE:
+		famfs_cache_invalidate(dst, len);
+		break;
+	}
+	fault_env = NULL;
+	return 0;
+}
+
+/* Does this server store through its mapping (devdax; image files with -o dataio=map)? */
+static bool store_mapped(const struct famfs_dev *dev)
+{
+	return fused.im->fs->data && (dev->kind == FAMFS_DEV_DAX || fused.dataio_map);
+}
+
 void fused_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct famfs_dev *dev = fused.im->fs->dev;
@@ -149,16 +286,24 @@ void fused_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
 		return;
 	}
 	if (fused.im->fs->data) {
-		for (int i = 0; i < p.n; i++) {
+		for (int i = 0; i < p.n && !err; i++) {
 			p.iov[i].iov_base = fused.im->fs->data + p.devoff[i];
-			/* Metadata changes under a client: read what the master wrote. */
-			if (p.meta)
-				famfs_dev_invalidate(dev, p.iov[i].iov_base, p.iov[i].iov_len);
+			/* What another host wrote: metadata always, file data on clients
+			 * (this CPU may hold lines of it from before the master wrote). */
+			if (p.meta || !fused.writable) {
+				err = -guarded(ACC_INVALIDATE, p.iov[i].iov_base, NULL,
+					       p.iov[i].iov_len);
+				if (!p.meta)
+					atomic_fetch_add(&fused.read_invalidated, p.iov[i].iov_len);
+			}
 		}
-		fuse_reply_iov(req, p.iov, p.n);
+		if (err)
+			fuse_reply_err(req, err);
+		else
+			fuse_reply_iov(req, p.iov, p.n);
 		return;
 	}
-	/* pmem: no mapping; O_DIRECT through one buffer. */
+	/* pmem: no mapping; O_DIRECT through one buffer (always read from the media). */
 	char *buf = malloc(p.len ? p.len : 1), *b = buf;
 
 	if (!buf) {
@@ -189,19 +334,58 @@ void fused_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
 		/* Image files: pwrite into the page cache the mapping shares. Storing
 		 * through the mapping would fault in and allocate each new block of
 		 * a sparse image (ms per block on ext4); pwrite does not. */
-		if (fused.im->fs->data && dev->kind != FAMFS_DEV_FILE) {
-			uint8_t *dst = fused.im->fs->data + p.devoff[i];
-
-			memcpy(dst, buf, p.iov[i].iov_len);
-			if (dev->kind == FAMFS_DEV_DAX)
-				famfs_cache_flush(dst, p.iov[i].iov_len);
-		} else {
+		if (store_mapped(dev))
+			err = -guarded(ACC_STORE, fused.im->fs->data + p.devoff[i], buf,
+				       p.iov[i].iov_len);
+		else
 			err = -famfs_dev_pwrite(dev, buf, p.iov[i].iov_len, p.devoff[i]);
-		}
 		buf += p.iov[i].iov_len;
+	}
+	if (err && p.pend) {
+		pthread_mutex_lock(&p.pend->mu);
+		p.pend->failed = true;
+		pthread_mutex_unlock(&p.pend->mu);
 	}
 	if (err)
 		fuse_reply_err(req, err);
 	else
 		fuse_reply_write(req, p.len);
+}
+
+int fused_zero(uint64_t devoff, uint64_t len)
+{
+	struct famfs_dev *dev = fused.im->fs->dev;
+	static const uint8_t zeros[65536];
+	int rc = 0;
+
+	if (dev->kind == FAMFS_DEV_FILE &&
+	    fallocate(dev->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)devoff,
+		      (off_t)len) == 0)
+		return 0;
+	if (store_mapped(dev))
+		return guarded(ACC_ZERO, fused.im->fs->data + devoff, NULL, len);
+	for (uint64_t o = 0; o < len && !rc; o += sizeof(zeros))
+		rc = famfs_dev_pwrite(dev, zeros, len - o < sizeof(zeros) ? len - o : sizeof(zeros),
+				      devoff + o);
+	return rc;
+}
+
+int fused_sync_data(void)
+{
+	struct famfs_dev *dev = fused.im->fs->dev;
+
+	switch (dev->kind) {
+	case FAMFS_DEV_DAX:
+		/* Every store was written back (clwb/clflushopt) when it was made;
+		 * the fence orders them before our reply. */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		return 0;
+	case FAMFS_DEV_FILE:
+		/* The image's page cache (pwrite) and the mapping (log, dataio=map). */
+		return famfs_dev_sync(dev);
+	case FAMFS_DEV_PMEM:
+		/* O_DIRECT writes reached the driver; flush the device's cache. */
+		return fdatasync(dev->fd) ? -errno : 0;
+	}
+	return 0;
 }

@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Following the master. A client's server polls the log header every
- * poll_ms (default 20 ms; one cache line, or one 4 KiB O_DIRECT read on
- * pmem), replays entries it has not seen, and tells the kernel about each
- * new name (fuse_lowlevel_notify_inval_entry on its directory, and
- * notify_inval_inode for the directory's attributes) so no cached lookup or
- * attribute hides it. `famfs logplay MOUNTPOINT` forces a catch-up through
- * the user.famfs.logplay xattr (ops.c).
+ * Following the master. A client's server looks at the log header (one
+ * invalidated cache line, or one 4 KiB O_DIRECT read on pmem) adaptively:
+ * every poll_min_us right after a change, the interval doubling while
+ * nothing happens, up to poll_ms (default 4 ms). It replays entries it has
+ * not seen and tells the kernel about each new name
+ * (fuse_lowlevel_notify_inval_entry on its directory, and notify_inval_inode
+ * for the directory's attributes) so no cached lookup or attribute hides it.
+ * A bad entry is retried only when the log header changes, or after a
+ * back-off that doubles from 100 ms to 10 s: never a spin.
+ * `famfs logplay MOUNTPOINT` forces a catch-up through the
+ * user.famfs.logplay xattr (ops.c).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -25,7 +29,7 @@ static void collect(struct famfs_node *node, void *arg)
 {
 	struct new_names *nn = arg;
 
-	fused_node_state(node);
+	fused_node_attach(node);
 	if (nn->n == nn->cap) {
 		size_t cap = nn->cap ? nn->cap * 2 : 64;
 		struct famfs_node **v = realloc(nn->v, cap * sizeof(*v));
@@ -81,21 +85,52 @@ long fused_catch_up(void)
 	return got;
 }
 
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 static void *follow(void *arg)
 {
-	struct timespec ts = {.tv_sec = fused.poll_ms / 1000,
-			      .tv_nsec = (long)(fused.poll_ms % 1000) * 1000000L};
+	uint64_t interval = fused.poll_min_us, max = (uint64_t)fused.poll_ms * 1000;
+	uint64_t bad_seen = 0, bad_backoff = 0, bad_next = 0; /* header at the bad entry */
 	(void)arg;
 
 	while (!atomic_load(&fused.stopping)) {
+		struct timespec ts = {.tv_sec = (time_t)(interval / 1000000),
+				      .tv_nsec = (long)(interval % 1000000) * 1000};
+		uint64_t hdr = 0;
 		int pending;
 
 		nanosleep(&ts, NULL);
+		atomic_fetch_add(&fused.polls, 1);
 		pthread_rwlock_rdlock(&fused.lock);
 		pending = famfs_log_pending(fused.im->fs, &fused.im->replay);
+		if (pending >= 0)
+			hdr = fused.im->fs->hdr->next_index;
 		pthread_rwlock_unlock(&fused.lock);
-		if (pending > 0)
-			fused_catch_up();
+		if (pending > 0 && fused.im->replay.bad_index >= 0 && hdr == bad_seen &&
+		    now_us() < bad_next)
+			pending = 0; /* the same bad entry, and the header has not moved: wait */
+		if (pending > 0) {
+			long got = fused_catch_up();
+
+			if (fused.im->replay.bad_index >= 0) {
+				bad_backoff = hdr != bad_seen || !bad_backoff ? 100000
+					      : bad_backoff < 10000000	      ? bad_backoff * 2
+									      : bad_backoff;
+				bad_seen = hdr;
+				bad_next = now_us() + bad_backoff;
+			}
+			if (got > 0) {
+				interval = fused.poll_min_us;
+				continue;
+			}
+		}
+		interval = interval * 2 < max ? interval * 2 : max;
 	}
 	return NULL;
 }

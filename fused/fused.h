@@ -33,15 +33,30 @@ enum fused_cache_mode {
 	FUSED_CACHE_DIRECT, /* always direct I/O (MAP_SHARED fails on kernels before 6.6) */
 };
 
-/* Per-node server state (famfs_node.priv). */
-struct fused_node {
-	struct fmap *fmap; /* built on first use, then immutable; NULL if none */
-	uint32_t opens;	   /* open handles */
-	bool doomed;	   /* pending file whose sizing or write failed: discard at release */
-	bool has_stripe;   /* pending file: allocate interleaved, as below */
+/*
+ * A pending file (master only): created here, written, not logged yet
+ * (docs/design.md, "Pending files and commit"). Its space is allocated as
+ * writes arrive, in whole allocation units, and its log slot is reserved.
+ */
+struct fused_pending {
+	pthread_mutex_t mu;	     /* the fields below; taken inside fused.lock */
+	struct famfs_file_body body; /* extents allocated so far, in file order */
+	uint64_t cap;		     /* bytes those extents hold */
+	uint64_t size;		     /* the file's size: highest byte written, or the size set */
+	uint64_t written;	     /* highest byte ever written (a discard clears up to it) */
+	bool failed;		     /* a write failed or the writer was killed: discard */
+	bool mtime_set;		     /* utimensat/futimens set node->mtime: keep it at commit */
+	bool has_stripe;	     /* user.famfs.stripe: allocate interleaved when sized */
 	struct famfs_stripe stripe;
-	bool file_type_set; /* meta file: fmap file_type below */
-	uint8_t file_type;  /* FMAP_FILE_* */
+};
+
+/* Per-node server state (famfs_node.priv), allocated with the node under the exclusive lock. */
+struct fused_node {
+	struct fmap *fmap;	    /* built on first use, then immutable; NULL if none */
+	atomic_uint opens;	    /* open file descriptions */
+	struct fused_pending *pend; /* a pending file; changed only under the exclusive lock */
+	bool file_type_set;	    /* meta file: fmap file_type below */
+	uint8_t file_type;	    /* FMAP_FILE_* */
 };
 
 struct fused {
@@ -57,11 +72,18 @@ struct fused {
 	uint64_t sb_ino;   /* .meta/.superblock */
 	uint64_t log_ino;  /* .meta/.log */
 
+	uint64_t log_reserved; /* log slots reserved by pending files (exclusive lock) */
+	bool dataio_map;       /* -o dataio=map: store through the mapping on image files too */
+	atomic_ulong read_invalidated; /* bytes a client invalidated before replying */
+	atomic_ulong io_faults;	       /* SIGBUS turned into EIO */
+
 	/* Clients: following the master's log (follow.c). */
 	pthread_t follow_thread;
 	bool follow_running;
-	unsigned int poll_ms;
+	unsigned int poll_ms;	  /* longest interval between two looks at the log header */
+	unsigned int poll_min_us; /* shortest, right after a change */
 	atomic_bool stopping;
+	atomic_ulong polls; /* looks at the log header */
 
 	/* Channel (channel.c): request counters and the famfs kernel protocol. */
 	atomic_ulong ops[FUSED_NOPS];
@@ -85,8 +107,55 @@ extern const struct fuse_lowlevel_ops fused_ops;
 bool fused_is_meta(const struct famfs_node *n);
 /** fused_is_pending() - is @n a file created here but not sized (so not logged) yet? */
 bool fused_is_pending(const struct famfs_node *n);
-/** fused_node_state() - the server state of @n, allocating it on first use (lock held). */
-struct fused_node *fused_node_state(struct famfs_node *n);
+/**
+ * fused_node_attach() - give @n its server state (exclusive lock held, or
+ * before the session starts). Returns the state or NULL (ENOMEM).
+ */
+struct fused_node *fused_node_attach(struct famfs_node *n);
+/** fused_node_state() - the server state of @n; NULL only if attaching it ran out of memory. */
+static inline struct fused_node *fused_node_state(const struct famfs_node *n)
+{
+	return n->priv;
+}
+/** fused_now() - the wall clock as the log records it (u32 seconds, nanoseconds). */
+void fused_now(uint32_t *sec, uint32_t *nsec);
+
+/* pending.c: allocate on write, commit at close (master only; docs/design.md) */
+/**
+ * fused_pending_new() - make the new node @n a pending file: reserve a log
+ * slot and its first allocation unit. Exclusive lock held. Returns 0 or
+ * -ENOSPC (log or device full) / -ENOMEM.
+ */
+int fused_pending_new(struct famfs_node *n);
+/**
+ * fused_pending_grow() - make pending file @n hold at least @end bytes,
+ * allocating whole units (extending the last extent in place when it can).
+ * Exclusive lock held. Returns 0, -ENOSPC (device full, or 16 extents) or
+ * -EFBIG (a striped file past its allocation).
+ */
+int fused_pending_grow(struct famfs_node *n, uint64_t end);
+/**
+ * fused_pending_set_size() - ftruncate/fallocate on pending file @n: size it
+ * to @size (allocating; striped if user.famfs.stripe was set). @exact: the
+ * size becomes @size (ftruncate), else at least @size (fallocate). Exclusive
+ * lock held. Returns 0 or the errors of fused_pending_grow().
+ */
+int fused_pending_set_size(struct famfs_node *n, uint64_t size, bool exact);
+/**
+ * fused_pending_resolve() - device pieces of [@off, @off+@len) of pending
+ * file @n (pend->mu held, the range inside pend->cap): up to @max pieces in
+ * @devoff/@plen. Returns the number of pieces, or -EIO.
+ */
+int fused_pending_resolve(const struct fused_pending *p, uint64_t off, uint64_t len,
+			  uint64_t *devoff, uint64_t *plen, int max);
+/**
+ * fused_pending_commit() - log pending file @n at its size with its extents
+ * trimmed (unused units back to the pool), or discard it if it failed.
+ * Exclusive lock held. Returns 0 (committed), 1 (discarded: @n is freed,
+ * its parent and name copied to @parent/@name for the kernel notification)
+ * or -errno (the file stays pending).
+ */
+int fused_pending_commit(struct famfs_node *n, fuse_ino_t *parent, char *name, size_t namelen);
 
 /* data.c */
 /**
@@ -99,6 +168,19 @@ struct fmap *fused_node_fmap(struct famfs_node *n);
 void fused_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
 void fused_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		 struct fuse_file_info *fi);
+/**
+ * fused_data_init() - install the SIGBUS handler that turns a poisoned (or
+ * vanished) line under the server's own loads and stores into EIO for the
+ * request that touched it. Returns 0 or -errno.
+ */
+int fused_data_init(void);
+/**
+ * fused_zero() - make device bytes [@devoff, @devoff+@len) read as zeros
+ * (space a discarded file wrote goes back to the pool clean). Returns 0 or -errno.
+ */
+int fused_zero(uint64_t devoff, uint64_t len);
+/** fused_sync_data() - make what was written to the device durable (fsync). 0 or -errno. */
+int fused_sync_data(void);
 
 /* follow.c */
 /** fused_catch_up() - replay new log entries and tell the kernel; returns entries replayed or

@@ -36,7 +36,10 @@ static const char usage_text[] =
     "  -f               stay in the foreground (log to stderr)\n"
     "  -d               debug: foreground, and libfuse prints every request\n"
     "  -o ro            read-only, even on the master\n"
-    "  -o poll_ms=N     clients: poll the log every N ms (default 20)\n"
+    "  -o poll_ms=N     clients: look at the log at least every N ms (default 4;\n"
+    "                   every 0.5 ms right after a change, backing off while idle)\n"
+    "  -o dataio=map    store file data through the device mapping on image files\n"
+    "                   too, as on devdax (tests of that path)\n"
     "  -o timeout=S     kernel entry/attribute cache time in seconds (default 3600)\n"
     "  -o fmap=MODE     GET_FMAP for striped files: striped (default) or unrolled\n"
     "  -o nofmap        do not accept FUSE_DAX_FMAP even if the kernel offers it\n"
@@ -69,6 +72,8 @@ static int parse_opts(char *opts, bool *ro, char *pass, size_t passlen)
 				fprintf(stderr, "famfs_fused: poll_ms must be 1..60000\n");
 				return -1;
 			}
+		} else if (!strcmp(o, "dataio=map")) {
+			fused.dataio_map = true;
 		} else if (!strncmp(o, "timeout=", 8)) {
 			fused.timeout = strtod(o + 8, NULL);
 		} else if (!strcmp(o, "fmap=striped")) {
@@ -99,7 +104,7 @@ static int parse_opts(char *opts, bool *ro, char *pass, size_t passlen)
 static void attach_state(struct famfs_node *n, void *arg)
 {
 	(void)arg;
-	fused_node_state(n);
+	fused_node_attach(n);
 }
 
 /* The server's per-node state and cached fmaps, at exit. */
@@ -110,6 +115,12 @@ static void free_node_state(void)
 		struct fused_node *fn = n ? n->priv : NULL;
 
 		if (fn) {
+			/* A pending file still here was never committed: nothing of it is
+			 * on the media but bytes in units no entry names. */
+			if (fn->pend) {
+				pthread_mutex_destroy(&fn->pend->mu);
+				free(fn->pend);
+			}
 			fmap_free(fn->fmap);
 			free(fn);
 			n->priv = NULL;
@@ -144,11 +155,12 @@ static int add_meta(void)
 	fused.meta_ino = dir->ino;
 	fused.sb_ino = sb->ino;
 	fused.log_ino = log->ino;
-	if (!fused_node_state(dir) || !(fn = fused_node_state(sb)))
+	if (!fused_node_attach(famfs_ns_root(ns)) || !fused_node_attach(dir) ||
+	    !(fn = fused_node_attach(sb)))
 		return -ENOMEM;
 	fn->file_type_set = true;
 	fn->file_type = FMAP_FILE_SUPERBLOCK;
-	if (!(fn = fused_node_state(log)))
+	if (!(fn = fused_node_attach(log)))
 		return -ENOMEM;
 	fn->file_type_set = true;
 	fn->file_type = FMAP_FILE_LOG;
@@ -231,7 +243,8 @@ int main(int argc, char **argv)
 	const char *dev, *mnt;
 	int c, ret = 1;
 
-	fused.poll_ms = 20;
+	fused.poll_ms = 4;
+	fused.poll_min_us = 500;
 	fused.timeout = 3600;
 	fused.fmap_allowed = true;
 	fused.fmap_mode = FUSED_FMAP_STRIPED;
@@ -268,6 +281,10 @@ int main(int argc, char **argv)
 
 	if (open_image(dev, ro))
 		goto out;
+	if (fused_data_init()) {
+		fprintf(stderr, "famfs_fused: cannot install the SIGBUS handler\n");
+		goto out;
+	}
 
 	snprintf(fuseopts, sizeof(fuseopts),
 		 "fsname=%s,subtype=famfs,default_permissions,allow_other%s%s",

@@ -2,18 +2,19 @@
 /*
  * Namespace operations of famfs_fused: one function per FUSE request.
  *
- * Rules (docs/design.md, "Fixed sizes" and "Creating files"):
+ * Rules (docs/design.md, "Fixed sizes" and "Pending files and commit"):
  * - Every mutation on a client (or a read-only mount) fails with EROFS.
  * - famfs never deletes, renames or links: EPERM.
  * - A logged file's size never changes: size-changing setattr, truncate,
  *   O_TRUNC and fallocate past EOF fail with EPERM; writes past EOF with
- *   EFBIG (data.c).
- * - create/mknod make a *pending* file: in this server's memory only, size
- *   0, not logged. The first size-setting call (fallocate mode 0,
- *   ftruncate/truncate to N > 0) allocates its space and logs it with that
- *   size, in one log entry. A pending file still unsized at its last close
- *   is logged as an empty file, unless a write to it or its sizing failed,
- *   in which case it is discarded (a failed copy leaves nothing behind).
+ *   EFBIG (data.c). Its mode, owner and time may change: each change is one
+ *   attribute-update log entry (docs/format.md).
+ * - create makes a *pending* file (pending.c): a log slot and its first
+ *   unit reserved, space allocated as writes arrive, mode/owner/times kept
+ *   in memory; it is logged ("committed") at its last release or at fsync.
+ *   mknod creates and commits an empty file at once.
+ * - A FILE entry flagged ALL_HOSTS_RO is read-only on every host: write
+ *   opens fail with EPERM, so no writable descriptor (FUSE or DAX) exists.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
@@ -31,17 +33,27 @@
 #include "size.h"
 
 #define XATTR_STATS   "user.famfs.stats"
+#define XATTR_SERVER  "user.famfs.server"
 #define XATTR_LOGPLAY "user.famfs.logplay"
 #define XATTR_ROLE    "user.famfs.role"
 #define XATTR_PID     "user.famfs.pid"
 #define XATTR_MAP     "user.famfs.map"
 #define XATTR_STRIPE  "user.famfs.stripe"
 
-struct fused_node *fused_node_state(struct famfs_node *n)
+struct fused_node *fused_node_attach(struct famfs_node *n)
 {
 	if (!n->priv)
 		n->priv = calloc(1, sizeof(struct fused_node));
 	return n->priv;
+}
+
+void fused_now(uint32_t *sec, uint32_t *nsec)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	*sec = (uint32_t)ts.tv_sec;
+	*nsec = (uint32_t)ts.tv_nsec;
 }
 
 static struct famfs_node *node(fuse_ino_t ino)
@@ -54,11 +66,21 @@ bool fused_is_meta(const struct famfs_node *n)
 	return n->ino == fused.meta_ino || n->ino == fused.sb_ino || n->ino == fused.log_ino;
 }
 
+/* Is @n a logged file that the log marks read-only on every host? */
+static bool all_hosts_ro(const struct famfs_node *n)
+{
+	return n->file && (n->file->flags & FAMFS_FILE_FLAG_ALL_RO);
+}
+
 static void fill_attr(const struct famfs_node *n, struct stat *st)
 {
+	const struct fused_node *fn = fused_node_state(n);
+
 	memset(st, 0, sizeof(*st));
 	st->st_ino = n->ino;
 	st->st_mode = n->mode;
+	if (all_hosts_ro(n))
+		st->st_mode &= ~(mode_t)0222;
 	st->st_nlink = S_ISDIR(n->mode) ? 2 + n->nsubdirs : 1;
 	st->st_uid = n->uid;
 	st->st_gid = n->gid;
@@ -66,7 +88,16 @@ static void fill_attr(const struct famfs_node *n, struct stat *st)
 	st->st_blksize = (blksize_t)fused.im->fs->geom.alloc_unit;
 	if (n->file)
 		st->st_blocks = (blkcnt_t)(famfs_file_capacity(n->file) / 512);
-	st->st_atime = st->st_mtime = st->st_ctime = fused.mount_time;
+	if (fn && fn->pend) {
+		pthread_mutex_lock(&fn->pend->mu);
+		st->st_size = (off_t)fn->pend->size;
+		st->st_blocks = (blkcnt_t)(fn->pend->cap / 512);
+		pthread_mutex_unlock(&fn->pend->mu);
+	}
+	/* Times come from the log, so every mount and host shows the same ones. */
+	st->st_mtim.tv_sec = n->mtime_sec;
+	st->st_mtim.tv_nsec = n->mtime_nsec;
+	st->st_atim = st->st_ctim = st->st_mtim;
 }
 
 static void fill_entry(const struct famfs_node *n, struct fuse_entry_param *e)
@@ -140,51 +171,62 @@ static void fused_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 		fuse_reply_attr(req, &st, fused.timeout);
 }
 
-/* Give pending file @n its size: allocate and log. Lock held exclusively. */
-static int size_pending(struct famfs_node *n, uint64_t size)
-{
-	struct fused_node *fn = fused_node_state(n);
-	int rc = famfs_image_log_file(fused.im, n, size, fn->has_stripe ? &fn->stripe : NULL);
-
-	if (rc) {
-		fn->doomed = true;
-		if (rc == -ENOSPC)
-			fuse_log(FUSE_LOG_ERR,
-				 "famfs_fused: cannot size a file to %" PRIu64 " bytes: %s full\n",
-				 size, famfs_log_free(fused.im->fs) ? "device" : "log");
-	}
-	return rc;
-}
-
 bool fused_is_pending(const struct famfs_node *n)
 {
-	return S_ISREG(n->mode) && !n->file && !fused_is_meta(n);
+	const struct fused_node *fn = fused_node_state(n);
+
+	return fn && fn->pend;
+}
+
+/* Free log slots not promised to a pending file (exclusive lock held). */
+static bool log_room(void)
+{
+	return famfs_log_free(fused.im->fs) > fused.log_reserved;
+}
+
+static void report_nospace(uint64_t size)
+{
+	fuse_log(FUSE_LOG_ERR, "famfs_fused: cannot allocate %" PRIu64 " bytes: %s full\n", size,
+		 log_room() ? "device" : "log");
 }
 
 static void fused_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			  struct fuse_file_info *fi)
 {
+	uint32_t mode, uid, gid, sec, nsec;
+	struct fused_node *fn;
 	struct famfs_node *n;
+	bool times, changed;
 	struct stat st;
 	int err = 0;
 
 	(void)fi;
-	if (!fused.writable &&
-	    (to_set & ~(FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
-			FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME))) {
+	if (!fused.writable) {
 		fuse_reply_err(req, EROFS);
 		return;
 	}
 	wrlock();
 	n = node(ino);
-	if (!n) {
-		err = ESTALE;
+	fn = n ? fused_node_state(n) : NULL;
+	if (!n || !fn) {
+		err = n ? ENOMEM : ESTALE;
 		goto out;
 	}
-	/* Mode and owner are in the log, which is never rewritten. */
-	if (((to_set & FUSE_SET_ATTR_MODE) && (attr->st_mode & 07777) != (n->mode & 07777)) ||
-	    ((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != n->uid) ||
-	    ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != n->gid)) {
+	mode = to_set & FUSE_SET_ATTR_MODE ? (uint32_t)attr->st_mode & 07777 : n->mode & 07777;
+	uid = to_set & FUSE_SET_ATTR_UID ? (uint32_t)attr->st_uid : n->uid;
+	gid = to_set & FUSE_SET_ATTR_GID ? (uint32_t)attr->st_gid : n->gid;
+	sec = n->mtime_sec;
+	nsec = n->mtime_nsec;
+	times = to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW);
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
+		fused_now(&sec, &nsec);
+	} else if (to_set & FUSE_SET_ATTR_MTIME) {
+		sec = (uint32_t)attr->st_mtim.tv_sec;
+		nsec = (uint32_t)attr->st_mtim.tv_nsec;
+	}
+	if (fused_is_meta(n) &&
+	    (to_set & ~(FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_CTIME |
+			FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))) {
 		err = EPERM;
 		goto out;
 	}
@@ -193,12 +235,38 @@ static void fused_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 
 		if (S_ISDIR(n->mode))
 			err = EISDIR;
-		else if (fused_is_pending(n) && size > 0)
-			err = -size_pending(n, size);
+		else if (fn->pend)
+			err = -fused_pending_set_size(n, size, true);
 		else if (size != n->size)
 			err = EPERM; /* famfs file sizes are fixed */
+		if (err == ENOSPC)
+			report_nospace(size);
+		if (err)
+			goto out;
 	}
-	/* Times are not stored: accepted and ignored. */
+	changed = mode != (n->mode & 07777) || uid != n->uid || gid != n->gid ||
+		  (times && (sec != n->mtime_sec || nsec != n->mtime_nsec));
+	if (!changed || fused_is_meta(n))
+		goto out; /* atime and ctime are not stored: accepted */
+	if (fn->pend) {
+		/* Pending: kept in memory, logged with the file at commit. */
+		n->mode = (n->mode & S_IFMT) | mode;
+		n->uid = uid;
+		n->gid = gid;
+		n->mtime_sec = sec;
+		n->mtime_nsec = nsec;
+		if (times) {
+			pthread_mutex_lock(&fn->pend->mu);
+			fn->pend->mtime_set = true;
+			pthread_mutex_unlock(&fn->pend->mu);
+		}
+	} else if (n->log_index < 0) {
+		err = EPERM; /* the root: no log entry names it */
+	} else if (!log_room()) {
+		err = ENOSPC;
+	} else {
+		err = -famfs_image_update_attrs(fused.im, n, mode, uid, gid, sec, nsec);
+	}
 out:
 	if (!err)
 		fill_attr(n, &st);
@@ -228,12 +296,29 @@ static void fused_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, of
 		fuse_reply_err(req, dir ? ENOTDIR : ESTALE);
 		return;
 	}
-	/* Offsets: 1 ".", 2 "..", 3 + i the i-th child (children only ever get appended). */
-	for (uint64_t pos = (uint64_t)off; pos < 2ULL + dir->nkids; pos++) {
+	/*
+	 * Offsets stay valid when a pending child goes away: after "." 1, after
+	 * ".." 2, after a child its inode number + 2. Children are kept in
+	 * creation order, so their inode numbers ascend: resume by bisection.
+	 */
+	uint32_t lo = 0, hi = dir->nkids;
+
+	if (off >= 2) {
+		while (lo < hi) {
+			uint32_t mid = lo + (hi - lo) / 2;
+
+			if (dir->kids[mid]->ino + 2 <= (uint64_t)off)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+	}
+	for (uint64_t pos = off < 2 ? (uint64_t)off : 2 + lo; pos < 2ULL + dir->nkids; pos++) {
 		const struct famfs_node *n = pos == 0	? dir
 					     : pos == 1 ? dir->parent
 							: dir->kids[pos - 2];
 		const char *name = pos == 0 ? "." : pos == 1 ? ".." : n->name;
+		off_t next = pos < 2 ? (off_t)pos + 1 : (off_t)(n->ino + 2);
 		size_t want;
 
 		if (plus) {
@@ -242,13 +327,11 @@ static void fused_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, of
 			fill_entry(n, &e);
 			if (pos < 2) /* no lookup reference for . and .. */
 				e = (struct fuse_entry_param){.attr = e.attr};
-			want = fuse_add_direntry_plus(req, buf + used, size - used, name, &e,
-						      (off_t)pos + 1);
+			want = fuse_add_direntry_plus(req, buf + used, size - used, name, &e, next);
 		} else {
 			struct stat st = {.st_ino = n->ino, .st_mode = n->mode};
 
-			want = fuse_add_direntry(req, buf + used, size - used, name, &st,
-						 (off_t)pos + 1);
+			want = fuse_add_direntry(req, buf + used, size - used, name, &st, next);
 		}
 		if (want > size - used)
 			break;
@@ -276,30 +359,36 @@ static void fused_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t
 static void fused_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	int acc = fi->flags & O_ACCMODE;
-	struct fused_node *fn;
+	struct fused_node *fn = NULL;
 	struct famfs_node *n;
+	bool pend = false;
 	int err = 0;
 
 	rdlock();
 	n = node(ino);
+	if (n)
+		fn = fused_node_state(n);
 	if (!n)
 		err = ESTALE;
+	else if (!fn)
+		err = ENOMEM;
 	else if (S_ISDIR(n->mode))
 		err = EISDIR;
 	else if (acc != O_RDONLY && !fused.writable)
 		err = EROFS;
-	else if (acc != O_RDONLY && fused_is_meta(n))
-		err = EPERM;
-	else if ((fi->flags & O_TRUNC) && n->size > 0)
+	else if (acc != O_RDONLY && (fused_is_meta(n) || all_hosts_ro(n)))
+		err = EPERM; /* read-only on every host: no writable descriptor, FUSE or DAX */
+	else if ((fi->flags & O_TRUNC) && !fn->pend && n->size > 0)
 		err = EPERM; /* would change the size */
 	if (!err) {
-		fn = fused_node_state(n);
-		__atomic_add_fetch(&fn->opens, 1, __ATOMIC_RELAXED);
+		pend = fn->pend != NULL;
+		atomic_fetch_add(&fn->opens, 1);
 		/* Meta files are always read fresh (a client's log changes under it);
 		 * data files per -o cache (docs/design.md, "Data path"). */
 		fi->direct_io = fused_is_meta(n) || fused.direct_io;
 		fi->keep_cache = 0;
-		fi->noflush = 1; /* close needs no FLUSH: nothing is buffered here */
+		/* Pending files need FLUSH: it tells a killed writer (discard) from a close. */
+		fi->noflush = !pend;
 	}
 	unlock();
 	if (err)
@@ -308,9 +397,9 @@ static void fused_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_open(req, fi);
 }
 
-/* Create a pending file; the caller has checked this is the master. */
+/* Create a pending file; the caller has checked this is the master. Exclusive lock held. */
 static int new_pending(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		       struct fuse_entry_param *e)
+		       struct famfs_node **out)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	char path[FAMFS_PATH_MAX + 1];
@@ -331,11 +420,17 @@ static int new_pending(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	    famfs_ns_add(fused.im->ns, dir, name, S_IFREG | (mode & 07777), ctx->uid, ctx->gid, &n);
 	if (rc)
 		return -rc;
-	if (!fused_node_state(n)) {
+	rc = fused_node_attach(n) ? fused_pending_new(n) : -ENOMEM;
+	if (rc) {
+		free(n->priv);
+		n->priv = NULL;
 		famfs_ns_remove(fused.im->ns, n);
-		return ENOMEM;
+		if (rc == -ENOSPC)
+			report_nospace(0);
+		return -rc;
 	}
-	fill_entry(n, e);
+	fused_now(&n->mtime_sec, &n->mtime_nsec);
+	*out = n;
 	return 0;
 }
 
@@ -343,6 +438,7 @@ static void fused_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 			 struct fuse_file_info *fi)
 {
 	struct fuse_entry_param e;
+	struct famfs_node *n;
 	int err;
 
 	if (!fused.writable) {
@@ -350,12 +446,13 @@ static void fused_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 		return;
 	}
 	wrlock();
-	err = new_pending(req, parent, name, mode, &e);
+	err = new_pending(req, parent, name, mode, &n);
 	if (!err) {
-		fused_node_state(node(e.ino))->opens++;
+		atomic_fetch_add(&fused_node_state(n)->opens, 1);
+		fill_entry(n, &e);
 		fi->direct_io = fused.direct_io;
 		fi->keep_cache = 0;
-		fi->noflush = 1;
+		fi->noflush = 0;
 	}
 	unlock();
 	if (err)
@@ -364,10 +461,14 @@ static void fused_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 		fuse_reply_create(req, &e, fi);
 }
 
+/* mknod: a file nobody has open, so it is created and committed (empty) at once. */
 static void fused_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 			dev_t rdev)
 {
+	char nm[FAMFS_PATH_MAX + 1];
 	struct fuse_entry_param e;
+	struct famfs_node *n;
+	fuse_ino_t dummy;
 	int err;
 
 	(void)rdev;
@@ -380,7 +481,12 @@ static void fused_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 		return;
 	}
 	wrlock();
-	err = new_pending(req, parent, name, mode, &e);
+	err = new_pending(req, parent, name, mode, &n);
+	if (!err) {
+		err = -fused_pending_commit(n, &dummy, nm, sizeof(nm));
+		if (!err)
+			fill_entry(n, &e);
+	}
 	unlock();
 	if (err)
 		fuse_reply_err(req, err);
@@ -405,10 +511,14 @@ static void fused_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 		rc = -ESTALE;
 	else if (dir->ino == fused.meta_ino)
 		rc = -EPERM;
-	else
+	else if (!log_room())
+		rc = -ENOSPC; /* the free slots are promised to pending files */
+	else {
+		fused_now(&fused.im->now_sec, &fused.im->now_nsec);
 		rc = famfs_image_mkdir(fused.im, dir, name, mode, ctx->uid, ctx->gid, &n);
-	if (!rc && !fused_node_state(n))
-		rc = -ENOMEM;
+	}
+	if (!rc && !fused_node_attach(n))
+		rc = -ENOMEM; /* logged: it is there after a remount */
 	if (!rc)
 		fill_entry(n, &e);
 	unlock();
@@ -458,28 +568,21 @@ static void fused_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, c
 	fused_never(req);
 }
 
+/* Last release of a pending file: commit it (or discard it if it failed). */
 static void fused_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	char name[FAMFS_PATH_MAX + 1] = "";
+	struct fused_node *fn;
 	struct famfs_node *n;
 	fuse_ino_t parent = 0;
 
 	(void)fi;
 	wrlock();
 	n = node(ino);
-	if (n) {
-		struct fused_node *fn = fused_node_state(n);
-
-		if (--fn->opens == 0 && fused_is_pending(n)) {
-			/* Unsized at last close: an empty file, unless something failed. */
-			if (fn->doomed || famfs_image_log_file(fused.im, n, 0, NULL)) {
-				parent = n->parent->ino;
-				snprintf(name, sizeof(name), "%s", n->name);
-				free(fn);
-				n->priv = NULL;
-				famfs_ns_remove(fused.im->ns, n);
-			}
-		}
+	fn = n ? fused_node_state(n) : NULL;
+	if (fn && atomic_fetch_sub(&fn->opens, 1) == 1 && fn->pend) {
+		if (fused_pending_commit(n, &parent, name, sizeof(name)) != 1)
+			parent = 0;
 	}
 	unlock();
 	fuse_reply_err(req, 0);
@@ -509,10 +612,13 @@ static void fused_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 		err = ESTALE;
 	else if (S_ISDIR(n->mode) || fused_is_meta(n))
 		err = EPERM;
-	else if (end <= n->size)
+	else if (fused_is_pending(n)) {
+		err = mode == 0 ? -fused_pending_set_size(n, end, false)
+				: -fused_pending_grow(n, end);
+		if (err == ENOSPC)
+			report_nospace(end);
+	} else if (end <= n->size)
 		err = 0; /* already allocated: famfs files are fully allocated at creation */
-	else if (fused_is_pending(n) && mode == 0)
-		err = -size_pending(n, end);
 	else
 		err = EPERM; /* would grow a file whose size is fixed */
 	unlock();
@@ -533,7 +639,7 @@ static void fused_statfs(fuse_req_t req, fuse_ino_t ino)
 	sv.f_bfree = fused.im->alloc.nunits - fused.im->alloc.used;
 	sv.f_bavail = fused.writable ? sv.f_bfree : 0;
 	sv.f_files = fs->geom.nslots; /* one log entry per file or directory */
-	sv.f_ffree = famfs_log_free(fs);
+	sv.f_ffree = famfs_log_free(fs) - fused.log_reserved;
 	sv.f_favail = fused.writable ? sv.f_ffree : 0;
 	sv.f_namemax = FAMFS_PATH_MAX; /* whole relative path, so also each name */
 	sv.f_fsid = FAMFS_STATFS_MAGIC;
@@ -591,6 +697,13 @@ static void fused_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, siz
 	}
 	if (ino == FAMFS_ROOT_INO && !strcmp(name, XATTR_STATS)) {
 		len = fused_stats_text(buf, cap);
+	} else if (ino == FAMFS_ROOT_INO && !strcmp(name, XATTR_SERVER)) {
+		len = (size_t)snprintf(buf, cap,
+				       "read_invalidated_bytes %lu\nio_faults %lu\nlog_polls %lu\n"
+				       "pending_files %" PRIu64 "\n",
+				       atomic_load(&fused.read_invalidated),
+				       atomic_load(&fused.io_faults), atomic_load(&fused.polls),
+				       fused.log_reserved);
 	} else if (ino == FAMFS_ROOT_INO && !strcmp(name, XATTR_PID)) {
 		len = (size_t)snprintf(buf, cap, "%ld", (long)getpid());
 	} else if (ino == FAMFS_ROOT_INO && !strcmp(name, XATTR_ROLE)) {
@@ -637,7 +750,7 @@ static void fused_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, siz
 static void fused_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	static const char root[] =
-	    XATTR_STATS "\0" XATTR_ROLE "\0" XATTR_PID "\0" XATTR_LOGPLAY "\0";
+	    XATTR_STATS "\0" XATTR_SERVER "\0" XATTR_ROLE "\0" XATTR_PID "\0" XATTR_LOGPLAY "\0";
 	static const char file[] = XATTR_MAP "\0";
 	const char *list = ino == FAMFS_ROOT_INO ? root : file;
 	size_t len = ino == FAMFS_ROOT_INO ? sizeof(root) - 1 : sizeof(file) - 1;
@@ -709,8 +822,12 @@ static void fused_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, con
 	else if (parse_stripe(value, size, &st))
 		err = EINVAL;
 	else {
-		fused_node_state(n)->stripe = st;
-		fused_node_state(n)->has_stripe = true;
+		struct fused_pending *p = fused_node_state(n)->pend;
+
+		pthread_mutex_lock(&p->mu);
+		p->stripe = st;
+		p->has_stripe = true;
+		pthread_mutex_unlock(&p->mu);
 	}
 	unlock();
 	fuse_reply_err(req, err);
@@ -723,19 +840,105 @@ static void fused_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	fuse_reply_err(req, fused.writable ? ENOTSUP : EROFS);
 }
 
+/*
+ * Was the task closing this descriptor killed by a signal? It is still in
+ * do_exit() while its files are closed (FLUSH waits for our reply), with
+ * PF_EXITING set and its exit code (field 52 of /proc/PID/stat) holding the
+ * signal.
+ */
+static bool closer_killed(pid_t pid)
+{
+	char path[64], buf[2048], *p;
+	unsigned long flags = 0;
+	long code = 0;
+	ssize_t len;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	len = (ssize_t)fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	if (len <= 0)
+		return false;
+	buf[len] = '\0';
+	p = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
+	if (!p)
+		return false;
+	p++;
+	/* Fields from 3 (state) on; flags is field 9, exit_code field 52. */
+	for (int field = 3; field <= 52 && p; field++) {
+		while (*p == ' ')
+			p++;
+		if (field == 9)
+			flags = strtoul(p, NULL, 10);
+		if (field == 52)
+			code = strtol(p, NULL, 10);
+		p = strchr(p, ' ');
+	}
+	return (flags & 0x4 /* PF_EXITING */) && (code & 0x7f);
+}
+
 static void fused_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)ino;
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct fused_node *fn;
+	struct famfs_node *n;
+
 	(void)fi;
+	if (closer_killed(ctx->pid)) {
+		/* The writer died mid-file: nothing half-written may look complete. */
+		rdlock();
+		n = node(ino);
+		fn = n ? fused_node_state(n) : NULL;
+		if (fn && fn->pend) {
+			pthread_mutex_lock(&fn->pend->mu);
+			fn->pend->failed = true;
+			pthread_mutex_unlock(&fn->pend->mu);
+		}
+		unlock();
+	}
 	fuse_reply_err(req, 0);
 }
 
+/*
+ * fsync/fdatasync: the device's data durable (design.md, "Durability"), and
+ * a pending file committed now, at its current size, which is then fixed.
+ */
 static void fused_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	char name[FAMFS_PATH_MAX + 1];
+	struct fused_node *fn;
+	struct famfs_node *n;
+	fuse_ino_t parent = 0;
+	int err;
+
+	(void)datasync;
+	(void)fi;
+	err = fused.writable ? -fused_sync_data() : 0;
+	if (!err && fused.writable) {
+		wrlock();
+		n = node(ino);
+		fn = n ? fused_node_state(n) : NULL;
+		if (fn && fn->pend) {
+			int rc = fused_pending_commit(n, &parent, name, sizeof(name));
+
+			err = rc == 1 ? EIO : -rc; /* discarded: a write had failed */
+			if (!err)
+				err = -fused_sync_data(); /* the log entry too */
+		}
+		unlock();
+	}
+	fuse_reply_err(req, err);
+}
+
+static void fused_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	(void)ino;
 	(void)datasync;
 	(void)fi;
-	fuse_reply_err(req, 0);
+	fuse_reply_err(req, fused.writable ? -fused_sync_data() : 0);
 }
 
 const struct fuse_lowlevel_ops fused_ops = {
@@ -765,4 +968,5 @@ const struct fuse_lowlevel_ops fused_ops = {
     .removexattr = fused_removexattr,
     .flush = fused_flush,
     .fsync = fused_fsync,
+    .fsyncdir = fused_fsyncdir,
 };
