@@ -280,7 +280,7 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	const char *arg, *dest;
 	struct stat st;
 	bool dest_is_dir;
-	int opt, nsrc;
+	int opt, nsrc, rc;
 
 	while ((opt = cli_getopt(cmd, argc, argv, &arg)) != -1) {
 		if (opt == 'r')
@@ -292,7 +292,10 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	if (nsrc < 1)
 		return cli_usage_error(cmd, "expected SOURCE... DEST");
 	dest = argv[argc - 1];
-	if (cli_famfs_root(dest, root, sizeof(root)))
+	rc = cli_famfs_root(dest, root, sizeof(root));
+	if (rc == -ENOTDIR)
+		return cli_error(cmd, "%s: %s", dest, strerror(ENOTDIR)); /* FILE/x */
+	if (rc)
 		return cli_error(cmd, "%s: not inside a mounted famfs", dest);
 	c.root = root;
 	dest_is_dir = stat(dest, &st) == 0 && S_ISDIR(st.st_mode);

@@ -79,6 +79,8 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	const char *path = argv[cli_optind()];
 
 	rc = cli_famfs_root(path, root, sizeof(root));
+	if (rc == -ENOTDIR)
+		return cli_error(cmd, "%s: %s", path, strerror(ENOTDIR)); /* FILE/x */
 	if (rc)
 		return cli_error(cmd, "%s: not inside a mounted famfs", path);
 	umask(0);

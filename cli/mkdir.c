@@ -40,6 +40,15 @@ static int make(const char *path, mode_t mode, bool parents, bool verbose)
 	return make(path, mode, false, verbose);
 }
 
+/* Does @path have a ".." component? */
+static bool has_dotdot(const char *path)
+{
+	for (const char *p = path; (p = strstr(p, "..")); p += 2)
+		if ((p == path || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
+			return true;
+	return false;
+}
+
 static int run(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	bool parents = false, verbose = false;
@@ -65,8 +74,16 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		return cli_usage_error(cmd, "expected DIR");
 	umask(0);
 	for (int i = cli_optind(); i < argc; i++) {
-		int rc = cli_famfs_root(argv[i], root, sizeof(root));
+		int rc =
+		    has_dotdot(argv[i]) ? -EINVAL : cli_famfs_root(argv[i], root, sizeof(root));
 
+		if (rc == -EINVAL) {
+			/* Refused before anything is created (the log never names "..";
+			 * resolving it would create directories the user did not name). */
+			cli_error(cmd, "%s: \"..\" is not allowed in a famfs path", argv[i]);
+			ret = CLI_FAIL;
+			continue;
+		}
 		if (rc == 0)
 			rc = make(argv[i], mode, parents, verbose);
 		else if (rc == -ENOTSUP || rc == -ENOENT)

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -251,6 +252,34 @@ int famfs_dev_sync(struct famfs_dev *dev)
 	return 0;
 }
 
+/*
+ * A write that is not whole aligned blocks is a read-modify-write of the
+ * blocks it touches; two at once on one block would lose one's bytes. Every
+ * pmem write holds the locks of the blocks it covers (striped by block
+ * number, taken in ascending order), so such writes to one block run one at
+ * a time; writes to different blocks still run in parallel.
+ */
+#define BLOCK_LOCKS 64
+static pthread_mutex_t block_lock[BLOCK_LOCKS] = {[0 ... BLOCK_LOCKS - 1] =
+						      PTHREAD_MUTEX_INITIALIZER};
+
+/* Lock (or unlock) the stripes of blocks [start, end) (bytes, block-aligned). */
+static void lock_blocks(uint64_t start, uint64_t end, bool lock)
+{
+	uint64_t first = start / DIO_ALIGN, n = (end - start) / DIO_ALIGN;
+	bool held[BLOCK_LOCKS] = {false};
+
+	for (uint64_t b = 0; b < n && b < BLOCK_LOCKS; b++)
+		held[(first + b) % BLOCK_LOCKS] = true;
+	for (int i = 0; i < BLOCK_LOCKS; i++)
+		if (held[i]) {
+			if (lock)
+				pthread_mutex_lock(&block_lock[i]);
+			else
+				pthread_mutex_unlock(&block_lock[i]);
+		}
+}
+
 static int bounce(struct famfs_dev *dev, void *buf, size_t len, uint64_t off, bool write)
 {
 	uint64_t start = off / DIO_ALIGN * DIO_ALIGN;
@@ -280,10 +309,20 @@ static int rw(struct famfs_dev *dev, void *buf, size_t len, uint64_t off, bool w
 	if (write && !dev->writable)
 		return -EROFS;
 	switch (dev->kind) {
-	case FAMFS_DEV_PMEM:
+	case FAMFS_DEV_PMEM: {
+		uint64_t start = off / DIO_ALIGN * DIO_ALIGN, end = round_up(off + len, DIO_ALIGN);
+		int rc;
+
+		if (write)
+			lock_blocks(start, end, true);
 		if (off % DIO_ALIGN == 0 && len % DIO_ALIGN == 0 && (uintptr_t)buf % DIO_ALIGN == 0)
-			return dio(dev, buf, len, off, write);
-		return bounce(dev, buf, len, off, write);
+			rc = dio(dev, buf, len, off, write);
+		else
+			rc = bounce(dev, buf, len, off, write);
+		if (write)
+			lock_blocks(start, end, false);
+		return rc;
+	}
 	case FAMFS_DEV_FILE:
 		while (len) {
 			ssize_t n = write ? pwrite(dev->fd, buf, len, (off_t)off)

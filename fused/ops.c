@@ -700,10 +700,10 @@ static void fused_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, siz
 	} else if (ino == FAMFS_ROOT_INO && !strcmp(name, XATTR_SERVER)) {
 		len = (size_t)snprintf(buf, cap,
 				       "read_invalidated_bytes %lu\nio_faults %lu\nlog_polls %lu\n"
-				       "pending_files %" PRIu64 "\n",
+				       "log_retries %lu\npending_files %" PRIu64 "\n",
 				       atomic_load(&fused.read_invalidated),
 				       atomic_load(&fused.io_faults), atomic_load(&fused.polls),
-				       fused.log_reserved);
+				       fused.im->replay.retries, fused.log_reserved);
 	} else if (ino == FAMFS_ROOT_INO && !strcmp(name, XATTR_PID)) {
 		len = (size_t)snprintf(buf, cap, "%ld", (long)getpid());
 	} else if (ino == FAMFS_ROOT_INO && !strcmp(name, XATTR_ROLE)) {
