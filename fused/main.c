@@ -22,6 +22,10 @@
 
 #include "fused.h"
 
+#ifndef FAMFS_PKG_VERSION
+#define FAMFS_PKG_VERSION "unknown"
+#endif
+
 struct fused fused;
 
 static const char usage_text[] =
@@ -48,6 +52,7 @@ static const char usage_text[] =
     "                   direct where the kernel can still mmap such files, Linux 6.6+)\n"
     "  -o OTHER         passed to libfuse (e.g. max_read=N)\n"
     "  -h, --help       this help\n"
+    "  -V, --version    print the version and exit\n"
     "\n"
     "Exit status: 0 after a clean unmount, 1 on errors.\n";
 
@@ -248,7 +253,10 @@ int main(int argc, char **argv)
 	fused.timeout = 3600;
 	fused.fmap_allowed = true;
 	fused.fmap_mode = FUSED_FMAP_STRIPED;
-	while ((c = getopt(argc, argv, "+fdo:h")) != -1) {
+	static const struct option longopts[] = {
+	    {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {0}};
+
+	while ((c = getopt_long(argc, argv, "+fdo:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			foreground = true;
@@ -263,6 +271,10 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
+			return 0;
+		case 'V':
+			printf("famfs_fused %s (libfuse %s)\n", FAMFS_PKG_VERSION,
+			       fuse_pkgversion());
 			return 0;
 		default:
 			fputs(usage_text, stderr);
@@ -317,7 +329,7 @@ int main(int argc, char **argv)
 
 	cfg = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(cfg, 16);
-	fuse_loop_cfg_set_idle_threads(cfg, 4);
+	fuse_loop_cfg_set_idle_threads(cfg, 16);
 	ret = fuse_session_loop_mt(fused.se, cfg) ? 1 : 0;
 	fuse_loop_cfg_destroy(cfg);
 
