@@ -7,6 +7,8 @@ CC       ?= gcc
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CPPFLAGS += -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -MMD -MP -I. -Ifamfs -Ifmap
+VERSION  := $(shell cat VERSION 2>/dev/null || echo unknown)
+CPPFLAGS += -DFAMFS_PKG_VERSION='"$(VERSION)"'
 PKGS     := fuse3 libdaxctl yaml-0.1 uuid zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -51,6 +53,9 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# `famfs --version` and `famfs_fused --version` print VERSION.
+$(BUILD)/obj/cli/main.o $(BUILD)/obj/fused/main.o: VERSION
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@

@@ -26,7 +26,18 @@ struct cli_opt {
 	int key;	  /* short option letter, or a value >= 256 for long-only */
 	const char *arg;  /* argument name shown in help, NULL for a flag */
 	const char *help;
+	/*
+	 * Non-NULL: an option of the existing famfs tools that means nothing
+	 * here. It is accepted, cli_getopt() says on stderr that it is ignored
+	 * and why (this text), and never returns it. Listed apart in --help.
+	 */
+	const char *ignored;
+	/* Another spelling of an earlier option with the same key: not in --help. */
+	bool alias;
 };
+
+/* The key of --help (and of -h, unless a command gives -h another meaning). */
+#define CLI_OPT_HELP 0x7ffe
 
 struct cli_cmd {
 	const char *name;
@@ -39,9 +50,10 @@ struct cli_cmd {
 
 /**
  * cli_getopt() - next option of @cmd's command line: returns its key, -1 at
- * the first operand (cli_optind() is its index), and handles -h/--help
- * (prints help, exits 0) and unknown options (usage error, exits 2).
- * *@arg gets the option's argument.
+ * the first operand (cli_optind() is its index), and handles --help, -h
+ * (unless @cmd defines its own -h) and -? (print help, exit 0), options
+ * marked ignored (a note on stderr, then the next option) and unknown
+ * options (usage error, exits 2). *@arg gets the option's argument.
  */
 int cli_getopt(const struct cli_cmd *cmd, int argc, char **argv, const char **arg);
 int cli_optind(void);
@@ -57,6 +69,46 @@ int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
 int cli_error(const struct cli_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/** cli_parse_mode() - octal permissions (at most 07777) from @arg; 0 or -EINVAL. */
+int cli_parse_mode(const char *arg, mode_t *mode);
+
+/**
+ * cli_parse_id() - a user (@group false) or group id from @arg: a number
+ * below 2^32-1, or a name from the password or group database. 0 or -EINVAL
+ * (negative numbers, unknown names).
+ */
+int cli_parse_id(const char *arg, bool group, unsigned int *id);
+
+/**
+ * cli_parse_threads() - a thread count for -t: 0 (the command's default)
+ * to CLI_MAX_THREADS. 0 or -EINVAL.
+ */
+int cli_parse_threads(const char *arg, unsigned int *n);
+#define CLI_MAX_THREADS 256
+
+/**
+ * cli_parallel() - call @fn(@arg, i) for every i in [0, @n) on @threads
+ * threads (1: in the calling thread, in order; more: each thread takes the
+ * next index until none is left). Returns 0, or -errno if no thread could
+ * be started (then nothing ran).
+ */
+int cli_parallel(size_t n, unsigned int threads, void (*fn)(void *arg, size_t i), void *arg);
+
+/**
+ * cli_pattern_fill() - the test pattern of @seed for bytes [@off, @off+@len)
+ * of a file into @buf: the file is a sequence of 64-bit little-endian words,
+ * word k (at byte 8k) being @seed * (k + 1). Written by `famfs creat -S`,
+ * checked by `famfs verify` and the conformance harness.
+ */
+void cli_pattern_fill(void *buf, uint64_t off, size_t len, uint64_t seed);
+
+/**
+ * cli_pattern_check() - compare @buf, bytes [@off, @off+@len) of a file,
+ * with the pattern of @seed. Returns the index in @buf of the first byte
+ * that differs, or @len if all match.
+ */
+size_t cli_pattern_check(const void *buf, uint64_t off, size_t len, uint64_t seed);
+
 /** cli_fmt_size() - "4.00 GiB" into @buf (32 bytes is plenty). */
 const char *cli_fmt_size(uint64_t bytes, char *buf, size_t size);
 
@@ -66,6 +118,40 @@ const char *cli_fmt_size(uint64_t bytes, char *buf, size_t size);
  * a famfs mount) or -errno.
  */
 int cli_famfs_root(const char *path, char *root, size_t size);
+
+/**
+ * cli_resolve() - @path made absolute and canonical into @out: the longest
+ * existing prefix through realpath(3), the rest (which does not exist yet)
+ * by removing "." and empty components and applying ".." to what comes
+ * before. So "MNT/a/../../x" names MNT's parent's x even when MNT/a does
+ * not exist. Returns 0 or -errno.
+ */
+int cli_resolve(const char *path, char *out, size_t size);
+
+/**
+ * cli_famfs_device() - the device (as the mount names it: the source in
+ * /proc/self/mountinfo) of the famfs mounted at @root, into @dev.
+ * Returns 0, -ENOENT (no famfs mount there) or -errno.
+ */
+int cli_famfs_device(const char *root, char *dev, size_t size);
+
+/**
+ * cli_famfs_mount_of() - the mount point of a famfs mount of @dev (a
+ * device or image path; compared after realpath) into @mnt. Returns 0,
+ * -ENOENT (not mounted) or -errno.
+ */
+int cli_famfs_mount_of(const char *dev, char *mnt, size_t size);
+
+/**
+ * cli_become_owner() - make what this thread creates from now on owned by
+ * @uid and @gid ((unsigned)-1: keep the caller's): sets the thread's
+ * filesystem uid/gid, which FUSE passes to famfs_fused with each request,
+ * keeping root's capabilities (SECBIT_NO_SETUID_FIXUP) so permission
+ * checks still pass. Ownership is logged at creation and can never be
+ * changed afterwards. Returns 0, or -EPERM when the caller may not (not
+ * root and another id).
+ */
+int cli_become_owner(unsigned int uid, unsigned int gid);
 
 /** cli_famfs_xattr() - read xattr @name of @path as a NUL-terminated string; length or -errno. */
 ssize_t cli_famfs_xattr(const char *path, const char *name, char *buf, size_t size);
@@ -79,11 +165,40 @@ ssize_t cli_famfs_xattr(const char *path, const char *name, char *buf, size_t si
  */
 int cli_famfs_create(const char *path, uint64_t size, mode_t mode, const char *stripe);
 
+/**
+ * cli_famfs_create_fd() - as cli_famfs_create(), but leaves the file open
+ * for writing: the descriptor goes to *@fd (the caller closes it).
+ */
+int cli_famfs_create_fd(const char *path, uint64_t size, mode_t mode, const char *stripe, int *fd);
+
+/**
+ * cli_stripe_opts() - the stripe "NSTRIPS,CHUNK,NBUCKETS" from the existing
+ * famfs options -N/-B/-C (@chunk may be NULL: 2 MiB) into @buf. NULL with
+ * no -N; on a bad combination, prints the reason and returns NULL with
+ * *@bad set.
+ */
+const char *cli_stripe_opts(const struct cli_cmd *cmd, const char *nstrips, const char *nbuckets,
+			    const char *chunk, char *buf, size_t size, bool *bad);
+
 /** cli_famfs_nospace() - why ENOSPC: "the log is full" or "no space left on the device". */
 const char *cli_famfs_nospace(const char *path);
 
 /* The subcommands (cli/<name>.c). */
 extern const struct cli_cmd cli_cmd_mkfs, cli_cmd_fsck, cli_cmd_logplay, cli_cmd_mount,
-    cli_cmd_umount, cli_cmd_mkdir, cli_cmd_creat, cli_cmd_cp, cli_cmd_getmap;
+    cli_cmd_umount, cli_cmd_mkdir, cli_cmd_creat, cli_cmd_cp, cli_cmd_getmap, cli_cmd_verify,
+    cli_cmd_flush, cli_cmd_chkread, cli_cmd_mkmeta;
+
+/**
+ * cli_famfs_umount() - unmount the famfs at @mnt and wait for its server to
+ * exit (see famfs umount). Returns 0 or -errno (-EINVAL: not a famfs mount).
+ */
+int cli_famfs_umount(const char *mnt);
+
+/** mount.famfs DEVICE DIR [-sfnv] [-o OPTIONS]: mount(8)'s helper (cli/mount_helper.c). */
+int cli_mount_helper(int argc, char **argv);
+
+#ifndef FAMFS_PKG_VERSION
+#define FAMFS_PKG_VERSION "unknown"
+#endif
 
 #endif

@@ -119,20 +119,45 @@ static void print_entry(const struct famfs_geom *g, const struct famfs_log_entry
 	printf("  %6llu  %s\n", (unsigned long long)index, line);
 }
 
+/* The lines the existing tools print and their users' scripts grep: bytes, or with -h sizes. */
+static void compat_line(const char *name, uint64_t bytes, bool human)
+{
+	char b[32];
+
+	if (human)
+		printf("  %s: %s\n", name, cli_fmt_size(bytes, b, sizeof(b)));
+	else
+		printf("  %s: %llu\n", name, (unsigned long long)bytes);
+}
+
 static int run(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct famfs_checker chk = {.fn = print_problem};
 	struct famfs_fsck_stats st;
 	struct meta m = {0};
-	bool verbose = false;
+	bool verbose = false, human = false, in_mount;
 	const char *arg, *path;
-	char b1[32], b2[32], b3[32];
+	char b1[32], b2[32], b3[32], root[4096];
 	struct stat sst;
-	int c, rc, ret;
+	int c, rc, ret, method = 0;
 
-	while ((c = cli_getopt(cmd, argc, argv, &arg)) != -1)
+	while ((c = cli_getopt(cmd, argc, argv, &arg)) != -1) {
 		if (c == 'v')
 			verbose = true;
+		else if (c == 'h')
+			human = true;
+		else if (c == 'm' || c == 'r') {
+			/* The existing tools' choice of mmap or read for the metadata:
+			 * exclusive there, meaningless here. */
+			if (method && method != c)
+				return cli_usage_error(cmd, "-m and -r exclude each other");
+			method = c;
+			fprintf(stderr,
+				"famfs fsck: option -%c ignored: fsck maps a device and reads a "
+				"mount's .meta files\n",
+				c);
+		}
+	}
 	if (argc - cli_optind() != 1)
 		return cli_usage_error(cmd, "expected one DEVICE or MOUNTPOINT");
 	path = argv[cli_optind()];
@@ -141,7 +166,14 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		fprintf(stderr, "famfs fsck: %s: %s\n", path, strerror(errno));
 		return CLI_USAGE;
 	}
-	rc = S_ISDIR(sst.st_mode) ? load_mount(path, &m) : load_device(path, &m);
+	/* Any path inside a mounted famfs checks that mount. */
+	in_mount = cli_famfs_root(path, root, sizeof(root)) == 0;
+	if (in_mount)
+		rc = load_mount(root, &m);
+	else
+		rc = S_ISDIR(sst.st_mode) ? load_mount(path, &m) : load_device(path, &m);
+	if (S_ISDIR(sst.st_mode) && !in_mount && rc == -ENOENT)
+		rc = -ENOTSUP;
 	if (rc == -EMEDIUMTYPE) {
 		printf("famfs fsck: %s: %llu bytes, too small to hold a famfs superblock\n", path,
 		       (unsigned long long)m.devsize);
@@ -150,9 +182,11 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	}
 	if (rc) {
 		fprintf(stderr, "famfs fsck: %s: cannot read %s: %s\n", path,
-			S_ISDIR(sst.st_mode) ? "the .meta files of a famfs mount" : "the device",
-			rc == -ENODEV ? "not a regular file, devdax or block device"
-				      : strerror(-rc));
+			in_mount || S_ISDIR(sst.st_mode) ? "the .meta files of a famfs mount"
+							 : "the device",
+			rc == -ENODEV	 ? "not a regular file, devdax or block device"
+			: rc == -ENOTSUP ? "not a mounted famfs"
+					 : strerror(-rc));
 		ret = CLI_USAGE;
 		goto out;
 	}
@@ -188,6 +222,9 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		       (unsigned long long)st.slots_used,
 		       (unsigned long long)(st.slots_total - st.slots_used),
 		       (unsigned long long)st.slots_total);
+		compat_line("Device capacity", st.capacity, human);
+		compat_line("Free space", st.capacity > used ? st.capacity - used : 0, human);
+		compat_line("log_len", m.sb->log_len, human);
 	}
 	if (chk.count) {
 		printf("famfs fsck: %s: %u problem%s found\n", path, chk.count,
@@ -204,21 +241,35 @@ out:
 	return ret;
 }
 
+enum { OPT_FUSE = 256, OPT_FORCE };
+
 static const struct cli_opt opts[] = {
-    {"verbose", 'v', NULL, "list every log entry"},
+    {"verbose", 'v', NULL, "list every log entry", NULL, false},
+    {"human", 'h', NULL, "Device capacity, Free space and log_len in KiB/MiB/GiB, not bytes", NULL,
+     false},
+    {"mmap", 'm', NULL, "no effect (the existing tools' way to read the metadata)", NULL, false},
+    {"read", 'r', NULL, "no effect (the existing tools' way to read the metadata)", NULL, false},
+    {"nbuckets", 'B', "N", NULL, "fsck checks every stripe against the entry's own buckets", false},
+    {"set-daxmode", 'M', NULL, NULL, "devdax mode is the device's; set it with daxctl", false},
+    {"load-module", 'L', NULL, NULL, "fsck needs no kernel module", false},
+    {"nofuse", 'F', NULL, NULL, "fsck needs no kernel module", false},
+    {"fuse", OPT_FUSE, NULL, NULL, "fsck needs no kernel module", false},
+    {"nodax", 'D', NULL, NULL, "fsck reads the device as it is", false},
+    {"force", OPT_FORCE, NULL, NULL, "fsck only reads: a mounted device is fine", false},
     {0},
 };
 
 const struct cli_cmd cli_cmd_fsck = {
     .name = "fsck",
-    .args = "[-v] DEVICE|MOUNTPOINT",
-    .summary = "Check a famfs file system on a device or image, or through its mount point.",
+    .args = "[-v] [-h] DEVICE|PATH",
+    .summary = "Check a famfs file system on a device or image, or through its mount.",
     .details = "Checks the superblock (magic, version, crc, geometry against the device), the\n"
 	       "log header, and every log entry: crc, seqnum, type, path rules, parent exists,\n"
 	       "extents aligned, inside the device, clear of superblock and log, and no two\n"
 	       "extents overlapping. Each problem is printed with its code, the entry index\n"
 	       "and the field (docs/fsck.md lists the codes). Then capacity, space used and\n"
-	       "log slots.\n\n"
+	       "log slots, and the existing tools' Device capacity, Free space and log_len\n"
+	       "lines. PATH is a mount point or any file or directory in a famfs mount.\n\n"
 	       "Exit status: 0 clean, 1 problems found, 2 cannot run (no such device, cannot\n"
 	       "read it, usage error).",
     .opts = opts,

@@ -7,8 +7,9 @@
 #include "cli.h"
 
 static const struct cli_cmd *const commands[] = {
-    &cli_cmd_mkfs, &cli_cmd_mount,  &cli_cmd_umount, &cli_cmd_mkdir,   &cli_cmd_creat,
-    &cli_cmd_cp,   &cli_cmd_getmap, &cli_cmd_fsck,   &cli_cmd_logplay,
+    &cli_cmd_mkfs, &cli_cmd_mount,   &cli_cmd_umount, &cli_cmd_mkdir, &cli_cmd_creat,
+    &cli_cmd_cp,   &cli_cmd_verify,  &cli_cmd_getmap, &cli_cmd_flush, &cli_cmd_chkread,
+    &cli_cmd_fsck, &cli_cmd_logplay, &cli_cmd_mkmeta,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -21,9 +22,11 @@ static void usage(FILE *out)
 		"as ordinary files. Commands:\n\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
-	fprintf(out, "\nRun 'famfs COMMAND --help' for a command's options.\n"
-		     "Exit status: 0 success, 1 failure (fsck: problems found), 2 usage error or "
-		     "cannot run.\n");
+	fprintf(out,
+		"\nRun 'famfs COMMAND --help' for a command's options; 'famfs --version' for the\n"
+		"version. mkfs.famfs is famfs mkfs; mount.famfs is mount(8)'s helper.\n"
+		"Exit status: 0 success, 1 failure (fsck: problems found), 2 usage error or "
+		"cannot run.\n");
 }
 
 static const struct cli_cmd *find(const char *name)
@@ -39,14 +42,26 @@ int main(int argc, char **argv)
 	const char *prog = basename(argv[0]);
 	const struct cli_cmd *cmd;
 
-	/* mkfs.famfs is famfs mkfs */
+	/* mkfs.famfs is famfs mkfs; mount.famfs is mount(8)'s helper */
 	if (!strcmp(prog, "mkfs.famfs"))
 		return cli_cmd_mkfs.run(&cli_cmd_mkfs, argc, argv);
+	if (!strcmp(prog, "mount.famfs"))
+		return cli_mount_helper(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return CLI_USAGE;
 	}
-	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		printf("famfs %s\n", FAMFS_PKG_VERSION);
+		return CLI_OK;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help") ||
+	    !strcmp(argv[1], "-?")) {
+		/* famfs -h COMMAND: that command's help */
+		if (argc > 2 && (cmd = find(argv[2]))) {
+			cli_help(cmd, stdout);
+			return CLI_OK;
+		}
 		usage(stdout);
 		return CLI_OK;
 	}

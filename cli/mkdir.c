@@ -52,9 +52,10 @@ static bool has_dotdot(const char *path)
 static int run(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	bool parents = false, verbose = false;
+	unsigned int uid = (unsigned int)-1, gid = (unsigned int)-1;
 	mode_t mode = 0755;
 	const char *arg;
-	char root[PATH_MAX];
+	char root[PATH_MAX], path[PATH_MAX];
 	int c, ret = CLI_OK;
 
 	while ((c = cli_getopt(cmd, argc, argv, &arg)) != -1) {
@@ -62,20 +63,22 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 			parents = true;
 		else if (c == 'v')
 			verbose = true;
-		else if (c == 'm') {
-			char *end;
-
-			mode = (mode_t)strtoul(arg, &end, 8);
-			if (*end || mode > 07777)
-				return cli_usage_error(cmd, "--mode %s: not an octal mode", arg);
-		}
+		else if (c == 'm' && cli_parse_mode(arg, &mode))
+			return cli_usage_error(cmd, "--mode %s: not an octal mode", arg);
+		else if (c == 'u' && cli_parse_id(arg, false, &uid))
+			return cli_usage_error(cmd, "--uid %s: not a user", arg);
+		else if (c == 'g' && cli_parse_id(arg, true, &gid))
+			return cli_usage_error(cmd, "--gid %s: not a group", arg);
 	}
 	if (argc == cli_optind())
 		return cli_usage_error(cmd, "expected DIR");
+	/* Owner and group are logged with each directory, never changed after. */
+	if (cli_become_owner(uid, gid))
+		return cli_error(cmd, "only root may give directories another owner");
 	umask(0);
 	for (int i = cli_optind(); i < argc; i++) {
-		int rc =
-		    has_dotdot(argv[i]) ? -EINVAL : cli_famfs_root(argv[i], root, sizeof(root));
+		/* Resolve first ("//", "./", a relative path), then create. */
+		int rc = has_dotdot(argv[i]) ? -EINVAL : cli_resolve(argv[i], path, sizeof(path));
 
 		if (rc == -EINVAL) {
 			/* Refused before anything is created (the log never names "..";
@@ -85,7 +88,9 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 			continue;
 		}
 		if (rc == 0)
-			rc = make(argv[i], mode, parents, verbose);
+			rc = cli_famfs_root(path, root, sizeof(root));
+		if (rc == 0)
+			rc = make(path, mode, parents, verbose);
 		else if (rc == -ENOTSUP || rc == -ENOENT)
 			rc = -EXDEV;
 		if (rc) {
@@ -101,15 +106,17 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 }
 
 static const struct cli_opt opts[] = {
-    {"parents", 'p', NULL, "create missing parents; an existing directory is fine"},
-    {"mode", 'm', "MODE", "permissions, octal (default 0755)"},
-    {"verbose", 'v', NULL, "print each directory created"},
+    {"parents", 'p', NULL, "create missing parents; an existing directory is fine", NULL, false},
+    {"mode", 'm', "MODE", "permissions, octal (default 0755; with -p, of DIR only)", NULL, false},
+    {"uid", 'u', "UID", "owner of the directories created (default: the caller)", NULL, false},
+    {"gid", 'g', "GID", "group of the directories created (default: the caller's)", NULL, false},
+    {"verbose", 'v', NULL, "print each directory created", NULL, false},
     {0},
 };
 
 const struct cli_cmd cli_cmd_mkdir = {
     .name = "mkdir",
-    .args = "[-p] [-m MODE] DIR...",
+    .args = "[-p] [-m MODE] [-u UID] [-g GID] [-v] DIR...",
     .summary = "Create directories in a mounted famfs.",
     .details = "Each directory is one log entry. Plain mkdir(2) on the mount does the same.\n\n"
 	       "Exit status: 0 all created, 1 any failed, 2 usage error.",

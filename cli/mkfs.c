@@ -10,20 +10,75 @@
 #include "identity.h"
 #include "super.h"
 
-enum { OPT_ALLOW_SMALL = 256 };
+enum { OPT_ALLOW_SMALL = 256, OPT_FUSE };
 
 static const struct cli_opt opts[] = {
-    {"force", 'f', NULL, "overwrite an existing famfs, even one mastered by another host"},
-    {"log-len", 'l', "SIZE", "log length: a power of two >= 8M (default 8M)"},
-    {"size", 's', "SIZE", "image file: create it (sparse) or resize it to SIZE"},
-    {"allow-small", OPT_ALLOW_SMALL, NULL, "accept devices smaller than 4 GiB (tests)"},
+    {"force", 'f', NULL, "overwrite an existing famfs, even one mastered by another host", NULL,
+     false},
+    {"kill", 'k', NULL, "with -f: wipe the famfs on DEVICE (its superblock), create none", NULL,
+     false},
+    {"log-len", 'l', "SIZE", "log length: a power of two >= 8M (default 8M)", NULL, false},
+    {"loglen", 'l', "SIZE", NULL, NULL, true},
+    {"size", 's', "SIZE", "image file: create it (sparse) or resize it to SIZE", NULL, false},
+    {"allow-small", OPT_ALLOW_SMALL, NULL, "accept devices smaller than 4 GiB (tests)", NULL,
+     false},
+    {"verbose", 'v', NULL, "print the new superblock's fields", NULL, false},
+    {"set-daxmode", 'M', NULL, NULL, "devdax mode is the device's; set it with daxctl", false},
+    {"nofuse", 'F', NULL, NULL, "the media format is the same for every kernel mode", false},
+    {"fuse", OPT_FUSE, NULL, NULL, "the media format is the same for every kernel mode", false},
+    {"nodax", 'D', NULL, NULL, "the media format is the same for every kernel mode", false},
     {0},
 };
+
+/* mkfs -f -k: make DEVICE hold no famfs: zero its superblock (the log stays, unreachable). */
+static int kill_sb(const struct cli_cmd *cmd, const char *path, bool verbose)
+{
+	struct famfs_dev *dev;
+	uint8_t *win;
+	int rc = famfs_dev_open(path, FAMFS_DEV_WRITE, &dev);
+
+	if (rc)
+		return cli_error(cmd, "%s: %s", path,
+				 rc == -ENODEV ? "not a regular file, devdax or block device"
+					       : strerror(-rc));
+	if (dev->size < sizeof(struct famfs_superblock)) {
+		famfs_dev_close(dev);
+		return cli_error(cmd, "%s: too small to hold a famfs superblock", path);
+	}
+	/* As mkfs: never under any famfs server on this host, master or client. */
+	rc = famfs_dev_claim(dev);
+	if (rc == 0)
+		rc = famfs_dev_lock(dev, false);
+	if (rc) {
+		famfs_dev_close(dev);
+		return cli_error(cmd, "%s: %s", path,
+				 rc == -EBUSY || rc == -EWOULDBLOCK
+				     ? "in use by famfs on this host (mounted, as master or "
+				       "client, or being read); unmount it first"
+				     : strerror(-rc));
+	}
+	/* As famfs_mkfs() does first: through the window, flushed, synced. */
+	win = famfs_dev_map(dev, sizeof(struct famfs_superblock));
+	if (!win) {
+		rc = -errno;
+	} else {
+		memset(win, 0, sizeof(struct famfs_superblock));
+		rc = famfs_dev_flush(dev, win, sizeof(struct famfs_superblock));
+		if (!rc)
+			rc = famfs_dev_sync(dev);
+	}
+	famfs_dev_close(dev);
+	if (rc)
+		return cli_error(cmd, "%s: writing: %s", path, strerror(-rc));
+	if (verbose)
+		printf("famfs mkfs: %s: superblock zeroed: it holds no famfs now\n", path);
+	return CLI_OK;
+}
 
 static int run(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	uint64_t log_len = FAMFS_LOG_LEN_DEFAULT, size = 0;
-	bool force = false, small = false;
+	bool force = false, small = false, kill = false, verbose = false;
 	struct famfs_superblock old;
 	char b1[32], b2[32], ustr[UUID_STR_LEN];
 	struct famfs_dev *dev;
@@ -36,6 +91,12 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		switch (c) {
 		case 'f':
 			force = true;
+			break;
+		case 'k':
+			kill = true;
+			break;
+		case 'v':
+			verbose = true;
 			break;
 		case 'l':
 			if (famfs_parse_size(arg, &log_len) || log_len < FAMFS_LOG_LEN_MIN ||
@@ -55,6 +116,11 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	if (argc - cli_optind() != 1)
 		return cli_usage_error(cmd, "expected one DEVICE");
 	path = argv[cli_optind()];
+	if (kill) {
+		if (!force)
+			return cli_usage_error(cmd, "--kill wipes a file system: it needs -f too");
+		return kill_sb(cmd, path, verbose);
+	}
 
 	rc = famfs_identity(me);
 	if (rc)
@@ -133,6 +199,11 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	       famfs_dev_kind_name(dev->kind), cli_fmt_size(dev->size, b1, sizeof(b1)),
 	       cli_fmt_size(log_len, b2, sizeof(b2)), (unsigned long long)famfs_log_nslots(log_len),
 	       ustr);
+	if (verbose)
+		printf("  superblock at 0, log at %#llx (%llu bytes), data from %#llx, allocation "
+		       "unit 2 MiB\n",
+		       (unsigned long long)FAMFS_LOG_OFFSET, (unsigned long long)log_len,
+		       (unsigned long long)(FAMFS_LOG_OFFSET + log_len));
 	rc = CLI_OK;
 out:
 	famfs_dev_close(dev);
@@ -149,7 +220,8 @@ const struct cli_cmd cli_cmd_mkfs = {
 	       "in /opt/famfs/system_uuid, or in the file named by $FAMFS_SYSTEM_UUID_FILE.\n"
 	       "mkfs refuses a device that already holds a famfs file system unless -f, and\n"
 	       "always (even with -f) refuses one that any famfs server on this host has\n"
-	       "open, master or client. `mkfs.famfs` is the same command.\n\n"
+	       "open, master or client. -f -k wipes a famfs (its superblock) instead of\n"
+	       "creating one. `mkfs.famfs` is the same command.\n\n"
 	       "Exit status: 0 created, 1 refused or failed, 2 usage error.",
     .opts = opts,
     .run = run,

@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+#include <sys/fsuid.h>
+#include <sys/prctl.h>
+#include <linux/securebits.h>
 #include <sys/vfs.h>
 #include <sys/xattr.h>
 
@@ -84,7 +87,7 @@ ssize_t cli_famfs_xattr(const char *path, const char *name, char *buf, size_t si
 	return n;
 }
 
-int cli_famfs_create(const char *path, uint64_t size, mode_t mode, const char *stripe)
+int cli_famfs_create_fd(const char *path, uint64_t size, mode_t mode, const char *stripe, int *fdp)
 {
 	int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode);
 	int rc = 0;
@@ -96,9 +99,237 @@ int cli_famfs_create(const char *path, uint64_t size, mode_t mode, const char *s
 	/* One call gives the file its size, its space and its log entry. */
 	if (!rc && size > 0 && fallocate(fd, 0, 0, (off_t)size) < 0)
 		rc = -errno;
-	if (close(fd) < 0 && !rc)
-		rc = -errno;
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	*fdp = fd;
+	return 0;
+}
+
+int cli_famfs_create(const char *path, uint64_t size, mode_t mode, const char *stripe)
+{
+	int fd, rc = cli_famfs_create_fd(path, size, mode, stripe, &fd);
+
+	if (rc)
+		return rc;
+	return close(fd) < 0 ? -errno : 0;
+}
+
+const char *cli_stripe_opts(const struct cli_cmd *cmd, const char *nstrips, const char *nbuckets,
+			    const char *chunk, char *buf, size_t size, bool *bad)
+{
+	unsigned long n, b;
+	uint64_t c = 2 << 20;
+	char *end;
+
+	*bad = false;
+	if (!nstrips && !nbuckets && !chunk)
+		return NULL;
+	*bad = true;
+	if (!nstrips || !nbuckets) {
+		cli_usage_error(cmd, "striping needs both -N NSTRIPS and -B NBUCKETS");
+		return NULL;
+	}
+	n = strtoul(nstrips, &end, 0);
+	if (*end || *nstrips == '-' || n < 1 || n > 16) {
+		cli_usage_error(cmd, "-N %s: 1 to 16 strips", nstrips);
+		return NULL;
+	}
+	b = strtoul(nbuckets, &end, 0);
+	if (*end || *nbuckets == '-' || b < n || b > 64) {
+		cli_usage_error(cmd, "-B %s: NSTRIPS (%lu) to 64 buckets", nbuckets, n);
+		return NULL;
+	}
+	if (chunk &&
+	    (famfs_parse_size(chunk, &c) || c < (2 << 20) || (c & (c - 1)) || c > (2ULL << 30))) {
+		cli_usage_error(cmd, "-C %s: a chunk is a power of two from 2M to 2G", chunk);
+		return NULL;
+	}
+	*bad = false;
+	snprintf(buf, size, "%lu,%llu,%lu", n, (unsigned long long)c, b);
+	return buf;
+}
+
+int cli_resolve(const char *path, char *out, size_t size)
+{
+	char head[PATH_MAX], res[PATH_MAX];
+	size_t cut = strlen(path);
+	const char *rest;
+
+	if (!cut)
+		return -ENOENT;
+	if (cut >= sizeof(head))
+		return -ENAMETOOLONG;
+	memcpy(head, path, cut + 1);
+	/* The longest prefix, cut after a '/', that realpath() resolves. */
+	while (!realpath(cut ? head : ".", res)) {
+		if (errno != ENOENT || cut == 0)
+			return -errno;
+		while (cut > 0 && head[cut - 1] == '/')
+			cut--;
+		while (cut > 0 && head[cut - 1] != '/')
+			cut--;
+		head[cut] = '\0';
+	}
+	rest = path + cut;
+	/* Apply what is left lexically. */
+	while (*rest) {
+		const char *slash = strchr(rest, '/');
+		size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
+
+		if (n == 0 || (n == 1 && rest[0] == '.')) {
+			/* empty or "." */
+		} else if (n == 2 && rest[0] == '.' && rest[1] == '.') {
+			char *last = strrchr(res, '/');
+
+			if (last == res)
+				res[1] = '\0';
+			else if (last)
+				*last = '\0';
+		} else {
+			size_t used = strlen(res);
+
+			if (used + 1 + n + 1 > sizeof(res))
+				return -ENAMETOOLONG;
+			if (used > 1)
+				res[used++] = '/';
+			memcpy(res + used, rest, n);
+			res[used + n] = '\0';
+		}
+		rest += n + (slash ? 1 : 0);
+	}
+	if (strlen(res) >= size)
+		return -ENAMETOOLONG;
+	strcpy(out, res);
+	return 0;
+}
+
+/* mountinfo escapes blanks and backslashes as \ooo. */
+static void unescape(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0'));
+			s += 3;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+static bool famfs_type(const char *fstype)
+{
+	return !strcmp(fstype, "fuse.famfs") || !strcmp(fstype, "famfs");
+}
+
+/* Calls @fn(mount point, source, arg) for each famfs mount; stops when it returns non-zero. */
+static int each_famfs_mount(int (*fn)(const char *mnt, const char *src, void *arg), void *arg)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char line[8192];
+	int rc = 0;
+
+	if (!f)
+		return -errno;
+	while (!rc && fgets(line, sizeof(line), f)) {
+		char mp[PATH_MAX], fstype[64], src[PATH_MAX];
+		char *dash = strstr(line, " - ");
+
+		if (!dash || sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 ||
+		    sscanf(dash + 3, "%63s %4095s", fstype, src) != 2 || !famfs_type(fstype))
+			continue;
+		unescape(mp);
+		unescape(src);
+		rc = fn(mp, src, arg);
+	}
+	fclose(f);
 	return rc;
+}
+
+struct lookup {
+	const char *key;
+	char *out;
+	size_t size;
+	bool found;
+};
+
+static int match_root(const char *mnt, const char *src, void *arg)
+{
+	struct lookup *l = arg;
+
+	if (strcmp(mnt, l->key))
+		return 0;
+	snprintf(l->out, l->size, "%s", src); /* the last one is on top: keep going */
+	l->found = true;
+	return 0;
+}
+
+int cli_famfs_device(const char *root, char *dev, size_t size)
+{
+	struct lookup l = {.key = root, .out = dev, .size = size};
+	int rc = each_famfs_mount(match_root, &l);
+
+	return rc ? rc : l.found ? 0 : -ENOENT;
+}
+
+static int match_dev(const char *mnt, const char *src, void *arg)
+{
+	struct lookup *l = arg;
+	char real[PATH_MAX];
+
+	if (!realpath(src, real) || strcmp(real, l->key))
+		return 0;
+	snprintf(l->out, l->size, "%s", mnt);
+	l->found = true;
+	return 1;
+}
+
+int cli_famfs_mount_of(const char *dev, char *mnt, size_t size)
+{
+	char real[PATH_MAX];
+	struct lookup l = {.key = real, .out = mnt, .size = size};
+	int rc;
+
+	if (!realpath(dev, real))
+		return -errno;
+	rc = each_famfs_mount(match_dev, &l);
+	return rc < 0 ? rc : l.found ? 0 : -ENOENT;
+}
+
+int cli_become_owner(unsigned int uid, unsigned int gid)
+{
+	static const unsigned int keep = (unsigned int)-1;
+	int cur;
+
+	if (uid == keep && gid == keep)
+		return 0;
+	if (geteuid() != 0) {
+		if ((uid == keep || uid == geteuid()) && (gid == keep || gid == getegid()))
+			return 0;
+		return -EPERM;
+	}
+	/* Keep CAP_DAC_OVERRIDE & co. while the fsuid is not 0, so that the
+	 * directories we create files in need not be writable by @uid. */
+	if (prctl(PR_SET_SECUREBITS, prctl(PR_GET_SECUREBITS) | SECBIT_NO_SETUID_FIXUP) < 0)
+		return -errno;
+	if (gid != keep) {
+		setfsgid(gid);
+		cur = setfsgid((gid_t)-1);
+		if ((unsigned int)cur != gid)
+			return -EPERM;
+	}
+	if (uid != keep) {
+		setfsuid(uid);
+		cur = setfsuid((uid_t)-1);
+		if ((unsigned int)cur != uid)
+			return -EPERM;
+	}
+	return 0;
 }
 
 const char *cli_famfs_nospace(const char *path)

@@ -31,25 +31,50 @@ static void fused_path(char *buf, size_t size)
 	snprintf(buf, size, "famfs_fused");
 }
 
+enum { OPT_BOUNCEDAX = 256 };
+
 static int run(const struct cli_cmd *cmd, int argc, char **argv)
 {
-	char fused[PATH_MAX + 16], opts[1024] = "";
+	char fused[PATH_MAX + 16], opts[1024] = "", mntreal[PATH_MAX], role[16];
 	const char *arg, *fargv[10];
-	bool ro = false, debug = false;
-	int c, n = 0, status;
+	bool ro = false, debug = false, remount = false;
+	int c, n = 0, status, verbose = 0, role_opt = 0;
 	struct stat st;
 	pid_t pid;
 
 	while ((c = cli_getopt(cmd, argc, argv, &arg)) != -1) {
 		switch (c) {
 		case 'r':
-			ro = true;
+		case 'm':
+			/* -r (ours: read-only) is the existing tools' client role; -m
+			 * their master role, which is what the master gets anyway. */
+			if (role_opt && role_opt != c)
+				return cli_usage_error(cmd, "-r and -m exclude each other");
+			role_opt = c;
+			ro = c == 'r';
 			break;
 		case 'd':
 			debug = true;
 			break;
 		case 'o':
-			snprintf(opts, sizeof(opts), "%s", arg);
+			snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), "%s%s",
+				 opts[0] ? "," : "", arg);
+			break;
+		case 't': {
+			char *end;
+			double t = strtod(arg, &end);
+
+			if (*end || end == arg || t < 0)
+				return cli_usage_error(cmd, "--timeout %s: seconds", arg);
+			snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), "%stimeout=%s",
+				 opts[0] ? "," : "", arg);
+			break;
+		}
+		case 'R':
+			remount = true;
+			break;
+		case 'v':
+			verbose++;
 			break;
 		}
 	}
@@ -65,6 +90,16 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 								   : strerror(errno));
 	if (strlen(opts) + sizeof(",ro,nosuid,nodev") > sizeof(opts))
 		return cli_usage_error(cmd, "-o: options too long");
+	if (remount) {
+		/* -R: unmount what is mounted there first (the server lets go of
+		 * the device before this returns), then mount again. */
+		int rc = cli_famfs_umount(mnt);
+
+		if (rc && rc != -EINVAL)
+			return cli_error(cmd, "%s: unmounting for -R: %s", mnt, strerror(-rc));
+		if (!rc && verbose)
+			printf("famfs mount: %s unmounted (-R)\n", mnt);
+	}
 	if (ro)
 		snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), "%sro",
 			 opts[0] ? "," : "");
@@ -84,6 +119,13 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	fargv[n++] = dev;
 	fargv[n++] = mnt;
 	fargv[n] = NULL;
+	if (verbose) {
+		printf("famfs mount: running");
+		for (int i = 0; fargv[i]; i++)
+			printf(" %s", fargv[i]);
+		printf("\n");
+		fflush(stdout);
+	}
 	pid = fork();
 	if (pid < 0)
 		return cli_error(cmd, "fork: %s", strerror(errno));
@@ -97,25 +139,49 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		return cli_error(cmd, "waitpid: %s", strerror(errno));
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return cli_error(cmd, "mounting %s on %s failed", dev, mnt);
+	if (verbose && realpath(mnt, mntreal) &&
+	    cli_famfs_xattr(mntreal, "user.famfs.role", role, sizeof(role)) > 0)
+		printf("famfs mount: %s on %s: %s\n", dev, mntreal, role);
 	return CLI_OK;
 }
 
 static const struct cli_opt opts[] = {
-    {"read-only", 'r', NULL, "mount read-only (a client), even on the master"},
-    {"debug", 'd', NULL, "run the server in the foreground, printing every request"},
-    {"options", 'o', "OPTS", "famfs_fused options (poll_ms=N, timeout=S, fmap=unrolled, ...)"},
+    {"read-only", 'r', NULL, "mount read-only (a client), even on the master", NULL, false},
+    {"master", 'm', NULL, "the master's role (its default): read-write", NULL, false},
+    {"debug", 'd', NULL, "run the server in the foreground, printing every request", NULL, false},
+    {"options", 'o', "OPTS", "famfs_fused options (poll_ms=N, timeout=S, fmap=unrolled, ...)", NULL,
+     false},
+    {"timeout", 't', "SEC", "kernel attribute and entry cache time (-o timeout=SEC)", NULL, false},
+    {"remount", 'R', NULL, "unmount MOUNTPOINT first if a famfs is mounted there", NULL, false},
+    {"verbose", 'v', NULL, "print the server's command line and the role mounted", NULL, false},
+    {"fuse", 'f', NULL, NULL, "famfs always mounts through FUSE (with the famfs module if loaded)",
+     false},
+    {"nofuse", 'F', NULL, NULL, "there is no standalone famfs file system here", false},
+    {"nouseraccess", 'u', NULL, NULL, "access is decided by each file's mode and owner", false},
+    {"nodefaultperm", 'p', NULL, NULL, "the kernel always checks each file's mode and owner",
+     false},
+    {"shadow", 'S', "PATH", NULL,
+     "the server keeps no shadow tree (famfs logplay --shadow writes one)", false},
+    {"set-daxmode", 'M', NULL, NULL, "devdax mode is the device's; set it with daxctl", false},
+    {"load-module", 'L', NULL, NULL, "load the famfs module with modprobe; mount uses it if loaded",
+     false},
+    {"cache", 'c', "MODE", NULL, "see -t/--timeout, and -o cache= for the data path", false},
+    {"dummy", 'D', "DEV", NULL, "no dummy devices here", false},
+    {"bouncedax", OPT_BOUNCEDAX, NULL, NULL, "devdax mode is the device's; set it with daxctl",
+     false},
     {0},
 };
 
 const struct cli_cmd cli_cmd_mount = {
     .name = "mount",
-    .args = "[-r] [-o OPTS] DEVICE MOUNTPOINT",
+    .args = "[-r] [-t SEC] [-o OPTS] [-R] [-v] DEVICE MOUNTPOINT",
     .summary = "Mount the famfs on DEVICE at MOUNTPOINT (starts famfs_fused).",
     .details = "On the master host the mount is read-write: files and directories created\n"
 	       "there are appended to the log. On any other host, or with -r, it is\n"
 	       "read-only and follows the master's log by itself: new files appear within a\n"
 	       "second. A device can be mounted read-write once per host. famfs is always\n"
-	       "mounted nosuid,nodev: set-user-ID bits and device files in it have no effect.\n\n"
+	       "mounted nosuid,nodev: set-user-ID bits and device files in it have no effect.\n"
+	       "mount(8) works too: mount -t famfs DEVICE MOUNTPOINT, or a line in /etc/fstab.\n\n"
 	       "Exit status: 0 mounted, 1 failed (the reason is printed), 2 usage error.",
     .opts = opts,
     .run = run,

@@ -29,7 +29,7 @@ static bool is_famfs_mount(const char *mnt)
 		    sscanf(dash + 3, "%63s", fstype) != 1)
 			continue;
 		if (!strcmp(mp, mnt))
-			found = !strcmp(fstype, "fuse.famfs");
+			found = !strcmp(fstype, "fuse.famfs") || !strcmp(fstype, "famfs");
 	}
 	fclose(f);
 	return found;
@@ -55,12 +55,32 @@ static bool gone(pid_t pid)
 	return state && state[1] == ' ' && state[2] == 'Z';
 }
 
-static int run(const struct cli_cmd *cmd, int argc, char **argv)
+int cli_famfs_umount(const char *path)
 {
 	char mnt[PATH_MAX], pidtext[32];
-	const char *arg;
 	pid_t pid = 0;
-	int c;
+
+	if (!realpath(path, mnt))
+		return -errno;
+	if (!is_famfs_mount(mnt))
+		return -EINVAL;
+	/* The server exits when the kernel drops the connection, and a master's
+	 * server holds the device's writer lock until then: wait for it, so the
+	 * device can be mounted again as soon as this returns. */
+	if (cli_famfs_xattr(mnt, "user.famfs.pid", pidtext, sizeof(pidtext)) > 0)
+		pid = (pid_t)strtol(pidtext, NULL, 10);
+	if (umount2(mnt, 0) < 0)
+		return -errno;
+	for (int i = 0; pid > 0 && i < 1000 && !gone(pid); i++)
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+	return 0;
+}
+
+static int run(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	char mnt[PATH_MAX];
+	const char *arg;
+	int c, rc;
 
 	while ((c = cli_getopt(cmd, argc, argv, &arg)) != -1)
 		;
@@ -68,17 +88,11 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		return cli_usage_error(cmd, "expected MOUNTPOINT");
 	if (!realpath(argv[cli_optind()], mnt))
 		return cli_error(cmd, "%s: %s", argv[cli_optind()], strerror(errno));
-	if (!is_famfs_mount(mnt))
+	rc = cli_famfs_umount(mnt);
+	if (rc == -EINVAL)
 		return cli_error(cmd, "%s is not a famfs mount point", mnt);
-	/* The server exits when the kernel drops the connection, and a master's
-	 * server holds the device's writer lock until then: wait for it, so the
-	 * device can be mounted again as soon as this returns. */
-	if (cli_famfs_xattr(mnt, "user.famfs.pid", pidtext, sizeof(pidtext)) > 0)
-		pid = (pid_t)strtol(pidtext, NULL, 10);
-	if (umount2(mnt, 0) < 0)
-		return cli_error(cmd, "%s: %s", mnt, strerror(errno));
-	for (int i = 0; pid > 0 && i < 1000 && !gone(pid); i++)
-		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+	if (rc)
+		return cli_error(cmd, "%s: %s", mnt, strerror(-rc));
 	return CLI_OK;
 }
 
