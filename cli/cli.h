@@ -49,8 +49,9 @@ struct cli_cmd {
 };
 
 /**
- * cli_getopt() - next option of @cmd's command line: returns its key, -1 at
- * the first operand (cli_optind() is its index), and handles --help, -h
+ * cli_getopt() - next option of @cmd's command line: returns its key, or -1
+ * when there are no more (options may follow operands: the operands are then
+ * moved to the end, argv[cli_optind()] being the first), and handles --help, -h
  * (unless @cmd defines its own -h) and -? (print help, exit 0), options
  * marked ignored (a note on stderr, then the next option) and unknown
  * options (usage error, exits 2). *@arg gets the option's argument.

@@ -66,7 +66,7 @@ struct cp {
 	_Atomic int errors;
 	_Atomic bool fatal; /* the file system is full: stop */
 	pthread_mutex_t out_lock;
-	double start, last_print;
+	double start, last_print, delay;
 	bool bar_shown;
 };
 
@@ -92,7 +92,7 @@ static void fmt_time(double s, char *buf, size_t size)
 
 /*
  * The progress bar, on a terminal only, once a copy has run for half a
- * second: files, bytes, rate and the time left. Any thread may call it;
+ * second ($FAMFS_CP_PROGRESS_DELAY): files, bytes, rate and the time left. Any thread may call it;
  * one prints at a time, at most four times a second.
  */
 static void progress(struct cp *c, bool last)
@@ -102,7 +102,7 @@ static void progress(struct cp *c, bool last)
 	double t = now(), el = t - c->start, frac, rate;
 	int w;
 
-	if (!c->progress || (!last && (el < 0.5 || t - c->last_print < 0.25)) ||
+	if (!c->progress || (!last && (el < c->delay || t - c->last_print < 0.25)) ||
 	    (last && !c->bar_shown))
 		return;
 	if (pthread_mutex_trylock(&c->out_lock))
@@ -565,6 +565,8 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	free(src);
 	enough_room(&c, dest_is_dir ? dest : root);
 	c.progress = isatty(STDERR_FILENO) && !c.verbose;
+	/* FAMFS_CP_PROGRESS_DELAY: seconds before the bar shows (default 0.5). */
+	c.delay = getenv("FAMFS_CP_PROGRESS_DELAY") ? atof(getenv("FAMFS_CP_PROGRESS_DELAY")) : 0.5;
 	umask(0);
 	c.start = now();
 

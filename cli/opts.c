@@ -81,7 +81,7 @@ int cli_getopt(const struct cli_cmd *cmd, int argc, char **argv, const char **ar
 {
 	static const struct cli_cmd *cur;
 	static struct option longopts[MAX_OPTS + 2];
-	static char shortopts[3 * MAX_OPTS + 6];
+	static char shortopts[3 * MAX_OPTS + 5];
 	const struct cli_opt *o;
 	int c;
 
@@ -90,7 +90,9 @@ int cli_getopt(const struct cli_cmd *cmd, int argc, char **argv, const char **ar
 
 		cur = cmd;
 		optind = 1;
-		shortopts[s++] = '+'; /* stop at the first operand */
+		/* Options may follow operands (as the existing tools' scripts write
+		 * them: `logplay --shadow DIR MPT -vv`): getopt moves the operands
+		 * to the end. "--" ends the options. */
 		shortopts[s++] = ':'; /* report missing arguments as ':' */
 		for (o = cmd->opts; o && o->name && n < MAX_OPTS; o++, n++) {
 			longopts[n] = (struct option){
