@@ -11,6 +11,8 @@ done
 if [ "$(id -u)" = 0 ] && [ -c /dev/fuse ]; then
 	echo "### FUSE mount"
 	bash "$here/fuse.sh" "$BUILD"
+	echo "### famfs cp of small files (parallel)"
+	bash "$here/cp.sh" "$BUILD"
 	echo "### GET_FMAP round trips (fmap_harness plays the kernel)"
 	bash "$here/conformance.sh" "$BUILD"
 fi
