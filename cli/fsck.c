@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -45,6 +46,7 @@ static int read_file(const char *path, void **buf, uint64_t *len)
 static int load_mount(const char *dir, struct meta *m)
 {
 	char path[4096];
+	struct statvfs sv;
 	uint64_t sblen;
 	int rc;
 
@@ -60,6 +62,12 @@ static int load_mount(const char *dir, struct meta *m)
 		return rc;
 	m->sb = m->sb_buf;
 	m->log = m->log_buf;
+	/* The server sized its bitmap by the real device: its capacity bounds ours
+	 * (rounded up to a unit, so that a device not a whole number of units
+	 * is not reported as SB_DEVSIZE). */
+	if (statvfs(dir, &sv) < 0)
+		return -errno;
+	m->devsize = ((uint64_t)sv.f_blocks + 1) * sv.f_frsize;
 	return 0;
 }
 
@@ -86,7 +94,7 @@ static int load_device(const char *path, struct meta *m)
 	sb = (const void *)win;
 	/* Map through the log the superblock describes, as far as the device goes. */
 	want = FAMFS_LOG_OFFSET + FAMFS_LOG_LEN_DEFAULT;
-	if (sb->log_len >= FAMFS_LOG_LEN_MIN && sb->log_len <= (1ULL << 40))
+	if (sb->log_len >= FAMFS_LOG_LEN_MIN && sb->log_len <= FAMFS_LOG_LEN_MAX)
 		want = FAMFS_LOG_OFFSET + sb->log_len;
 	if (want > m->dev->size)
 		want = m->dev->size;
@@ -225,6 +233,20 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		compat_line("Device capacity", st.capacity, human);
 		compat_line("Free space", st.capacity > used ? st.capacity - used : 0, human);
 		compat_line("log_len", m.sb->log_len, human);
+		if (st.ignored)
+			printf(
+			    "  ignored       %llu entries that create nothing (ADD_DAXDEV, DELETE, "
+			    "INVALID)\n",
+			    (unsigned long long)st.ignored);
+		if (st.first_bad >= 0) {
+			char why[512];
+
+			famfs_problem_format(&st.stop, why, sizeof(why));
+			printf(
+			    "  replay stops  at entry %lld: a mount serves the entries before it, "
+			    "read-only\n                (%s)\n",
+			    (long long)st.first_bad, why);
+		}
 	}
 	if (chk.count) {
 		printf("famfs fsck: %s: %u problem%s found\n", path, chk.count,

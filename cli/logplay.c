@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alloc.h"
+#include "apply.h"
 #include "check.h"
 #include "cli.h"
 #include "fs.h"
@@ -16,36 +18,39 @@
 
 struct play {
 	struct famfs_fs *fs;
-	struct famfs_ns *ns;
+	struct famfs_applier ap; /* the rules a mount replays by (apply.h) */
 	bool yaml;
-	uint64_t dirs, files, skipped;
+	uint64_t dirs, files, skipped, ignored;
 };
 
-static int show(const struct famfs_log_entry *e, uint64_t index, void *arg)
+static int show(const struct famfs_log_entry *e, uint64_t index, void *arg, struct famfs_checker *c)
 {
 	struct play *p = arg;
+	struct famfs_checker why = {0};
 	struct famfs_node *n;
 	const char *status = "";
 	char line[1024];
-	int rc;
+	int v = famfs_apply_entry(&p->ap, e, index, &why, &n);
 
-	rc = famfs_ns_apply(p->ns, &p->fs->geom, e, index, &n);
-	if (rc == -ENOMEM)
-		return rc;
-	if (rc == -EEXIST)
-		status = "  (skipped: path exists)";
-	else if (rc == -ENOENT || rc == -ENOTDIR)
-		status = "  (skipped: no parent directory)";
-	if (rc) {
+	if (v < 0)
+		return v;
+	if (v == FAMFS_BAD) {
+		famfs_report_problem(c, &why.first);
+		return FAMFS_REPLAY_STOP;
+	}
+	if (v == FAMFS_SKIPPED) {
+		status = why.first.code == FAMFS_P_ENT_EXISTS ? "  (skipped: path exists)"
+							      : "  (skipped: no parent directory)";
 		p->skipped++;
-	} else if (n) {
-		if (famfs_entry_type(&p->fs->geom, e) == FAMFS_LOG_MKDIR)
-			p->dirs++;
-		else
-			p->files++;
+	} else if (v == FAMFS_IGNORED) {
+		p->ignored++;
+	} else if (famfs_entry_type(&p->fs->geom, e) == FAMFS_LOG_MKDIR) {
+		p->dirs++;
+	} else {
+		p->files++;
 	}
 	if (p->yaml) {
-		if (!rc && n && famfs_entry_type(&p->fs->geom, e) == FAMFS_LOG_FILE)
+		if (v == FAMFS_APPLIED && famfs_entry_type(&p->fs->geom, e) == FAMFS_LOG_FILE)
 			return famfs_yaml_emit_file(stdout, &e->file);
 		return 0;
 	}
@@ -58,6 +63,7 @@ static int dry_run(const struct cli_cmd *cmd, const char *path, bool yaml)
 {
 	struct famfs_checker chk = {0};
 	struct famfs_replay r = {0};
+	struct famfs_alloc alloc = {0};
 	struct play p = {.yaml = yaml};
 	char why[512];
 	long n;
@@ -73,8 +79,11 @@ static int dry_run(const struct cli_cmd *cmd, const char *path, bool yaml)
 				 rc == -ENODEV ? "not a regular file, devdax or block device"
 					       : strerror(-rc));
 	}
-	p.ns = famfs_ns_new();
-	if (!p.ns) {
+	p.ap = (struct famfs_applier){
+	    .g = &p.fs->geom, .ns = famfs_ns_new(), .alloc = &alloc, .log = p.fs->ent};
+	if (!p.ap.ns || famfs_alloc_init(&alloc, p.fs->geom.devsize, p.fs->geom.meta_end,
+					 p.fs->geom.alloc_unit)) {
+		famfs_ns_free(p.ap.ns);
 		famfs_fs_close(p.fs);
 		return cli_error(cmd, "out of memory");
 	}
@@ -88,12 +97,14 @@ static int dry_run(const struct cli_cmd *cmd, const char *path, bool yaml)
 	}
 	if (!yaml)
 		fprintf(n < 0 || r.bad_index >= 0 ? stderr : stdout,
-			"%ld entries: %llu directories and %llu files created, %llu skipped; "
-			"%llu of %llu log slots used\n",
+			"%ld entries: %llu directories and %llu files created, %llu skipped, "
+			"%llu ignored; %llu of %llu log slots used\n",
 			n < 0 ? 0 : n, (unsigned long long)p.dirs, (unsigned long long)p.files,
-			(unsigned long long)p.skipped, (unsigned long long)famfs_log_used(p.fs),
+			(unsigned long long)p.skipped, (unsigned long long)p.ignored,
+			(unsigned long long)famfs_log_used(p.fs),
 			(unsigned long long)p.fs->geom.nslots);
-	famfs_ns_free(p.ns);
+	famfs_alloc_destroy(&alloc);
+	famfs_ns_free(p.ap.ns);
 	famfs_fs_close(p.fs);
 	return rc;
 }
@@ -102,26 +113,30 @@ static int dry_run(const struct cli_cmd *cmd, const char *path, bool yaml)
 struct shadow {
 	const struct cli_cmd *cmd;
 	struct famfs_fs *fs;
-	struct famfs_ns *ns;
-	char root[PATH_MAX]; /* DIR/root */
+	struct famfs_applier ap; /* the rules a mount replays by (apply.h) */
+	char root[PATH_MAX];	 /* DIR/root */
 	int verbose;
 	uint64_t dirs, files, skipped;
 };
 
-static int shadow_entry(const struct famfs_log_entry *e, uint64_t index, void *arg)
+static int shadow_entry(const struct famfs_log_entry *e, uint64_t index, void *arg,
+			struct famfs_checker *c)
 {
 	struct shadow *sh = arg;
 	enum famfs_entry_type type = famfs_entry_type(&sh->fs->geom, e);
 	struct famfs_node *n;
 	char path[PATH_MAX + FAMFS_RELPATH_FIELD];
+	struct famfs_file_body body;
 	FILE *f;
 	int rc;
 
-	rc = famfs_ns_apply(sh->ns, &sh->fs->geom, e, index, &n);
-	if (rc == -ENOMEM)
+	rc = famfs_apply_entry(&sh->ap, e, index, c, &n);
+	if (rc < 0)
 		return rc;
-	if (rc || !n) {
-		sh->skipped += rc ? 1 : 0;
+	if (rc == FAMFS_BAD)
+		return FAMFS_REPLAY_STOP;
+	if (rc != FAMFS_APPLIED || !n) {
+		sh->skipped += rc == FAMFS_SKIPPED;
 		return 0;
 	}
 	if (type == FAMFS_LOG_MKDIR) {
@@ -135,10 +150,15 @@ static int shadow_entry(const struct famfs_log_entry *e, uint64_t index, void *a
 		sh->dirs++;
 	} else if (type == FAMFS_LOG_FILE) {
 		snprintf(path, sizeof(path), "%s/%.*s", sh->root, FAMFS_PATH_MAX, e->file.relpath);
+		/* The node's extents with its current attributes (an entry may update them). */
+		body = *n->file;
+		body.mode = n->mode & 07777;
+		body.uid = n->uid;
+		body.gid = n->gid;
 		f = fopen(path, "w");
 		if (!f)
 			goto fail;
-		rc = famfs_yaml_emit_file(f, &e->file);
+		rc = famfs_yaml_emit_file(f, &body);
 		if (fclose(f) || rc) {
 			errno = EIO;
 			goto fail;
@@ -160,6 +180,7 @@ static int write_shadow(const struct cli_cmd *cmd, const char *dev, const char *
 	struct famfs_checker chk = {0};
 	struct famfs_replay r = {0};
 	struct shadow sh = {.cmd = cmd, .verbose = verbose};
+	struct famfs_alloc alloc = {0};
 	char why[512];
 	long n;
 	int rc;
@@ -179,8 +200,11 @@ static int write_shadow(const struct cli_cmd *cmd, const char *dev, const char *
 				 rc == -ENODEV ? "not a regular file, devdax or block device"
 					       : strerror(-rc));
 	}
-	sh.ns = famfs_ns_new();
-	if (!sh.ns) {
+	sh.ap = (struct famfs_applier){
+	    .g = &sh.fs->geom, .ns = famfs_ns_new(), .alloc = &alloc, .log = sh.fs->ent};
+	if (!sh.ap.ns || famfs_alloc_init(&alloc, sh.fs->geom.devsize, sh.fs->geom.meta_end,
+					  sh.fs->geom.alloc_unit)) {
+		famfs_ns_free(sh.ap.ns);
 		famfs_fs_close(sh.fs);
 		return cli_error(cmd, "out of memory");
 	}
@@ -197,7 +221,8 @@ static int write_shadow(const struct cli_cmd *cmd, const char *dev, const char *
 		       "skipped\n",
 		       dev, sh.root, (unsigned long long)sh.dirs, (unsigned long long)sh.files,
 		       (unsigned long long)sh.skipped);
-	famfs_ns_free(sh.ns);
+	famfs_alloc_destroy(&alloc);
+	famfs_ns_free(sh.ap.ns);
 	famfs_fs_close(sh.fs);
 	return rc;
 }

@@ -103,6 +103,49 @@ uint64_t famfs_alloc_mark_file(struct famfs_alloc *a, const struct famfs_file_bo
 	return dup;
 }
 
+/* The extents (simple) or strips (interleaved) of a checked FILE body, and how many. */
+static const struct famfs_simple_extent *file_extents(const struct famfs_file_body *f, uint32_t *n)
+{
+	if (f->ext_type == FAMFS_EXT_INTERLEAVE) {
+		*n = f->nextents == 1 && f->ie[0].nstrips <= FAMFS_MAX_STRIPS
+			 ? (uint32_t)f->ie[0].nstrips
+			 : 0;
+		return f->ie[0].strips;
+	}
+	*n = f->nextents <= FAMFS_MAX_SIMPLE_EXTENTS ? f->nextents : 0;
+	return f->se;
+}
+
+int famfs_alloc_claim_file(struct famfs_alloc *a, const struct famfs_file_body *f, uint32_t *bad,
+			   bool *self)
+{
+	uint32_t n;
+	const struct famfs_simple_extent *x = file_extents(f, &n);
+
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t u0 = x[i].offset / a->unit, u1 = (x[i].offset + x[i].len) / a->unit;
+
+		for (uint32_t j = 0; j < i; j++) {
+			if (x[i].offset < x[j].offset + x[j].len &&
+			    x[j].offset < x[i].offset + x[i].len) {
+				*bad = i;
+				*self = true;
+				return -EEXIST;
+			}
+		}
+		for (uint64_t u = u0; u < u1 && u < a->nunits; u++) {
+			if (famfs_alloc_test(a, u)) {
+				*bad = i;
+				*self = false;
+				return -EEXIST;
+			}
+		}
+	}
+	for (uint32_t i = 0; i < n; i++)
+		mark(a, x[i].offset / a->unit, x[i].len / a->unit);
+	return 0;
+}
+
 void famfs_alloc_unmark_file(struct famfs_alloc *a, const struct famfs_file_body *f)
 {
 	each_extent(f, unmark_one, a, NULL);

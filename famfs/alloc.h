@@ -9,6 +9,8 @@
 #ifndef FAMFS_ALLOC_H
 #define FAMFS_ALLOC_H
 
+#include <stdbool.h>
+
 #include "format.h"
 
 struct famfs_alloc {
@@ -41,6 +43,18 @@ void famfs_alloc_destroy(struct famfs_alloc *a);
  * already (collisions; 0 when the file overlaps nothing).
  */
 uint64_t famfs_alloc_mark_file(struct famfs_alloc *a, const struct famfs_file_body *f);
+
+/**
+ * famfs_alloc_claim_file() - the overlap rule, shared by replay and fsck:
+ * take the units of every extent or strip of a FILE body that passed
+ * famfs_entry_check(), all or nothing. If one of them is already set, or two
+ * of the file's own extents overlap, nothing is set and -EEXIST is returned
+ * with the index of the first offending extent in *@bad and, in *@self,
+ * whether it overlaps an earlier extent of the same file. Returns 0 when the
+ * units were free and are now set. Cost: one bit test per unit.
+ */
+int famfs_alloc_claim_file(struct famfs_alloc *a, const struct famfs_file_body *f, uint32_t *bad,
+			   bool *self);
 
 /** famfs_alloc_unmark_file() - clear what famfs_alloc_file() set for @f (append failed). */
 void famfs_alloc_unmark_file(struct famfs_alloc *a, const struct famfs_file_body *f);

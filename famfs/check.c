@@ -5,52 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
+#include "apply.h"
 #include "check.h"
 #include "ns.h"
 #include "super.h"
 
-#define OWNER_FREE (-1)
-#define OWNER_META (-2)
-
-struct overlap_ctx {
-	const struct famfs_geom *g;
-	int64_t *owner; /* per allocation unit: slot of the file using it */
-	uint64_t nunits;
-	struct famfs_checker *c;
-	uint64_t alloc_units;
-};
-
-static void claim(struct overlap_ctx *o, const struct famfs_simple_extent *x, const char *what,
-		  unsigned int i, int64_t index)
+/* Per-entry checker: passes each problem on to the caller's. */
+static void forward(const struct famfs_problem *p, void *arg)
 {
-	uint64_t u0 = x->offset / o->g->alloc_unit, n = x->len / o->g->alloc_unit;
-	int64_t other = OWNER_FREE;
-
-	for (uint64_t u = u0; u < u0 + n && u < o->nunits; u++) {
-		if (o->owner[u] == OWNER_FREE) {
-			o->owner[u] = index;
-			o->alloc_units++;
-		} else if (other == OWNER_FREE) {
-			other = o->owner[u];
-		}
-	}
-	if (other == index)
-		famfs_report(o->c, FAMFS_P_ENT_OVERLAP, index,
-			     "%s %u overlaps another extent of this file", what, i);
-	else if (other != OWNER_FREE)
-		famfs_report(o->c, FAMFS_P_ENT_OVERLAP, index,
-			     "%s %u: [%#" PRIx64 ", +%#" PRIx64 ") shared with entry %" PRId64,
-			     what, i, x->offset, x->len, other);
-}
-
-static void claim_file(struct overlap_ctx *o, const struct famfs_file_body *f, int64_t index)
-{
-	if (f->ext_type == FAMFS_EXT_SIMPLE)
-		for (uint32_t i = 0; i < f->nextents; i++)
-			claim(o, &f->se[i], "extent", i, index);
-	else
-		for (uint32_t s = 0; s < f->ie[0].nstrips; s++)
-			claim(o, &f->ie[0].strips[s], "strip", s, index);
+	famfs_report_problem(arg, p);
 }
 
 int famfs_fsck(const struct famfs_superblock *sb, const void *log, uint64_t log_avail,
@@ -59,26 +23,35 @@ int famfs_fsck(const struct famfs_superblock *sb, const void *log, uint64_t log_
 {
 	const struct famfs_log_header *h = log;
 	const struct famfs_log_entry *ent = (const void *)(h + 1);
-	struct overlap_ctx o = {0};
+	struct famfs_applier ap;
+	struct famfs_alloc alloc = {0};
 	struct famfs_geom g;
 	struct famfs_ns *ns;
-	uint32_t ndaxdev = 0;
-	uint64_t used, avail;
+	uint64_t used, avail, meta_units;
 	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
+	st->first_bad = -1;
+	if (devsize == 0)
+		return -EINVAL;
 	if (sb->magic != FAMFS_SUPER_MAGIC) {
 		famfs_sb_check(sb, devsize, c);
 		return -EMEDIUMTYPE;
 	}
 	famfs_sb_check(sb, devsize, c);
 	famfs_geom_from_sb(&g, sb);
+	/* daxdev.size is outside the superblock crc: never size anything from
+	 * more than the real device (SB_DEVSIZE is reported above). */
+	if (g.devsize > devsize)
+		g.devsize = devsize;
 	st->capacity = g.devsize;
 	st->meta_bytes = g.meta_end;
 	st->slots_total = g.nslots;
 	/* Without a sane log length, unit size and capacity we cannot find the entries. */
 	if (g.nslots == 0 || (sb->log_len & (sb->log_len - 1)) || sb->log_len < FAMFS_LOG_LEN_MIN ||
-	    g.alloc_unit == 0 || g.devsize < g.meta_end || log_avail < sizeof(*h))
+	    sb->log_len > FAMFS_LOG_LEN_MAX ||
+	    (g.alloc_unit != FAMFS_ALLOC_UNIT && g.alloc_unit != FAMFS_ALLOC_UNIT_4K) ||
+	    g.devsize < g.meta_end || log_avail < sizeof(*h))
 		return -EUCLEAN;
 	if (famfs_log_header_check(h, sb, c) && h->magic != FAMFS_LOG_MAGIC)
 		return -EUCLEAN;
@@ -93,63 +66,39 @@ int famfs_fsck(const struct famfs_superblock *sb, const void *log, uint64_t log_
 	}
 	st->slots_used = used;
 
+	/* The bitmap is sized by the bounded capacity: 1 bit per allocation unit. */
 	ns = famfs_ns_new();
-	o = (struct overlap_ctx){.g = &g, .c = c, .nunits = g.devsize / g.alloc_unit};
-	o.owner = malloc(o.nunits * sizeof(*o.owner));
-	if (!ns || !o.owner) {
-		rc = -ENOMEM;
+	rc = ns ? famfs_alloc_init(&alloc, g.devsize, g.meta_end, g.alloc_unit) : -ENOMEM;
+	if (rc)
 		goto out;
-	}
-	for (uint64_t u = 0; u < o.nunits; u++)
-		o.owner[u] = u * g.alloc_unit < g.meta_end ? OWNER_META : OWNER_FREE;
+	meta_units = alloc.used;
+	ap = (struct famfs_applier){.g = &g, .ns = ns, .alloc = &alloc, .log = ent};
 
 	for (uint64_t i = 0; i < used; i++) {
-		const struct famfs_log_entry *e = &ent[i];
+		struct famfs_log_entry e = ent[i]; /* the log may be a live window: check a copy */
+		struct famfs_checker ec = {.fn = forward, .arg = c};
 		struct famfs_node *n;
-		int64_t ix = (int64_t)i;
-		int arc;
+		int v = famfs_apply_entry(&ap, &e, i, &ec, &n);
 
-		if (famfs_entry_check(&g, e, i, c)) {
-			if (each)
-				each(&g, e, i, arg);
-			continue;
+		if (v < 0) {
+			rc = v;
+			goto out;
 		}
-		switch (famfs_entry_type(&g, e)) {
-		case FAMFS_LOG_ADD_DAXDEV:
-			if (e->daxdev.index != ++ndaxdev)
-				famfs_report(c, FAMFS_P_ENT_DAXDEV, ix,
-					     "index %u, expected %u (dense, from 1)",
-					     e->daxdev.index, ndaxdev);
-			break;
-		case FAMFS_LOG_FILE:
-			claim_file(&o, &e->file, ix);
-			/* fall through */
-		default:
-			arc = famfs_ns_apply(ns, &g, e, i, &n);
-			if (arc == -ENOENT || arc == -ENOTDIR)
-				famfs_report(c, FAMFS_P_ENT_PARENT, ix, "parent of \"%s\" %s",
-					     famfs_entry_relpath(&g, e),
-					     arc == -ENOENT ? "not created before it"
-							    : "is a file");
-			else if (arc == -EEXIST)
-				famfs_report(c, FAMFS_P_ENT_EXISTS, ix,
-					     "\"%s\" created by entry %" PRId64,
-					     famfs_entry_relpath(&g, e), n ? n->log_index : -1);
-			else if (arc < 0) {
-				rc = arc;
-				goto out;
-			}
-			break;
+		if (v == FAMFS_BAD && st->first_bad < 0) {
+			st->first_bad = (int64_t)i;
+			st->stop = ec.first;
 		}
+		if (v == FAMFS_IGNORED)
+			st->ignored++;
 		if (each)
-			each(&g, e, i, arg);
+			each(&g, &e, i, arg);
 	}
 	st->files = ns->nfiles;
 	st->dirs = ns->ndirs - 1;
 	st->file_bytes = ns->file_bytes;
-	st->alloc_bytes = o.alloc_units * g.alloc_unit;
+	st->alloc_bytes = (alloc.used - meta_units) * g.alloc_unit;
 out:
-	free(o.owner);
+	famfs_alloc_destroy(&alloc);
 	famfs_ns_free(ns);
 	return rc;
 }
@@ -201,6 +150,12 @@ void famfs_entry_describe(const struct famfs_geom *g, const struct famfs_log_ent
 	case FAMFS_LOG_ADD_DAXDEV:
 		snprintf(buf, size, "daxdev index %u size %" PRIu64, e->daxdev.index,
 			 e->daxdev.size);
+		return;
+	case FAMFS_LOG_DELETE:
+		snprintf(buf, size, "delete (written by no famfs: ignored)");
+		return;
+	case FAMFS_LOG_INVALID:
+		snprintf(buf, size, "invalid (ignored)");
 		return;
 	default:
 		snprintf(buf, size, "type %u", e->type);

@@ -21,6 +21,9 @@ struct famfs_fsck_stats {
 	uint64_t dirs; /* root excluded */
 	uint64_t slots_used;
 	uint64_t slots_total;
+	uint64_t ignored;	   /* well-formed entries that create nothing (apply.h) */
+	int64_t first_bad;	   /* slot where replay (a mount) stops, or -1 */
+	struct famfs_problem stop; /* why, when first_bad >= 0 */
 };
 
 /* Called for each slot in use, good or bad, after it has been checked. */
@@ -33,14 +36,23 @@ typedef void (*famfs_fsck_entry_fn)(const struct famfs_geom *g, const struct fam
  * @log:     the log as stored: header then entries
  * @log_avail: bytes available at @log (may be less than log_len: entries
  *           beyond it are reported missing)
- * @devsize: device size in bytes, or 0 when unknown (checking a mount)
+ * @devsize: the real device size in bytes (through a mount: the capacity
+ *           the server reports, rounded up to a unit). Everything sized from
+ *           the media is bounded by it: a larger daxdev.size is reported
+ *           (SB_DEVSIZE) and checked as if it were @devsize.
  * @c:       receives every problem
  * @each, @arg: optional per-entry callback (fsck -v)
- * @st:      filled with capacity, usage and log occupancy
+ * @st:      filled with capacity, usage and log occupancy, and where a
+ *           replay would stop
+ *
+ * Every entry goes through famfs_apply_entry(), the rules replay uses, and
+ * the check goes on past a bad one. Memory: one bit per allocation unit of
+ * the bounded capacity, plus the namespace.
  *
  * Returns 0 when the check ran to the end (problems are in @c->count),
- * -EMEDIUMTYPE if there is no famfs superblock, -EUCLEAN if superblock or
- * log header are too damaged to read the log, -ENOMEM.
+ * -EINVAL if @devsize is 0, -EMEDIUMTYPE if there is no famfs superblock,
+ * -EUCLEAN if superblock or log header are too damaged to read the log,
+ * -ENOMEM.
  */
 int famfs_fsck(const struct famfs_superblock *sb, const void *log, uint64_t log_avail,
 	       uint64_t devsize, struct famfs_checker *c, famfs_fsck_entry_fn each, void *arg,

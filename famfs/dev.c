@@ -216,6 +216,12 @@ static int pmem_sync_range(struct famfs_dev *dev, uint64_t off, size_t len, bool
 	return dio(dev, dev->map + start, end - start, start, write);
 }
 
+static void trace(struct famfs_dev *dev, enum famfs_dev_op op, uint64_t off, size_t len)
+{
+	if (dev->trace)
+		dev->trace(dev->trace_arg, op, off, len);
+}
+
 int famfs_dev_flush(struct famfs_dev *dev, const void *addr, size_t len)
 {
 	uint64_t off;
@@ -224,9 +230,12 @@ int famfs_dev_flush(struct famfs_dev *dev, const void *addr, size_t len)
 	if (rc)
 		return rc;
 	if (dev->kind == FAMFS_DEV_PMEM)
-		return pmem_sync_range(dev, off, len, true);
-	famfs_cache_flush(addr, len);
-	return 0;
+		rc = pmem_sync_range(dev, off, len, true);
+	else
+		famfs_cache_flush(addr, len);
+	if (!rc)
+		trace(dev, FAMFS_DEV_FLUSH, off, len);
+	return rc;
 }
 
 int famfs_dev_invalidate(struct famfs_dev *dev, const void *addr, size_t len)
@@ -237,8 +246,35 @@ int famfs_dev_invalidate(struct famfs_dev *dev, const void *addr, size_t len)
 	if (rc)
 		return rc;
 	if (dev->kind == FAMFS_DEV_PMEM)
-		return pmem_sync_range(dev, off, len, false);
-	famfs_cache_invalidate(addr, len);
+		rc = pmem_sync_range(dev, off, len, false);
+	else
+		famfs_cache_invalidate(addr, len);
+	if (!rc)
+		trace(dev, FAMFS_DEV_INVALIDATE, off, len);
+	return rc;
+}
+
+int famfs_dev_store(struct famfs_dev *dev, void *dst, const void *src, size_t len)
+{
+	uint64_t off;
+	int rc = window_range(dev, dst, len, &off);
+
+	if (rc)
+		return rc;
+	memcpy(dst, src, len);
+	trace(dev, FAMFS_DEV_STORE, off, len);
+	return 0;
+}
+
+int famfs_dev_load(struct famfs_dev *dev, void *dst, const void *src, size_t len)
+{
+	uint64_t off;
+	int rc = window_range(dev, src, len, &off);
+
+	if (rc)
+		return rc;
+	memcpy(dst, src, len);
+	trace(dev, FAMFS_DEV_LOAD, off, len);
 	return 0;
 }
 

@@ -27,6 +27,17 @@ enum famfs_dev_kind {
 	FAMFS_DEV_PMEM,
 };
 
+/* What a device trace hook sees (tests: the crash-ordering and crash-image tests). */
+enum famfs_dev_op {
+	FAMFS_DEV_STORE,      /* famfs_dev_store(): bytes written into the window */
+	FAMFS_DEV_FLUSH,      /* famfs_dev_flush(): window bytes published */
+	FAMFS_DEV_INVALIDATE, /* famfs_dev_invalidate(): cached copies dropped */
+	FAMFS_DEV_LOAD,	      /* famfs_dev_load(): window bytes read into private memory */
+};
+
+/* Called after each operation with its window range (byte offset, length). */
+typedef void (*famfs_dev_trace_fn)(void *arg, enum famfs_dev_op op, uint64_t off, uint64_t len);
+
 struct famfs_dev {
 	int fd;
 	enum famfs_dev_kind kind;
@@ -36,6 +47,8 @@ struct famfs_dev {
 	uint8_t *map;	/* window [0, map_len), or NULL */
 	uint64_t map_len;
 	char path[PATH_MAX];
+	famfs_dev_trace_fn trace; /* NULL, or a test's recorder */
+	void *trace_arg;
 };
 
 /* famfs_dev_open() flags */
@@ -86,6 +99,21 @@ int famfs_dev_flush(struct famfs_dev *dev, const void *addr, size_t len);
  * [@addr, @addr+@len) see what other hosts wrote. Returns 0 or -errno.
  */
 int famfs_dev_invalidate(struct famfs_dev *dev, const void *addr, size_t len);
+
+/**
+ * famfs_dev_store() - copy @len bytes from private @src into the window at
+ * @dst. Other hosts see them only after famfs_dev_flush() of the range: every
+ * metadata store goes through here so that its order against the flushes can
+ * be traced. Returns 0 or -EINVAL (outside the window).
+ */
+int famfs_dev_store(struct famfs_dev *dev, void *dst, const void *src, size_t len);
+
+/**
+ * famfs_dev_load() - copy @len window bytes at @src into private @dst, which
+ * another host can then no longer change under us (invalidate first to see
+ * what other hosts wrote). Returns 0 or -EINVAL (outside the window).
+ */
+int famfs_dev_load(struct famfs_dev *dev, void *dst, const void *src, size_t len);
 
 /**
  * famfs_dev_sync() - make the whole window durable (msync for files, a

@@ -199,6 +199,9 @@ unsigned int famfs_entry_check(const struct famfs_geom *g, const struct famfs_lo
 			n++;
 		}
 		return n;
+	case FAMFS_LOG_DELETE:
+	case FAMFS_LOG_INVALID:
+		return n; /* defined, written by no famfs, carry nothing we read (apply.h) */
 	default:
 		famfs_report(c, FAMFS_P_ENT_TYPE, ix, "type %u", e->type);
 		return n + 1;

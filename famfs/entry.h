@@ -37,10 +37,12 @@ unsigned int famfs_entry_intact(const struct famfs_log_entry *e, uint64_t index,
 
 /**
  * famfs_entry_check() - everything that can be checked on one entry alone:
- * integrity, type, path rules, extent count and type, devindex, alignment
- * to the allocation unit, extents inside the device and clear of the
- * superblock and log, interleave parameters, size covered by the extents.
- * Returns the number of problems reported to @c.
+ * integrity, type (0-4; DELETE and INVALID have no body to check), path
+ * rules, extent count and type, devindex, alignment to the allocation unit,
+ * extents inside the device and clear of the superblock and log, interleave
+ * parameters, size covered by the extents, ADD_DAXDEV index not 0. What
+ * needs the entries before it (overlap, existing paths, ADD_DAXDEV order) is
+ * famfs_apply_entry()'s. Returns the number of problems reported to @c.
  */
 unsigned int famfs_entry_check(const struct famfs_geom *g, const struct famfs_log_entry *e,
 			       uint64_t index, struct famfs_checker *c);

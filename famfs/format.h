@@ -20,6 +20,7 @@
 #define FAMFS_LOG_OFFSET      0x200000ULL /* log starts at 2 MiB */
 #define FAMFS_LOG_LEN_DEFAULT 0x800000ULL /* 8 MiB, also the minimum */
 #define FAMFS_LOG_LEN_MIN     0x800000ULL
+#define FAMFS_LOG_LEN_MAX     (1ULL << 40) /* sanity bound: no reader maps more */
 #define FAMFS_ALLOC_UNIT      0x200000ULL  /* 2 MiB, the only unit we write */
 #define FAMFS_ALLOC_UNIT_4K   0x1000ULL	   /* accepted by the checker */
 #define FAMFS_MIN_DEVSIZE     (4ULL << 30) /* 4 GiB, what mkfs accepts by default */

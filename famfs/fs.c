@@ -12,6 +12,7 @@ int famfs_fs_open(const char *path, unsigned int flags, struct famfs_fs **out,
 		  struct famfs_checker *c)
 {
 	bool write = flags & FAMFS_FS_WRITE, map_all;
+	struct famfs_log_header hdr;
 	struct famfs_fs *fs;
 	uint8_t *win;
 	int rc;
@@ -32,16 +33,18 @@ int famfs_fs_open(const char *path, unsigned int flags, struct famfs_fs **out,
 		rc = -EMEDIUMTYPE;
 		goto fail;
 	}
-	/* Map the superblock alone, verify it, then map through the end of the log. */
+	/* Copy the superblock out once, verify the copy, and size everything from it. */
 	win = famfs_dev_map(fs->dev, FAMFS_LOG_OFFSET);
 	if (!win) {
 		rc = -errno;
 		goto fail;
 	}
-	rc = famfs_dev_invalidate(fs->dev, win, sizeof(struct famfs_superblock));
+	rc = famfs_dev_invalidate(fs->dev, win, sizeof(fs->sb_copy));
+	if (!rc)
+		rc = famfs_dev_load(fs->dev, &fs->sb_copy, win, sizeof(fs->sb_copy));
 	if (rc)
 		goto fail;
-	fs->sb = (struct famfs_superblock *)win;
+	fs->sb = &fs->sb_copy;
 	if (fs->sb->magic != FAMFS_SUPER_MAGIC) {
 		famfs_sb_check(fs->sb, fs->dev->size, c);
 		rc = -EMEDIUMTYPE;
@@ -51,21 +54,22 @@ int famfs_fs_open(const char *path, unsigned int flags, struct famfs_fs **out,
 		rc = -EUCLEAN;
 		goto fail;
 	}
+	famfs_geom_from_sb(&fs->geom, fs->sb);
 	map_all = (flags & FAMFS_FS_MAP_ALL) && fs->dev->kind != FAMFS_DEV_PMEM;
-	win = famfs_dev_map(fs->dev, map_all ? fs->dev->size : famfs_meta_end(fs->sb));
+	win = famfs_dev_map(fs->dev, map_all ? fs->dev->size : fs->geom.meta_end);
 	if (!win) {
 		rc = -errno;
 		goto fail;
 	}
-	fs->sb = (struct famfs_superblock *)win;
 	fs->data = map_all ? win : NULL;
-	fs->hdr = (struct famfs_log_header *)(win + fs->sb->log_offset);
+	fs->hdr = (struct famfs_log_header *)(win + FAMFS_LOG_OFFSET);
 	fs->ent = (struct famfs_log_entry *)(fs->hdr + 1);
-	famfs_geom_from_sb(&fs->geom, fs->sb);
-	rc = famfs_dev_invalidate(fs->dev, fs->hdr, sizeof(*fs->hdr));
+	rc = famfs_dev_invalidate(fs->dev, fs->hdr, sizeof(hdr));
+	if (!rc)
+		rc = famfs_dev_load(fs->dev, &hdr, fs->hdr, sizeof(hdr));
 	if (rc)
 		goto fail;
-	if (famfs_log_header_check(fs->hdr, fs->sb, c)) {
+	if (famfs_log_header_check(&hdr, fs->sb, c)) {
 		rc = -EUCLEAN;
 		goto fail;
 	}

@@ -15,13 +15,21 @@
 
 struct famfs_fs {
 	struct famfs_dev *dev;
-	struct famfs_superblock *sb;  /* inside the device window */
-	struct famfs_log_header *hdr; /* inside the device window */
-	struct famfs_log_entry *ent;  /* geom.nslots slots */
-	struct famfs_geom geom;
-	uint8_t identity[16]; /* this host */
-	bool master;	      /* identity equals the superblock's system uuid */
-	bool writable;	      /* may append: master, opened with FAMFS_FS_WRITE, locked */
+	/*
+	 * The superblock: a private copy, read once and checked, from which the
+	 * geometry comes. Nothing keeps pointing into the superblock on the
+	 * device, which another host could rewrite after the check.
+	 */
+	const struct famfs_superblock *sb; /* = &sb_copy */
+	struct famfs_superblock sb_copy;
+	/* The log, in the device window: shared. Read it only through log.h, which
+	 * invalidates, copies each entry out (famfs_dev_load) and checks the copy. */
+	struct famfs_log_header *hdr;
+	struct famfs_log_entry *ent; /* geom.nslots slots */
+	struct famfs_geom geom;	     /* from the checked copy of the superblock */
+	uint8_t identity[16];	     /* this host */
+	bool master;		     /* identity equals the superblock's system uuid */
+	bool writable;		     /* may append: master, opened with FAMFS_FS_WRITE, locked */
 	uint8_t
 	    *data; /* with FAMFS_FS_MAP_ALL: device byte 0, else NULL (pmem: use famfs_dev_pread) */
 };
@@ -34,8 +42,10 @@ struct famfs_fs {
 /**
  * famfs_fs_open() - open the famfs on the device or image at @path.
  *
- * Reads and verifies the superblock and log header (every problem goes to
- * @c, which may be NULL). Returns 0 or a negative errno:
+ * Copies the superblock out of the device and verifies that private copy,
+ * then the log header (every problem goes to @c, which may be NULL); the
+ * geometry and the metadata window come from the checked copy. Returns 0 or
+ * a negative errno:
  *  -EMEDIUMTYPE  no famfs superblock (magic) on the device
  *  -EUCLEAN      superblock or log header corrupt (see @c)
  *  -EPERM        FAMFS_FS_WRITE but this host is not the master

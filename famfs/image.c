@@ -29,6 +29,8 @@ int famfs_image_open(const char *path, unsigned int flags, struct famfs_image **
 		famfs_image_close(im);
 		return rc;
 	}
+	im->ap = (struct famfs_applier){
+	    .g = &im->fs->geom, .ns = im->ns, .alloc = &im->alloc, .log = im->fs->ent};
 	im->replay.bad_index = -1;
 	*out = im;
 	return 0;
@@ -50,26 +52,28 @@ struct catch_up {
 	void *arg;
 };
 
-static int apply(const struct famfs_log_entry *e, uint64_t index, void *arg)
+static int apply(const struct famfs_log_entry *e, uint64_t index, void *arg,
+		 struct famfs_checker *c)
 {
 	struct catch_up *cu = arg;
-	struct famfs_image *im = cu->im;
 	struct famfs_node *n;
-	int rc;
+	int v = famfs_apply_entry(&cu->im->ap, e, index, c, &n);
 
-	/* Space named by any good FILE entry is taken, even if the entry is skipped. */
-	if (famfs_entry_type(&im->fs->geom, e) == FAMFS_LOG_FILE)
-		famfs_alloc_mark_file(&im->alloc, &e->file);
-	rc = famfs_ns_apply(im->ns, &im->fs->geom, e, index, &n);
-	if (rc == -ENOMEM)
-		return rc;
-	if (rc < 0) {
-		im->skipped++;
+	switch (v) {
+	case FAMFS_APPLIED:
+		if (n && cu->fn)
+			cu->fn(n, cu->arg);
 		return 0;
+	case FAMFS_IGNORED:
+		return 0;
+	case FAMFS_SKIPPED:
+		cu->im->skipped++;
+		return 0;
+	case FAMFS_BAD:
+		return FAMFS_REPLAY_STOP;
+	default:
+		return v; /* -ENOMEM */
 	}
-	if (n && cu->fn)
-		cu->fn(n, cu->arg);
-	return 0;
 }
 
 long famfs_image_catch_up(struct famfs_image *im, famfs_node_fn fn, void *arg)

@@ -10,6 +10,7 @@
 #define FAMFS_IMAGE_H
 
 #include "alloc.h"
+#include "apply.h"
 #include "fs.h"
 #include "log.h"
 #include "ns.h"
@@ -18,6 +19,7 @@ struct famfs_image {
 	struct famfs_fs *fs;
 	struct famfs_ns *ns;
 	struct famfs_alloc alloc;
+	struct famfs_applier ap; /* the replay rules (apply.h) over ns and alloc */
 	struct famfs_replay replay;
 	uint64_t skipped; /* log entries that created nothing (path exists, no parent) */
 	/* The time entries created by famfs_image_mkdir()/mkfile()/log_file() record
@@ -37,10 +39,12 @@ int famfs_image_open(const char *path, unsigned int flags, struct famfs_image **
 void famfs_image_close(struct famfs_image *im);
 
 /**
- * famfs_image_catch_up() - replay log entries not seen yet: mark their
- * extents, add their nodes (calling @fn for each new one, may be NULL).
- * Returns the number of entries replayed (0: nothing new) or -errno; a bad
- * entry stops the replay (im->replay.bad_index / .bad) without error.
+ * famfs_image_catch_up() - replay log entries not seen yet under the rules
+ * of famfs_apply_entry(): claim their extents, add their nodes (calling @fn
+ * for each new one, may be NULL). Returns the number of entries replayed (0:
+ * nothing new) or -errno; an entry that cannot be applied (corrupt, extents
+ * overlapping another file's, ...) stops the replay (im->replay.bad_index /
+ * .bad) without error, and a later call retries it.
  */
 long famfs_image_catch_up(struct famfs_image *im, famfs_node_fn fn, void *arg);
 

@@ -5,9 +5,18 @@
 #include "crc.h"
 #include "log.h"
 
+/* The two counters after the crc: next_seqnum, next_index. */
+struct counters {
+	uint64_t next_seqnum;
+	uint64_t next_index;
+};
+static_assert(offsetof(struct famfs_log_header, next_seqnum) + sizeof(struct counters) ==
+		  sizeof(struct famfs_log_header),
+	      "the counters end the header");
+
 uint64_t famfs_log_used(const struct famfs_fs *fs)
 {
-	uint64_t n = fs->hdr->next_index;
+	uint64_t n = __atomic_load_n(&fs->hdr->next_index, __ATOMIC_RELAXED);
 
 	return n < fs->geom.nslots ? n : fs->geom.nslots;
 }
@@ -17,33 +26,50 @@ uint64_t famfs_log_free(const struct famfs_fs *fs)
 	return fs->geom.nslots - famfs_log_used(fs);
 }
 
+/* Copy the header's counters out of the window (after an invalidate if wanted). */
+static int load_counters(struct famfs_fs *fs, struct counters *k)
+{
+	return famfs_dev_load(fs->dev, k, &fs->hdr->next_seqnum, sizeof(*k));
+}
+
 int famfs_log_append(struct famfs_fs *fs, struct famfs_log_entry *e, uint64_t *index)
 {
-	struct famfs_log_header *h = fs->hdr;
 	struct famfs_log_entry *slot;
+	struct counters k;
 	uint64_t idx;
 	int rc;
 
 	if (!fs->writable)
 		return -EROFS;
-	idx = h->next_index;
-	if (idx > h->last_index || idx >= fs->geom.nslots)
-		return idx == h->last_index + 1 ? -ENOSPC : -EUCLEAN;
+	/* We hold the writer lock: the window's header is the current one. */
+	rc = load_counters(fs, &k);
+	if (rc)
+		return rc;
+	idx = k.next_index;
+	if (idx >= fs->geom.nslots || k.next_seqnum != idx)
+		return idx == fs->geom.nslots && k.next_seqnum == idx ? -ENOSPC : -EUCLEAN;
 
+	/* We write what creates (FILE, MKDIR) or describes (ADD_DAXDEV), never more. */
+	if (e->type != FAMFS_LOG_FILE && e->type != FAMFS_LOG_MKDIR &&
+	    e->type != FAMFS_LOG_ADD_DAXDEV)
+		return -EINVAL;
 	e->seqnum = idx;
 	e->crc = famfs_log_entry_crc(e);
 	if (famfs_entry_check(&fs->geom, e, idx, NULL))
 		return -EINVAL;
 
+	/* 1. The entry, made durable... */
 	slot = &fs->ent[idx];
-	memcpy(slot, e, sizeof(*slot));
-	rc = famfs_dev_flush(fs->dev, slot, sizeof(*slot));
+	rc = famfs_dev_store(fs->dev, slot, e, sizeof(*slot));
+	if (!rc)
+		rc = famfs_dev_flush(fs->dev, slot, sizeof(*slot));
 	if (rc)
 		return rc;
-	/* The entry is durable; publishing it is the header update. */
-	h->next_seqnum = idx + 1;
-	h->next_index = idx + 1;
-	rc = famfs_dev_flush(fs->dev, h, sizeof(*h));
+	/* 2. ... before the header that publishes it. */
+	k.next_seqnum = k.next_index = idx + 1;
+	rc = famfs_dev_store(fs->dev, &fs->hdr->next_seqnum, &k, sizeof(k));
+	if (!rc)
+		rc = famfs_dev_flush(fs->dev, fs->hdr, sizeof(*fs->hdr));
 	if (rc)
 		return rc;
 	if (index)
@@ -51,52 +77,78 @@ int famfs_log_append(struct famfs_fs *fs, struct famfs_log_entry *e, uint64_t *i
 	return 0;
 }
 
-int famfs_log_pending(struct famfs_fs *fs, const struct famfs_replay *r)
+/* Invalidate and read the header: the number of slots in use (bounded by the log). */
+static int refresh(struct famfs_fs *fs, uint64_t *used)
 {
+	struct counters k;
 	int rc = famfs_dev_invalidate(fs->dev, fs->hdr, sizeof(*fs->hdr));
 
+	if (!rc)
+		rc = load_counters(fs, &k);
 	if (rc)
 		return rc;
-	return famfs_log_used(fs) > r->next;
+	*used = k.next_index < fs->geom.nslots ? k.next_index : fs->geom.nslots;
+	return 0;
+}
+
+int famfs_log_pending(struct famfs_fs *fs, const struct famfs_replay *r)
+{
+	uint64_t used;
+	int rc = refresh(fs, &used);
+
+	return rc ? rc : used > r->next;
 }
 
 long famfs_log_replay(struct famfs_fs *fs, struct famfs_replay *r, famfs_entry_fn fn, void *arg)
 {
+	struct famfs_log_entry e; /* private copy: what is checked is what is applied */
 	struct famfs_checker c = {0};
 	long delivered = 0;
 	uint64_t end;
 	int rc;
 
 	r->bad_index = -1;
-	rc = famfs_log_pending(fs, r);
-	if (rc < 0)
+	rc = refresh(fs, &end);
+	if (rc)
 		return rc;
-	end = famfs_log_used(fs);
 	if (r->next < end) {
-		/* One invalidate for the whole range; per-entry retries below. */
+		/* One invalidate for the whole range, after the header; per-entry retries below. */
 		rc = famfs_dev_invalidate(fs->dev, &fs->ent[r->next],
 					  (end - r->next) * sizeof(struct famfs_log_entry));
 		if (rc)
 			return rc;
 	}
 	for (; r->next < end; r->next++) {
-		const struct famfs_log_entry *e = &fs->ent[r->next];
+		const struct famfs_log_entry *slot = &fs->ent[r->next];
 
-		if (famfs_entry_check(&fs->geom, e, r->next, NULL)) {
+		rc = famfs_dev_load(fs->dev, &e, slot, sizeof(e));
+		if (rc)
+			return rc;
+		if (famfs_entry_check(&fs->geom, &e, r->next, NULL)) {
+			/* Another host may still be writing it: read it once more. */
 			r->retries++;
-			rc = famfs_dev_invalidate(fs->dev, e, sizeof(*e));
+			rc = famfs_dev_invalidate(fs->dev, slot, sizeof(*slot));
+			if (!rc)
+				rc = famfs_dev_load(fs->dev, &e, slot, sizeof(e));
 			if (rc)
 				return rc;
 			c.count = 0;
-			if (famfs_entry_check(&fs->geom, e, r->next, &c)) {
+			if (famfs_entry_check(&fs->geom, &e, r->next, &c)) {
 				r->bad_index = (int64_t)r->next;
 				r->bad = c.first;
 				break;
 			}
 		}
-		rc = fn(e, r->next, arg);
+		c.count = 0;
+		rc = fn(&e, r->next, arg, &c);
 		if (rc < 0)
 			return rc;
+		if (rc > 0) {
+			/* Intact, but its contents cannot be applied: stop here too. */
+			r->bad_index = (int64_t)r->next;
+			r->bad = c.first;
+			break;
+		}
 		delivered++;
 	}
 	return delivered;

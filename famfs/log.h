@@ -11,9 +11,10 @@
 /**
  * famfs_log_append() - append one entry. @e is a FILE/MKDIR/ADD_DAXDEV entry
  * whose seqnum and crc this fills in; it is checked first with
- * famfs_entry_check() and never written if bad. Writes the slot, flushes it,
- * then advances next_seqnum/next_index and flushes the header: a crash at any
- * point leaves either the old log or the old log plus the whole entry.
+ * famfs_entry_check() and never written if bad. Stores the slot and flushes
+ * it, and only then stores next_seqnum/next_index and flushes the header
+ * (famfs_dev_store/flush, in that order): a crash at any point leaves either
+ * the old log or the old log plus the whole entry (test_crash proves it).
  * Cost: one 544-byte copy, two crc32s and ten cache-line flushes.
  *
  * Returns 0 (and the slot in *@index if not NULL) or a negative errno:
@@ -37,18 +38,29 @@ struct famfs_replay {
 	unsigned long retries;	  /* invalidate-and-retry rounds taken */
 };
 
-/* Called for each good entry in slot order; a negative return stops the replay. */
-typedef int (*famfs_entry_fn)(const struct famfs_log_entry *e, uint64_t index, void *arg);
+/*
+ * Called for each intact, well-formed entry in slot order, with a private
+ * copy of it (@e is not in the shared log). Returns 0 to go on, a negative
+ * errno to abort the replay with it, or FAMFS_REPLAY_STOP after reporting
+ * to @c why the entry cannot be applied: replay then stops at it exactly as
+ * at a corrupt entry (@r->bad_index, @r->bad).
+ */
+#define FAMFS_REPLAY_STOP 1
+typedef int (*famfs_entry_fn)(const struct famfs_log_entry *e, uint64_t index, void *arg,
+			      struct famfs_checker *c);
 
 /**
  * famfs_log_replay() - deliver entries [@r->next, next_index) to @fn.
  *
- * Re-reads the header (invalidate first), then each slot; an entry that
- * fails its checks is invalidated and read once more (another host may
- * still be writing it), and if still bad replay stops there: @r->bad_index
- * and @r->bad say where and why, and @r->next stays on it so a later call
- * tries it again. Delivering from slot 0 into a fresh namespace each time
- * and calling again with the same @r are both fine (idempotent).
+ * Invalidates and reads the header, then invalidates the slots in use and
+ * copies each out of the window (famfs_dev_load) before checking it: the
+ * copy that was checked is the one delivered. An entry that fails its checks
+ * is invalidated and read once more (another host may still be writing it),
+ * and if still bad replay stops there: @r->bad_index and @r->bad say where
+ * and why, and @r->next stays on it so a later call tries it again. @fn may
+ * stop the replay the same way (FAMFS_REPLAY_STOP). Delivering from slot 0
+ * into a fresh namespace each time and calling again with the same @r are
+ * both fine (idempotent).
  *
  * Returns the number of entries delivered, or the negative value @fn
  * returned, or -EIO from the device.

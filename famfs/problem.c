@@ -35,10 +35,17 @@ void famfs_report(struct famfs_checker *c, enum famfs_pcode code, int64_t index,
 	va_start(ap, fmt);
 	vsnprintf(p.detail, sizeof(p.detail), fmt, ap);
 	va_end(ap);
+	famfs_report_problem(c, &p);
+}
+
+void famfs_report_problem(struct famfs_checker *c, const struct famfs_problem *p)
+{
+	if (!c)
+		return;
 	if (c->count++ == 0)
-		c->first = p;
+		c->first = *p;
 	if (c->fn)
-		c->fn(&p, c->arg);
+		c->fn(p, c->arg);
 }
 
 void famfs_problem_format(const struct famfs_problem *p, char *buf, unsigned long size)

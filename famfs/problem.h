@@ -78,6 +78,9 @@ const char *famfs_pcode_text(enum famfs_pcode code);
 void famfs_report(struct famfs_checker *c, enum famfs_pcode code, int64_t index, const char *fmt,
 		  ...) __attribute__((format(printf, 4, 5)));
 
+/** famfs_report_problem() - record the ready-made problem @p in @c (may be NULL). */
+void famfs_report_problem(struct famfs_checker *c, const struct famfs_problem *p);
+
 /**
  * famfs_problem_format() - "entry 17: ENT_CRC: log entry crc mismatch (stored
  * 0x.., computed 0x..)" into @buf.

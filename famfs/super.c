@@ -63,7 +63,8 @@ unsigned int famfs_sb_check(const struct famfs_superblock *sb, uint64_t devsize,
 	if (sb->log_offset != FAMFS_LOG_OFFSET)
 		famfs_report(c, FAMFS_P_SB_LOG_OFFSET, -1, "log_offset %#llx, expected 0x200000",
 			     (unsigned long long)sb->log_offset);
-	if (!is_pow2(sb->log_len) || sb->log_len < FAMFS_LOG_LEN_MIN || sb->log_len > (1ULL << 40))
+	if (!is_pow2(sb->log_len) || sb->log_len < FAMFS_LOG_LEN_MIN ||
+	    sb->log_len > FAMFS_LOG_LEN_MAX)
 		famfs_report(c, FAMFS_P_SB_LOG_LEN, -1,
 			     "log_len %#llx: must be a power of two >= 8 MiB",
 			     (unsigned long long)sb->log_len);

@@ -9,6 +9,7 @@ IMG=$T/famfs.img
 M=$T/master
 C=$T/client
 HOSTB=$T/hostB
+CRAFT=$(dirname "$0")/../tools/famfs_craft.py
 
 step "master mounts and copies files"
 expect 0 "$FAMFS" mkfs --size 4G "$IMG"
@@ -104,5 +105,18 @@ grep -q "read-only" "$T/bad.err" || fail "not read-only"
 	fail "a corrupt log was mounted read-write"
 expect 1 "$FAMFS" fsck "$T/bad.img" && contains "entry $bad: ENT_CRC"
 expect 1 "$FAMFS" logplay "$T/badm" && contains "stopped at bad entry $bad"
+
+step "a file whose extents are another file's stops replay: read-only, no second name on those bytes"
+expect 0 "$FAMFS" umount "$T/badm"
+cp --sparse=always "$IMG" "$T/dup.img"
+slot=$("$CRAFT" "$T/dup.img" entry file --path public-copy --mode 0644 --extents-of data)
+"$FAMFS" mount "$T/dup.img" "$T/badm" 2>"$T/dup.err" && MOUNTS+=("$T/badm") || fail "mount"
+grep -q "log replay stopped at a bad entry: entry $slot: ENT_OVERLAP.*shared with entry" "$T/dup.err" ||
+	fail "no overlap message: $(cat "$T/dup.err")"
+[ "$(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.famfs.role").decode())' "$T/badm")" = client ] ||
+	fail "overlapping extents were mounted read-write"
+[ ! -e "$T/badm/public-copy" ] || fail "the overlapping file is served"
+expect 0 cmp "$T/badm/data" "$T/data.copy"
+expect 1 "$FAMFS" fsck "$T/dup.img" && contains "entry $slot: ENT_OVERLAP"
 
 finish

@@ -4,6 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 IMG=$T/famfs.img
 ENTRY0=$((0x200000 + 48)) # byte offset of log slot 0
+CRAFT=$(dirname "$0")/../tools/famfs_craft.py
 
 step "mkfs creates a sparse image"
 expect 0 "$FAMFS" mkfs --size 4G "$IMG" && contains "4.00 GiB, log 8.00 MiB \(15420 entries\)"
@@ -79,19 +80,48 @@ with open(path, "r+b") as f:
 PY
 expect 1 "$FAMFS" fsck "$T/meta.img" && contains "entry 30: ENT_META"
 
-step "two files sharing space: fsck reports ENT_OVERLAP naming both"
+step "two files sharing space: fsck reports ENT_OVERLAP naming both, and replay stops there"
 cp --sparse=always "$IMG" "$T/dup.img"
-python3 - "$T/dup.img" "$ENTRY0" <<'PY'
-import struct, sys, zlib
-path, base = sys.argv[1], int(sys.argv[2])
-with open(path, "r+b") as f:
-    f.seek(base + 20 * 544); a = f.read(544)
-    f.seek(base + 21 * 544); e = bytearray(f.read(544))
-    e[16 + 120:16 + 144] = a[16 + 120:16 + 144]          # copy entry 20's extent
-    struct.pack_into("<Q", e, 536, zlib.crc32(bytes(e[:536])))
-    f.seek(base + 21 * 544); f.write(e)
-PY
-expect 1 "$FAMFS" fsck "$T/dup.img" && contains "entry 21: ENT_OVERLAP.*shared with entry 20"
+"$CRAFT" "$T/dup.img" copy-extents 20 21 # entry 21 gets entry 20's extent
+expect 1 "$FAMFS" fsck "$T/dup.img" && contains "entry 21: ENT_OVERLAP.*shared with entry 20" &&
+	contains "replay stops +at entry 21"
+expect 1 "$FAMFS" logplay --dry-run "$T/dup.img" &&
+	contains "stopped at a bad entry: entry 21: ENT_OVERLAP"
+
+step "DELETE and INVALID carry no namespace change: fsck clean, replay goes on"
+cp --sparse=always "$IMG" "$T/ign.img"
+"$CRAFT" "$T/ign.img" entry delete >/dev/null
+"$CRAFT" "$T/ign.img" entry invalid >/dev/null
+"$CRAFT" "$T/ign.img" entry mkdir --path after-ignored >/dev/null
+expect 0 "$FAMFS" fsck "$T/ign.img" && contains "clean" && contains "ignored +2 entries"
+expect 0 "$FAMFS" logplay --dry-run "$T/ign.img" && contains "mkdir after-ignored" &&
+	contains "423 entries: 21 directories and 400 files created, 0 skipped, 2 ignored"
+
+step "version 47: type 3 is INVALID, ignored"
+cp --sparse=always "$IMG" "$T/v47.img"
+"$CRAFT" "$T/v47.img" version 47
+"$CRAFT" "$T/v47.img" entry 3 >/dev/null
+expect 0 "$FAMFS" fsck "$T/v47.img" && contains "clean" && contains "ignored +1 entries"
+expect 0 "$FAMFS" logplay --dry-run "$T/v47.img"
+
+step "ADD_DAXDEV out of order and unknown types: fsck and replay both stop there"
+cp --sparse=always "$IMG" "$T/dax.img"
+"$CRAFT" "$T/dax.img" entry daxdev --index 2 --size 0x100000000 >/dev/null
+expect 1 "$FAMFS" fsck "$T/dax.img" && contains "entry 420: ENT_DAXDEV" &&
+	contains "replay stops +at entry 420"
+expect 1 "$FAMFS" logplay --dry-run "$T/dax.img" &&
+	contains "stopped at a bad entry: entry 420: ENT_DAXDEV"
+cp --sparse=always "$IMG" "$T/type7.img"
+"$CRAFT" "$T/type7.img" entry 7 >/dev/null
+expect 1 "$FAMFS" fsck "$T/type7.img" && contains "entry 420: ENT_TYPE"
+expect 1 "$FAMFS" logplay --dry-run "$T/type7.img" && contains "entry 420: ENT_TYPE"
+
+step "daxdev.size (outside the crc) claiming 1 PiB: fsck is bounded by the real device"
+cp --sparse=always "$IMG" "$T/huge.img"
+"$CRAFT" "$T/huge.img" daxdev-size $((1 << 50))
+expect 1 timeout 10 "$FAMFS" fsck "$T/huge.img" && contains "SB_DEVSIZE.*exceeds device size" &&
+	contains "capacity +4.00 GiB" && contains "files +400"
+expect 1 "$FAMFS" logplay --dry-run "$T/huge.img" && contains "SB_DEVSIZE"
 
 step "zeroed superblock: clear error"
 cp --sparse=always "$IMG" "$T/zero.img"

@@ -277,8 +277,12 @@ static void test_entry_problems(void **state)
 	assert_int_equal(entry_problem(&e), FAMFS_P_ENT_PATH);
 
 	good_file(&e);
-	e.type = FAMFS_LOG_INVALID;
+	e.type = 5; /* beyond the types the format defines */
 	assert_int_equal(entry_problem(&e), FAMFS_P_ENT_TYPE);
+	e.type = FAMFS_LOG_INVALID; /* defined, carries nothing: well-formed (apply.h) */
+	assert_int_equal(entry_problem(&e), FAMFS_P_COUNT);
+	e.type = FAMFS_LOG_DELETE;
+	assert_int_equal(entry_problem(&e), FAMFS_P_COUNT);
 
 	good_file(&e);
 	e.file.ext_type = FAMFS_EXT_INTERLEAVE;
@@ -317,15 +321,16 @@ static void test_entry_problems(void **state)
 	assert_int_equal(famfs_entry_intact(&e, 7, &c), 1);
 	assert_int_equal(c.first.code, FAMFS_P_ENT_SEQNUM);
 
-	/* In version 47, type 3 meant INVALID. */
+	/* In version 47, type 3 meant INVALID: its ADD_DAXDEV rules do not apply. */
 	memset(&e, 0, sizeof(e));
 	e.type = 3;
-	e.daxdev.index = 1;
 	e.seqnum = 0;
 	e.crc = famfs_log_entry_crc(&e);
-	assert_int_equal(famfs_entry_check(&g, &e, 0, NULL), 0);
+	assert_int_equal(famfs_entry_type(&g, &e), FAMFS_LOG_ADD_DAXDEV);
+	assert_int_equal(famfs_entry_check(&g, &e, 0, NULL), 1); /* index 0 */
 	g.version = 47;
-	assert_int_equal(famfs_entry_check(&g, &e, 0, NULL), 1);
+	assert_int_equal(famfs_entry_type(&g, &e), FAMFS_LOG_INVALID);
+	assert_int_equal(famfs_entry_check(&g, &e, 0, NULL), 0);
 }
 
 static void test_builders_refuse_bad_paths(void **state)

@@ -36,9 +36,12 @@ struct seen {
 	char paths[64][FAMFS_RELPATH_FIELD];
 };
 
-static int collect(const struct famfs_log_entry *e, uint64_t index, void *arg)
+static int collect(const struct famfs_log_entry *e, uint64_t index, void *arg,
+		   struct famfs_checker *c)
 {
 	struct seen *s = arg;
+
+	(void)c;
 
 	if (s->n < 64)
 		strcpy(s->paths[s->n],

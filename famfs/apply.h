@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Applying log entries: the one set of rules that replay (mount, the
+ * client's follow loop, logplay) and fsck share, so that fsck reports
+ * exactly what replay stops at (docs/format.md, "Replaying").
+ *
+ *   entry                                     replay        fsck
+ *   fails famfs_entry_check()                 stops         problem
+ *   FILE whose extents overlap used space     stops         ENT_OVERLAP
+ *   ADD_DAXDEV whose index is not the next    stops         ENT_DAXDEV
+ *   type 5 and above                          stops         ENT_TYPE
+ *   FILE/MKDIR, new path, parent a directory  applied       clean
+ *   attribute update of a logged node         applied       clean
+ *   FILE/MKDIR whose path exists, or whose    skipped       ENT_EXISTS /
+ *     parent is missing or a file             (space kept)  ENT_PARENT
+ *   good ADD_DAXDEV, DELETE, INVALID          ignored       clean
+ *
+ * "Skip what carries no namespace change, stop at what would change one we
+ * cannot apply": DELETE and INVALID (type 3 in version 47) are written by no
+ * famfs and applied by none (the existing tools skip them; DELETE has no
+ * body layout), ADD_DAXDEV adds no name (extents must use devindex 0). A
+ * FILE or MKDIR that collides with the namespace is skipped as the existing
+ * tools skip it, keeping its space; fsck still reports it because no writer
+ * produces one.
+ */
+#ifndef FAMFS_APPLY_H
+#define FAMFS_APPLY_H
+
+#include "alloc.h"
+#include "entry.h"
+#include "ns.h"
+#include "problem.h"
+
+enum famfs_verdict {
+	FAMFS_APPLIED, /* a directory or file was created, or its attributes updated (*out) */
+	FAMFS_IGNORED, /* well-formed, changes no name: ADD_DAXDEV, DELETE, INVALID */
+	FAMFS_SKIPPED, /* FILE/MKDIR colliding with the namespace: nothing created */
+	FAMFS_BAD,     /* cannot be applied: replay stops here */
+};
+
+/* What applying needs: the namespace and bitmap built so far. */
+struct famfs_applier {
+	const struct famfs_geom *g;
+	struct famfs_ns *ns;
+	struct famfs_alloc *alloc; /* sized from @g, which is bounded by the real device */
+	uint32_t ndaxdev;	   /* good ADD_DAXDEV entries so far */
+	/* The log's slots (may be NULL): an overlap names the entry it collides with. */
+	const struct famfs_log_entry *log;
+	unsigned int lookups; /* owner searches done (each one scans the log; bounded) */
+};
+
+/**
+ * famfs_apply_entry() - apply the entry @e of slot @index under the rules
+ * above: check it (famfs_entry_check), then by type claim its space
+ * (famfs_alloc_claim_file), check the ADD_DAXDEV order, add its node.
+ * Problems go to @c (may be NULL): every one for BAD, ENT_EXISTS or
+ * ENT_PARENT for SKIPPED. A BAD entry changes nothing (no units, no node,
+ * no device counted), so a later retry of the same slot is clean.
+ *
+ * Returns a verdict (node in *@out for FAMFS_APPLIED, else NULL) or -ENOMEM.
+ */
+int famfs_apply_entry(struct famfs_applier *a, const struct famfs_log_entry *e, uint64_t index,
+		      struct famfs_checker *c, struct famfs_node **out);
+
+#endif
