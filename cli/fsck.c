@@ -233,6 +233,10 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		compat_line("Device capacity", st.capacity, human);
 		compat_line("Free space", st.capacity > used ? st.capacity - used : 0, human);
 		compat_line("log_len", m.sb->log_len, human);
+		if (m.sb->alloc_unit == FAMFS_ALLOC_UNIT_4K)
+			printf("  note          4 KiB allocation units: valid, but this version "
+			       "mounts "
+			       "only 2 MiB ones\n");
 		if (st.ignored)
 			printf(
 			    "  ignored       %llu entries that create nothing (ADD_DAXDEV, DELETE, "

@@ -96,6 +96,17 @@ fail:
 	return rc;
 }
 
+int famfs_fs_servable(const struct famfs_fs *fs, struct famfs_checker *c)
+{
+	if (fs->geom.alloc_unit == FAMFS_ALLOC_UNIT)
+		return 0;
+	famfs_report(c, FAMFS_P_SB_ALLOC_UNIT, -1,
+		     "alloc_unit %#llx: this version serves only 2 MiB allocation units (fsck "
+		     "and logplay --dry-run can still read it)",
+		     (unsigned long long)fs->geom.alloc_unit);
+	return -EOPNOTSUPP;
+}
+
 void famfs_fs_close(struct famfs_fs *fs)
 {
 	if (!fs)

@@ -55,6 +55,16 @@ struct famfs_fs {
 int famfs_fs_open(const char *path, unsigned int flags, struct famfs_fs **out,
 		  struct famfs_checker *c);
 
+/**
+ * famfs_fs_servable() - can this version serve (mount, create files in) the
+ * file system? The one check for what the format allows but we cannot serve
+ * yet: an allocation unit other than 2 MiB (4 KiB is valid on the media, but
+ * the kernel's fmaps and our data path need 2 MiB-aligned extents; real
+ * 4 KiB support is issue 13). fsck and logplay --dry-run still read such a
+ * file system. Returns 0, or -EOPNOTSUPP with SB_ALLOC_UNIT reported to @c.
+ */
+int famfs_fs_servable(const struct famfs_fs *fs, struct famfs_checker *c);
+
 /** famfs_fs_close() - release lock, window and device (NULL is fine). */
 void famfs_fs_close(struct famfs_fs *fs);
 

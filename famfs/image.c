@@ -17,7 +17,10 @@ int famfs_image_open(const char *path, unsigned int flags, struct famfs_image **
 	if (!im)
 		return -ENOMEM;
 	rc = famfs_fs_open(path, flags, &im->fs, c);
+	if (!rc)
+		rc = famfs_fs_servable(im->fs, c);
 	if (rc) {
+		famfs_fs_close(im->fs);
 		free(im);
 		return rc;
 	}

@@ -31,8 +31,9 @@ struct famfs_image {
 typedef void (*famfs_node_fn)(struct famfs_node *node, void *arg);
 
 /**
- * famfs_image_open() - famfs_fs_open() (same @flags, errors and @c), then
- * an empty namespace and bitmap; call famfs_image_catch_up() to replay.
+ * famfs_image_open() - famfs_fs_open() (same @flags, errors and @c) and
+ * famfs_fs_servable() (-EOPNOTSUPP: not a file system this version serves),
+ * then an empty namespace and bitmap; call famfs_image_catch_up() to replay.
  */
 int famfs_image_open(const char *path, unsigned int flags, struct famfs_image **out,
 		     struct famfs_checker *c);

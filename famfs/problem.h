@@ -16,7 +16,7 @@
 	X(SB_VERSION, "superblock version not supported")                                          \
 	X(SB_OMF, "superblock OMF version does not match its version")                             \
 	X(SB_CRC, "superblock crc mismatch")                                                       \
-	X(SB_ALLOC_UNIT, "superblock allocation unit invalid")                                     \
+	X(SB_ALLOC_UNIT, "superblock allocation unit invalid or not supported")                    \
 	X(SB_LOG_OFFSET, "superblock log offset invalid")                                          \
 	X(SB_LOG_LEN, "superblock log length invalid")                                             \
 	X(SB_DEVSIZE, "superblock device size does not fit the device")                            \

@@ -11,6 +11,7 @@ zlib.crc32, independent of our C code. Used by the integration tests.
   famfs_craft.py IMG copy-extents FROM_SLOT TO_SLOT        give TO FROM's extents
   famfs_craft.py IMG daxdev-size N                         set daxdev.size (not under the crc)
   famfs_craft.py IMG version 47                            make it a version-47 image
+  famfs_craft.py IMG alloc-unit N                          set the allocation unit
 
 TYPE: file, mkdir, delete, daxdev, invalid, or a number. Prints the slot used.
 """
@@ -100,6 +101,13 @@ def main():
         elif a.what == "daxdev-size":
             f.seek(112)
             f.write(struct.pack("<Q", int(a.args[0], 0)))
+        elif a.what == "alloc-unit":
+            f.seek(0)
+            sb = bytearray(f.read(200))
+            struct.pack_into("<Q", sb, 32, int(a.args[0], 0))
+            struct.pack_into("<Q", sb, 96, zlib.crc32(bytes(sb[:96])))
+            f.seek(0)
+            f.write(sb)
         elif a.what == "version":
             f.seek(0)
             sb = bytearray(f.read(200))

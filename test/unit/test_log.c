@@ -260,6 +260,21 @@ static void test_open_errors(void **state)
 	assert_int_equal(famfs_fs_open(img, 0, &fs, &c), -EUCLEAN);
 	assert_int_equal(c.first.code, FAMFS_P_LOG_LAST_INDEX);
 	assert_int_equal(famfs_fs_open("/nonexistent/x", 0, &fs, NULL), -ENOENT);
+
+	/* 4 KiB allocation units: readable, not served (one check: famfs_fs_servable). */
+	struct famfs_superblock sb;
+	struct famfs_image *im;
+	img = scratch_image("4k.img", 64 * MiB, 8 * MiB);
+	assert_int_equal(file_io(img, &sb, sizeof(sb), 0, 0), 0);
+	sb.alloc_unit = FAMFS_ALLOC_UNIT_4K;
+	sb.crc = famfs_sb_crc(&sb);
+	assert_int_equal(file_io(img, &sb, sizeof(sb), 0, 1), 0);
+	assert_int_equal(famfs_fs_open(img, 0, &fs, NULL), 0);
+	famfs_fs_close(fs);
+	c.count = 0;
+	assert_int_equal(famfs_image_open(img, 0, &im, &c), -EOPNOTSUPP);
+	assert_int_equal(c.first.code, FAMFS_P_SB_ALLOC_UNIT);
+	assert_int_equal(famfs_image_open(img, FAMFS_FS_WRITE, &im, NULL), -EOPNOTSUPP);
 }
 
 /* The image layer: mkdir/mkfile allocate, log and replay identically elsewhere. */
