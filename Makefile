@@ -44,10 +44,14 @@ ifneq ($(FUSED_SRC),)
 PROGS += $(BUILD)/famfs_fused
 endif
 
-.PHONY: all check check-run unit integration vmtest bench demo install clean format format-check \
+.PHONY: all progs man deb deb-test check check-run unit integration vmtest bench demo install \
+	clean format format-check \
 	deps fuzz fuzz-replay fuzz-merge asan asan-run
 
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN) $(CONF_BIN) $(BENCH_BIN)
+
+# The programs alone (what the Debian package builds).
+progs: $(PROGS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -63,11 +67,11 @@ $(LIB): $(LIB_OBJ)
 
 $(BUILD)/famfs: $(CLI_OBJ) $(LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
 $(BUILD)/famfs_fused: $(FUSED_OBJ) $(LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_ALL)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
 $(BUILD)/test/%: $(BUILD)/obj/test/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -98,7 +102,7 @@ check:
 	@$(MAKE) --no-print-directory check-run
 
 check-run: all
-	@$(MAKE) --no-print-directory unit integration asan fuzz-replay vmtest
+	@$(MAKE) --no-print-directory unit integration asan fuzz-replay deb-test vmtest
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -180,11 +184,36 @@ demo:
 	@$(MAKE) --no-print-directory all
 	@bash scripts/demo.sh $(BUILD)
 
-install: $(PROGS)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
-	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
-	ln -sf famfs $(DESTDIR)$(PREFIX)/bin/mkfs.famfs
-	ln -sf $(PREFIX)/bin/famfs $(DESTDIR)$(PREFIX)/sbin/mkfs.famfs
+# Man pages, generated from the programs' --help (help2man).
+man: $(PROGS)
+	@bash scripts/man.sh $(BUILD) $(VERSION)
+
+# famfs and famfs_fused in $(PREFIX)/bin; mkfs.famfs and mount.famfs (links
+# to famfs) in /sbin for PREFIX=/usr (where mkfs(8) and mount(8) look for
+# helpers), else in $(PREFIX)/sbin; man pages; bash completion.
+BINDIR  = $(PREFIX)/bin
+SBINDIR ?= $(if $(filter /usr,$(PREFIX)),/sbin,$(PREFIX)/sbin)
+MANDIR  = $(PREFIX)/share/man
+COMPDIR = $(PREFIX)/share/bash-completion/completions
+install: $(PROGS) man
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(COMPDIR)
+	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
+	ln -sf $(BINDIR)/famfs $(DESTDIR)$(SBINDIR)/mkfs.famfs
+	ln -sf $(BINDIR)/famfs $(DESTDIR)$(SBINDIR)/mount.famfs
+	install -m 0644 $(BUILD)/man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 scripts/famfs.bash-completion $(DESTDIR)$(COMPDIR)/famfs
+	ln -sf famfs $(DESTDIR)$(COMPDIR)/mkfs.famfs
+	ln -sf famfs $(DESTDIR)$(COMPDIR)/famfs_fused
+
+# Debian packages (debian/): build/deb/famfs_*.deb, built from a copy of the
+# tree with dpkg-buildpackage. deb-test: build, check and install them
+# (test/deb/run.sh, in make check).
+deb:
+	@bash scripts/deps.sh --deb
+	@bash scripts/build-deb.sh $(BUILD)
+
+deb-test:
+	@bash test/deb/run.sh $(BUILD)
 
 # Debian packages needed to build and test user space.
 deps:

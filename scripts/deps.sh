@@ -2,12 +2,17 @@
 # Installs the Debian 12 packages famfs needs to build and test user space,
 # if any are missing. Usage: scripts/deps.sh [--kernel]
 #   --kernel  also what the kernel side and its qemu tests need
+#   --deb     also what building and checking the Debian packages needs
 # Runs apt-get as root (directly, or through sudo). Does nothing when all
 # packages are present.
 set -euo pipefail
 
 pkgs=(gcc make pkg-config libfuse3-dev fuse3 libcmocka-dev libdaxctl-dev libndctl-dev
 	libyaml-dev uuid-dev zlib1g-dev python3 clang-14 libfuzzer-14-dev libclang-rt-14-dev)
+# --deb: building the Debian packages (make deb, in make check).
+if [ "${1:-}" = "--deb" ] || [ "${1:-}" = "--kernel" ]; then
+	pkgs+=(debhelper dpkg-dev lintian help2man bash-completion bsdutils)
+fi
 if [ "${1:-}" = "--kernel" ]; then
 	pkgs+=(linux-source-6.1 linux-headers-amd64 qemu-system-x86 busybox-static cpio ndctl daxctl
 		kmod)

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# The Debian packages, end to end (make deb-test, in make check):
+#  1. build them (scripts/build-deb.sh: dpkg-buildpackage on a copy of the tree)
+#  2. dpkg-deb -c: the files a user needs are there (programs, /sbin helpers,
+#     a man page per command, bash completion, docs); lintian: no error and
+#     no warning (accepted ones are lintian overrides in debian/, each with
+#     its reason)
+#  3. install famfs on this machine, run mkfs/mount/cp/umount from the
+#     installed paths, mount -t famfs (with ro and famfs options), an
+#     /etc/fstab line with mount -a, man and bash completion; then purge it
+#     and check nothing is left.
+# Usage: test/deb/run.sh [BUILD]   (root; installs and purges the package)
+set -uo pipefail
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=$(mkdir -p "${1:-$REPO/build}" && cd "${1:-$REPO/build}" && pwd)
+DEB=$BUILD/deb
+VERSION=$(cat "$REPO/VERSION")
+T=$(mktemp -d /tmp/famfs-deb.XXXXXX)
+FAILED=0 STEP=""
+step() { STEP=$*; echo "deb-test: $*"; }
+fail() { echo "  FAIL: $STEP: $*" >&2; FAILED=1; }
+skip() { echo "  SKIP: $*" >&2; exit 77; }
+run() { # CMD...: must succeed; output in $OUT
+	OUT=$("$@" 2>&1) || { fail "'$*' failed: $(printf '%s' "$OUT" | tail -5)"; return 1; }
+}
+[ "$(id -u)" = 0 ] || skip "needs root (installs the package)"
+[ -c /dev/fuse ] || skip "needs /dev/fuse"
+
+INSTALLED=0 FSTAB_SAVED=0
+cleanup() {
+	local m
+	for m in "$T/m1" "$T/m2" "$T/m3"; do
+		mountpoint -q "$m" 2>/dev/null && { umount "$m" 2>/dev/null || umount -l "$m"; }
+	done
+	if [ "$FSTAB_SAVED" = 1 ]; then
+		grep -v "famfs-deb-test $T" /etc/fstab >"$T/fstab.now" && cat "$T/fstab.now" >/etc/fstab
+	fi
+	[ "$INSTALLED" = 1 ] && dpkg --purge famfs >/dev/null 2>&1
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+step "build the packages"
+bash "$REPO/scripts/build-deb.sh" "$BUILD" >"$T/build.out" 2>&1 || { cat "$T/build.out" >&2; fail "make deb failed"; exit 1; }
+PKG=$DEB/famfs_${VERSION}_amd64.deb
+[ -f "$PKG" ] || { fail "no $PKG"; exit 1; }
+
+step "dpkg-deb -c: what famfs holds"
+dpkg-deb -c "$PKG" | awk '{print $6 ($7 == "->" ? " -> " $8 : "")}' | sed 's|^\./|/|' >"$T/contents"
+want=(/usr/bin/famfs /usr/bin/famfs_fused "/sbin/mkfs.famfs -> /usr/bin/famfs"
+	"/sbin/mount.famfs -> /usr/bin/famfs" /usr/share/bash-completion/completions/famfs
+	/usr/share/doc/famfs/copyright /usr/share/doc/famfs/user-guide.md.gz /usr/share/doc/famfs/README.md
+	/usr/share/man/man8/famfs.8.gz /usr/share/man/man8/mkfs.famfs.8.gz
+	/usr/share/man/man8/mount.famfs.8.gz /usr/share/man/man8/famfs_fused.8.gz)
+# a man page for every subcommand famfs --help lists
+for c in $("$BUILD/famfs" --help | awk '/^Run /{exit} f && NF {print $1} /Commands:/{f=1}'); do
+	want+=("/usr/share/man/man8/famfs-$c.8.gz")
+done
+for w in "${want[@]}"; do grep -qxF "$w" "$T/contents" || fail "missing $w"; done
+echo "  $(wc -l <"$T/contents") entries, ${#want[@]} checked"
+
+step "lintian (errors and warnings fail; accepted tags are overrides in debian/)"
+lintian --fail-on error,warning --show-overrides "$DEB"/famfs_${VERSION}_amd64.changes >"$T/lintian" 2>&1
+rc=$?
+grep -v "running with root privileges" "$T/lintian" | sed 's/^/  | /'
+[ $rc = 0 ] || fail "lintian exited $rc"
+echo "  lintian: $(grep -c '^E:' "$T/lintian") errors, $(grep -c '^W:' "$T/lintian") warnings," \
+	"$(grep -c '^O:' "$T/lintian") overridden"
+
+# Installing and purging a package is one at a time on a machine.
+exec 9>/run/lock/famfs-deb-test.lock
+flock -w 900 9 || { fail "another deb-test holds the lock"; exit 1; }
+
+step "install famfs"
+if dpkg-query -W -f='${Status}' famfs 2>/dev/null | grep -q "install ok installed"; then
+	echo "  (famfs was installed already: replaced, and purged at the end)"
+fi
+run dpkg -i "$PKG" || exit 1
+INSTALLED=1
+run /usr/bin/famfs --version && [ "$OUT" = "famfs $VERSION" ] || fail "famfs --version: $OUT"
+run /usr/bin/famfs_fused --version
+run man -w famfs-cp && [[ $OUT == /usr/share/man/man8/famfs-cp.8.gz ]] || fail "man -w famfs-cp: $OUT"
+run man -w mount.famfs
+OUT=$(bash -c 'source /usr/share/bash-completion/bash_completion
+	COMP_WORDS=(famfs cr); COMP_CWORD=1; COMP_LINE="famfs cr"; COMP_POINT=8
+	_completion_loader famfs; _famfs; echo "${COMPREPLY[*]}"' 2>&1)
+[ "$OUT" = creat ] || fail "bash completion of 'famfs cr': '$OUT'"
+
+step "the installed programs: mkfs.famfs, famfs mount, cp, umount"
+export FAMFS_SYSTEM_UUID_FILE=$T/host
+IMG=$T/famfs.img
+mkdir -p "$T/m1" "$T/m2" "$T/m3"
+run /sbin/mkfs.famfs --size 4G "$IMG"
+run /usr/bin/famfs mount "$IMG" "$T/m1"
+run /usr/bin/famfs cp -r -t 4 /usr/share/doc/famfs "$T/m1/doc"
+run diff -r /usr/share/doc/famfs "$T/m1/doc"
+run /usr/bin/famfs creat -s 3M -S 9 "$T/m1/seeded"
+run /usr/bin/famfs umount "$T/m1"
+mountpoint -q "$T/m1" && fail "still mounted after famfs umount"
+
+step "mount -t famfs (mount.famfs), ro and famfs options"
+run mount -t famfs "$IMG" "$T/m2"
+run findmnt -n -o FSTYPE,OPTIONS "$T/m2" && [[ $OUT == fuse.famfs*rw* || $OUT == famfs*rw* ]] ||
+	fail "findmnt: $OUT"
+run diff -r /usr/share/doc/famfs "$T/m2/doc"
+run umount "$T/m2"
+run mount -t famfs -o ro,poll_ms=50,noatime "$IMG" "$T/m2"
+run findmnt -n -o OPTIONS "$T/m2" && [[ $OUT == ro,* ]] || fail "not read-only: $OUT"
+[ "$(getfattr --only-values -n user.famfs.role "$T/m2" 2>/dev/null ||
+	python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.famfs.role").decode())' "$T/m2")" = client ] ||
+	fail "a ro mount is not a client"
+run /usr/bin/famfs verify -S 9 -f "$T/m2/seeded"
+run umount "$T/m2"
+
+step "an /etc/fstab line and mount -a"
+cp /etc/fstab "$T/fstab.orig"
+FSTAB_SAVED=1
+printf '%s %s famfs defaults,nofail 0 0 # famfs-deb-test %s\n' "$IMG" "$T/m3" "$T" >>/etc/fstab
+run mount -a -t famfs
+run findmnt -n -o SOURCE,FSTYPE "$T/m3" && [[ $OUT == *famfs* ]] || fail "mount -a did not mount it: $OUT"
+run diff -r /usr/share/doc/famfs "$T/m3/doc"
+run mount -a -t famfs # mounted already: nothing to do
+[ "$(findmnt -n "$T/m3" | wc -l)" = 1 ] || fail "mount -a mounted it twice"
+run umount "$T/m3"
+run mount "$T/m3" # by its mount point, from fstab
+run /usr/bin/famfs verify -S 9 -f "$T/m3/seeded"
+run umount "$T/m3"
+grep -v "famfs-deb-test $T" /etc/fstab >"$T/fstab.now" && cat "$T/fstab.now" >/etc/fstab
+FSTAB_SAVED=0
+cmp -s /etc/fstab "$T/fstab.orig" || fail "/etc/fstab not restored"
+
+step "purge"
+run dpkg --purge famfs
+INSTALLED=0
+for f in /usr/bin/famfs /usr/bin/famfs_fused /sbin/mount.famfs /sbin/mkfs.famfs \
+	/usr/share/man/man8/famfs.8.gz /usr/share/bash-completion/completions/famfs /usr/share/doc/famfs; do
+	[ -e "$f" ] || [ -L "$f" ] && fail "$f left after purge"
+done
+if [ $FAILED = 0 ]; then
+	echo "deb-test: 1 passed, 0 failed"
+else
+	echo "deb-test: 0 passed, 1 failed"
+fi
+exit $FAILED
