@@ -14,14 +14,26 @@
 #include "fs.h"
 #include "log.h"
 #include "ns.h"
+#include "path.h"
 #include "shadow.h"
 
 struct play {
 	struct famfs_fs *fs;
 	struct famfs_applier ap; /* the rules a mount replays by (apply.h) */
 	bool yaml;
-	uint64_t dirs, files, skipped, ignored;
+	uint64_t dirs, files, skipped, ignored, refused;
 };
+
+/* A file whose path YAML cannot carry: say so, and go on with the others. */
+static void refuse_yaml(uint64_t index, const char *relpath)
+{
+	char esc[FAMFS_RELPATH_FIELD * 4 + 1];
+
+	fprintf(stderr,
+		"famfs logplay: entry %llu: path \"%s\" is not valid UTF-8: YAML cannot carry "
+		"it; that file is left out\n",
+		(unsigned long long)index, famfs_path_escape(relpath, esc, sizeof(esc)));
+}
 
 static int show(const struct famfs_log_entry *e, uint64_t index, void *arg, struct famfs_checker *c)
 {
@@ -50,9 +62,15 @@ static int show(const struct famfs_log_entry *e, uint64_t index, void *arg, stru
 		p->files++;
 	}
 	if (p->yaml) {
-		if (v == FAMFS_APPLIED && famfs_entry_type(&p->fs->geom, e) == FAMFS_LOG_FILE)
-			return famfs_yaml_emit_file(stdout, &e->file);
-		return 0;
+		if (v != FAMFS_APPLIED || famfs_entry_type(&p->fs->geom, e) != FAMFS_LOG_FILE)
+			return 0;
+		v = famfs_yaml_emit_file(stdout, &e->file);
+		if (v == -EILSEQ) {
+			refuse_yaml(index, e->file.relpath);
+			p->refused++;
+			return 0;
+		}
+		return v;
 	}
 	famfs_entry_describe(&p->fs->geom, e, line, sizeof(line));
 	printf("%6llu  %s%s\n", (unsigned long long)index, line, status);
@@ -94,6 +112,9 @@ static int dry_run(const struct cli_cmd *cmd, const char *path, bool yaml)
 	} else if (r.bad_index >= 0) {
 		famfs_problem_format(&r.bad, why, sizeof(why));
 		rc = cli_error(cmd, "%s: replay stopped at a bad entry: %s", path, why);
+	} else if (p.refused) {
+		rc = cli_error(cmd, "%s: %llu file%s left out of the YAML (paths not valid UTF-8)",
+			       path, (unsigned long long)p.refused, p.refused == 1 ? "" : "s");
 	}
 	if (!yaml)
 		fprintf(n < 0 || r.bad_index >= 0 ? stderr : stdout,
@@ -116,7 +137,7 @@ struct shadow {
 	struct famfs_applier ap; /* the rules a mount replays by (apply.h) */
 	char root[PATH_MAX];	 /* DIR/root */
 	int verbose;
-	uint64_t dirs, files, skipped;
+	uint64_t dirs, files, skipped, refused;
 };
 
 static int shadow_entry(const struct famfs_log_entry *e, uint64_t index, void *arg,
@@ -159,8 +180,17 @@ static int shadow_entry(const struct famfs_log_entry *e, uint64_t index, void *a
 		if (!f)
 			goto fail;
 		rc = famfs_yaml_emit_file(f, &body);
-		if (fclose(f) || rc) {
-			errno = EIO;
+		if (fclose(f) && !rc)
+			rc = -EIO;
+		if (rc == -EILSEQ) {
+			/* No document for it, rather than an empty or a wrong one. */
+			unlink(path);
+			refuse_yaml(index, e->file.relpath);
+			sh->refused++;
+			return 0;
+		}
+		if (rc) {
+			errno = -rc;
 			goto fail;
 		}
 		sh->files++;
@@ -215,8 +245,13 @@ static int write_shadow(const struct cli_cmd *cmd, const char *dev, const char *
 	} else if (r.bad_index >= 0) {
 		famfs_problem_format(&r.bad, why, sizeof(why));
 		rc = cli_error(cmd, "%s: replay stopped at a bad entry: %s", dev, why);
+	} else if (sh.refused) {
+		rc = cli_error(cmd,
+			       "%s: %llu file%s left out of the shadow tree (paths not valid "
+			       "UTF-8)",
+			       dev, (unsigned long long)sh.refused, sh.refused == 1 ? "" : "s");
 	}
-	if (!rc)
+	if (!rc || sh.refused)
 		printf("famfs logplay: %s: shadow tree in %s: %llu directories, %llu files, %llu "
 		       "skipped\n",
 		       dev, sh.root, (unsigned long long)sh.dirs, (unsigned long long)sh.files,

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "format.h"
@@ -81,4 +82,24 @@ const char *famfs_path_split(const char *path, char *dir)
 	memcpy(dir, path, (size_t)(slash - path));
 	dir[slash - path] = '\0';
 	return slash + 1;
+}
+
+char *famfs_path_escape(const char *path, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	if (size == 0)
+		return buf;
+	for (const unsigned char *p = (const unsigned char *)path; *p && o + 5 <= size; p++) {
+		if (*p == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = '\\';
+		} else if (*p >= 0x20 && *p < 0x7f) {
+			buf[o++] = (char)*p;
+		} else {
+			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", *p);
+		}
+	}
+	buf[o] = '\0';
+	return buf;
 }

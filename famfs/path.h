@@ -32,4 +32,12 @@ int famfs_path_normalize(const char *in, char *out, size_t outsz, const char **w
  */
 const char *famfs_path_split(const char *path, char *dir);
 
+/**
+ * famfs_path_escape() - @path made safe to print: printable ASCII as is,
+ * '\\' doubled, every other byte as \xNN (names are bytes, not always
+ * UTF-8). Written to @buf (@size bytes, cut short if needed, always
+ * NUL-terminated); returns @buf.
+ */
+char *famfs_path_escape(const char *path, char *buf, size_t size);
+
 #endif

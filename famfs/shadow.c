@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
+#include <iconv.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -9,15 +10,29 @@
 #include "path.h"
 #include "shadow.h"
 
-/* ---- emit ---- */
+/* ---- emit ----
+ *
+ * Every libyaml call is checked. An event whose initialization failed is
+ * never emitted (libyaml would queue, and later free, an uninitialized
+ * event), and after a failed emit nothing more is emitted. A document is
+ * built in memory and written out only when complete, so a refusal leaves
+ * nothing half-written.
+ */
+
+static int emit(yaml_emitter_t *em, yaml_event_t *ev, int initialized)
+{
+	if (!initialized)
+		return -EIO;
+	return yaml_emitter_emit(em, ev) ? 0 : -EIO;
+}
 
 static int scalar(yaml_emitter_t *em, const char *s)
 {
 	yaml_event_t ev;
 
-	yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 1, 1,
-				     YAML_PLAIN_SCALAR_STYLE);
-	return yaml_emitter_emit(em, &ev) ? 0 : -EIO;
+	return emit(em, &ev,
+		    yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s),
+						 1, 1, YAML_PLAIN_SCALAR_STYLE));
 }
 
 static int keyval(yaml_emitter_t *em, const char *key, const char *fmt, uint64_t v)
@@ -33,10 +48,10 @@ static int mapping(yaml_emitter_t *em, bool start)
 	yaml_event_t ev;
 
 	if (start)
-		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
-	else
-		yaml_mapping_end_event_initialize(&ev);
-	return yaml_emitter_emit(em, &ev) ? 0 : -EIO;
+		return emit(em, &ev,
+			    yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+								YAML_BLOCK_MAPPING_STYLE));
+	return emit(em, &ev, yaml_mapping_end_event_initialize(&ev));
 }
 
 static int sequence(yaml_emitter_t *em, bool start)
@@ -44,10 +59,10 @@ static int sequence(yaml_emitter_t *em, bool start)
 	yaml_event_t ev;
 
 	if (start)
-		yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
-	else
-		yaml_sequence_end_event_initialize(&ev);
-	return yaml_emitter_emit(em, &ev) ? 0 : -EIO;
+		return emit(em, &ev,
+			    yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+								 YAML_BLOCK_SEQUENCE_STYLE));
+	return emit(em, &ev, yaml_sequence_end_event_initialize(&ev));
 }
 
 static int emit_extents(yaml_emitter_t *em, const struct famfs_simple_extent *x, uint64_t n)
@@ -96,30 +111,64 @@ static int write_handler(void *data, unsigned char *buf, size_t size)
 	return fwrite(buf, 1, size, (FILE *)data) == size;
 }
 
+/*
+ * Can a YAML document carry @s and read it back? Only well-formed UTF-8:
+ * libyaml's emitter lets surrogates and code points past U+10FFFF through,
+ * which its parser then refuses, so glibc's strict decoder (iconv) decides.
+ * Control characters are fine: the emitter escapes them. -EILSEQ if not,
+ * -ENOMEM if iconv cannot be set up.
+ */
+static int yaml_can_carry(const char *s)
+{
+	char out[4 * FAMFS_RELPATH_FIELD], *in = (char *)s, *o = out;
+	size_t il = strlen(s), ol = sizeof(out), n;
+	iconv_t cd = iconv_open("UTF-32LE", "UTF-8");
+
+	if (cd == (iconv_t)-1)
+		return -ENOMEM;
+	n = iconv(cd, &in, &il, &o, &ol);
+	iconv_close(cd);
+	return n == (size_t)-1 || il ? -EILSEQ : 0;
+}
+
 int famfs_yaml_emit_file(FILE *out, const struct famfs_file_body *f)
 {
 	yaml_emitter_t em;
 	yaml_event_t ev;
+	char *doc = NULL;
+	size_t len = 0;
+	FILE *mem;
 	int rc = -EIO;
 
-	if (!yaml_emitter_initialize(&em))
+	if (!memchr(f->relpath, '\0', sizeof(f->relpath)))
+		return -EINVAL;
+	rc = yaml_can_carry(f->relpath);
+	if (rc)
+		return rc;
+	rc = -EIO;
+	mem = open_memstream(&doc, &len);
+	if (!mem)
 		return -ENOMEM;
-	yaml_emitter_set_output(&em, write_handler, out);
+	if (!yaml_emitter_initialize(&em)) {
+		fclose(mem);
+		free(doc);
+		return -ENOMEM;
+	}
+	yaml_emitter_set_output(&em, write_handler, mem);
 	yaml_emitter_set_unicode(&em, 1);
-	yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
-	if (!yaml_emitter_emit(&em, &ev))
+	if (emit(&em, &ev, yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING)) ||
+	    emit(&em, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 0)) ||
+	    emit_body(&em, f) || emit(&em, &ev, yaml_document_end_event_initialize(&ev, 0)) ||
+	    emit(&em, &ev, yaml_stream_end_event_initialize(&ev)) || !yaml_emitter_flush(&em))
 		goto out;
-	yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 0);
-	if (!yaml_emitter_emit(&em, &ev) || emit_body(&em, f))
-		goto out;
-	yaml_document_end_event_initialize(&ev, 0);
-	if (!yaml_emitter_emit(&em, &ev))
-		goto out;
-	yaml_stream_end_event_initialize(&ev);
-	if (yaml_emitter_emit(&em, &ev) && yaml_emitter_flush(&em))
-		rc = 0;
+	rc = 0;
 out:
 	yaml_emitter_delete(&em);
+	if (fclose(mem) && !rc)
+		rc = -ENOMEM;
+	if (!rc && fwrite(doc, 1, len, out) != len)
+		rc = -EIO;
+	free(doc);
 	return rc;
 }
 

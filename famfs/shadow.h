@@ -13,7 +13,11 @@
 /**
  * famfs_yaml_emit_file() - write @f (path, size, flags, mode, uid, gid and
  * its simple or striped extent list) to @out as one YAML document
- * ("---" ... "..."). Returns 0 or -EIO.
+ * ("---" ... "..."), built whole in memory first: on any error nothing is
+ * written. Every libyaml call is checked. Returns 0, -EILSEQ (the path is
+ * not valid UTF-8: YAML cannot carry it, and an escaped form would name
+ * another file to the existing famfs daemon, so it is refused), -EINVAL (no
+ * NUL in relpath), -ENOMEM or -EIO.
  */
 int famfs_yaml_emit_file(FILE *out, const struct famfs_file_body *f);
 

@@ -5,6 +5,7 @@ set -u
 : "${BUILD:?BUILD must point at the build directory}"
 FAMFS="$BUILD/famfs"
 FILL="$BUILD/test/tools/famfs_fill"
+YAMLCHECK="$BUILD/test/tools/famfs_yaml_check"
 T=$(mktemp -d /tmp/famfs-it.XXXXXX)
 export FAMFS_SYSTEM_UUID_FILE="$T/hostA"
 STEP=""

@@ -56,6 +56,25 @@ expect 0 "$FAMFS" logplay --dry-run --yaml "$IMG"
 [ "$(printf '%s\n' "$OUT" | grep -c '^file:')" = 400 ] || fail "expected 400 YAML documents"
 contains "simple_ext_list"
 
+step "a name that is not UTF-8: logplay --yaml leaves that file out, says so, and the rest reads back"
+cp --sparse=always "$IMG" "$T/utf.img"
+"$CRAFT" "$T/utf.img" entry file --path $'\xff\xfe' --size 1 --extent 0xc0000000,0x200000 >/dev/null
+"$CRAFT" "$T/utf.img" entry file --path $'r\xc3\xa9pertoire-\xe2\x9c\x93' --size 1 \
+	--extent 0xc0200000,0x200000 >/dev/null
+timeout 20 "$FAMFS" logplay --dry-run --yaml "$T/utf.img" >"$T/utf.yaml" 2>"$T/utf.err"
+rc=$?
+[ $rc = 1 ] || fail "logplay --yaml exited $rc, expected 1"
+grep -q 'entry 420: path "\\xff\\xfe" is not valid UTF-8: YAML cannot carry it' "$T/utf.err" ||
+	fail "no message naming the entry: $(cat "$T/utf.err")"
+grep -q "1 file left out of the YAML" "$T/utf.err" || fail "no summary: $(cat "$T/utf.err")"
+expect 0 "$YAMLCHECK" -v <"$T/utf.yaml" && contains "^401 documents$" &&
+	contains $'^r\xc3\xa9pertoire-\xe2\x9c\x93$'
+expect 1 "$FAMFS" logplay --shadow "$T/utf.shadow" "$T/utf.img" &&
+	contains "1 file left out of the shadow tree"
+[ ! -e "$T/utf.shadow/root/"$'\xff\xfe' ] || fail "a shadow file was written for the refused name"
+expect 0 "$YAMLCHECK" <"$T/utf.shadow/root/"$'r\xc3\xa9pertoire-\xe2\x9c\x93' &&
+	contains "^1 documents$"
+
 step "logplay needs --dry-run on a device"
 expect 2 "$FAMFS" logplay "$IMG"
 

@@ -140,12 +140,72 @@ static void test_refusals(void **state)
 	assert_int_equal(parse("dir:\n  path: a\n", &f, err, sizeof(err)), -EINVAL);
 }
 
+/*
+ * Names are bytes; YAML is UTF-8. A path libyaml cannot carry is refused with
+ * -EILSEQ and nothing is written (it used to be emitted from an event libyaml
+ * had refused to build: a double free, or a spin); the documents around it
+ * read back exactly, UTF-8 names included.
+ */
+static void test_non_utf8_refused(void **state)
+{
+	static const char *const bad[] = {
+	    "\xff\xfe",		   /* not UTF-8 at all */
+	    "dir/\xc3",		   /* cut short */
+	    "\xc0\xaf",		   /* overlong '/' */
+	    "\xed\xa0\x80",	   /* a UTF-16 surrogate */
+	    "ok/\xf4\x90\x80\x80", /* beyond U+10FFFF */
+	};
+	struct famfs_file_body in[3] = {simple(), striped(), simple()}, out, b;
+	struct famfs_yaml_reader *r;
+	char *buf = NULL, err[256];
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	strcpy(in[1].relpath,
+	       "r\xc3\xa9pertoire/\xe3\x83\x95\xe3\x82\xa1\xe3\x82\xa4\xe3\x83\xab"); /* UTF-8 */
+	assert_int_equal(famfs_yaml_emit_file(f, &in[0]), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		long before;
+
+		fflush(f);
+		before = (long)len;
+		b = simple();
+		strcpy(b.relpath, bad[i]);
+		assert_int_equal(famfs_yaml_emit_file(f, &b), -EILSEQ);
+		fflush(f);
+		assert_int_equal((long)len, before); /* nothing written */
+	}
+	assert_int_equal(famfs_yaml_emit_file(f, &in[1]), 0);
+	/* Control characters and noncharacters are UTF-8: escaped, and read back. */
+	strcpy(in[2].relpath, "c\x01\x1b[0m\x7f\xc2\x80\xef\xbf\xbe \"q\"");
+	assert_int_equal(famfs_yaml_emit_file(f, &in[2]), 0);
+	fclose(f);
+
+	f = fmemopen(buf, len, "r");
+	r = famfs_yaml_reader_new(f);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(famfs_yaml_read_file(r, &out, err, sizeof(err)), 1);
+		assert_memory_equal(&out, &in[i], sizeof(out));
+	}
+	assert_int_equal(famfs_yaml_read_file(r, &out, err, sizeof(err)), 0);
+	famfs_yaml_reader_free(r);
+	fclose(f);
+	free(buf);
+
+	/* Our reader refuses a document that is not UTF-8 instead of guessing. */
+	assert_int_equal(parse("file:\n  path: \xff\xfe\n  size: 1\n  simple_ext_list: []\n", &out,
+			       err, sizeof(err)),
+			 -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_round_trip),
 	    cmocka_unit_test(test_reference_document),
 	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_non_utf8_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
