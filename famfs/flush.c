@@ -78,24 +78,53 @@ const char *famfs_cache_flush_method(void)
 					       : "clflush";
 }
 
-#else /* other architectures: ordering only; shared memory there is cache coherent to us */
+#elif defined(__aarch64__)
+
+/*
+ * arm64: DC CVAC cleans a line to the point of coherence (flush), DC CIVAC
+ * cleans and invalidates it (invalidate); DSB SY orders them. The line size
+ * is CTR_EL0.DminLine (log2 of words), readable from EL0 on Linux.
+ */
+static size_t dline;
+
+static size_t line_size(void)
+{
+	if (!dline) {
+		uint64_t ctr;
+
+		__asm__ volatile("mrs %0, ctr_el0" : "=r"(ctr));
+		dline = (size_t)4 << ((ctr >> 16) & 0xf);
+	}
+	return dline;
+}
 
 void famfs_cache_flush(const void *addr, size_t len)
 {
-	(void)addr;
-	(void)len;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	size_t l = line_size();
+	uintptr_t p = (uintptr_t)addr & ~(uintptr_t)(l - 1), end = (uintptr_t)addr + len;
+
+	__asm__ volatile("dsb sy" ::: "memory");
+	for (; p < end; p += l)
+		__asm__ volatile("dc cvac, %0" ::"r"(p) : "memory");
+	__asm__ volatile("dsb sy" ::: "memory");
 }
 
 void famfs_cache_invalidate(const void *addr, size_t len)
 {
-	(void)addr;
-	(void)len;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	size_t l = line_size();
+	uintptr_t p = (uintptr_t)addr & ~(uintptr_t)(l - 1), end = (uintptr_t)addr + len;
+
+	__asm__ volatile("dsb sy" ::: "memory");
+	for (; p < end; p += l)
+		__asm__ volatile("dc civac, %0" ::"r"(p) : "memory");
+	__asm__ volatile("dsb sy" ::: "memory");
 }
 
 const char *famfs_cache_flush_method(void)
 {
-	return "none";
+	return "dc cvac/civac";
 }
+
+#else
+#error "famfs: CPU cache flush/invalidate for shared memory exist for x86-64 and arm64 only"
 #endif
