@@ -13,6 +13,8 @@ if [ "$(id -u)" = 0 ] && [ -c /dev/fuse ]; then
 	bash "$here/fuse.sh" "$BUILD"
 	echo "### famfs cp of small files (parallel)"
 	bash "$here/cp.sh" "$BUILD"
+	echo "### allocate on write, commit at close; the follow loop"
+	bash "$here/pending.sh" "$BUILD"
 	echo "### GET_FMAP round trips (fmap_harness plays the kernel)"
 	bash "$here/conformance.sh" "$BUILD"
 fi

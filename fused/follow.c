@@ -95,7 +95,8 @@ static uint64_t now_us(void)
 
 static void *follow(void *arg)
 {
-	uint64_t interval = fused.poll_min_us, max = (uint64_t)fused.poll_ms * 1000;
+	uint64_t max = (uint64_t)fused.poll_ms * 1000;
+	uint64_t interval = fused.poll_min_us < max ? fused.poll_min_us : max;
 	uint64_t bad_seen = 0, bad_backoff = 0, bad_next = 0; /* header at the bad entry */
 	(void)arg;
 
@@ -126,7 +127,7 @@ static void *follow(void *arg)
 				bad_next = now_us() + bad_backoff;
 			}
 			if (got > 0) {
-				interval = fused.poll_min_us;
+				interval = fused.poll_min_us < max ? fused.poll_min_us : max;
 				continue;
 			}
 		}

@@ -42,6 +42,7 @@ static const char usage_text[] =
     "  -o ro            read-only, even on the master\n"
     "  -o poll_ms=N     clients: look at the log at least every N ms (default 4;\n"
     "                   every 0.5 ms right after a change, backing off while idle)\n"
+    "  -o poll_min_us=N clients: the interval right after a change (default 500)\n"
     "  -o dataio=map    store file data through the device mapping on image files\n"
     "                   too, as on devdax (tests of that path)\n"
     "  -o timeout=S     kernel entry/attribute cache time in seconds (default 3600)\n"
@@ -75,6 +76,12 @@ static int parse_opts(char *opts, bool *ro, char *pass, size_t passlen)
 			fused.poll_ms = (unsigned int)strtoul(o + 8, NULL, 0);
 			if (!fused.poll_ms || fused.poll_ms > 60000) {
 				fprintf(stderr, "famfs_fused: poll_ms must be 1..60000\n");
+				return -1;
+			}
+		} else if (!strncmp(o, "poll_min_us=", 12)) {
+			fused.poll_min_us = (unsigned int)strtoul(o + 12, NULL, 0);
+			if (!fused.poll_min_us || fused.poll_min_us > 60000000) {
+				fprintf(stderr, "famfs_fused: poll_min_us must be 1..60000000\n");
 				return -1;
 			}
 		} else if (!strcmp(o, "dataio=map")) {
