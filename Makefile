@@ -46,7 +46,7 @@ endif
 
 .PHONY: all progs man deb deb-test check check-run unit integration vmtest bench demo install \
 	clean format format-check \
-	deps fuzz fuzz-replay fuzz-merge asan asan-run
+	deps fuzz fuzz-replay fuzz-merge asan asan-run tsan tsan-run
 
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN) $(CONF_BIN) $(BENCH_BIN)
 
@@ -102,7 +102,7 @@ check:
 	@$(MAKE) --no-print-directory check-run
 
 check-run: all
-	@$(MAKE) --no-print-directory unit integration asan fuzz-replay deb-test vmtest
+	@$(MAKE) --no-print-directory unit integration asan tsan fuzz-replay deb-test vmtest
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -116,7 +116,7 @@ integration: $(PROGS) $(TOOL_BIN) $(CONF_BIN)
 # sanitizer reports to $(BUILD)/asan/logs; any report fails the target.
 ASAN_CFLAGS := -O2 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
-ASAN_IT     ?= t_offline.sh t_client.sh t_access.sh
+ASAN_IT     ?= t_offline.sh t_client.sh t_access.sh t_pending.sh
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan CFLAGS="$(ASAN_CFLAGS)" \
@@ -131,6 +131,22 @@ asan-run: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
 	@if [ -n "$$(ls $(BUILD)/logs)" ]; then \
 		echo "asan: sanitizer reports:"; cat $(BUILD)/logs/*; exit 1; fi
 	@echo "asan: unit tests and $(ASAN_IT): no sanitizer reports"
+
+# ThreadSanitizer on the server: $(BUILD)/tsan, then test/integration/t_race.sh
+# (parallel requests on one master and a following client); any data race
+# report fails the target.
+TSAN_CFLAGS := -O2 -g -fno-omit-frame-pointer -fsanitize=thread
+
+tsan:
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan CFLAGS="$(TSAN_CFLAGS)" tsan-run
+
+tsan-run: $(PROGS) $(TOOL_BIN)
+	@rm -rf $(BUILD)/logs && mkdir -p $(BUILD)/logs
+	@export TSAN_OPTIONS=log_path=$(abspath $(BUILD))/logs/tsan:halt_on_error=0:suppressions=$(abspath test/tsan.supp); \
+		bash test/integration/run.sh $(BUILD) t_race.sh
+	@if [ -n "$$(ls $(BUILD)/logs)" ]; then \
+		echo "tsan: data race reports:"; cat $(BUILD)/logs/* | head -200; exit 1; fi
+	@echo "tsan: t_race.sh: no data race reports"
 
 # The famfs fuse.ko under qemu: fetches Debian's kernel once, builds the
 # module, boots the guests (test/vm/vmtest.sh, docs/kernel.md).

@@ -377,8 +377,8 @@ int fused_sync_data(void)
 	switch (dev->kind) {
 	case FAMFS_DEV_DAX:
 		/* Every store was written back (clwb/clflushopt) when it was made;
-		 * the fence orders them before our reply. */
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		 * the fence (sfence / DSB) orders them before our reply. */
+		famfs_cache_flush(NULL, 0);
 		return 0;
 	case FAMFS_DEV_FILE:
 		/* The image's page cache (pwrite) and the mapping (log, dataio=map). */
