@@ -31,7 +31,7 @@ def guard(fn):
 @guard
 def creator(k):
     i = 0
-    while time.time() < stop:
+    while time.time() < stop and i < 300:  # 4 x 300 files of 2 MiB units fit 4 GiB
         p = "%s/w%d-%d" % (m, k, i)
         with open(p, "wb") as f:
             f.write(os.urandom(1000) * (1 + i % 300))
