@@ -11,8 +11,12 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "famfs_kabi.h"
 
-/* Is @mnt the root of a famfs mount? (/proc/self/mountinfo, the last match is on top) */
+/*
+ * Is @mnt the root of a famfs mount? (/proc/self/mountinfo, the last match
+ * is on top): type "famfs" (famfs.ko) or "fuse.famfs" (the kernel's FUSE).
+ */
 static bool is_famfs_mount(const char *mnt)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "r");
@@ -29,7 +33,7 @@ static bool is_famfs_mount(const char *mnt)
 		    sscanf(dash + 3, "%63s", fstype) != 1)
 			continue;
 		if (!strcmp(mp, mnt))
-			found = !strcmp(fstype, "fuse.famfs") || !strcmp(fstype, "famfs");
+			found = !strcmp(fstype, FAMFS_FSTYPE) || !strcmp(fstype, "fuse.famfs");
 	}
 	fclose(f);
 	return found;

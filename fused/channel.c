@@ -23,28 +23,14 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "famfs_kabi.h"
 #include "fused.h"
 #include "opnames.h"
 
-#define FUSE_DAX_FMAP_FLAG2  (1U << 11) /* FUSE_DAX_FMAP = 1ULL << 43 */
-#define FUSE_DIO_MMAP_FLAG2  (1U << 4)	/* FUSE_DIRECT_IO_ALLOW_MMAP = 1ULL << 36 (Linux 6.6) */
-#define GET_FMAP_NOINPUT_BUF 4096	/* a GET_FMAP without input: PAGE_SIZE */
-#define DAXDEV_NAME_MAX	     256
+#define FUSE_DIO_MMAP_FLAG2  (1U << 4) /* FUSE_DIRECT_IO_ALLOW_MMAP = 1ULL << 36 (Linux 6.6) */
+#define GET_FMAP_NOINPUT_BUF 4096      /* a GET_FMAP without input: PAGE_SIZE */
 
-struct get_fmap_in {
-	uint32_t size; /* the kernel's reply buffer, bytes */
-	uint32_t padding;
-};
-
-struct daxdev_out {
-	uint16_t index;
-	uint16_t reserved;
-	uint32_t reserved2;
-	uint64_t reserved3;
-	uint64_t reserved4;
-	char name[DAXDEV_NAME_MAX];
-};
-_Static_assert(sizeof(struct daxdev_out) == 280, "GET_DAXDEV reply is 280 bytes");
+_Static_assert(sizeof(struct famfs_daxdev_out) == 280, "GET_DAXDEV reply is 280 bytes");
 
 static int reply(int fd, uint64_t unique, int error, const void *payload, size_t len)
 {
@@ -88,8 +74,8 @@ static void get_fmap(int fd, const struct fuse_in_header *h, const void *arg)
 		reply(fd, h->unique, ENOSYS, NULL, 0); /* not negotiated: as libfuse would */
 		return;
 	}
-	if (arglen >= sizeof(struct get_fmap_in))
-		bufsize = ((const struct get_fmap_in *)arg)->size;
+	if (arglen >= sizeof(struct famfs_get_fmap_in))
+		bufsize = ((const struct famfs_get_fmap_in *)arg)->size;
 	else if (arglen != 0)
 		err = EINVAL; /* a truncated input */
 	pthread_rwlock_rdlock(&fused.lock);
@@ -124,7 +110,7 @@ static void get_fmap(int fd, const struct fuse_in_header *h, const void *arg)
 
 static void get_daxdev(int fd, const struct fuse_in_header *h)
 {
-	struct daxdev_out out;
+	struct famfs_daxdev_out out;
 
 	if (!fused.fmap_enabled) {
 		reply(fd, h->unique, ENOSYS, NULL, 0);
@@ -195,8 +181,11 @@ static ssize_t channel_read(int fd, void *buf, size_t len, void *userdata)
 					return n; /* libfuse answers and waits for a 7.x INIT */
 				fused.init_seen = true;
 				ext = in.flags & FUSE_INIT_EXT;
-				fused.fmap_offered = ext && (in.flags2 & FUSE_DAX_FMAP_FLAG2);
+				fused.fmap_offered = ext && (in.flags2 & FAMFS_DAX_FMAP_FLAGS2);
 				fused.fmap_enabled = fused.fmap_offered && fused.fmap_allowed;
+				/* famfs.ko: devices by fd, before it can ask for a map */
+				if (fused.fmap_enabled && !fused_register_devices(fd))
+					fused.fmap_enabled = false;
 				fused.dio_mmap_offered = ext && (in.flags2 & FUSE_DIO_MMAP_FLAG2);
 				/* With a famfs kernel the server's data path is not used. */
 				fused.direct_io = !fused.fmap_enabled &&
@@ -215,7 +204,7 @@ static ssize_t channel_read(int fd, void *buf, size_t len, void *userdata)
 static ssize_t channel_writev(int fd, struct iovec *iov, int count_, void *userdata)
 {
 	const struct fuse_out_header *oh = iov[0].iov_base;
-	uint32_t flags2 = (fused.fmap_enabled ? FUSE_DAX_FMAP_FLAG2 : 0) |
+	uint32_t flags2 = (fused.fmap_enabled ? FAMFS_DAX_FMAP_FLAGS2 : 0) |
 			  (fused.direct_io && fused.dio_mmap_offered ? FUSE_DIO_MMAP_FLAG2 : 0);
 
 	(void)userdata;
@@ -251,17 +240,20 @@ size_t fused_stats_text(char *buf, size_t size)
 {
 	size_t o = 0;
 
-	o += (size_t)snprintf(buf + o, size - o, "fmap %s\ndata %s\n",
-			      fused.fmap_enabled   ? "enabled"
-			      : fused.fmap_offered ? "offered-declined"
-						   : "not-offered",
-			      /* A 6.1 famfs kernel can DAX a pmem device only;
-			       * on others it keeps sending READ/WRITE here. */
-			      fused.fmap_enabled && fused.im->fs->dev->kind == FAMFS_DEV_PMEM
-				  ? "kernel-dax"
-			      : fused.fmap_enabled ? "kernel-maps-server-data"
-			      : fused.direct_io	   ? "server-direct-io"
-						   : "server-page-cache");
+	o += (size_t)snprintf(
+	    buf + o, size - o, "fmap %s\ndata %s\n",
+	    fused.fmap_enabled	 ? "enabled"
+	    : fused.fmap_offered ? "offered-declined"
+				 : "not-offered",
+	    /* famfs.ko maps what it accepted at registration;
+	     * other famfs kernels can DAX a pmem device only.
+	     * Otherwise READ/WRITE keep coming here. */
+	    fused.fmap_enabled && (fused.famfs_channel ? fused.kernel_dax
+						       : fused.im->fs->dev->kind == FAMFS_DEV_PMEM)
+		? "kernel-dax"
+	    : fused.fmap_enabled ? "kernel-maps-server-data"
+	    : fused.direct_io	 ? "server-direct-io"
+				 : "server-page-cache");
 	for (unsigned int i = 0; i < FUSED_NOPS && o < size; i++) {
 		unsigned long v = atomic_load_explicit(&fused.ops[i], memory_order_relaxed);
 

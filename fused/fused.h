@@ -95,6 +95,9 @@ struct fused {
 	enum fused_fmap_mode fmap_mode;
 	enum fused_cache_mode cache_mode;
 	bool dio_mmap_offered; /* the kernel offered FUSE_DIRECT_IO_ALLOW_MMAP */
+	bool famfs_channel;    /* mounted through famfs.ko's /dev/famfs (kernel.c) */
+	bool kernel_dax;       /* famfs.ko maps the device itself (registered by fd) */
+	const char *mnt;       /* where we mounted it ourselves (famfs_channel) */
 	bool direct_io;	       /* files are opened FOPEN_DIRECT_IO */
 	uint64_t init_unique;
 };
@@ -199,5 +202,26 @@ void fused_follow_stop(void);
 int fused_channel_attach(struct fuse_session *se);
 /** fused_stats_text() - "OPCODE count" lines into @buf; returns the length. */
 size_t fused_stats_text(char *buf, size_t size);
+
+/* kernel.c */
+/**
+ * fused_mount() - mount @se at @mnt: through famfs.ko (/dev/famfs, type
+ * "famfs", nosuid,nodev, read-only if @ro; @fsname is the source shown in
+ * /proc/mounts; max_read=/blksize= of @pass are passed on) when the module
+ * is loaded, else through /dev/fuse by libfuse. Returns 0 or -1 (message
+ * printed).
+ */
+int fused_mount(struct fuse_session *se, const char *mnt, const char *fsname, bool ro,
+		const char *pass);
+/** fused_unmount() - undo fused_mount() (either path). */
+void fused_unmount(struct fuse_session *se);
+/**
+ * fused_register_devices() - at INIT, on a /dev/famfs channel @chfd: hand
+ * the kernel our device by fd (FAMFS_DEV_IOC_DAXDEV_REGISTER, index 0), or,
+ * if it cannot map it, tell it that we serve its data. Sets
+ * fused.kernel_dax. Returns false if neither worked (then famfs mode must
+ * be declined). A no-op on /dev/fuse.
+ */
+bool fused_register_devices(int chfd);
 
 #endif

@@ -316,7 +316,9 @@ int main(int argc, char **argv)
 	fuse_opt_free_args(&args);
 	if (!fused.se)
 		goto out;
-	if (fuse_session_mount(fused.se, mnt)) {
+	if (fused_mount(fused.se, mnt,
+			strchr(fused.im->fs->dev->path, ',') ? "famfs" : fused.im->fs->dev->path,
+			!fused.writable, pass)) {
 		fprintf(stderr, "famfs_fused: cannot mount on %s\n", mnt);
 		goto out_session;
 	}
@@ -343,7 +345,7 @@ int main(int argc, char **argv)
 	fused_follow_stop();
 	fuse_remove_signal_handlers(fused.se);
 out_unmount:
-	fuse_session_unmount(fused.se);
+	fused_unmount(fused.se);
 out_session:
 	fuse_session_destroy(fused.se);
 out:

@@ -1,41 +1,55 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * famfs.h - the famfs mode of fuse.ko, as seen from fs/fuse.
+ * famfs.h - what fs/fuse calls in famfs.ko (kmod/patches/<series>/
+ * 02-hooks.patch includes it at the end of fuse_i.h).
  *
- * Included at the end of fuse_i.h (kmod/fuse-famfs.patch); everything here
- * is implemented in famfs.c.  A connection is in famfs mode when INIT
- * negotiated FUSE_DAX_FMAP (fc->famfs != NULL).  A regular file of such a
- * connection is served in one of two ways, decided once per inode:
+ * Every mount of famfs.ko is a famfs mount (type "famfs", /dev/famfs). Its
+ * connection is in famfs mode when INIT negotiated FAMFS_DAX_FMAP
+ * (fuse_famfs_conn()). A regular file of such a connection is served in one
+ * of two ways, decided once per inode:
  *
- *  - DAX: its fmap was fetched with FUSE_GET_FMAP at open and cached in
- *    fi->famfs_map; read, write and mmap faults resolve file offsets to the
- *    DAX device through it, with no upcalls;
+ *  - DAX: its fmap was fetched with GET_FMAP at open and cached in
+ *    fi->famfs_imap; read, write and mmap faults resolve file offsets to
+ *    the registered device through it, with no upcalls;
  *  - FUSE: it had no map yet (a file created and not yet sized, or a device
- *    the kernel cannot map) when it was first read, written or mmapped; it
- *    keeps using the normal FUSE data path for the life of the inode.
+ *    the server serves itself) when it was first read, written or mmapped;
+ *    it keeps the normal FUSE data path for the life of the inode.
+ *
+ * famfs_mode.c: negotiation, maps, the data path and the rules a server
+ * cannot bend; famfs_dev.c: the device table (registration by fd, memory
+ * failure ranges); famfs_stubs.c: what control.c (fusectl) would provide.
  */
 #ifndef _FS_FUSE_FAMFS_H
 #define _FS_FUSE_FAMFS_H
 
-/* statfs(2) f_type of a famfs connection (stock FUSE reports FUSE_SUPER_MAGIC) */
-#define FAMFS_STATFS_MAGIC	0x87b282fd
+#include "famfs_kabi.h"
 
 struct kstatfs;
+struct famfs_conn;
+struct famfs_daxdev;
 
-#if IS_ENABLED(CONFIG_FUSE_FAMFS_DAX)
-
-/* Connection: INIT negotiation and teardown */
-bool fuse_famfs_offer(struct fuse_conn *fc);
+/* Connection: INIT negotiation and teardown (famfs_mode.c) */
+bool fuse_famfs_offer(struct fuse_mount *fm);
 int fuse_famfs_init_reply(struct fuse_conn *fc, u32 offered_flags2, u64 flags);
 void fuse_famfs_conn_free(struct fuse_conn *fc);
+
+/* The channel's ioctls: device registration (famfs_dev.c) */
+long fuse_famfs_dev_ioctl(struct fuse_dev *fud, unsigned int cmd, unsigned long arg);
 
 /* Inode life cycle */
 void fuse_famfs_inode_init(struct fuse_inode *fi);
 void fuse_famfs_evict_inode(struct inode *inode);
 void fuse_famfs_free_inode(struct fuse_inode *fi);
 
-/* Open: fetch and cache the fmap (GET_FMAP, GET_DAXDEV) */
+/* Attributes from the server (fi->lock held): the rules of mapped files */
+void fuse_famfs_attr(struct inode *inode, struct fuse_attr *attr);
+
+/* Open: refuse O_TRUNC of a mapped file; fetch and cache the fmap */
+int fuse_famfs_may_open(struct inode *inode, struct file *file);
 int fuse_famfs_open(struct inode *inode, struct file *file);
+
+/* fallocate: what would change a mapped file's size or drop its blocks */
+int fuse_famfs_fallocate(struct inode *inode, int mode, loff_t offset, loff_t length);
 
 /* Data path of files that have their map */
 bool __fuse_famfs_use_dax(struct inode *inode);
@@ -43,14 +57,8 @@ ssize_t fuse_famfs_read_iter(struct kiocb *iocb, struct iov_iter *to);
 ssize_t fuse_famfs_write_iter(struct kiocb *iocb, struct iov_iter *from);
 int fuse_famfs_mmap(struct file *file, struct vm_area_struct *vma);
 
-/* statfs: FAMFS_STATFS_MAGIC on famfs connections */
-void fuse_famfs_statfs(struct fuse_conn *fc, struct kstatfs *buf);
-
-/* Is @fc a famfs connection? */
-static inline bool fuse_famfs_conn(struct fuse_conn *fc)
-{
-	return READ_ONCE(fc->famfs) != NULL;
-}
+/* Is @fc a famfs connection (INIT negotiated FAMFS_DAX_FMAP)? */
+bool fuse_famfs_conn(struct fuse_conn *fc);
 
 /* Does @inode have its fmap (and so S_DAX)?  No side effects. */
 static inline bool fuse_famfs_mapped(struct inode *inode)
@@ -62,7 +70,7 @@ static inline bool fuse_famfs_mapped(struct inode *inode)
 /*
  * Dispatch predicate of read_iter, write_iter and mmap: true if @inode is
  * served through its fmap.  On a famfs connection, a file without a map is
- * committed to the FUSE path from here on (see famfs.c, "Switching to DAX").
+ * committed to the FUSE path from here on (famfs_mode.c, "Switching to DAX").
  */
 static inline bool fuse_famfs_use_dax(struct inode *inode)
 {
@@ -70,61 +78,5 @@ static inline bool fuse_famfs_use_dax(struct inode *inode)
 		return false;
 	return __fuse_famfs_use_dax(inode);
 }
-
-#else /* !CONFIG_FUSE_FAMFS_DAX */
-
-static inline bool fuse_famfs_offer(struct fuse_conn *fc)
-{
-	return false;
-}
-
-static inline int fuse_famfs_init_reply(struct fuse_conn *fc, u32 offered_flags2, u64 flags)
-{
-	return 0;
-}
-
-static inline void fuse_famfs_conn_free(struct fuse_conn *fc) {}
-static inline void fuse_famfs_inode_init(struct fuse_inode *fi) {}
-static inline void fuse_famfs_evict_inode(struct inode *inode) {}
-static inline void fuse_famfs_free_inode(struct fuse_inode *fi) {}
-
-static inline int fuse_famfs_open(struct inode *inode, struct file *file)
-{
-	return 0;
-}
-
-static inline bool fuse_famfs_conn(struct fuse_conn *fc)
-{
-	return false;
-}
-
-static inline bool fuse_famfs_mapped(struct inode *inode)
-{
-	return false;
-}
-
-static inline bool fuse_famfs_use_dax(struct inode *inode)
-{
-	return false;
-}
-
-static inline ssize_t fuse_famfs_read_iter(struct kiocb *iocb, struct iov_iter *to)
-{
-	return -EIO;
-}
-
-static inline ssize_t fuse_famfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
-{
-	return -EIO;
-}
-
-static inline int fuse_famfs_mmap(struct file *file, struct vm_area_struct *vma)
-{
-	return -ENODEV;
-}
-
-static inline void fuse_famfs_statfs(struct fuse_conn *fc, struct kstatfs *buf) {}
-
-#endif /* CONFIG_FUSE_FAMFS_DAX */
 
 #endif /* _FS_FUSE_FAMFS_H */

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages famfs needs to build and test user space,
 # if any are missing. Usage: scripts/deps.sh [--kernel]
-#   --kernel  also what the kernel side and its qemu tests need
+#   --kernel  also what the kernel side and its qemu tests need: for each
+#             supported kernel series (6.1, 6.12) the newest headers
+#             (scripts/kernel-env.sh --wanted) and linux-source-<series>;
+#             scripts/fetch-kernel.sh then caches the matching images
 #   --deb     also what building and checking the Debian packages needs
 # Runs apt-get as root (directly, or through sudo). Does nothing when all
 # packages are present.
@@ -14,8 +17,17 @@ if [ "${1:-}" = "--deb" ] || [ "${1:-}" = "--kernel" ]; then
 	pkgs+=(debhelper dpkg-dev lintian help2man bash-completion bsdutils)
 fi
 if [ "${1:-}" = "--kernel" ]; then
-	pkgs+=(linux-source-6.1 linux-headers-amd64 qemu-system-x86 busybox-static cpio ndctl daxctl
-		kmod)
+	pkgs+=(linux-source-6.1 linux-source-6.12 qemu-system-x86 busybox-static cpio ndctl daxctl
+		kmod xz-utils rsync patch e2fsprogs)
+	here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+	wanted=$("$here/kernel-env.sh" --wanted)
+	if [ "$(echo "$wanted" | grep -c .)" -lt 2 ]; then
+		# the package lists do not know 6.12 (bookworm-security) yet
+		if [ "$(id -u)" = 0 ]; then apt-get update -qq; else sudo apt-get update -qq; fi
+		wanted=$("$here/kernel-env.sh" --wanted)
+	fi
+	# shellcheck disable=SC2206 # one package a line
+	pkgs+=($wanted)
 fi
 
 missing=()

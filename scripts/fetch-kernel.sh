@@ -8,16 +8,21 @@
 # Usage: scripts/fetch-kernel.sh [--check]
 #   --check   only report what is missing (exit 1 if anything is)
 #
-# Does (as root, Debian 12):
-#   1. apt-get install whatever is missing among linux-headers-$KVER (or
-#      linux-headers-amd64 when none is installed yet), linux-source-$KSERIES,
+# Does (as root, Debian 12), for every supported kernel series (6.1, 6.12:
+# FAMFS_KSERIES, see scripts/kernel-env.sh):
+#   1. apt-get install linux-headers-<newest of the series>-amd64 unless one
+#      of the series is installed (6.1 from bookworm, 6.12 from
+#      bookworm-security), linux-source-$KSERIES of the same upload, and
 #      qemu-system-x86, busybox-static, cpio, ndctl, daxctl, libfuse3-dev
-#      (static libfuse3 for the guest's FUSE smoke test), kmod, xz-utils,
-#      rsync, patch, gcc, make.
+#      (static libfuse3 for the guest's hello_ll), kmod, xz-utils, rsync,
+#      patch, gcc, make, e2fsprogs (mkfs.ext4 for the benchmark guest).
 #   2. apt-get download linux-image-$KVER (the same version as the headers)
 #      into $FAMFS_KCACHE/image/ and dpkg -x it to $KIMG_DIR (vmlinuz and the
-#      .ko files the guest needs). Nothing is installed on the host kernel.
-# Environment: FAMFS_KCACHE (default /var/cache/famfs-kernel), FAMFS_KVER.
+#      .ko files the guest needs). The host's own kernel is not touched
+#      (Debian's 6.12 headers depend on the image package, which apt then
+#      installs too; nothing boots it).
+# Environment: FAMFS_KCACHE (default /var/cache/famfs-kernel), FAMFS_KVERS,
+#   FAMFS_KVER, FAMFS_KSERIES.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -117,28 +122,57 @@ main() {
 		flock 9
 	fi
 
-	# Headers first: they decide KVER.
-	if [ -z "$KVER" ]; then
-		ensure_packages linux-headers-amd64
-		famfs_kernel_env
-		[ -n "$KVER" ] || { [ "$CHECK_ONLY" = 1 ] && exit 1; die "no linux-headers-*-amd64 after install"; }
+	# Headers first: they decide the kernels. One per supported series
+	# (FAMFS_KSERIES), the newest the package lists have, unless one of the
+	# series is installed already or FAMFS_KVERS names the kernels.
+	local want=() have s k p
+	if [ -z "${FAMFS_KVERS:-}${FAMFS_KVER:-}" ]; then
+		for s in $FAMFS_KSERIES; do
+			have=0
+			for k in $KVERS; do [ "$(famfs_kver_series "$k")" = "$s" ] && have=1; done
+			[ "$have" = 1 ] && continue
+			p=$(FAMFS_KSERIES=$s famfs_wanted_headers)
+			if [ -z "$p" ] && [ "$CHECK_ONLY" = 0 ]; then
+				apt_update_once
+				p=$(FAMFS_KSERIES=$s famfs_wanted_headers)
+			fi
+			[ -n "$p" ] || die "no linux-headers-$s.*-amd64 in the package lists"
+			want+=("$p")
+		done
+	else
+		for k in $KVERS; do want+=("linux-headers-$k"); done
 	fi
-	ensure_packages "linux-headers-$KVER" "$KSRC_PKG" qemu-system-x86 \
-		busybox-static cpio ndctl daxctl libfuse3-dev kmod xz-utils rsync \
-		patch gcc make
-	famfs_kernel_env # KSRC_PKGVER may have just appeared
-	[ "$CHECK_ONLY" = 1 ] || [ -f "$KSRC_TARXZ" ] || die "$KSRC_TARXZ missing after installing $KSRC_PKG"
-	if [ -n "$KSRC_PKGVER" ] && [ -n "$KPKGVER" ] && [ "$KSRC_PKGVER" != "$KPKGVER" ]; then
-		log "warning: $KSRC_PKG is $KSRC_PKGVER but linux-headers-$KVER is $KPKGVER;" \
-			"fs/fuse may not match the running ABI exactly"
-	fi
-	ensure_image
+	[ ${#want[@]} -eq 0 ] || ensure_packages "${want[@]}"
+	famfs_kernels_detect
+	[ -n "$KVERS" ] || { [ "$CHECK_ONLY" = 1 ] && exit 1; die "no linux-headers-*-amd64 after install"; }
+
+	ensure_packages qemu-system-x86 busybox-static cpio ndctl daxctl libfuse3-dev kmod \
+		xz-utils rsync patch gcc make e2fsprogs
+	for k in $KVERS; do
+		famfs_kernel_env "$k"
+		# The source of the same upload as the headers (private headers and
+		# fs/fuse must match the ABI); the installed one if it is that.
+		if [ "$KSRC_PKGVER" != "$KPKGVER" ] && [ -n "$KPKGVER" ]; then
+			if [ "$CHECK_ONLY" = 1 ]; then
+				log "missing: $KSRC_PKG=$KPKGVER (installed: ${KSRC_PKGVER:-none})"
+				MISSING=1
+			else
+				log "installing $KSRC_PKG=$KPKGVER"
+				apt_retry env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+					--no-install-recommends "$KSRC_PKG=$KPKGVER" ||
+					die "apt-get install $KSRC_PKG=$KPKGVER failed"
+				famfs_kernel_env "$k"
+			fi
+		fi
+		[ "$CHECK_ONLY" = 1 ] || [ -f "$KSRC_TARXZ" ] || die "$KSRC_TARXZ missing after installing $KSRC_PKG"
+		ensure_image
+		[ "$CHECK_ONLY" = 1 ] || log "ready: KVER=$KVER ($KPKGVER), image in $KIMG_DIR"
+	done
 
 	if [ "$CHECK_ONLY" = 1 ]; then
-		[ "$MISSING" = 0 ] && log "all present (KVER=$KVER)"
+		[ "$MISSING" = 0 ] && log "all present (KVERS=$KVERS)"
 		exit "$MISSING"
 	fi
-	log "ready: KVER=$KVER ($KPKGVER), image in $KIMG_DIR"
 }
 
 main "$@"

@@ -76,8 +76,9 @@ if [ -n "${FAMFS_TIMEOUT:-}" ]; then
 	) &
 fi
 
-# NVDIMM (ACPI NFIT) + pmem + device-dax. Nothing else loads them: no udev.
-for m in nfit nd_pmem nd_btt dax_pmem device_dax nd_e820; do
+# NVDIMM (ACPI NFIT) + pmem + device-dax, and the kernel's FUSE (6.1: a
+# module; 6.12: built in). Nothing else loads them: no udev.
+for m in nfit nd_pmem nd_btt dax_pmem device_dax nd_e820 fuse; do
 	modprobe "$m" || echo "famfs-guest: warning: modprobe $m failed"
 done
 

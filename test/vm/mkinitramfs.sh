@@ -15,16 +15,18 @@
 #                  into famfs)
 #   -m MODULE      extra kernel module of the image, loaded with its deps
 #                  (repeatable)
-#   -k FILE        our fuse.ko      -> /famfs/fuse.ko       (default build/kmod/fuse.ko)
-#   -s FILE        stock fuse.ko    -> /famfs/fuse-stock.ko (default build/kmod-stock/fuse.ko)
-#                  (either may be given as "none")
+#   -K KVER        the kernel (default: the first of scripts/kernel-env.sh's
+#                  KVERS); its modules come from the cached linux-image
+#   -k FILE        famfs.ko -> /famfs/famfs.ko (default
+#                  build/kmod/$KVER/famfs.ko; "none": without)
 # Environment (space-separated lists, added to the options above):
 #   FAMFS_VM_TESTS, FAMFS_VM_BINS, FAMFS_VM_FILES, FAMFS_VM_PAYLOAD,
 #   FAMFS_VM_MODULES; BUILD (default <repo>/build); FAMFS_KCACHE, FAMFS_KVER.
 #
 # Guest layout: busybox applets in /bin /sbin /usr/bin /usr/sbin, /init =
 # guest-init.sh, modules in /lib/modules/$KVER (depmod'ed, debug info
-# stripped), ndctl + daxctl with their libraries, /famfs/{fuse,fuse-stock}.ko,
+# stripped; the kernel's FUSE and ext4 among them, or built in),
+# ndctl + daxctl with their libraries, /famfs/famfs.ko,
 # /tests/*, /payload/. Needs: busybox-static, cpio, kmod, ndctl, daxctl and
 # the extracted linux-image (scripts/fetch-kernel.sh).
 set -euo pipefail
@@ -37,16 +39,17 @@ die() { echo "mkinitramfs: error: $*" >&2; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || die "'$1' not found (package $2; run scripts/fetch-kernel.sh)"; }
 
 # Modules the guest always needs: NVDIMM/ACPI NFIT, pmem block, device-dax.
-BASE_MODULES=(libnvdimm nfit nd_pmem nd_btt nd_e820 dax_pmem device_dax)
+# The kernel's FUSE (6.1: fuse.ko, 6.12: built in), ext4 for the benchmark.
+BASE_MODULES=(libnvdimm nfit nd_pmem nd_btt nd_e820 dax_pmem device_dax fuse ext4)
 
 OUT="$BUILD/vm/initramfs.cpio.gz"
 TESTS=() BINS=() FILES=() PAYLOAD="" MODULES=()
-FUSE_KO="$BUILD/kmod/fuse.ko"
-STOCK_KO="$BUILD/kmod-stock/fuse.ko"
+FAMFS_KO=""
+KVER_ARG=""
 
 parse_args() {
 	local opt
-	while getopts "o:t:b:f:p:m:k:s:h" opt; do
+	while getopts "o:t:b:f:p:m:k:K:h" opt; do
 		case $opt in
 		o) OUT=$OPTARG ;;
 		t) TESTS+=("$OPTARG") ;;
@@ -54,8 +57,8 @@ parse_args() {
 		f) FILES+=("$OPTARG") ;;
 		p) PAYLOAD=$OPTARG ;;
 		m) MODULES+=("$OPTARG") ;;
-		k) FUSE_KO=$OPTARG ;;
-		s) STOCK_KO=$OPTARG ;;
+		k) FAMFS_KO=$OPTARG ;;
+		K) KVER_ARG=$OPTARG ;;
 		h) sed -n '3,/^set -euo/p' "$0" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
 		*) die "bad option (try -h)" ;;
 		esac
@@ -98,11 +101,16 @@ add_busybox() {
 	done
 }
 
-# find_module NAME: path of NAME.ko in the image (module names use _ or -).
+# find_module NAME: path of NAME.ko in the image (module names use _ or -);
+# nothing if it is built into the kernel.
 find_module() {
 	local name=$1 alt=${1//_/-} f
 	f=$(cd "$KIMG_MODDIR" && find kernel \( -name "$name.ko*" -o -name "$alt.ko*" \) -print -quit)
-	[ -n "$f" ] || die "module $name not in $KIMG_MODDIR"
+	if [ -z "$f" ]; then
+		grep -q -e "/$name.ko\$" -e "/$alt.ko\$" "$KIMG_MODDIR/modules.builtin" 2>/dev/null ||
+			die "module $name not in $KIMG_MODDIR"
+		return 0
+	fi
 	echo "$f"
 }
 
@@ -114,9 +122,14 @@ add_modules() {
 		case $done in *" $name "*) continue ;; esac
 		done="$done$name "
 		rel=$(find_module "$name")
+		[ -n "$rel" ] || continue # built in
 		mkdir -p "$STAGE/lib/modules/$KVER/$(dirname "$rel")"
-		# Debian's modules carry no debug info; ours do: strip keeps it small.
-		objcopy --strip-debug "$KIMG_MODDIR/$rel" "$STAGE/lib/modules/$KVER/$rel"
+		case $rel in
+		*.ko.xz) # 6.12 ships them compressed: busybox modprobe wants .ko
+			xz -dc "$KIMG_MODDIR/$rel" >"$STAGE/lib/modules/$KVER/${rel%.xz}"
+			objcopy --strip-debug "$STAGE/lib/modules/$KVER/${rel%.xz}" ;;
+		*) objcopy --strip-debug "$KIMG_MODDIR/$rel" "$STAGE/lib/modules/$KVER/$rel" ;;
+		esac
 		for dep in $(modinfo -F depends "$KIMG_MODDIR/$rel" | tr ',' ' '); do
 			todo+=("$dep")
 		done
@@ -128,9 +141,9 @@ add_modules() {
 	depmod -b "$STAGE" "$KVER" || die "depmod -b $STAGE $KVER failed"
 }
 
-add_fuse_ko() { # SRC DST-name
+add_famfs_ko() { # SRC DST-name
 	[ "$1" = none ] && return 0
-	[ -f "$1" ] || die "$1 not found (run: make -C kmod)"
+	[ -f "$1" ] || die "$1 not found (run: make -C kmod KVER=$KVER)"
 	mkdir -p "$STAGE/famfs"
 	objcopy --strip-debug "$1" "$STAGE/famfs/$2"
 }
@@ -141,9 +154,10 @@ split_spec() { SPEC_SRC=${1%%:*}; SPEC_DST=${1#*:}; [ "$SPEC_DST" != "$1" ] || S
 main() {
 	parse_args "$@"
 	need cpio cpio; need depmod kmod; need modinfo kmod; need objcopy binutils
-	need gzip gzip; need ndctl ndctl; need daxctl daxctl
+	need gzip gzip; need xz xz-utils; need ndctl ndctl; need daxctl daxctl
 	# shellcheck source=scripts/kernel-env.sh
 	source "$REPO/scripts/kernel-env.sh"
+	famfs_kernel_env "$KVER_ARG"
 	famfs_require_image || exit 1
 
 	mkdir -p "$(dirname "$OUT")"
@@ -155,8 +169,7 @@ main() {
 	add_binary /usr/bin/ndctl
 	add_binary /usr/bin/daxctl
 	add_modules "${BASE_MODULES[@]}" "${MODULES[@]}"
-	add_fuse_ko "$FUSE_KO" fuse.ko
-	add_fuse_ko "$STOCK_KO" fuse-stock.ko
+	add_famfs_ko "${FAMFS_KO:-$BUILD/kmod/$KVER/famfs.ko}" famfs.ko
 
 	local spec
 	for spec in "${BINS[@]}"; do split_spec "$spec" /usr/bin; add_binary "$SPEC_SRC" "$SPEC_DST"; done

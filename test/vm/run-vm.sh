@@ -8,8 +8,11 @@
 #   --image FILE     backing file of the NVDIMM (created sparse if missing);
 #                    give two guests the same FILE to share the memory
 #   --size SIZE      NVDIMM size (default 1G; multiple of 2M)
-#   --initrd FILE    initramfs (default build/vm/initramfs.cpio.gz)
-#   --kernel FILE    kernel (default the cached vmlinuz-$KVER)
+#   --kver KVER      the Debian kernel to boot (default: the first of
+#                    scripts/kernel-env.sh's KVERS): its cached vmlinuz and
+#                    build/vm/KVER/initramfs.cpio.gz
+#   --initrd FILE    initramfs (default build/vm/KVER/initramfs.cpio.gz)
+#   --kernel FILE    kernel (default the cached vmlinuz-KVER)
 #   --test NAME      guest runs /tests/NAME.sh (famfs.test=NAME; default smoke)
 #   --arg KEY=VAL    pass famfs.KEY=VAL to the guest test (repeatable),
 #                    e.g. --arg role=master --arg case=verify
@@ -34,7 +37,7 @@ BUILD="${BUILD:-$REPO/build}"
 
 die() { echo "run-vm: error: $*" >&2; exit 2; }
 
-IMAGE="" SIZE=1G INITRD="$BUILD/vm/initramfs.cpio.gz" KERNEL="" TEST=smoke
+IMAGE="" SIZE=1G INITRD="" KERNEL="" KVER_ARG="" TEST=smoke
 ARGS=() APPEND="" LOG="" NAME="" TIMEOUT=300 MEM=2G VERBOSE=0 INTERACTIVE=0
 
 parse_args() {
@@ -44,6 +47,7 @@ parse_args() {
 		--size) SIZE=$2; shift ;;
 		--initrd) INITRD=$2; shift ;;
 		--kernel) KERNEL=$2; shift ;;
+		--kver) KVER_ARG=$2; shift ;;
 		--test) TEST=$2; shift ;;
 		--arg) ARGS+=("famfs.$2"); shift ;;
 		--append) APPEND="$APPEND $2"; shift ;;
@@ -66,12 +70,14 @@ parse_args() {
 setup() {
 	command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (package qemu-system-x86)"
 	command -v timeout >/dev/null || die "timeout not found (coreutils)"
+	# shellcheck source=scripts/kernel-env.sh
+	source "$REPO/scripts/kernel-env.sh"
+	famfs_kernel_env "$KVER_ARG"
 	if [ -z "$KERNEL" ]; then
-		# shellcheck source=scripts/kernel-env.sh
-		source "$REPO/scripts/kernel-env.sh"
 		famfs_require_image || exit 2
 		KERNEL=$KIMG_VMLINUZ
 	fi
+	INITRD=${INITRD:-$BUILD/vm/$KVER/initramfs.cpio.gz}
 	[ -r "$KERNEL" ] || die "kernel $KERNEL not readable"
 	[ -r "$INITRD" ] || die "initramfs $INITRD not found (run test/vm/mkinitramfs.sh)"
 	mkdir -p "$(dirname "$LOG")" "$(dirname "$IMAGE")"

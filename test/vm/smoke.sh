@@ -1,14 +1,14 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# smoke.sh - guest test: the test bed itself works (pmem/DAX, our fuse.ko,
+# smoke.sh - guest test: the test bed itself works (pmem/DAX, famfs.ko,
 # persistence and sharing of the emulated NVDIMM). Runs inside the guest
 # under `sh -e` (guest-init.sh); selected with famfs.test=smoke.
 #
 # Usage (kernel command line, via run-vm.sh --test smoke --arg KEY=VALUE):
 #   famfs.case=fsdax   (default) ndctl create-namespace -m fsdax -> /dev/pmem0,
-#                      check DAX; insmod /famfs/fuse.ko and mount/read/umount a
-#                      libfuse hello_ll filesystem, same with fuse-stock.ko;
+#                      check DAX; a libfuse hello_ll file system on the
+#                      kernel's FUSE before, with and after famfs.ko loaded;
 #                      write "FAMFS-MARKER <nonce>" at MARK_BLK of /dev/pmem0
 #   famfs.case=verify  (later boot, same backing file) read the marker back
 #   famfs.case=share   two guests at once on one backing file: verify the
@@ -65,13 +65,8 @@ check_fsdax() {
 	say "/dev/pmem0: $(($(cat /sys/block/pmem0/size) / 2048)) MiB, dax=1, mode fsdax"
 }
 
-# Load a fuse.ko, mount libfuse's hello_ll on it, read, unmount, unload.
-fuse_hello() { # KO
-	say "insmod $1"
-	insmod "$1"
-	grep -q '	fuse$' /proc/filesystems || fail "fuse not registered after insmod $1"
-	wait_for /dev/fuse 5
-	say "fuse module: md5 $(md5sum "$1" | cut -c1-12), taint '$(cat /sys/module/fuse/taint)'"
+# Mount libfuse's hello_ll on the kernel's own FUSE (/dev/fuse), read, unmount.
+fuse_hello() {
 	mkdir -p /mnt/fuse
 	hello_ll -f -s /mnt/fuse &
 	pid=$!
@@ -82,13 +77,29 @@ fuse_hello() { # KO
 		sleep 0.1
 	done
 	grep ' /mnt/fuse ' /proc/mounts
-	ls -l /mnt/fuse
 	got=$(cat /mnt/fuse/hello)
 	umount /mnt/fuse
 	wait $pid
 	[ "$got" = "Hello World!" ] || fail "read '$got' from /mnt/fuse/hello"
-	say "FUSE mount with $1: read '$got'"
-	rmmod fuse
+	say "FUSE mount ($1): read '$got'"
+}
+
+# famfs.ko loads beside the kernel's FUSE, registers only its own names,
+# and goes away again.
+famfs_beside_fuse() {
+	fuse_hello "famfs.ko not loaded"
+	insmod /famfs/famfs.ko
+	say "famfs.ko: taint '$(cat /sys/module/famfs/taint)', $(grep -c . /proc/modules) modules"
+	wait_for /dev/famfs 5
+	grep -q '	famfs$' /proc/filesystems || fail "no file system type famfs"
+	grep -q '	fuse$' /proc/filesystems || fail "the kernel's fuse type is gone"
+	[ -c /dev/fuse ] || fail "/dev/fuse is gone"
+	[ -d /sys/fs/famfs ] || fail "no /sys/fs/famfs"
+	[ "$(stat -c %a /dev/famfs)" = 600 ] || fail "/dev/famfs is mode $(stat -c %a /dev/famfs)"
+	say "/dev/famfs $(stat -c '%t:%T' /dev/famfs) (misc, dynamic minor), /dev/fuse $(stat -c '%t:%T' /dev/fuse)"
+	fuse_hello "famfs.ko loaded"
+	rmmod famfs
+	fuse_hello "famfs.ko unloaded"
 }
 
 need_nonce() { [ -n "$NONCE" ] || fail "famfs.nonce= not given"; }
@@ -115,8 +126,7 @@ fsdax)
 	need_nonce
 	make_namespace fsdax
 	check_fsdax
-	fuse_hello /famfs/fuse.ko
-	[ -f /famfs/fuse-stock.ko ] && fuse_hello /famfs/fuse-stock.ko
+	famfs_beside_fuse
 	# Our binaries, if the initramfs has them: their libraries must load
 	# (the loader's "cannot open shared object" exits 127).
 	for b in famfs famfs_fused; do

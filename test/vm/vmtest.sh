@@ -1,28 +1,29 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# vmtest.sh - the kernel tests end to end: fetch, build fuse.ko (famfs and
-# stock), the user-space binaries and the guest helpers, the initramfs, boot
-# the guests, verify. Exit 0 only if every case passed.
+# vmtest.sh - the kernel tests end to end, on every supported Debian kernel
+# (scripts/kernel-env.sh: 6.1 and 6.12): fetch, build famfs.ko per kernel,
+# the user-space binaries and the guest helpers, one initramfs per kernel,
+# boot the guests, verify, and print one table: a row per guest case.
+# Exit 0 only if every case passed on every kernel.
 #
-# Usage: test/vm/vmtest.sh [--no-fetch] [--sequential] [--no-smoke] [--bench] [-v]
+# Usage: test/vm/vmtest.sh [--no-fetch] [--kernel KVER]... [--case NAME]...
+#                          [--bench] [-v]
 #   --no-fetch     don't run scripts/fetch-kernel.sh (everything is there)
-#   --sequential   never run two guests at once (the client then boots after
-#                  the master's append instead of during it)
-#   --no-smoke     skip the test bed's own smoke cases (test/vm/smoke.sh)
-#   --bench        only the benchmark boot (not a test): famfs on our fuse.ko
-#                  vs the stock one vs raw devdax mmap; prints a table
+#   --kernel KVER  only this kernel (repeatable; default every one of KVERS)
+#   --case NAME    only the rounds holding this case (repeatable)
+#   --bench        only the benchmark boot per kernel (not a test): famfs vs
+#                  ext4 -o dax on the same pmem vs the FUSE upcall path;
+#                  prints a table
 #   -v             stream guest consoles
-# Environment: BUILD (default <repo>/build), FAMFS_KCACHE, FAMFS_KVER,
+# Environment: BUILD (default <repo>/build), FAMFS_KCACHE, FAMFS_KVERS,
 #   FAMFS_VM_TIMEOUT (per guest, default 300), FAMFS_VM_BENCH_MB (default 64),
 #   FAMFS_VM_BINS / _FILES / _TESTS / _MODULES (passed on to mkinitramfs.sh).
 #
-# famfs cases (test/vm/famfs.sh), two rounds of two guests:
-#   1. master   image A: fsdax; everything a single host can prove  } in
-#      devdax   image B: devdax; the user-space devdax path          } parallel
-#   2. master2  image A again: persistence, then an append ...       } at the
-#      client   ... seen by a second host mounted read-only          } same time
-# smoke cases (test/vm/smoke.sh): the test bed itself (fsdax, devdax, sharing).
+# The cases are the CASES table below, one line each. A round's guests boot
+# at the same time (at most two: the machine has two cores; guests of one
+# round that share an image are two hosts on one memory device); rounds run
+# one after the other, on each kernel.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -30,13 +31,30 @@ REPO="$(cd "$HERE/../.." && pwd)"
 export BUILD="${BUILD:-$REPO/build}"
 VM="$BUILD/vm"
 TIMEOUT="${FAMFS_VM_TIMEOUT:-300}"
-FETCH=1 SEQUENTIAL=0 SMOKE=1 BENCH=0 VFLAG=()
+FETCH=1 BENCH=0 VFLAG=() ONLY_KVERS=() ONLY_CASES=()
+
+# round  case           image test   device       guest arguments (famfs.KEY=VALUE)
+CASES=(
+	"1 famfs-master     A     famfs  pmem-fsdax   case=master"
+	"1 famfs-devdax     B     famfs  pmem-devdax  case=devdax"
+	"2 famfs-master2    A     famfs  pmem-fsdax   case=master2 nonce"
+	"2 famfs-client     A     famfs  pmem-fsdax   case=client nonce"
+	"3 smoke-fsdax      C     smoke  pmem-fsdax   case=fsdax nonce"
+	"3 smoke-devdax     D     smoke  pmem-devdax  case=devdax"
+	"4 share-master     C     smoke  pmem-fsdax   case=share role=master nonce"
+	"4 share-client     C     smoke  pmem-fsdax   case=share role=client nonce"
+)
+# Host-side checks after a case passed: post_<case with - as _> IMAGE NONCE.
+post_smoke_fsdax() {
+	grep -a -q -m1 "FAMFS-MARKER $2" "$1" ||
+		{ echo "vmtest: FAIL: marker not found in $1" >&2; return 1; }
+}
 
 while [ $# -gt 0 ]; do
 	case $1 in
 	--no-fetch) FETCH=0 ;;
-	--sequential) SEQUENTIAL=1 ;;
-	--no-smoke) SMOKE=0 ;;
+	--kernel) ONLY_KVERS+=("$2"); shift ;;
+	--case) ONLY_CASES+=("$2"); shift ;;
 	--bench) BENCH=1 ;;
 	-v) VFLAG=(-v) ;;
 	-h | --help) sed -n '3,/^set -euo/p' "$0" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
@@ -49,11 +67,7 @@ T0=$SECONDS
 step() { echo "vmtest: [$((SECONDS - T0))s] $*" >&2; }
 die() { echo "vmtest: error: $*" >&2; exit 1; }
 
-PASSED=0 FAILED=0 FAILED_NAMES=""
-record() { # NAME RC
-	if [ "$2" -eq 0 ]; then PASSED=$((PASSED + 1)); else
-		FAILED=$((FAILED + 1)); FAILED_NAMES="$FAILED_NAMES $1"; fi
-}
+PASSED=0 FAILED=0 FAILED_NAMES="" ROWS=()
 
 # Static guest programs: libfuse's hello_ll (an ordinary FUSE file system)
 # and vmtool (our test helper).
@@ -69,14 +83,14 @@ build_static() {
 			-l:libfuse3.a -lpthread -ldl 2>"$VM/hello_ll.log" ||
 			{ cat "$VM/hello_ll.log" >&2; die "building hello_ll failed"; }
 	fi
-	if ! [ "$VM/vmtool" -nt "$HERE/vmtool.c" ]; then
-		${CC:-gcc} -O2 -Wall -Wextra -Werror -static -s -o "$VM/vmtool" "$HERE/vmtool.c" ||
-			die "building vmtool failed"
+	if ! [ "$VM/vmtool" -nt "$HERE/vmtool.c" ] || ! [ "$VM/vmtool" -nt "$REPO/fmap/famfs_kabi.h" ]; then
+		${CC:-gcc} -O2 -Wall -Wextra -Werror -I"$REPO/fmap" -static -s -o "$VM/vmtool" \
+			"$HERE/vmtool.c" || die "building vmtool failed"
 	fi
 }
 
 # Real files to put into famfs: kernel uapi headers in a few directories,
-# and the guest's own kernel image (8 MiB: 2 MiB PMD faults).
+# and a kernel image (8 MiB: 2 MiB PMD faults).
 build_payload() {
 	local p=$VM/payload d
 	rm -rf "$p"
@@ -92,128 +106,126 @@ build_payload() {
 	echo "vmtest: payload: $(find "$p" -type f | wc -l) files, $(du -sk "$p" | cut -f1) KiB" >&2
 }
 
-vm() { # NAME IMAGE TEST ARGS... -> run-vm.sh
-	local name=$1 image=$2 test=$3
-	shift 3
-	"$HERE/run-vm.sh" --name "$name" --image "$image" --timeout "$TIMEOUT" \
-		--test "$test" ${VFLAG[@]+"${VFLAG[@]}"} "$@"
+initramfs() { # KVER
+	"$HERE/mkinitramfs.sh" -K "$1" -o "$VM/$1/initramfs.cpio.gz" \
+		-t "$HERE/smoke.sh" -t "$HERE/famfs.sh" \
+		-b "$VM/hello_ll" -b "$VM/vmtool" -b "$BUILD/famfs" -b "$BUILD/famfs_fused" \
+		-p "$VM/payload"
 }
 
-# pair NAME1 NAME2 -- ARGS1... -- ARGS2...: two guests, at once unless
-# --sequential (then in order), and record both.
-pair() {
-	local n1=$1 n2=$2 a1=() a2=() rc
-	shift 2
-	[ "$1" = -- ] || die "pair: usage"
-	shift
-	while [ $# -gt 0 ] && [ "$1" != -- ]; do a1+=("$1"); shift; done
-	shift
-	a2=("$@")
-	if [ "$SEQUENTIAL" = 1 ]; then
-		step "boot: $n1"
-		rc=0; vm "$n1" "${a1[@]}" || rc=$?; record "$n1" $rc
-		step "boot: $n2"
-		rc=0; vm "$n2" "${a2[@]}" || rc=$?; record "$n2" $rc
-	else
-		step "boot: $n1 + $n2 (two guests at once)"
-		vm "$n1" "${a1[@]}" &
-		local p1=$!
-		vm "$n2" "${a2[@]}" &
-		local p2=$!
-		rc=0; wait $p1 || rc=$?; record "$n1" $rc
-		rc=0; wait $p2 || rc=$?; record "$n2" $rc
-	fi
+# The guest's summary line: FAMFS-ROW device data-path READ WRITE GET_FMAP
+row_of() { # LOG
+	grep -a '^FAMFS-ROW ' "$1" 2>/dev/null | tail -1 | cut -d' ' -f2- || true
 }
 
-famfs_rounds() {
-	local img_a=$VM/famfs-a.img img_b=$VM/famfs-b.img nonce peer=()
-	nonce="$(date +%s)-$$-$RANDOM"
-	rm -f "$img_a" "$img_b" # fresh images: no case depends on an earlier run
-	pair famfs-master famfs-devdax \
-		-- "$img_a" famfs --arg case=master \
-		-- "$img_b" famfs --arg case=devdax
-	if ! [[ " $FAILED_NAMES " = *" famfs-master "* ]]; then
-		# The client mounts while the master appends: concurrent hosts.
-		[ "$SEQUENTIAL" = 1 ] && peer=(--arg peer=none)
-		pair famfs-master2 famfs-client \
-			-- "$img_a" famfs --arg case=master2 --arg nonce="$nonce" ${peer[@]+"${peer[@]}"} \
-			-- "$img_a" famfs --arg case=client --arg nonce="$nonce" ${peer[@]+"${peer[@]}"}
-	else
-		echo "vmtest: skipping master2/client: the master's image is not usable" >&2
-	fi
+# run_round KVER ROUND NONCE: boot the round's guests at once, record them.
+# NONCE (the same for every round of a kernel) tags what guests leave on
+# an image for later rounds.
+run_round() {
+	local kver=$1 round=$2 nonce=$3 line r name img test dev args a pids=() names=() \
+		devs=() imgs=() i rc row verdict
+	for line in "${CASES[@]}"; do
+		read -r r name img test dev args <<<"$line"
+		[ "$r" = "$round" ] || continue
+		local gargs=()
+		for a in $args; do
+			[ "$a" = nonce ] && a="nonce=$nonce"
+			gargs+=(--arg "$a")
+		done
+		mkdir -p "$VM/$kver"
+		"$HERE/run-vm.sh" --kver "$kver" --name "$kver-$name" --log "$VM/$kver/$name.log" \
+			--image "$VM/$kver/img-$img" --timeout "$TIMEOUT" --test "$test" \
+			${VFLAG[@]+"${VFLAG[@]}"} "${gargs[@]}" &
+		pids+=($!) names+=("$name") devs+=("$dev") imgs+=("$VM/$kver/img-$img")
+	done
+	[ ${#pids[@]} -gt 0 ] || return 0
+	step "$kver: round $round: ${names[*]}"
+	for i in "${!pids[@]}"; do
+		rc=0
+		wait "${pids[$i]}" || rc=$?
+		local post="post_${names[$i]//-/_}"
+		if [ $rc -eq 0 ] && declare -F "$post" >/dev/null; then
+			"$post" "${imgs[$i]}" "$nonce" || rc=1
+		fi
+		if [ $rc -eq 0 ]; then verdict=PASS; PASSED=$((PASSED + 1)); else
+			verdict=FAIL; FAILED=$((FAILED + 1)); FAILED_NAMES="$FAILED_NAMES $kver/${names[$i]}"; fi
+		row=$(row_of "$VM/$kver/${names[$i]}.log")
+		[ -n "$row" ] || row="${devs[$i]} - - - -"
+		ROWS+=("$kver ${names[$i]} $row $verdict")
+	done
 }
 
-smoke_rounds() {
-	local img=$VM/pmem-a.img img_b=$VM/pmem-b.img nonce rc off
-	nonce="$(date +%s)-$$-$RANDOM"
-	rm -f "$img" "$img_b"
-	pair fsdax devdax \
-		-- "$img" smoke --arg case=fsdax --arg nonce="$nonce" \
-		-- "$img_b" smoke --arg case=devdax
-	off=$(grep -a -b -o -m1 "FAMFS-MARKER $nonce" "$img" | cut -d: -f1 || true)
-	if [ -n "$off" ]; then record host 0; else
-		echo "vmtest: FAIL: marker not found in $img" >&2; record host 1; fi
-	if [ "$SEQUENTIAL" = 1 ]; then
-		rc=0; vm verify "$img" smoke --arg case=verify --arg nonce="$nonce" || rc=$?
-		record verify $rc
-	else
-		pair share-master share-client \
-			-- "$img" smoke --arg case=share --arg role=master --arg nonce="$nonce" \
-			-- "$img" smoke --arg case=share --arg role=client --arg nonce="$nonce"
-	fi
+# The rounds to run: all, or those holding a --case.
+rounds() {
+	local line r name want=() c
+	for line in "${CASES[@]}"; do
+		read -r r name _ <<<"$line"
+		if [ ${#ONLY_CASES[@]} -gt 0 ]; then
+			for c in "${ONLY_CASES[@]}"; do [ "$c" = "$name" ] && want+=("$r"); done
+		else
+			want+=("$r")
+		fi
+	done
+	printf '%s\n' "${want[@]}" | sort -un
 }
 
-bench() {
-	local img=$VM/famfs-bench.img log=$VM/famfs-bench.log
+table() {
+	{
+		echo "kernel case device data-path READ WRITE GET_FMAP verdict"
+		printf '%s\n' "${ROWS[@]}"
+	} | column -t
+}
+
+bench() { # KVER
+	local kver=$1 img=$VM/$1/img-bench log=$VM/$1/bench.log
 	rm -f "$img"
-	step "boot: famfs-bench (${FAMFS_VM_BENCH_MB:-64} MiB file)"
-	vm famfs-bench "$img" famfs --log "$log" --arg case=bench \
-		--arg bench_mb="${FAMFS_VM_BENCH_MB:-64}" >/dev/null || die "the bench guest failed"
+	step "$kver: boot: famfs-bench (${FAMFS_VM_BENCH_MB:-64} MiB file)"
+	"$HERE/run-vm.sh" --kver "$kver" --name "$kver-bench" --log "$log" --image "$img" \
+		--timeout 900 --test famfs --arg case=bench --arg bench_mb="${FAMFS_VM_BENCH_MB:-64}" \
+		${VFLAG[@]+"${VFLAG[@]}"} >/dev/null || die "the bench guest failed ($log)"
 	rm -f "$img"
-	awk '
-		/^BENCH-CONFIG/ { cfg = $2; next }
-		/^BENCH / { v[cfg, $3 "-" $4] = $5 }
-		function r(a, b) { return (a + 0 > 0 && b + 0 > 0) ? sprintf("%.2fx", a / b) : "-" }
-		END {
-			n = split("io-seq-read io-rand-read io-seq-write io-rand-write mmap-seq-read mmap-rand-read mmap-seq-write mmap-rand-write", k, " ")
-			printf "%-15s %9s %11s %12s %10s | %8s %8s %8s\n", "MiB/s, 4 KiB", "famfs", "stock-page", "stock-direct", "raw-devdax", "/raw", "/s-page", "/s-dir"
-			for (i = 1; i <= n; i++) {
-				a = v["famfs", k[i]]; p = v["stock-page", k[i]]; d = v["stock-direct", k[i]]
-				x = v["raw-devdax", "mmap-" substr(k[i], index(k[i], "-") + 1)]
-				printf "%-15s %9s %11s %12s %10s | %8s %8s %8s\n", k[i], a, p, d, x, r(a, x), r(a, p), r(a, d)
-			}
-			print "famfs: our fuse.ko (kernel DAX); stock-page/-direct: the same file on the stock"
-			print "fuse.ko, server data path with the page cache / -o cache=direct; raw-devdax: mmap"
-			print "of /dev/dax0.0 (same memory, devdax mode). Each pass opens/maps afresh: best of 3."
-		}' "$log"
+	echo "== $kver"
+	awk -f "$HERE/bench.awk" "$log"
 }
 
 main() {
+	local k r nonce
 	if [ "$FETCH" = 1 ]; then
 		step "fetch-kernel"
 		"$REPO/scripts/fetch-kernel.sh"
 	fi
-	step "make -C kmod (fuse.ko + stock)"
-	make -s -C "$REPO/kmod" BUILD="$BUILD"
+	# shellcheck source=scripts/kernel-env.sh
+	source "$REPO/scripts/kernel-env.sh"
+	local kvers=($KVERS)
+	[ ${#ONLY_KVERS[@]} -eq 0 ] || kvers=("${ONLY_KVERS[@]}")
+	[ ${#kvers[@]} -gt 0 ] || die "no kernel: run scripts/fetch-kernel.sh"
+	for k in "${kvers[@]}"; do
+		step "make -C kmod KVER=$k (famfs.ko)"
+		make -s -C "$REPO/kmod" BUILD="$BUILD" KVER="$k"
+	done
 	step "user space (famfs, famfs_fused), hello_ll, vmtool, payload"
 	make -s -C "$REPO" BUILD="$BUILD" "$BUILD/famfs" "$BUILD/famfs_fused"
 	build_static
 	build_payload
-	step "initramfs"
-	"$HERE/mkinitramfs.sh" -o "$VM/initramfs.cpio.gz" -t "$HERE/smoke.sh" -t "$HERE/famfs.sh" \
-		-b "$VM/hello_ll" -b "$VM/vmtool" -b "$BUILD/famfs" -b "$BUILD/famfs_fused" \
-		-p "$VM/payload"
+	for k in "${kvers[@]}"; do
+		step "initramfs for $k"
+		initramfs "$k"
+	done
 
 	if [ "$BENCH" = 1 ]; then
-		bench
+		for k in "${kvers[@]}"; do bench "$k"; done
 		step "done"
 		return 0
 	fi
-	famfs_rounds
-	[ "$SMOKE" = 1 ] && smoke_rounds
+	for k in "${kvers[@]}"; do
+		rm -f "$VM/$k"/img-* # fresh images: no case depends on an earlier run
+		nonce="$(date +%s)-$$-$RANDOM"
+		for r in $(rounds); do run_round "$k" "$r" "$nonce"; done
+	done
 
 	step "done"
-	[ "$FAILED" -eq 0 ] || echo "vmtest: failed:$FAILED_NAMES (logs in $VM/*.log)" >&2
+	table
+	[ "$FAILED" -eq 0 ] || echo "vmtest: failed:$FAILED_NAMES (logs in $VM/<kernel>/<case>.log)" >&2
 	echo "vmtest: $PASSED passed, $FAILED failed ($((SECONDS - T0)) s)"
 	[ "$FAILED" -eq 0 ]
 }

@@ -28,8 +28,9 @@
  *   touch FILE r|w STEP     map FILE shared and read (or write back) one
  *                           byte every STEP bytes (fault tracing)
  *   poison FILE             map FILE, inject a memory failure into its first
- *                           page (MADV_HWPOISON), then expect read() to fail
- *                           with EIO (or EHWPOISON) within 10 s
+ *                           page (MADV_HWPOISON), then expect read() of that
+ *                           page to fail with EIO (or EHWPOISON) within 10 s,
+ *                           and of the next page to work
  *   mbox DEV get|put TEXT   a one-line mailbox in the last 4 KiB of block
  *                           device DEV (O_DIRECT): print it, or write TEXT
  *   bench FILE|DEV MB       sequential/random 4 KiB read/write MiB/s through
@@ -808,6 +809,12 @@ static int cmd_poison(char **argv)
 		return fail("%s: read() after a memory failure: %s, want EIO or EHWPOISON",
 			    argv[0], strerror(errno));
 	printf("poison: read() of %s fails with %s\n", argv[0], strerror(errno));
+	/* Only the failed range: the file's next page still reads. */
+	n = pread(fd, buf, sizeof(buf), pg);
+	if (n != (ssize_t)sizeof(buf))
+		return fail("%s: read() of the page after the failed one: %s", argv[0],
+			    n < 0 ? strerror(errno) : "short");
+	printf("poison: the next page of %s still reads\n", argv[0]);
 	return 0;
 }
 

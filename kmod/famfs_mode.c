@@ -1,22 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * famfs.c - famfs mode of fuse.ko: files on shared DAX memory, mapped by the
- * kernel itself from a map (fmap) that the FUSE server hands out once per
- * file.  docs/kernel.md describes the design; fs/fuse calls the functions
- * below from a handful of hooks (kmod/fuse-famfs.patch, famfs.h).
+ * famfs_mode.c - the famfs mode of famfs.ko: files on shared DAX memory,
+ * mapped by the kernel itself from a map (fmap) that the FUSE server hands
+ * out once per file, and the rules that keep such a file's map valid
+ * whatever the server says. docs/kernel.md describes the design; fs/fuse
+ * calls the functions below from a handful of hooks (famfs.h,
+ * kmod/patches/<series>/02-hooks.patch).
  *
- * Protocol
- *   INIT        FUSE_DAX_FMAP (flags2 bit 11) is offered to /dev/fuse servers
- *               mounted for root by a task with CAP_SYS_RAWIO; the connection
- *               is in famfs mode if the reply sets it too (fc->famfs).
+ * Protocol (famfs_kabi.h, docs/protocol.md)
+ *   INIT        FAMFS_DAX_FMAP (flags2 bit 11) is offered when root, with
+ *               CAP_SYS_RAWIO in the initial user namespace, mounts; the
+ *               connection is in famfs mode if the reply sets it too.
+ *   devices     registered by fd with FAMFS_DEV_IOC_DAXDEV_REGISTER on the
+ *               channel (famfs_dev.c); GET_DAXDEV is never sent.
  *   GET_FMAP    after a successful OPEN of a regular file whose inode has no
  *               map yet.  Input: the reply buffer size.  The reply is the
  *               fmap, or exactly 4 bytes holding the size it needs: then the
  *               buffer is reallocated and the request retried once.  ENODATA
  *               means "no map yet" (a file created but not yet sized).
- *   GET_DAXDEV  once per device index that a map uses (index in nodeid); the
- *               reply names the device node, which is opened and kept until
- *               the connection goes away.
  *
  * Switching to DAX
  *   A file of a famfs connection is served either through its fmap (DAX,
@@ -30,35 +31,42 @@
  *   dispatch predicate decides undecided inodes under the shared invalidate
  *   lock, so no read, write or mmap can straddle it.
  *
+ * Rules (a mapped file never changes size and never loses its map while
+ * anything can still reach it through the map)
+ *   - setattr size, O_TRUNC, fallocate beyond EOF: EPERM; punch hole and
+ *     zero range: EOPNOTSUPP; all before any upcall or page cache work;
+ *   - an attribute reply with another size for a mapped file is not applied
+ *     (its size stays, nothing is truncated); set-id bits are never taken
+ *     from any reply, and the superblock is nodev;
+ *   - the map is dropped only at eviction, under the exclusive invalidate
+ *     lock, after every DAX page of the file has been released;
+ *   - memory failure fails I/O that touches the failed range (famfs_dev.c).
+ *
  * Locking
- *   fcf->lock            device table setup (GET_DAXDEV, opening a device)
+ *   fcf->lock            device registration (famfs_dev.c)
  *   inode->i_rwsem       exclusive: GET_FMAP and the switch (one GET_FMAP
  *                        per inode), DAX writes; shared: DAX reads
  *   mapping->invalidate_lock
  *                        shared: DAX faults, dispatch of undecided inodes;
  *                        exclusive: the switch, and eviction (which waits for
  *                        pinned DAX pages before the map can go away)
- *   Order: i_rwsem -> invalidate_lock, i_rwsem -> fcf->lock,
- *          mmap_lock -> invalidate_lock.
+ *   fi->lock             publishing the map against attribute updates
+ *   Order: i_rwsem -> invalidate_lock, mmap_lock -> invalidate_lock.
  *   A map never changes once published; it is freed with the inode.
  */
-#define pr_fmt(fmt) "fuse: famfs: " fmt
-
 #include "fuse_i.h"
+#include "famfs_priv.h"
 #include "fmap.h"
 
-#include <linux/blkdev.h>
 #include <linux/dax.h>
+#include <linux/falloc.h>
 #include <linux/iomap.h>
 #include <linux/module.h>
 #include <linux/pagemap.h>
 #include <linux/pfn_t.h>
-#include <linux/statfs.h>
 #include <linux/uio.h>
 #include <linux/wait_bit.h>
-
-/* Device indices a connection can use (GET_DAXDEV index is a u16 on the wire). */
-#define FAMFS_MAX_DAXDEVS	32
+#include <linux/xarray.h>
 
 /* fi->famfs_state bits */
 #define FAMFS_I_FUSE_PATH	0	/* committed to the FUSE data path */
@@ -66,44 +74,12 @@
 static bool famfs_enable = true;
 module_param(famfs_enable, bool, 0644);
 MODULE_PARM_DESC(famfs_enable,
-		 "Offer FUSE_DAX_FMAP (famfs mode) to privileged FUSE servers (default Y)");
+		 "Offer FAMFS_DAX_FMAP (famfs mode) to privileged servers (default Y)");
 
 static unsigned int famfs_fmap_bufsize = PAGE_SIZE;
 module_param(famfs_fmap_bufsize, uint, 0644);
 MODULE_PARM_DESC(famfs_fmap_bufsize,
 		 "First GET_FMAP reply buffer in bytes, 4..1048576 (default PAGE_SIZE); a small value forces the size-negotiated retry");
-
-enum famfs_dev_kind {
-	FAMFS_DEV_NONE = 0,	/* not looked up yet */
-	FAMFS_DEV_PMEM,		/* fsdax block device (/dev/pmemX) */
-	/*
-	 * A device this kernel cannot map, e.g. a character /dev/daxX.Y on
-	 * 6.1 (its dax_device has no operations).  Files using it stay on the
-	 * FUSE data path.  A devdax driver with a dax_device of its own would
-	 * become FAMFS_DEV_DEVDAX here: iomap only needs dax_dev + offset.
-	 */
-	FAMFS_DEV_NODAX,
-};
-
-struct famfs_conn;
-
-/* One entry of the per-connection device table. */
-struct famfs_daxdev {
-	int kind;			/* enum famfs_dev_kind, published last */
-	bool bad;			/* memory failure or device removed: EIO */
-	bool holder;			/* we hold the dax_device (failure notices) */
-	u32 index;
-	fmode_t mode;
-	struct block_device *bdev;	/* FAMFS_DEV_PMEM */
-	struct dax_device *dax_dev;
-	u64 part_off;			/* byte offset of bdev on dax_dev */
-	u64 size;			/* bytes addressable through this device */
-};
-
-struct famfs_conn {
-	struct mutex lock;		/* device setup: GET_DAXDEV + open */
-	struct famfs_daxdev dev[FAMFS_MAX_DAXDEVS];
-};
 
 /* Per-inode state of a file served through its map. */
 struct famfs_imap {
@@ -114,209 +90,64 @@ struct famfs_imap {
 
 /* ------------------------------------------------------------------ INIT */
 
-bool fuse_famfs_offer(struct fuse_conn *fc)
+/**
+ * fuse_famfs_offer() - called once per mount, when INIT is sent: make the
+ * superblock nodev and decide whether to offer FAMFS_DAX_FMAP. Offered only
+ * to a /dev/famfs server in the initial user namespace, mounted for root by
+ * a task that may do raw I/O (the mount(2) caller; CAP_SYS_ADMIN there is
+ * implied: famfs is not FS_USERNS_MOUNT). Allocates the device table, so
+ * the server can register devices from then on.
+ */
+bool fuse_famfs_offer(struct fuse_mount *fm)
 {
-	/*
-	 * Only /dev/fuse servers (not virtiofs), in the initial user
-	 * namespace, mounted for root (fusermount3 is setuid root: a mount it
-	 * makes for another user must not get raw access to memory devices),
-	 * by a task that may do raw I/O.
-	 */
-	return READ_ONCE(famfs_enable) && fc->iq.ops == &fuse_dev_fiq_ops &&
-	       fc->user_ns == &init_user_ns &&
-	       uid_eq(fc->user_id, GLOBAL_ROOT_UID) && capable(CAP_SYS_RAWIO);
+	struct fuse_conn *fc = fm->fc;
+	struct famfs_conn *fcf;
+
+	fm->sb->s_iflags |= SB_I_NODEV;
+	if (!READ_ONCE(famfs_enable) || fc->iq.ops != &fuse_dev_fiq_ops ||
+	    fc->user_ns != &init_user_ns ||
+	    !uid_eq(fc->user_id, GLOBAL_ROOT_UID) || !capable(CAP_SYS_RAWIO))
+		return false;
+	if (READ_ONCE(fc->famfs))
+		return true;
+	fcf = famfs_conn_alloc();
+	if (!fcf)
+		return false;
+	WRITE_ONCE(fc->famfs, fcf);
+	return true;
 }
 
 /*
- * The INIT reply: famfs mode if we offered FUSE_DAX_FMAP (@offered_flags2,
+ * The INIT reply: famfs mode if we offered FAMFS_DAX_FMAP (@offered_flags2,
  * what we sent in fuse_init_in.flags2) and the server's @flags accept it.
  */
 int fuse_famfs_init_reply(struct fuse_conn *fc, u32 offered_flags2, u64 flags)
 {
-	struct famfs_conn *fcf;
-	int i;
+	struct famfs_conn *fcf = READ_ONCE(fc->famfs);
 
-	if (!(flags & FUSE_DAX_FMAP) ||
-	    !(offered_flags2 & (u32)(FUSE_DAX_FMAP >> 32)))
+	if (!fcf || !(flags & FAMFS_DAX_FMAP) ||
+	    !(offered_flags2 & FAMFS_DAX_FMAP_FLAGS2))
 		return 0;
-	fcf = kzalloc(sizeof(*fcf), GFP_KERNEL);
-	if (!fcf)
-		return -ENOMEM;
-	mutex_init(&fcf->lock);
-	for (i = 0; i < FAMFS_MAX_DAXDEVS; i++)
-		fcf->dev[i].index = i;
-	WRITE_ONCE(fc->famfs, fcf);
+	/* pairs with the acquire in fuse_famfs_conn() */
+	smp_store_release(&fcf->enabled, true);
 	return 0;
 }
 
-void fuse_famfs_statfs(struct fuse_conn *fc, struct kstatfs *buf)
+bool fuse_famfs_conn(struct fuse_conn *fc)
 {
-	if (fuse_famfs_conn(fc))
-		buf->f_type = FAMFS_STATFS_MAGIC;
-}
+	struct famfs_conn *fcf = READ_ONCE(fc->famfs);
 
-/* ---------------------------------------------------------- device table */
-
-static int famfs_notify_failure(struct dax_device *dax_dev, u64 offset,
-				u64 len, int mf_flags)
-{
-	struct famfs_daxdev *dev = dax_holder(dax_dev);
-
-	if (!dev)
-		return -EOPNOTSUPP;
-	if (!READ_ONCE(dev->bad)) {
-		if (len == U64_MAX)
-			pr_err("device %u removed: I/O to its files fails with EIO\n",
-			       dev->index);
-		else
-			pr_err("device %u: memory failure at 0x%llx (+0x%llx): I/O to its files fails with EIO\n",
-			       dev->index, offset, len);
-	}
-	WRITE_ONCE(dev->bad, true);
-	/*
-	 * Let memory_failure() fall back to its generic handler, which
-	 * unmaps the page and signals the processes that map it.
-	 */
-	return -EOPNOTSUPP;
-}
-
-static const struct dax_holder_operations famfs_holder_ops = {
-	.notify_failure = famfs_notify_failure,
-};
-
-/* Ask the server which device index @index is. @name gets a NUL-terminated path. */
-static int famfs_get_daxdev(struct fuse_mount *fm, u32 index, char *name)
-{
-	struct fuse_daxdev_out *out;
-	FUSE_ARGS(args);
-	int err;
-
-	out = kzalloc(sizeof(*out), GFP_KERNEL);
-	if (!out)
-		return -ENOMEM;
-	args.opcode = FUSE_GET_DAXDEV;
-	args.nodeid = index;
-	args.out_numargs = 1;
-	args.out_args[0].size = sizeof(*out);
-	args.out_args[0].value = out;
-	err = fuse_simple_request(fm, &args);
-	if (!err && (out->index != index || out->name[0] != '/' ||
-		     !memchr(out->name, 0, sizeof(out->name)))) {
-		pr_warn("GET_DAXDEV %u: bad reply\n", index);
-		err = -EIO;
-	}
-	if (!err)
-		strscpy(name, out->name, FUSE_DAXDEV_NAME_MAX);
-	kfree(out);
-	return err;
-}
-
-/* Open the device named @name for @dev (fcf->lock held). */
-static int famfs_dev_open(struct fuse_mount *fm, struct famfs_daxdev *dev,
-			  const char *name)
-{
-	fmode_t mode = FMODE_READ | (sb_rdonly(fm->sb) ? 0 : FMODE_WRITE);
-	struct block_device *bdev;
-	struct dax_device *dax_dev;
-	bool holder = true;
-	u64 part_off = 0;
-
-	bdev = blkdev_get_by_path(name, mode, NULL);
-	if (IS_ERR(bdev)) {
-		if (PTR_ERR(bdev) != -ENOTBLK) {
-			pr_warn("device %u: cannot open %s: %ld\n", dev->index,
-				name, PTR_ERR(bdev));
-			return PTR_ERR(bdev);
-		}
-		pr_info("device %u: %s is not a block device: its files use the FUSE data path\n",
-			dev->index, name);
-		/* pairs with smp_load_acquire() in famfs_dev_get() */
-		smp_store_release(&dev->kind, FAMFS_DEV_NODAX);
-		return 0;
-	}
-	dax_dev = fs_dax_get_by_bdev(bdev, &part_off, dev, &famfs_holder_ops);
-	if (!dax_dev) {
-		/* Another holder (e.g. a second famfs mount): no failure notices. */
-		holder = false;
-		dax_dev = fs_dax_get_by_bdev(bdev, &part_off, NULL, NULL);
-	}
-	if (!dax_dev) {
-		pr_info("device %u: %s does not support DAX: its files use the FUSE data path\n",
-			dev->index, name);
-		blkdev_put(bdev, mode);
-		/* pairs with smp_load_acquire() in famfs_dev_get() */
-		smp_store_release(&dev->kind, FAMFS_DEV_NODAX);
-		return 0;
-	}
-	dev->mode = mode;
-	dev->bdev = bdev;
-	dev->dax_dev = dax_dev;
-	dev->holder = holder;
-	dev->part_off = part_off;
-	dev->size = bdev_nr_bytes(bdev);
-	pr_info("device %u: %s, %llu MiB%s\n", dev->index, name,
-		dev->size >> 20, holder ? "" : " (shared holder: no failure notices)");
-	/* publish the fields above; pairs with famfs_dev_get() */
-	smp_store_release(&dev->kind, FAMFS_DEV_PMEM);
-	return 0;
-}
-
-static void famfs_dev_close(struct famfs_daxdev *dev)
-{
-	if (dev->kind != FAMFS_DEV_PMEM)
-		return;
-	fs_put_dax(dev->dax_dev, dev->holder ? dev : NULL);
-	blkdev_put(dev->bdev, dev->mode);
-	dev->kind = FAMFS_DEV_NONE;
-}
-
-/* The table entry of device @index, looked up with GET_DAXDEV on first use. */
-static struct famfs_daxdev *famfs_dev_get(struct fuse_mount *fm, u32 index)
-{
-	struct famfs_conn *fcf = fm->fc->famfs;
-	struct famfs_daxdev *dev;
-	char *name;
-	int err = 0;
-
-	if (index >= FAMFS_MAX_DAXDEVS) {
-		pr_warn("device index %u out of range (max %u)\n", index,
-			FAMFS_MAX_DAXDEVS - 1);
-		return ERR_PTR(-EINVAL);
-	}
-	dev = &fcf->dev[index];
-	/* set up once, then read without the lock: see famfs_dev_open() */
-	if (smp_load_acquire(&dev->kind) != FAMFS_DEV_NONE)
-		return dev;
-
-	name = kmalloc(FUSE_DAXDEV_NAME_MAX, GFP_KERNEL);
-	if (!name)
-		return ERR_PTR(-ENOMEM);
-	if (mutex_lock_killable(&fcf->lock)) {
-		kfree(name);
-		return ERR_PTR(-EINTR);
-	}
-	if (dev->kind == FAMFS_DEV_NONE) {
-		err = famfs_get_daxdev(fm, index, name);
-		if (!err)
-			err = famfs_dev_open(fm, dev, name);
-	}
-	mutex_unlock(&fcf->lock);
-	kfree(name);
-	return err ? ERR_PTR(err) : dev;
+	return fcf && smp_load_acquire(&fcf->enabled);
 }
 
 void fuse_famfs_conn_free(struct fuse_conn *fc)
 {
 	struct famfs_conn *fcf = fc->famfs;
-	int i;
 
 	if (!fcf)
 		return;
-	for (i = 0; i < FAMFS_MAX_DAXDEVS; i++)
-		famfs_dev_close(&fcf->dev[i]);
-	mutex_destroy(&fcf->lock);
-	kfree(fcf);
 	fc->famfs = NULL;
+	famfs_conn_destroy(fcf);
 }
 
 /* -------------------------------------------------------------- GET_FMAP */
@@ -326,7 +157,7 @@ static int famfs_get_fmap(struct fuse_mount *fm, u64 nodeid, struct fmap **out)
 {
 	size_t bufsize = clamp_t(size_t, READ_ONCE(famfs_fmap_bufsize),
 				 FMAP_SIZE_REPLY, FMAP_MSG_MAX);
-	struct fuse_get_fmap_in inarg;
+	struct famfs_get_fmap_in inarg;
 	const char *why = NULL;
 	bool retried = false;
 	void *buf = NULL;
@@ -341,7 +172,7 @@ static int famfs_get_fmap(struct fuse_mount *fm, u64 nodeid, struct fmap **out)
 			return -ENOMEM;
 		inarg.size = bufsize;
 		inarg.padding = 0;
-		args.opcode = FUSE_GET_FMAP;
+		args.opcode = FAMFS_OP_GET_FMAP;
 		args.nodeid = nodeid;
 		args.in_numargs = 1;
 		args.in_args[0].size = sizeof(inarg);
@@ -379,17 +210,18 @@ out:
 }
 
 /*
- * Check @fmap against the device table (opening devices on first use):
- * every extent on a known device and inside it.  *@nodax is set if a
- * device cannot be mapped by this kernel.
+ * Check @fmap against the device table: every extent on a registered
+ * device and inside it.  *@server is set if a device's files are served by
+ * the server (they then stay on the FUSE path).
  */
 static int famfs_map_check(struct fuse_mount *fm, u64 nodeid, struct fmap *fmap,
-			   bool *nodax, struct famfs_daxdev **wb_dev)
+			   bool *server, struct famfs_daxdev **wb_dev)
 {
+	struct famfs_conn *fcf = fm->fc->famfs;
 	u32 i, n = fmap->ext_type == FMAP_EXT_SIMPLE ? fmap->nextents :
 						       fmap->nstrips_total;
 
-	*nodax = false;
+	*server = false;
 	*wb_dev = NULL;
 	if (fmap->file_size > MAX_LFS_FILESIZE) {
 		pr_warn_ratelimited("inode %llu: fmap file size %llu too large\n",
@@ -398,12 +230,15 @@ static int famfs_map_check(struct fuse_mount *fm, u64 nodeid, struct fmap *fmap,
 	}
 	for (i = 0; i < n; i++) {
 		const struct fmap_extent *e = &fmap->ext[i];
-		struct famfs_daxdev *dev = famfs_dev_get(fm, e->devindex);
+		struct famfs_daxdev *dev = famfs_dev_lookup(fcf, e->devindex);
 
-		if (IS_ERR(dev))
-			return PTR_ERR(dev);
-		if (dev->kind == FAMFS_DEV_NODAX) {
-			*nodax = true;
+		if (!dev) {
+			pr_warn_ratelimited("inode %llu: fmap names device %u, which is not registered\n",
+					    nodeid, e->devindex);
+			return -EIO;
+		}
+		if (dev->kind == FAMFS_DEV_SERVER) {
+			*server = true;
 			continue;
 		}
 		if (e->offset >= dev->size || e->len > dev->size - e->offset) {
@@ -464,7 +299,7 @@ static int famfs_inode_setup(struct inode *inode)
 	struct famfs_daxdev *wb_dev;
 	struct famfs_imap *im;
 	struct fmap *fmap;
-	bool nodax;
+	bool server;
 	int err;
 
 	if (fuse_famfs_mapped(inode) || test_bit(FAMFS_I_FUSE_PATH, &fi->famfs_state))
@@ -474,10 +309,10 @@ static int famfs_inode_setup(struct inode *inode)
 		return 0;	/* not sized yet: FUSE path; ask again next open */
 	if (err)
 		return err;
-	err = famfs_map_check(fm, fi->nodeid, fmap, &nodax, &wb_dev);
+	err = famfs_map_check(fm, fi->nodeid, fmap, &server, &wb_dev);
 	if (err)
 		goto out_free;
-	if (nodax) {
+	if (server) {
 		set_bit(FAMFS_I_FUSE_PATH, &fi->famfs_state);
 		goto out_free;
 	}
@@ -539,6 +374,54 @@ bool __fuse_famfs_use_dax(struct inode *inode)
 	return dax;
 }
 
+/* ---------------------------------------------- rules servers cannot bend */
+
+/**
+ * fuse_famfs_attr() - adjust attributes from the server before fs/fuse
+ * applies them (fuse_change_attributes_common(), fi->lock held): a mapped
+ * file keeps its size (so fs/fuse neither changes i_size nor truncates
+ * the page cache behind the fault lock) and page-size blocks (DAX writeback
+ * insists); set-id bits are never honoured on a famfs mount.
+ */
+void fuse_famfs_attr(struct inode *inode, struct fuse_attr *attr)
+{
+	attr->mode &= ~(S_ISUID | S_ISGID);
+	if (!fuse_famfs_mapped(inode))
+		return;
+	if (attr->size != inode->i_size) {
+		pr_warn_ratelimited("inode %llu: server says size %llu, the map %lld: keeping the map's\n",
+				    get_fuse_inode(inode)->nodeid,
+				    (unsigned long long)attr->size, inode->i_size);
+		attr->size = inode->i_size;
+	}
+	attr->blksize = PAGE_SIZE;
+}
+
+/* Before OPEN: O_TRUNC of a mapped file would change its size. */
+int fuse_famfs_may_open(struct inode *inode, struct file *file)
+{
+	if ((file->f_flags & O_TRUNC) && fuse_famfs_mapped(inode) &&
+	    i_size_read(inode) != 0)
+		return -EPERM;
+	return 0;
+}
+
+/*
+ * fallocate of a mapped file, before the upcall: nothing may change its
+ * size (EPERM past EOF) or drop its blocks (punch hole, zero range:
+ * EOPNOTSUPP). Returns 0 to let the server see the rest.
+ */
+int fuse_famfs_fallocate(struct inode *inode, int mode, loff_t offset, loff_t length)
+{
+	if (!fuse_famfs_mapped(inode))
+		return 0;
+	if (mode & ~FALLOC_FL_KEEP_SIZE)
+		return -EOPNOTSUPP;
+	if (offset + length > i_size_read(inode))
+		return -EPERM;
+	return 0;
+}
+
 /* --------------------------------------------------------- inode life */
 
 void fuse_famfs_inode_init(struct fuse_inode *fi)
@@ -555,21 +438,79 @@ static void famfs_wait_dax_page(struct inode *inode)
 }
 
 /*
- * Unmap the whole file and wait until no DAX page of it is pinned (by
- * get_user_pages(), e.g. O_DIRECT I/O from a mapping of it).  Caller holds
- * the invalidate lock exclusively, so no new mapping can be set up.
+ * fs/dax.c's mapping entries, the same on 6.1 and 6.12: an xarray value
+ * holding pfn << 4 | flags (dax_to_pfn() is static there).
+ */
+#define FAMFS_DAX_SHIFT		4
+#define FAMFS_DAX_PMD		(1UL << 1)
+#define FAMFS_DAX_ZERO_PAGE	(1UL << 2)
+#define FAMFS_DAX_EMPTY		(1UL << 3)
+
+/*
+ * A DAX page of @mapping that something still holds (an fs-dax page is
+ * idle at refcount 1), or NULL.  Unlike dax_layout_busy_page_range(), this
+ * also looks when the file is no longer mapped: at eviction, a page pinned
+ * by get_user_pages() (O_DIRECT I/O into a mapping of the file, since
+ * unmapped) is only found this way.
+ */
+static struct page *famfs_pinned_page(struct address_space *mapping)
+{
+	XA_STATE(xas, &mapping->i_pages, 0);
+	struct page *busy = NULL;
+	void *entry;
+
+	rcu_read_lock();
+	xas_for_each(&xas, entry, ULONG_MAX) {
+		unsigned long v, pfn, i, n;
+
+		if (xas_retry(&xas, entry) || !xa_is_value(entry))
+			continue;
+		v = xa_to_value(entry);
+		if (v & (FAMFS_DAX_ZERO_PAGE | FAMFS_DAX_EMPTY))
+			continue;
+		pfn = v >> FAMFS_DAX_SHIFT;
+		n = (v & FAMFS_DAX_PMD) ? PMD_SIZE >> PAGE_SHIFT : 1;
+		for (i = 0; i < n; i++) {
+			struct page *page = pfn_to_page(pfn + i);
+
+			if (page_ref_count(page) > 1) {
+				busy = page;
+				goto out;
+			}
+		}
+	}
+out:
+	rcu_read_unlock();
+	return busy;
+}
+
+/*
+ * Unmap the whole file and wait until no DAX page of it is held (mapped,
+ * or pinned by get_user_pages()).  Caller holds the invalidate lock
+ * exclusively, so no new mapping can be set up: the map may then go.
  */
 static void famfs_break_layouts(struct inode *inode)
 {
 	struct page *page;
 
-	while ((page = dax_layout_busy_page_range(inode->i_mapping, 0, LLONG_MAX)))
+	for (;;) {
+		page = dax_layout_busy_page_range(inode->i_mapping, 0, LLONG_MAX);
+		if (!page)
+			page = famfs_pinned_page(inode->i_mapping);
+		if (!page)
+			break;
 		___wait_var_event(&page->_refcount,
 				  atomic_read(&page->_refcount) == 1,
 				  TASK_UNINTERRUPTIBLE, 0, 0,
 				  famfs_wait_dax_page(inode));
+	}
 }
 
+/*
+ * The only path that drops a map: block faults, wait for every DAX page,
+ * then truncate_inode_pages_final() (the caller) removes the entries and
+ * the map is freed with the inode.
+ */
 void fuse_famfs_evict_inode(struct inode *inode)
 {
 	if (!fuse_famfs_mapped(inode))
@@ -606,7 +547,9 @@ static int famfs_iomap_begin(struct inode *inode, loff_t pos, loff_t length,
 	struct famfs_imap *im = famfs_imap(inode);
 	struct famfs_daxdev *dev;
 	struct fmap_loc loc;
+	u64 addr, len;
 	loff_t size;
+	int err;
 
 	if (WARN_ON_ONCE(!im))
 		return -EIO;
@@ -626,13 +569,19 @@ static int famfs_iomap_begin(struct inode *inode, loff_t pos, loff_t length,
 	}
 	if (fmap_resolve(im->fmap, pos, &loc))
 		return -EIO;
-	dev = &fcf->dev[loc.devindex];	/* checked at open */
-	if (READ_ONCE(dev->bad))
-		return -EIO;
+	dev = &fcf->dev[loc.devindex];	/* registered: checked at open */
+	if ((flags & IOMAP_WRITE) && !dev->writable)
+		return -EROFS;
+	addr = dev->part_off + loc.offset;
+	/* To the end of the extent or chunk, and of the file's last page, */
+	len = min_t(u64, loc.len, round_up(size, PAGE_SIZE) - pos);
+	/* and not into memory that failed. */
+	err = famfs_dev_check_io(dev, addr, &len);
+	if (err)
+		return err;
 	iomap->type = IOMAP_MAPPED;
-	iomap->addr = dev->part_off + loc.offset;
-	/* To the end of the extent or chunk, and of the file's last page. */
-	iomap->length = min_t(u64, loc.len, round_up(size, PAGE_SIZE) - pos);
+	iomap->addr = addr;
+	iomap->length = len;
 	iomap->bdev = dev->bdev;
 	iomap->dax_dev = dev->dax_dev;
 	return 0;
@@ -708,7 +657,17 @@ out:
 
 /* --------------------------------------------------------------- mmap */
 
-static vm_fault_t famfs_fault(struct vm_fault *vmf, enum page_entry_size pe_size,
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+typedef unsigned int famfs_fault_size_t;	/* a page order */
+#define FAMFS_FAULT_PTE 0
+#define famfs_vm_flags_set(vma, flags) vm_flags_set(vma, flags)
+#else
+typedef enum page_entry_size famfs_fault_size_t;
+#define FAMFS_FAULT_PTE PE_SIZE_PTE
+#define famfs_vm_flags_set(vma, flags) ((vma)->vm_flags |= (flags))
+#endif
+
+static vm_fault_t famfs_fault(struct vm_fault *vmf, famfs_fault_size_t pe_size,
 			      bool write)
 {
 	struct inode *inode = file_inode(vmf->vma->vm_file);
@@ -736,10 +695,10 @@ static bool famfs_write_fault(struct vm_fault *vmf)
 
 static vm_fault_t famfs_pte_fault(struct vm_fault *vmf)
 {
-	return famfs_fault(vmf, PE_SIZE_PTE, famfs_write_fault(vmf));
+	return famfs_fault(vmf, FAMFS_FAULT_PTE, famfs_write_fault(vmf));
 }
 
-static vm_fault_t famfs_huge_fault(struct vm_fault *vmf, enum page_entry_size pe_size)
+static vm_fault_t famfs_huge_fault(struct vm_fault *vmf, famfs_fault_size_t pe_size)
 {
 	return famfs_fault(vmf, pe_size, famfs_write_fault(vmf));
 }
@@ -747,7 +706,7 @@ static vm_fault_t famfs_huge_fault(struct vm_fault *vmf, enum page_entry_size pe
 /* First write to a page that a read fault mapped read-only. */
 static vm_fault_t famfs_mkwrite(struct vm_fault *vmf)
 {
-	return famfs_fault(vmf, PE_SIZE_PTE, true);
+	return famfs_fault(vmf, FAMFS_FAULT_PTE, true);
 }
 
 static const struct vm_operations_struct famfs_vm_ops = {
@@ -766,7 +725,7 @@ int fuse_famfs_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EACCES;
 	file_accessed(file);
 	vma->vm_ops = &famfs_vm_ops;
-	vma->vm_flags |= VM_MIXEDMAP | VM_HUGEPAGE;
+	famfs_vm_flags_set(vma, VM_MIXEDMAP | VM_HUGEPAGE);
 	return 0;
 }
 

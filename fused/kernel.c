@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * What famfs_fused does for the famfs kernel module (kmod/, famfs.ko), which
+ * sits beside the system's FUSE with a file system type and a channel device
+ * of its own (docs/kernel.md):
+ *
+ *  - mounting: when /dev/famfs exists, open it, mount(2) type "famfs" with
+ *    fd=N, and hand libfuse the fd as /dev/fd/N (its convention for an
+ *    already-mounted channel). Without the module, libfuse mounts through
+ *    /dev/fuse as for any FUSE file system. Automatic, no option.
+ *  - devices: famfs.ko never opens a device by path; at INIT the server
+ *    registers the device it serves by file descriptor
+ *    (FAMFS_DEV_IOC_DAXDEV_REGISTER). A device the kernel cannot map is
+ *    registered as served by the server, which then moves its files' data.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include "famfs_kabi.h"
+#include "fused.h"
+
+/* Our mount options that are kernel mount options too (-o max_read=N ...). */
+static void kernel_opts(const char *pass, char *out, size_t size)
+{
+	char copy[1024], *save = NULL;
+
+	snprintf(copy, sizeof(copy), "%s", pass);
+	for (char *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save))
+		if (!strncmp(o, "max_read=", 9) || !strncmp(o, "blksize=", 8))
+			snprintf(out + strlen(out), size - strlen(out), ",%s", o);
+}
+
+int fused_mount(struct fuse_session *se, const char *mnt, const char *fsname, bool ro,
+		const char *pass)
+{
+	char data[1536], fdpath[32];
+	int fd = open(FAMFS_CHANNEL_DEV, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno != ENOENT && errno != ENXIO && errno != ENODEV)
+			fprintf(stderr, "famfs_fused: %s: %s: using /dev/fuse\n", FAMFS_CHANNEL_DEV,
+				strerror(errno));
+		fused.famfs_channel = false;
+		return fuse_session_mount(se, mnt);
+	}
+	snprintf(data, sizeof(data),
+		 "fd=%d,rootmode=40000,user_id=0,group_id=0,default_permissions,allow_other", fd);
+	kernel_opts(pass, data, sizeof(data));
+	/* nosuid, nodev: the kernel never honours set-id bits and is nodev
+	 * anyway; say so in the mount flags too (they also cover file caps). */
+	if (mount(fsname, mnt, FAMFS_FSTYPE, MS_NOSUID | MS_NODEV | (ro ? MS_RDONLY : 0), data)) {
+		int err = errno;
+
+		close(fd);
+		fprintf(stderr, "famfs_fused: mount -t %s %s %s: %s\n", FAMFS_FSTYPE, fsname, mnt,
+			strerror(err));
+		return -1;
+	}
+	fused.famfs_channel = true;
+	snprintf(fdpath, sizeof(fdpath), "/dev/fd/%d", fd);
+	if (fuse_session_mount(se, fdpath)) {
+		umount2(mnt, MNT_DETACH);
+		close(fd);
+		return -1;
+	}
+	fused.mnt = mnt;
+	return 0;
+}
+
+void fused_unmount(struct fuse_session *se)
+{
+	/*
+	 * libfuse does not unmount what it did not mount (/dev/fd/N). Like
+	 * libfuse on /dev/fuse: only if the connection still stands (POLLERR
+	 * means it was unmounted, and the mount point may be another's now).
+	 */
+	if (fused.famfs_channel && fused.mnt) {
+		struct pollfd pfd = {.fd = fuse_session_fd(se), .events = 0};
+
+		if (pfd.fd >= 0 && poll(&pfd, 1, 0) == 0)
+			umount2(fused.mnt, MNT_DETACH);
+	}
+	fuse_session_unmount(se);
+}
+
+/* FAMFS_DEV_IOC_DAXDEV_REGISTER; returns 0 or -errno. */
+static int register_dev(int chfd, uint32_t index, int devfd, uint32_t flags)
+{
+	struct famfs_daxdev_reg reg = {.index = index, .fd = devfd, .flags = flags};
+
+	return ioctl(chfd, FAMFS_DEV_IOC_DAXDEV_REGISTER, &reg) ? -errno : 0;
+}
+
+bool fused_register_devices(int chfd)
+{
+	const struct famfs_dev *dev = fused.im->fs->dev;
+	int rc;
+
+	fused.kernel_dax = false;
+	if (!fused.famfs_channel)
+		return true; /* GET_DAXDEV would name it (other famfs kernels) */
+	/* One device today, index 0 (docs/format.md). */
+	rc = register_dev(chfd, 0, dev->fd, 0);
+	if (!rc) {
+		fused.kernel_dax = true;
+		return true;
+	}
+	if (rc == -EOPNOTSUPP) {
+		rc = register_dev(chfd, 0, -1, FAMFS_DAXDEV_SERVER_DATA);
+		if (!rc) {
+			fuse_log(FUSE_LOG_INFO,
+				 "famfs_fused: the kernel cannot map %s: serving its data\n",
+				 dev->path);
+			return true;
+		}
+	}
+	fuse_log(FUSE_LOG_ERR, "famfs_fused: cannot register %s with the kernel: %s\n", dev->path,
+		 strerror(-rc));
+	return false;
+}
