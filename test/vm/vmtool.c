@@ -624,10 +624,11 @@ static int pending_rw(const char *path, int wfd, int rfd, uint64_t size, uint64_
 }
 
 /*
- * Files created on this mount are "pending" until sized, and CREATE is not
- * OPEN: no map is fetched for the creating descriptor.
- *   DIR/pending-dax: created, sized, then opened again (that open fetches
- *     the map) before any I/O: both descriptors then use the map.
+ * Files created on this mount are "pending" (no map) until the server
+ * commits them at their last close, and CREATE is not OPEN: no map is
+ * fetched for the creating descriptor.
+ *   DIR/pending-dax: created, sized, closed, then opened again (that open
+ *     fetches the map) before any I/O: it uses the map.
  *   DIR/pending-fuse: created, sized and written through the creating
  *     descriptor: the inode stays on the FUSE data path, also for a later
  *     open (until it is evicted).
@@ -645,11 +646,11 @@ static int cmd_pending(char **argv)
 	fd1 = open(a, O_CREAT | O_EXCL | O_RDWR, 0644);
 	if (fd1 < 0 || fallocate(fd1, 0, 0, size) < 0)
 		return fail("%s: create and fallocate: %s", a, strerror(errno));
+	close(fd1); /* the server commits (logs) a created file at its last close */
 	fd2 = open(a, O_RDWR);
 	if (fd2 < 0)
 		return fail("%s: open: %s", a, strerror(errno));
-	rc |= pending_rw(a, fd1, fd2, size, seed);
-	close(fd1);
+	rc |= pending_rw(a, fd2, fd2, size, seed);
 	close(fd2);
 	g1 = counter(argv[0], "GET_FMAP");
 	w1 = counter(argv[0], "WRITE");
@@ -658,8 +659,8 @@ static int cmd_pending(char **argv)
 		rc = fail("%s: %ld GET_FMAP, %ld WRITE, %ld READ; want 1, 0, 0", a, g1 - g0,
 			  w1 - w0, r1 - r0);
 	if (!rc)
-		printf("pending: %s: written through the creating fd, read through a later one: "
-		       "1 GET_FMAP (the later open), no READ/WRITE\n", a);
+		printf("pending: %s: sized through the creating fd, written and read through a "
+		       "later one: 1 GET_FMAP (the later open), no READ/WRITE\n", a);
 
 	fd1 = open(b, O_CREAT | O_EXCL | O_RDWR, 0644);
 	if (fd1 < 0 || ftruncate(fd1, size) < 0)
