@@ -148,8 +148,9 @@ tsan-run: $(PROGS) $(TOOL_BIN)
 		echo "tsan: data race reports:"; cat $(BUILD)/logs/* | head -200; exit 1; fi
 	@echo "tsan: t_race.sh: no data race reports"
 
-# The famfs fuse.ko under qemu: fetches Debian's kernel once, builds the
-# module, boots the guests (test/vm/vmtest.sh, docs/kernel.md).
+# famfs.ko under qemu on Debian 12's 6.1 and 6.12 kernels: fetches each kernel
+# once, builds the module per kernel, boots the guests (test/vm/vmtest.sh,
+# docs/kernel.md).
 vmtest: $(PROGS)
 	@BUILD=$(abspath $(BUILD)) bash test/vm/vmtest.sh
 
