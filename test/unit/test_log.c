@@ -277,6 +277,35 @@ static void test_open_errors(void **state)
 	assert_int_equal(famfs_image_open(img, FAMFS_FS_WRITE, &im, NULL), -EOPNOTSUPP);
 }
 
+/*
+ * The superblock is checked once, as a private copy: another host rewriting
+ * it afterwards (even with a valid crc) changes nothing this opener uses.
+ */
+static void test_private_superblock(void **state)
+{
+	const char *img = scratch_image("sb.img", 64 * MiB, 8 * MiB);
+	struct famfs_superblock sb, rogue;
+	struct famfs_geom before;
+	struct famfs_fs *fs;
+
+	(void)state;
+	assert_int_equal(famfs_fs_open(img, 0, &fs, NULL), 0);
+	before = fs->geom;
+	sb = *fs->sb;
+	assert_int_equal(file_io(img, &rogue, sizeof(rogue), 0, 0), 0);
+	rogue.log_len = 16 * MiB;
+	rogue.alloc_unit = FAMFS_ALLOC_UNIT_4K;
+	rogue.daxdev.size = 1ULL << 40;
+	rogue.crc = famfs_sb_crc(&rogue);
+	assert_int_equal(file_io(img, &rogue, sizeof(rogue), 0, 1),
+			 0); /* the shared bytes change */
+	assert_memory_equal(fs->sb, &sb, sizeof(sb));
+	assert_memory_equal(&fs->geom, &before, sizeof(before));
+	assert_true((const void *)fs->sb < (const void *)fs->dev->map ||
+		    (const void *)fs->sb >= (const void *)(fs->dev->map + fs->dev->map_len));
+	famfs_fs_close(fs);
+}
+
 /* The image layer: mkdir/mkfile allocate, log and replay identically elsewhere. */
 static void test_image_create_and_follow(void **state)
 {
@@ -322,6 +351,7 @@ int main(void)
 	    cmocka_unit_test(test_torn_append),
 	    cmocka_unit_test(test_roles_and_lock),
 	    cmocka_unit_test(test_open_errors),
+	    cmocka_unit_test(test_private_superblock),
 	    cmocka_unit_test(test_image_create_and_follow),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
