@@ -3,8 +3,10 @@
  * famfs cp: copy files and directory trees into a mounted famfs.
  *
  * Like cp(1): `cp SRC DEST` creates DEST; `cp SRC... DIR` copies into the
- * existing directory DIR; -r copies directories. Each file is created with
- * its final size (one log entry), then written. Modes are kept (or -m).
+ * existing directory DIR; -r copies directories. Each file gets one log
+ * entry, with its final size: a large one is sized first, then written; a
+ * small one (one allocation unit at most) is written, and famfs_fused logs
+ * it at its last close. Modes are kept (or -m).
  * famfs has no symbolic links: cp copies what a link points to, and reports
  * (and skips) links that dangle or loop back into the tree being copied.
  *
@@ -341,7 +343,15 @@ static void copy_file(struct cp *c, struct job *j)
 			goto out;
 		}
 	} else {
-		rc = cli_famfs_create_fd(j->dst, j->size, mode, c->stripe, &out);
+		/* Files of one allocation unit or less, unstriped: allocated as they
+		 * are written and logged at the last close (famfs_fused's pending
+		 * files), two requests fewer than sizing them first. */
+		if (!c->stripe && j->size <= REOPEN_MIN) {
+			out = open(j->dst, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode);
+			rc = out < 0 ? -errno : 0;
+		} else {
+			rc = cli_famfs_create_fd(j->dst, j->size, mode, c->stripe, &out);
+		}
 		if (rc == -EEXIST) {
 			/* The existing tools' meaning: an existing file of the same size
 			 * is written over; any other size is an error. */
@@ -615,8 +625,8 @@ const struct cli_cmd cli_cmd_cp = {
     .summary = "Copy files (and with -r, directory trees) into a mounted famfs.",
     .details = "As cp(1): with one SOURCE, DEST is created (or, if it is a directory, SOURCE is\n"
 	       "copied into it); with several, DEST must be a directory. A quoted pattern\n"
-	       "('dir/*') is expanded as the shell would. Each file is created with its final\n"
-	       "size in one log entry, then written; modes are kept unless -m. An existing\n"
+	       "('dir/*') is expanded as the shell would. Each file gets one log entry, with\n"
+	       "its final size; modes are kept unless -m. An existing\n"
 	       "file of the same size is written over; one of another size is an error (famfs\n"
 	       "files never change size). Symbolic links are followed (famfs has none); links\n"
 	       "that dangle or loop are reported and skipped. A copy that takes more than half\n"
