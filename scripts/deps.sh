@@ -14,7 +14,7 @@ pkgs=(gcc make pkg-config libfuse3-dev fuse3 libcmocka-dev libdaxctl-dev libndct
 	libyaml-dev uuid-dev zlib1g-dev python3 clang-14 libfuzzer-14-dev libclang-rt-14-dev)
 # --deb: building the Debian packages (make deb, in make check).
 if [ "${1:-}" = "--deb" ] || [ "${1:-}" = "--kernel" ]; then
-	pkgs+=(debhelper dpkg-dev lintian help2man bash-completion bsdutils)
+	pkgs+=(debhelper dh-dkms dkms dpkg-dev lintian help2man bash-completion bsdutils)
 fi
 if [ "${1:-}" = "--kernel" ]; then
 	pkgs+=(linux-source-6.1 linux-source-6.12 qemu-system-x86 busybox-static cpio ndctl daxctl

@@ -49,14 +49,16 @@ step "dpkg-deb -c: what famfs holds"
 dpkg-deb -c "$PKG" | awk '{print $6 ($7 == "->" ? " -> " $8 : "")}' | sed 's|^\./|/|' >"$T/contents"
 want=(/usr/bin/famfs /usr/bin/famfs_fused "/sbin/mkfs.famfs -> /usr/bin/famfs"
 	"/sbin/mount.famfs -> /usr/bin/famfs" /usr/share/bash-completion/completions/famfs
-	/usr/share/doc/famfs/copyright /usr/share/doc/famfs/user-guide.md.gz /usr/share/doc/famfs/README.md
+	/usr/share/doc/famfs/copyright /usr/share/doc/famfs/user-guide.md.gz
 	/usr/share/man/man8/famfs.8.gz /usr/share/man/man8/mkfs.famfs.8.gz
 	/usr/share/man/man8/mount.famfs.8.gz /usr/share/man/man8/famfs_fused.8.gz)
-# a man page for every subcommand famfs --help lists
-for c in $("$BUILD/famfs" --help | awk '/^Run /{exit} f && NF {print $1} /Commands:/{f=1}'); do
+# a man page for every subcommand the packaged famfs --help lists
+dpkg-deb -x "$PKG" "$T/x"
+for c in $("$T/x/usr/bin/famfs" --help | awk '/^Run /{exit} f && NF {print $1} /Commands:/{f=1}'); do
 	want+=("/usr/share/man/man8/famfs-$c.8.gz")
 done
 for w in "${want[@]}"; do grep -qxF "$w" "$T/contents" || fail "missing $w"; done
+grep -qE '^/usr/share/doc/famfs/README\.md(\.gz)?$' "$T/contents" || fail "missing README.md"
 echo "  $(wc -l <"$T/contents") entries, ${#want[@]} checked"
 
 step "lintian (errors and warnings fail; accepted tags are overrides in debian/)"
@@ -129,7 +131,7 @@ grep -v "famfs-deb-test $T" /etc/fstab >"$T/fstab.now" && cat "$T/fstab.now" >/e
 FSTAB_SAVED=0
 cmp -s /etc/fstab "$T/fstab.orig" || fail "/etc/fstab not restored"
 
-step "purge"
+step "purge famfs"
 run dpkg --purge famfs
 INSTALLED=0
 for f in /usr/bin/famfs /usr/bin/famfs_fused /sbin/mount.famfs /sbin/mkfs.famfs \
