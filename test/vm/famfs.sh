@@ -22,6 +22,10 @@
 #                       /dev/dax0.0 with famfs.ko (the kernel refuses the
 #                       character device: the server serves its data) and
 #                       without it
+#   famfs.case=rules    the rules famfs.ko enforces whatever the server says:
+#                       size changes refused before any upcall, punch hole /
+#                       zero range refused, set-id bits never honoured,
+#                       nosuid,nodev, eviction waits for a pinned DAX page
 #   famfs.case=master2  second boot of the master's image: files persisted;
 #                       appends a directory while a client is mounted
 #   famfs.case=client   another host on the same memory: mounts read-only,
@@ -462,6 +466,41 @@ case_client() {
 	say "all client checks passed"
 }
 
+# The rules a server cannot bend, each checked where the kernel enforces it.
+case_rules() {
+	make_namespace fsdax
+	check_fsdax
+	load_famfs
+	identity $MASTER_UUID
+	famfs mkfs -f --allow-small $PMEM
+	fmount $PMEM
+	famfs creat -s 8M $MNT/f
+	vmtool fill $MNT/f 7 write
+	vmtool check $MNT/f 7 $PMEM
+	expect_counter WRITE 0
+
+	say "sizes: the kernel refuses before any upcall (only the same-size truncate is a SETATTR)"
+	s0=$(counter SETATTR) a0=$(counter FALLOCATE) o0=$(counter OPEN)
+	vmtool sizes $MNT/f
+	expect_counter SETATTR $((s0 + 1))
+	expect_counter OPEN $((o0 + 2)) # O_RDWR and O_APPEND; not O_TRUNC
+	expect_counter FALLOCATE "$a0"
+	[ "$(stat -c %s $MNT/f)" = 8388608 ] || fail "the size changed: $(stat -c %s $MNT/f)"
+
+	say "set-id bits are never honoured; the mount is nosuid,nodev"
+	famfs creat -m 6755 -s 2M $MNT/setid
+	m=$(stat -c %a $MNT/setid)
+	[ "$m" = 755 ] || fail "a 6755 file shows mode $m, want 755"
+	grep " $MNT " /proc/mounts | grep -q 'nosuid,nodev' || fail "not nosuid,nodev"
+	say "  famfs creat -m 6755: mode $m"
+	row pmem-fsdax
+
+	say "dropping the map waits for a pinned DAX page (eviction at umount)"
+	vmtool pin $MNT/f $MNT 3
+	grep -q " $MNT " /proc/mounts && fail "still mounted"
+	say "all rules checks passed"
+}
+
 case_bench() {
 	MB=${FAMFS_BENCH_MB:-64}
 	make_namespace fsdax
@@ -496,6 +535,7 @@ case $CASE in
 master) case_master ;;
 devdax) case_devdax ;;
 master2) case_master2 ;;
+rules) case_rules ;;
 client) case_client ;;
 bench) case_bench ;;
 *) fail "unknown famfs.case=$CASE" ;;

@@ -43,6 +43,7 @@ CASES=(
 	"3 smoke-devdax     D     smoke  pmem-devdax  case=devdax"
 	"4 share-master     C     smoke  pmem-fsdax   case=share role=master nonce"
 	"4 share-client     C     smoke  pmem-fsdax   case=share role=client nonce"
+	"5 famfs-rules      E     famfs  pmem-fsdax   case=rules"
 )
 # Host-side checks after a case passed: post_<case with - as _> IMAGE NONCE.
 post_smoke_fsdax() {

@@ -20,7 +20,13 @@
  *                           DEV at its map's offsets (DEV "-": skip)
  *   sizes FILE              the fixed-size rules: EFBIG past EOF, short
  *                           write across EOF, EPERM for truncate, EPERM for
- *                           fallocate past EOF
+ *                           fallocate past EOF, EOPNOTSUPP for punch hole
+ *                           and zero range
+ *   pin FILE MNT SECONDS    pin FILE's first page with vmsplice() into a pipe
+ *                           (get_user_pages), unmap and close it, unmount
+ *                           MNT while a child keeps the pipe full for
+ *                           SECONDS: the unmount (eviction) must wait until
+ *                           the page is released
  *   pending DIR SEED        files used before they had a map (see cmd_pending)
  *   rofile FILE             a read-only mount: O_RDWR gives EROFS, a shared
  *                           writable mmap of an O_RDONLY fd EACCES, a private
@@ -55,6 +61,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <linux/falloc.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
@@ -599,6 +609,10 @@ static int cmd_sizes(char **argv)
 		printf("sizes: ftruncate to the same size: ok\n");
 	rc |= expect_err("fallocate past EOF", fallocate(fd, 0, 0, (off_t)size + (4 << 20)),
 			 EPERM);
+	rc |= expect_err("punch hole",
+			 fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096),
+			 EOPNOTSUPP);
+	rc |= expect_err("zero range", fallocate(fd, FALLOC_FL_ZERO_RANGE, 0, 4096), EOPNOTSUPP);
 	close(fd);
 	rc |= expect_err("open O_TRUNC", open(path, O_WRONLY | O_TRUNC), EPERM);
 	if (file_size(path, &size) == 0)
@@ -819,6 +833,58 @@ static int cmd_poison(char **argv)
 	return 0;
 }
 
+/* --------------------------------------------------------------- pin */
+
+static int cmd_pin(char **argv)
+{
+	long pg = sysconf(_SC_PAGESIZE), secs = strtol(argv[2], NULL, 0);
+	struct iovec iov;
+	int fd, p[2], status;
+	double t0, took;
+	char *m, buf[4096];
+	pid_t pid;
+
+	fd = open(argv[0], O_RDONLY);
+	if (fd < 0)
+		return fail("%s: open: %s", argv[0], strerror(errno));
+	m = mmap(NULL, (size_t)pg, PROT_READ, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		return fail("%s: mmap: %s", argv[0], strerror(errno));
+	if (pipe(p) < 0)
+		return fail("pipe: %s", strerror(errno));
+	iov.iov_base = m;
+	iov.iov_len = (size_t)pg;
+	if (vmsplice(p[1], &iov, 1, 0) != pg)
+		return fail("vmsplice: %s", strerror(errno));
+	munmap(m, (size_t)pg);
+	close(fd);
+	pid = fork();
+	if (pid < 0)
+		return fail("fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(p[1]);
+		sleep((unsigned int)secs);
+		if (read(p[0], buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+			_exit(1);
+		_exit(0);
+	}
+	close(p[0]);
+	close(p[1]);
+	printf("pin: first page of %s pinned by a pipe for %ld s, unmapped and closed\n",
+	       argv[0], secs);
+	t0 = now();
+	if (umount2(argv[1], 0) < 0)
+		return fail("umount %s: %s", argv[1], strerror(errno));
+	took = now() - t0;
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+		return fail("the pipe reader failed");
+	if (took < (double)secs - 0.5)
+		return fail("umount %s returned after %.1f s, while the page was pinned for %ld s",
+			    argv[1], took, secs);
+	printf("pin: umount (eviction) waited %.1f s, until the page was released\n", took);
+	return 0;
+}
+
 /* -------------------------------------------------------------- mbox */
 
 static int cmd_mbox(char **argv, int argc)
@@ -992,6 +1058,7 @@ static const struct {
 	{"fstype", 1, cmd_fstype}, {"fill", 3, cmd_fill},   {"check", 3, cmd_check},
 	{"sizes", 1, cmd_sizes},   {"rofile", 1, cmd_rofile}, {"touch", 3, cmd_touch},
 	{"poison", 1, cmd_poison}, {"bench", 2, cmd_bench},   {"pending", 2, cmd_pending},
+	{"pin", 3, cmd_pin},
 };
 
 int main(int argc, char **argv)
