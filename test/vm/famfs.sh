@@ -26,6 +26,9 @@
 #                       size changes refused before any upcall, punch hole /
 #                       zero range refused, set-id bits never honoured,
 #                       nosuid,nodev, eviction waits for a pinned DAX page
+#   famfs.case=nsattack uid 1000 with its own user and mount namespace
+#                       bind-mounts /dev/pmem1 (memmap=) over /dev/pmem0 and
+#                       opens a famfs file first: it reads the right bytes
 #   famfs.case=master2  second boot of the master's image: files persisted;
 #                       appends a directory while a client is mounted
 #   famfs.case=client   another host on the same memory: mounts read-only,
@@ -501,6 +504,30 @@ case_rules() {
 	say "all rules checks passed"
 }
 
+# The namespace attack on path lookups: a user with namespaces of its own
+# puts another DAX device (/dev/pmem1: legacy e820 pmem, memmap= on the
+# kernel command line) where /dev/pmem0 was, then opens a famfs file first.
+case_nsattack() {
+	make_namespace fsdax
+	check_fsdax
+	wait_for /dev/pmem1 10
+	[ "$(cat /sys/block/pmem1/queue/dax)" = 1 ] || fail "/dev/pmem1 is not DAX capable"
+	load_famfs
+	identity $MASTER_UUID
+	famfs mkfs -f --allow-small $PMEM
+	fmount $PMEM
+	famfs cp /payload/boot/vmlinuz $MNT/v
+	fumount
+	fmount $PMEM # nothing cached: the attacker's open is the file's first
+	expect_counter GET_FMAP 0
+	vmtool nsattack $MNT/v /payload/boot/vmlinuz $PMEM /dev/pmem1
+	expect_counter GET_FMAP 1
+	expect_counter READ 0
+	row pmem-fsdax
+	fumount
+	say "all nsattack checks passed"
+}
+
 case_bench() {
 	MB=${FAMFS_BENCH_MB:-64}
 	make_namespace fsdax
@@ -536,6 +563,7 @@ master) case_master ;;
 devdax) case_devdax ;;
 master2) case_master2 ;;
 rules) case_rules ;;
+nsattack) case_nsattack ;;
 client) case_client ;;
 bench) case_bench ;;
 *) fail "unknown famfs.case=$CASE" ;;

@@ -33,7 +33,9 @@ VM="$BUILD/vm"
 TIMEOUT="${FAMFS_VM_TIMEOUT:-300}"
 FETCH=1 BENCH=0 VFLAG=() ONLY_KVERS=() ONLY_CASES=()
 
-# round  case           image test   device       guest arguments (famfs.KEY=VALUE)
+# round  case           image test   device       guest arguments (famfs.KEY=VALUE;
+#                                                 "nonce": a per-kernel tag; kernel:ARG:
+#                                                 ARG on the kernel command line)
 CASES=(
 	"1 famfs-master     A     famfs  pmem-fsdax   case=master"
 	"1 famfs-devdax     B     famfs  pmem-devdax  case=devdax"
@@ -44,6 +46,7 @@ CASES=(
 	"4 share-master     C     smoke  pmem-fsdax   case=share role=master nonce"
 	"4 share-client     C     smoke  pmem-fsdax   case=share role=client nonce"
 	"5 famfs-rules      E     famfs  pmem-fsdax   case=rules"
+	"5 famfs-nsattack   F     famfs  pmem-fsdax   case=nsattack kernel:memmap=256M!1536M"
 )
 # Host-side checks after a case passed: post_<case with - as _> IMAGE NONCE.
 post_smoke_fsdax() {
@@ -130,8 +133,11 @@ run_round() {
 		[ "$r" = "$round" ] || continue
 		local gargs=()
 		for a in $args; do
-			[ "$a" = nonce ] && a="nonce=$nonce"
-			gargs+=(--arg "$a")
+			case $a in
+			nonce) gargs+=(--arg "nonce=$nonce") ;;
+			kernel:*) gargs+=(--append " ${a#kernel:}") ;;
+			*) gargs+=(--arg "$a") ;;
+			esac
 		done
 		mkdir -p "$VM/$kver"
 		"$HERE/run-vm.sh" --kver "$kver" --name "$kver-$name" --log "$VM/$kver/$name.log" \

@@ -37,6 +37,12 @@
  *                           page (MADV_HWPOISON), then expect read() of that
  *                           page to fail with EIO (or EHWPOISON) within 10 s,
  *                           and of the next page to work
+ *   nsattack FILE REF DEV OTHER
+ *                           as uid 1000 in a user and mount namespace of its
+ *                           own (unshare -Urm), bind-mount device OTHER over
+ *                           device node DEV, then open FILE (a famfs file
+ *                           nobody opened yet) and expect REF's bytes: the
+ *                           kernel must not look devices up by path
  *   mbox DEV get|put TEXT   a one-line mailbox in the last 4 KiB of block
  *                           device DEV (O_DIRECT): print it, or write TEXT
  *   bench FILE|DEV MB       sequential/random 4 KiB read/write MiB/s through
@@ -61,7 +67,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <grp.h>
+#include <sched.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <linux/falloc.h>
@@ -885,6 +894,73 @@ static int cmd_pin(char **argv)
 	return 0;
 }
 
+/* ---------------------------------------------------------- nsattack */
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* The child: an unprivileged user with its own namespaces. */
+static int nsattack_child(char **argv)
+{
+	struct stat dev, other;
+	char *want = NULL, *got = NULL;
+	ssize_t wn, gn;
+
+	if (setgroups(0, NULL) < 0 || setgid(1000) < 0 || setuid(1000) < 0)
+		return fail("dropping to uid 1000: %s", strerror(errno));
+	/* a uid change made us non-dumpable: /proc/self/ would be root's */
+	prctl(PR_SET_DUMPABLE, 1);
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+		return fail("unshare(CLONE_NEWUSER | CLONE_NEWNS) as uid 1000: %s", strerror(errno));
+	if (write_file("/proc/self/setgroups", "deny") || write_file("/proc/self/uid_map", "0 1000 1") ||
+	    write_file("/proc/self/gid_map", "0 1000 1"))
+		return fail("writing the id maps: %s", strerror(errno));
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return fail("mount --make-rprivate /: %s", strerror(errno));
+	if (mount(argv[3], argv[2], NULL, MS_BIND, NULL) < 0)
+		return fail("mount --bind %s %s: %s", argv[3], argv[2], strerror(errno));
+	if (stat(argv[2], &dev) < 0 || stat(argv[3], &other) < 0 || dev.st_rdev != other.st_rdev)
+		return fail("the bind mount did not take %s's place", argv[2]);
+	printf("nsattack: uid 1000 in its own user+mount namespace: %s is now %u:%u (%s)\n",
+	       argv[2], major(dev.st_rdev), minor(dev.st_rdev), argv[3]);
+	wn = slurp(argv[1], &want);
+	if (wn < 0)
+		return fail("%s: %s", argv[1], strerror((int)-wn));
+	gn = slurp(argv[0], &got);
+	if (gn < 0)
+		return fail("%s: first open and read as that user: %s", argv[0], strerror((int)-gn));
+	if (gn != wn || memcmp(want, got, (size_t)wn))
+		return fail("%s read as that user differs from %s: the kernel used another device",
+			    argv[0], argv[1]);
+	printf("nsattack: %s read as that user: %zd bytes, equal to %s\n", argv[0], gn, argv[1]);
+	return 0;
+}
+
+static int cmd_nsattack(char **argv)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return fail("fork: %s", strerror(errno));
+	if (pid == 0) {
+		fflush(stdout);
+		_exit(nsattack_child(argv));
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+		return fail("nsattack child died");
+	return WEXITSTATUS(status);
+}
+
 /* -------------------------------------------------------------- mbox */
 
 static int cmd_mbox(char **argv, int argc)
@@ -1058,7 +1134,7 @@ static const struct {
 	{"fstype", 1, cmd_fstype}, {"fill", 3, cmd_fill},   {"check", 3, cmd_check},
 	{"sizes", 1, cmd_sizes},   {"rofile", 1, cmd_rofile}, {"touch", 3, cmd_touch},
 	{"poison", 1, cmd_poison}, {"bench", 2, cmd_bench},   {"pending", 2, cmd_pending},
-	{"pin", 3, cmd_pin},
+	{"pin", 3, cmd_pin},	   {"nsattack", 4, cmd_nsattack},
 };
 
 int main(int argc, char **argv)
