@@ -349,6 +349,10 @@ int fuse_famfs_open(struct inode *inode, struct file *file)
 	inode_unlock(inode);
 	if (err) {
 		/* The server opened it: tell it we did not. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+		/* fuse_finish_open() opened the io mode (iomode.c) */
+		fuse_file_io_release(file->private_data, inode);
+#endif
 		fuse_sync_release(fi, file->private_data, file->f_flags);
 		if (err == -EINVAL)
 			err = -EIO;

@@ -29,6 +29,10 @@
 #   famfs.case=nsattack uid 1000 with its own user and mount namespace
 #                       bind-mounts /dev/pmem1 (memmap=) over /dev/pmem0 and
 #                       opens a famfs file first: it reads the right bytes
+#   famfs.case=evil     a lying server (evilfs): a mapped file keeps its size
+#                       and mapping when attribute replies halve it; set-id
+#                       bits from the server never show; fmaps naming an
+#                       unregistered device or leaving the device fail
 #   famfs.case=master2  second boot of the master's image: files persisted;
 #                       appends a directory while a client is mounted
 #   famfs.case=client   another host on the same memory: mounts read-only,
@@ -528,6 +532,44 @@ case_nsattack() {
 	say "all nsattack checks passed"
 }
 
+# A server that lies (evilfs, the raw protocol on /dev/famfs): famfs.ko
+# keeps the rules whatever the replies say.
+evil() { # MODE
+	mkdir -p $MNT
+	evilfs $MNT $PMEM 8388608 "$1"
+	grep -q " $MNT famfs " /proc/mounts || fail "evilfs $1 did not mount"
+}
+
+case_evil() {
+	make_namespace fsdax
+	check_fsdax
+	load_famfs
+	say "an attribute reply that halves a mapped file's size"
+	evil lie
+	vmtool liesize $MNT/f 8388608
+	dmesg | grep -q 'famfs: inode 2: server says size 4194304' || fail "no message about the lie"
+	umount $MNT
+	say "set-id bits in every attribute reply"
+	evil setid
+	m=$(stat -c %a $MNT/f)
+	[ "$m" = 644 ] || [ "$m" = 755 ] || fail "the server's 6755 shows as $m"
+	say "  mode $m"
+	umount $MNT
+	say "an fmap naming device index 1, which nobody registered"
+	evil unreg
+	if (exec 3<$MNT/f) 2>/dev/null; then fail "a file on an unregistered device opened"; fi
+	dmesg | grep -q 'famfs: inode 2: fmap names device 1, which is not registered' ||
+		fail "no message about the unregistered device"
+	umount $MNT
+	say "an fmap extent past the end of the device"
+	evil beyond
+	if (exec 3<$MNT/f) 2>/dev/null; then fail "a file past the device's end opened"; fi
+	dmesg | grep -q 'famfs: inode 2: extent .* beyond device 0' || fail "no message about the extent"
+	umount $MNT
+	echo "FAMFS-ROW pmem-fsdax kernel-dax - - -"
+	say "all evil-server checks passed"
+}
+
 case_bench() {
 	MB=${FAMFS_BENCH_MB:-64}
 	make_namespace fsdax
@@ -564,6 +606,7 @@ devdax) case_devdax ;;
 master2) case_master2 ;;
 rules) case_rules ;;
 nsattack) case_nsattack ;;
+evil) case_evil ;;
 client) case_client ;;
 bench) case_bench ;;
 *) fail "unknown famfs.case=$CASE" ;;

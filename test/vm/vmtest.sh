@@ -47,6 +47,7 @@ CASES=(
 	"4 share-client     C     smoke  pmem-fsdax   case=share role=client nonce"
 	"5 famfs-rules      E     famfs  pmem-fsdax   case=rules"
 	"5 famfs-nsattack   F     famfs  pmem-fsdax   case=nsattack kernel:memmap=256M!1536M"
+	"6 famfs-evil       G     famfs  pmem-fsdax   case=evil"
 )
 # Host-side checks after a case passed: post_<case with - as _> IMAGE NONCE.
 post_smoke_fsdax() {
@@ -73,8 +74,8 @@ die() { echo "vmtest: error: $*" >&2; exit 1; }
 
 PASSED=0 FAILED=0 FAILED_NAMES="" ROWS=()
 
-# Static guest programs: libfuse's hello_ll (an ordinary FUSE file system)
-# and vmtool (our test helper).
+# Static guest programs: libfuse's hello_ll (an ordinary FUSE file system),
+# vmtool (our test helper) and evilfs (a famfs server that lies).
 build_static() {
 	local src=/usr/share/doc/libfuse3-dev/examples/hello_ll.c
 	mkdir -p "$VM"
@@ -87,10 +88,13 @@ build_static() {
 			-l:libfuse3.a -lpthread -ldl 2>"$VM/hello_ll.log" ||
 			{ cat "$VM/hello_ll.log" >&2; die "building hello_ll failed"; }
 	fi
-	if ! [ "$VM/vmtool" -nt "$HERE/vmtool.c" ] || ! [ "$VM/vmtool" -nt "$REPO/fmap/famfs_kabi.h" ]; then
-		${CC:-gcc} -O2 -Wall -Wextra -Werror -I"$REPO/fmap" -static -s -o "$VM/vmtool" \
-			"$HERE/vmtool.c" || die "building vmtool failed"
-	fi
+	local t
+	for t in vmtool evilfs; do
+		if ! [ "$VM/$t" -nt "$HERE/$t.c" ] || ! [ "$VM/$t" -nt "$REPO/fmap/famfs_kabi.h" ]; then
+			${CC:-gcc} -O2 -Wall -Wextra -Werror -I"$REPO/fmap" -static -s -o "$VM/$t" \
+				"$HERE/$t.c" || die "building $t failed"
+		fi
+	done
 }
 
 # Real files to put into famfs: kernel uapi headers in a few directories,
@@ -113,7 +117,7 @@ build_payload() {
 initramfs() { # KVER
 	"$HERE/mkinitramfs.sh" -K "$1" -o "$VM/$1/initramfs.cpio.gz" \
 		-t "$HERE/smoke.sh" -t "$HERE/famfs.sh" \
-		-b "$VM/hello_ll" -b "$VM/vmtool" -b "$BUILD/famfs" -b "$BUILD/famfs_fused" \
+		-b "$VM/hello_ll" -b "$VM/vmtool" -b "$VM/evilfs" -b "$BUILD/famfs" -b "$BUILD/famfs_fused" \
 		-p "$VM/payload"
 }
 

@@ -43,6 +43,10 @@
  *                           device node DEV, then open FILE (a famfs file
  *                           nobody opened yet) and expect REF's bytes: the
  *                           kernel must not look devices up by path
+ *   liesize FILE SIZE       FILE (served by evilfs lie) is SIZE bytes; map it
+ *                           and read it all, then stat it (the server now
+ *                           says SIZE/2): the size must stay SIZE, and the
+ *                           whole mapping and a read() at its end must work
  *   mbox DEV get|put TEXT   a one-line mailbox in the last 4 KiB of block
  *                           device DEV (O_DIRECT): print it, or write TEXT
  *   bench FILE|DEV MB       sequential/random 4 KiB read/write MiB/s through
@@ -961,6 +965,53 @@ static int cmd_nsattack(char **argv)
 	return WEXITSTATUS(status);
 }
 
+/* ----------------------------------------------------------- liesize */
+
+static __attribute__((noinline)) uint64_t touch_all(const char *p, uint64_t size)
+{
+	uint64_t sum = 0;
+
+	for (uint64_t o = 0; o < size; o += 4096)
+		sum += (unsigned char)((volatile const char *)p)[o];
+	return sum;
+}
+
+static int cmd_liesize(char **argv)
+{
+	uint64_t size = strtoull(argv[1], NULL, 0), sum1, sum2;
+	struct stat st;
+	char *p, buf[4096];
+	int fd = open(argv[0], O_RDONLY);
+
+	if (fd < 0)
+		return fail("%s: open: %s", argv[0], strerror(errno));
+	p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return fail("%s: mmap: %s", argv[0], strerror(errno));
+	sum1 = touch_all(p, size);
+	for (int i = 0; i < 3; i++)
+		if (stat(argv[0], &st) < 0)
+			return fail("%s: stat: %s", argv[0], strerror(errno));
+	if ((uint64_t)st.st_size != size)
+		return fail("%s: size %lld after the server said %" PRIu64 ", want %" PRIu64, argv[0],
+			    (long long)st.st_size, size / 2, size);
+	signal(SIGBUS, on_sigbus);
+	if (sigsetjmp(jump, 1))
+		return fail("%s: SIGBUS in the mapping after the server lied about the size",
+			    argv[0]);
+	sum2 = touch_all(p, size);
+	signal(SIGBUS, SIG_DFL);
+	if (sum1 != sum2)
+		return fail("%s: the mapping changed", argv[0]);
+	if (pread(fd, buf, sizeof(buf), (off_t)(size - sizeof(buf))) != (ssize_t)sizeof(buf))
+		return fail("%s: read() at the end: %s", argv[0], strerror(errno));
+	printf("liesize: %s: the server said %" PRIu64 " bytes, the kernel kept %" PRIu64
+	       " and the whole mapping\n", argv[0], size / 2, size);
+	munmap(p, size);
+	close(fd);
+	return 0;
+}
+
 /* -------------------------------------------------------------- mbox */
 
 static int cmd_mbox(char **argv, int argc)
@@ -1134,7 +1185,7 @@ static const struct {
 	{"fstype", 1, cmd_fstype}, {"fill", 3, cmd_fill},   {"check", 3, cmd_check},
 	{"sizes", 1, cmd_sizes},   {"rofile", 1, cmd_rofile}, {"touch", 3, cmd_touch},
 	{"poison", 1, cmd_poison}, {"bench", 2, cmd_bench},   {"pending", 2, cmd_pending},
-	{"pin", 3, cmd_pin},	   {"nsattack", 4, cmd_nsattack},
+	{"pin", 3, cmd_pin},	   {"nsattack", 4, cmd_nsattack}, {"liesize", 2, cmd_liesize},
 };
 
 int main(int argc, char **argv)

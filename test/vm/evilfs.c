@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * evilfs - a famfs server that breaks the rules, for the qemu guests: it
+ * speaks the raw FUSE protocol on /dev/famfs (no libfuse), serves one file
+ * "f" of SIZE bytes mapped at offset 0 of DEV, and lies the way MODE says.
+ * The kernel (famfs.ko) must not believe it.
+ *
+ * Usage: evilfs MNT DEV SIZE MODE      (runs in the background once mounted)
+ *   MODE lie       after the file's first OPEN, every attribute reply says
+ *                  it is half its size: a mapped file keeps its size and its
+ *                  mapping (no truncation behind the fault lock)
+ *   MODE setid     attributes carry mode 06755: never honoured
+ *   MODE unreg     the fmap names device index 1, which nobody registered:
+ *                  the open fails with EIO
+ *   MODE beyond    the fmap's extent lies past the end of DEV: EIO
+ * Exit status: 0 when the kernel unmounts it (DESTROY or ENODEV), 1 on
+ * errors (stderr).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/fuse.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "famfs_kabi.h"
+
+#define FILE_INO 2
+
+static uint64_t size, devsize;
+static const char *mode;
+static bool opened;
+
+static void attr_of(uint64_t ino, struct fuse_attr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->ino = ino;
+	a->nlink = 1;
+	a->blksize = 4096;
+	if (ino == FUSE_ROOT_ID) {
+		a->mode = S_IFDIR | 0755;
+		a->nlink = 2;
+		return;
+	}
+	a->mode = S_IFREG | (strcmp(mode, "setid") ? 0644 : 06755);
+	a->size = !strcmp(mode, "lie") && opened ? size / 2 : size;
+	a->blocks = a->size / 512;
+}
+
+static void reply(int fd, uint64_t unique, int error, const void *p, size_t len)
+{
+	struct fuse_out_header h = {.len = sizeof(h) + (error ? 0 : len), .error = -error,
+				    .unique = unique};
+	struct iovec iov[2] = {{&h, sizeof(h)}, {(void *)p, len}};
+
+	if (writev(fd, iov, error || !len ? 1 : 2) < 0 && errno != ENOENT)
+		perror("evilfs: writev");
+}
+
+/* The fmap of "f": one simple extent (fmap/fmap.h, docs/fmap-codec.md). */
+static size_t fmap_of(unsigned char *b)
+{
+	uint64_t len = (size + 0x1fffff) & ~0x1fffffULL, off = 0;
+	uint32_t one = 1, dev = 0;
+
+	if (!strcmp(mode, "beyond"))
+		off = (devsize + 0x1fffff) & ~0x1fffffULL;
+	if (!strcmp(mode, "unreg"))
+		dev = 1;
+	memset(b, 0, 56);
+	*(uint16_t *)(b + 2) = 1;	/* fmap_version */
+	*(uint32_t *)(b + 8) = one;	/* nextents */
+	*(uint64_t *)(b + 16) = size;	/* file_size */
+	*(uint32_t *)(b + 32) = dev;	/* devindex */
+	*(uint64_t *)(b + 40) = off;
+	*(uint64_t *)(b + 48) = len;
+	return 56;
+}
+
+static int serve(int fd, int devfd)
+{
+	static unsigned char buf[1 << 20 | 4096];
+
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		struct fuse_in_header *h = (void *)buf;
+		void *in = h + 1;
+
+		if (n < 0 && (errno == EINTR || errno == ENOENT))
+			continue;
+		if (n < 0 && errno == ENODEV)
+			return 0;
+		if (n < (ssize_t)sizeof(*h)) {
+			perror("evilfs: read");
+			return 1;
+		}
+		switch (h->opcode) {
+		case FUSE_INIT: {
+			struct fuse_init_in *i = in;
+			struct fuse_init_out o = {.major = 7, .minor = 31, .max_readahead = i->max_readahead,
+						  .max_write = 131072, .time_gran = 1,
+						  .max_background = 16, .congestion_threshold = 12};
+			struct famfs_daxdev_reg reg = {.index = 0, .fd = devfd};
+
+			if (ioctl(fd, FAMFS_DEV_IOC_DAXDEV_REGISTER, &reg) < 0) {
+				perror("evilfs: FAMFS_DEV_IOC_DAXDEV_REGISTER");
+				return 1;
+			}
+			o.flags = FUSE_INIT_EXT | FUSE_MAX_PAGES;
+			o.max_pages = 256;
+			o.flags2 = FAMFS_DAX_FMAP_FLAGS2;
+			reply(fd, h->unique, 0, &o, sizeof(o));
+			break;
+		}
+		case FUSE_LOOKUP: {
+			struct fuse_entry_out e = {0};
+
+			if (h->nodeid != FUSE_ROOT_ID || strcmp(in, "f")) {
+				reply(fd, h->unique, ENOENT, NULL, 0);
+				break;
+			}
+			e.nodeid = FILE_INO;
+			e.generation = 1;
+			attr_of(FILE_INO, &e.attr);
+			reply(fd, h->unique, 0, &e, sizeof(e));
+			break;
+		}
+		case FUSE_GETATTR: {
+			struct fuse_attr_out a = {0};
+
+			attr_of(h->nodeid, &a.attr);
+			reply(fd, h->unique, 0, &a, sizeof(a));
+			break;
+		}
+		case FUSE_OPEN:
+		case FUSE_OPENDIR: {
+			struct fuse_open_out o = {.fh = 1};
+
+			reply(fd, h->unique, 0, &o, sizeof(o));
+			if (h->opcode == FUSE_OPEN)
+				opened = true;
+			break;
+		}
+		case FAMFS_OP_GET_FMAP: {
+			unsigned char m[56];
+
+			reply(fd, h->unique, 0, m, fmap_of(m));
+			break;
+		}
+		case FUSE_READDIR: {
+			reply(fd, h->unique, 0, NULL, 0);
+			break;
+		}
+		case FUSE_STATFS: {
+			struct fuse_statfs_out s = {.st = {.bsize = 4096, .namelen = 255, .frsize = 4096}};
+
+			reply(fd, h->unique, 0, &s, sizeof(s));
+			break;
+		}
+		case FUSE_FLUSH:
+		case FUSE_RELEASE:
+		case FUSE_RELEASEDIR:
+		case FUSE_ACCESS:
+			reply(fd, h->unique, 0, NULL, 0);
+			break;
+		case FUSE_FORGET:
+		case FUSE_BATCH_FORGET:
+			break;
+		case FUSE_DESTROY:
+			reply(fd, h->unique, 0, NULL, 0);
+			return 0;
+		default:
+			reply(fd, h->unique, ENOSYS, NULL, 0);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	char opts[256];
+	int fd, devfd;
+
+	if (argc != 5) {
+		fprintf(stderr, "usage: evilfs MNT DEV SIZE lie|setid|unreg|beyond\n");
+		return 2;
+	}
+	size = strtoull(argv[3], NULL, 0);
+	mode = argv[4];
+	devfd = open(argv[2], O_RDWR);
+	fd = open(FAMFS_CHANNEL_DEV, O_RDWR);
+	if (devfd < 0 || fd < 0 || ioctl(devfd, BLKGETSIZE64, &devsize) < 0) {
+		perror("evilfs: open");
+		return 1;
+	}
+	snprintf(opts, sizeof(opts),
+		 "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other,default_permissions", fd);
+	if (mount("evilfs", argv[1], FAMFS_FSTYPE, MS_NOSUID | MS_NODEV, opts) < 0) {
+		perror("evilfs: mount");
+		return 1;
+	}
+	if (daemon(1, 1) < 0) {
+		perror("evilfs: daemon");
+		return 1;
+	}
+	return serve(fd, devfd);
+}
