@@ -44,7 +44,7 @@ ifneq ($(FUSED_SRC),)
 PROGS += $(BUILD)/famfs_fused
 endif
 
-.PHONY: all progs man deb deb-test check check-run unit integration vmtest bench demo install \
+.PHONY: all progs man deb deb-test install-dkms check check-run unit integration vmtest bench demo install \
 	clean format format-check \
 	deps fuzz fuzz-replay fuzz-merge asan asan-run tsan tsan-run
 
@@ -221,6 +221,20 @@ install: $(PROGS) man
 	install -m 0644 scripts/famfs.bash-completion $(DESTDIR)$(COMPDIR)/famfs
 	ln -sf famfs $(DESTDIR)$(COMPDIR)/mkfs.famfs
 	ln -sf famfs $(DESTDIR)$(COMPDIR)/famfs_fused
+
+# The DKMS source tree of famfs-dkms: /usr/src/famfs-$(VERSION) (kmod/, the
+# fmap codec, scripts/kernel-env.sh, dkms-build.sh, dkms.conf) and a
+# modules-load.d file that loads famfs at boot.
+DKMSDIR = /usr/src/famfs-$(VERSION)
+install-dkms:
+	install -d $(DESTDIR)$(DKMSDIR)/fmap $(DESTDIR)$(DKMSDIR)/scripts $(DESTDIR)/usr/lib/modules-load.d
+	tar -cf - --exclude='*.o' --exclude='*.ko' --exclude='.*' --exclude='*.mod*' --exclude='*.md' kmod | \
+		tar -C $(DESTDIR)$(DKMSDIR) --no-same-owner -xf -
+	install -m 0644 $(wildcard fmap/*.c fmap/*.h) $(DESTDIR)$(DKMSDIR)/fmap/
+	install -m 0755 scripts/kernel-env.sh $(DESTDIR)$(DKMSDIR)/scripts/
+	install -m 0755 scripts/dkms-build.sh $(DESTDIR)$(DKMSDIR)/
+	sh scripts/dkms-conf.sh $(VERSION) >$(DESTDIR)$(DKMSDIR)/dkms.conf
+	echo famfs >$(DESTDIR)/usr/lib/modules-load.d/famfs.conf
 
 # Debian packages (debian/): build/deb/famfs_*.deb, built from a copy of the
 # tree with dpkg-buildpackage. deb-test: build, check and install them

@@ -9,6 +9,9 @@
 #     installed paths, mount -t famfs (with ro and famfs options), an
 #     /etc/fstab line with mount -a, man and bash completion; then purge it
 #     and check nothing is left.
+#  4. famfs-dkms: install it (DKMS builds the module for every installed
+#     6.1/6.12 kernel), the kernel-header hook rebuilds it, one qemu guest
+#     per kernel passes with it (test/vm), purge.
 # Usage: test/deb/run.sh [BUILD]   (root; installs and purges the package)
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -26,7 +29,7 @@ run() { # CMD...: must succeed; output in $OUT
 [ "$(id -u)" = 0 ] || skip "needs root (installs the package)"
 [ -c /dev/fuse ] || skip "needs /dev/fuse"
 
-INSTALLED=0 FSTAB_SAVED=0
+INSTALLED=0 FSTAB_SAVED=0 DKMS_INSTALLED=0
 cleanup() {
 	local m
 	for m in "$T/m1" "$T/m2" "$T/m3"; do
@@ -36,9 +39,67 @@ cleanup() {
 		grep -v "famfs-deb-test $T" /etc/fstab >"$T/fstab.now" && cat "$T/fstab.now" >/etc/fstab
 	fi
 	[ "$INSTALLED" = 1 ] && dpkg --purge famfs >/dev/null 2>&1
+	[ "$DKMS_INSTALLED" = 1 ] && dpkg --purge famfs-dkms >/dev/null 2>&1
 	rm -rf "$T"
 }
 trap cleanup EXIT
+
+# famfs-dkms: installed, dkms builds famfs (and famfs_dax) for every
+# installed kernel of the supported series; the kernel-header hook builds
+# them again for a kernel (what a kernel install or upgrade runs); one guest
+# per kernel of the qemu test bed passes with the DKMS-built module; purged,
+# nothing is left.
+dkms_test() {
+	local DPKG=$DEB/famfs-dkms_${VERSION}_all.deb k m f kvers=() mods=(famfs) vm_rc
+	[ -d "$REPO/kmod/dax" ] && mods=(famfs_dax famfs)
+	step "famfs-dkms: dpkg-deb -c"
+	dpkg-deb -c "$DPKG" | awk '{print $6}' | sed 's|^\./|/|' >"$T/dkms-contents"
+	for f in /usr/src/famfs-$VERSION/dkms.conf /usr/src/famfs-$VERSION/dkms-build.sh \
+		/usr/src/famfs-$VERSION/kmod/Makefile /usr/src/famfs-$VERSION/fmap/fmap.c \
+		/usr/src/famfs-$VERSION/scripts/kernel-env.sh /usr/lib/modules-load.d/famfs.conf; do
+		grep -qxF "$f" "$T/dkms-contents" || fail "famfs-dkms: missing $f"
+	done
+	read -ra kvers <<<"$("$REPO/scripts/kernel-env.sh" --list)"
+	[ ${#kvers[@]} -ge 2 ] || fail "kernel headers of both series needed (scripts/deps.sh --kernel): ${kvers[*]}"
+	step "famfs-dkms: install; dkms builds ${mods[*]} for ${kvers[*]}"
+	run dpkg -i "$DPKG" || return 1
+	DKMS_INSTALLED=1
+	for k in "${kvers[@]}"; do
+		dkms status -m famfs -v "$VERSION" -k "$k" | grep -q ': installed' ||
+			fail "dkms status for $k: $(dkms status -m famfs -k "$k")"
+		for m in "${mods[@]}"; do
+			f=$(ls /lib/modules/"$k"/updates/dkms/"$m".ko* 2>/dev/null | head -1)
+			[ -n "$f" ] || { fail "no $m.ko for $k"; continue; }
+			[ "$(modinfo -F vermagic "$f" | cut -d' ' -f1)" = "$k" ] || fail "$f: vermagic $(modinfo -F vermagic "$f")"
+			modinfo -k "$k" -n "$m" >/dev/null 2>&1 || fail "modinfo -k $k $m: depmod does not know it"
+		done
+	done
+	grep -qx famfs /usr/lib/modules-load.d/famfs.conf || fail "modules-load.d/famfs.conf"
+	k=${kvers[0]}
+	step "famfs-dkms: a kernel (re)installed: the header hook builds famfs for $k again"
+	run dkms remove -m famfs -v "$VERSION" -k "$k"
+	ls /lib/modules/"$k"/updates/dkms/famfs.ko* >/dev/null 2>&1 && fail "dkms remove left famfs.ko for $k"
+	run /etc/kernel/header_postinst.d/dkms "$k"
+	dkms status -m famfs -v "$VERSION" -k "$k" | grep -q ': installed' || fail "the hook did not build famfs for $k"
+	step "famfs-dkms: one guest per kernel with the DKMS-built module (test/vm)"
+	for k in "${kvers[@]}"; do
+		f=$(ls /lib/modules/"$k"/updates/dkms/famfs.ko* | head -1)
+		case $f in *.xz) xz -dc "$f" >"$T/famfs-$k.ko" ;; *) cp "$f" "$T/famfs-$k.ko" ;; esac
+		vm_rc=0
+		FAMFS_KO=$T/famfs-$k.ko BUILD=$BUILD bash "$REPO/test/vm/vmtest.sh" --no-fetch --kernel "$k" \
+			--case "${FAMFS_DEB_VM_CASE:-famfs-master}" >"$T/vm-$k.log" 2>&1 || vm_rc=$?
+		tail -4 "$T/vm-$k.log" | sed 's/^/  | /'
+		[ $vm_rc = 0 ] || fail "the $k guest with the DKMS-built famfs.ko failed (log above)"
+	done
+	step "famfs-dkms: purge"
+	run dpkg --purge famfs-dkms
+	DKMS_INSTALLED=0
+	for k in "${kvers[@]}"; do
+		ls /lib/modules/"$k"/updates/dkms/famfs*.ko* >/dev/null 2>&1 && fail "modules for $k left after purge"
+	done
+	[ -z "$(dkms status -m famfs 2>/dev/null)" ] || fail "dkms still lists famfs: $(dkms status -m famfs)"
+	[ ! -e /usr/src/famfs-$VERSION ] || fail "/usr/src/famfs-$VERSION left after purge"
+}
 
 step "build the packages"
 bash "$REPO/scripts/build-deb.sh" "$BUILD" >"$T/build.out" 2>&1 || { cat "$T/build.out" >&2; fail "make deb failed"; exit 1; }
@@ -138,6 +199,7 @@ for f in /usr/bin/famfs /usr/bin/famfs_fused /sbin/mount.famfs /sbin/mkfs.famfs 
 	/usr/share/man/man8/famfs.8.gz /usr/share/bash-completion/completions/famfs /usr/share/doc/famfs; do
 	[ -e "$f" ] || [ -L "$f" ] && fail "$f left after purge"
 done
+dkms_test || true
 if [ $FAILED = 0 ]; then
 	echo "deb-test: 1 passed, 0 failed"
 else
