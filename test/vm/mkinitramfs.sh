@@ -21,7 +21,8 @@
 #                  build/kmod/$KVER/famfs.ko; "none": without)
 # Environment (space-separated lists, added to the options above):
 #   FAMFS_VM_TESTS, FAMFS_VM_BINS, FAMFS_VM_FILES, FAMFS_VM_PAYLOAD,
-#   FAMFS_VM_MODULES; BUILD (default <repo>/build); FAMFS_KCACHE, FAMFS_KVER.
+#   FAMFS_VM_MODULES; FAMFS_KO (as -k); BUILD (default <repo>/build);
+#   FAMFS_KCACHE, FAMFS_KVER.
 #
 # Guest layout: busybox applets in /bin /sbin /usr/bin /usr/sbin, /init =
 # guest-init.sh, modules in /lib/modules/$KVER (depmod'ed, debug info
@@ -44,7 +45,7 @@ BASE_MODULES=(libnvdimm nfit nd_pmem nd_btt nd_e820 dax_pmem device_dax fuse ext
 
 OUT="$BUILD/vm/initramfs.cpio.gz"
 TESTS=() BINS=() FILES=() PAYLOAD="" MODULES=()
-FAMFS_KO=""
+FAMFS_KO="${FAMFS_KO:-}" # -k, or from the environment (test/deb: the DKMS-built module)
 KVER_ARG=""
 
 parse_args() {
