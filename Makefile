@@ -102,7 +102,7 @@ check:
 	@$(MAKE) --no-print-directory check-run
 
 check-run: all
-	@$(MAKE) --no-print-directory unit integration asan tsan fuzz-replay deb-test vmtest
+	@$(MAKE) --no-print-directory unit integration asan tsan fuzz-replay vmtest deb-test
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done

@@ -26,6 +26,12 @@ skip() { echo "  SKIP: $*" >&2; exit 77; }
 run() { # CMD...: must succeed; output in $OUT
 	OUT=$("$@" 2>&1) || { fail "'$*' failed: $(printf '%s' "$OUT" | tail -5)"; return 1; }
 }
+# apt-get, not dpkg: it waits for the dpkg lock (another apt run on the
+# machine) instead of failing.
+apt_get() { # install DEB | purge PKG
+	DEBIAN_FRONTEND=noninteractive apt-get -y -q -o DPkg::Lock::Timeout=900 \
+		--no-install-recommends "$@"
+}
 [ "$(id -u)" = 0 ] || skip "needs root (installs the package)"
 [ -c /dev/fuse ] || skip "needs /dev/fuse"
 
@@ -38,8 +44,8 @@ cleanup() {
 	if [ "$FSTAB_SAVED" = 1 ]; then
 		grep -v "famfs-deb-test $T" /etc/fstab >"$T/fstab.now" && cat "$T/fstab.now" >/etc/fstab
 	fi
-	[ "$INSTALLED" = 1 ] && dpkg --purge famfs >/dev/null 2>&1
-	[ "$DKMS_INSTALLED" = 1 ] && dpkg --purge famfs-dkms >/dev/null 2>&1
+	[ "$INSTALLED" = 1 ] && apt_get purge famfs >/dev/null 2>&1
+	[ "$DKMS_INSTALLED" = 1 ] && apt_get purge famfs-dkms >/dev/null 2>&1
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -62,7 +68,7 @@ dkms_test() {
 	read -ra kvers <<<"$("$REPO/scripts/kernel-env.sh" --list)"
 	[ ${#kvers[@]} -ge 2 ] || fail "kernel headers of both series needed (scripts/deps.sh --kernel): ${kvers[*]}"
 	step "famfs-dkms: install; dkms builds ${mods[*]} for ${kvers[*]}"
-	run dpkg -i "$DPKG" || return 1
+	run apt_get install "$DPKG" || return 1
 	DKMS_INSTALLED=1
 	for k in "${kvers[@]}"; do
 		dkms status -m famfs -v "$VERSION" -k "$k" | grep -q ': installed' ||
@@ -90,9 +96,15 @@ dkms_test() {
 			--case "${FAMFS_DEB_VM_CASE:-famfs-master}" >"$T/vm-$k.log" 2>&1 || vm_rc=$?
 		tail -4 "$T/vm-$k.log" | sed 's/^/  | /'
 		[ $vm_rc = 0 ] || fail "the $k guest with the DKMS-built famfs.ko failed (log above)"
+		# The guest says which famfs.ko it loaded: md5 of the debug-stripped file.
+		objcopy --strip-debug "$T/famfs-$k.ko" "$T/famfs-$k.stripped.ko"
+		m=$(md5sum "$T/famfs-$k.stripped.ko" | cut -c1-8)
+		grep -aq "loaded famfs.ko ($m)" "$BUILD/vm/$k/${FAMFS_DEB_VM_CASE:-famfs-master}.log" ||
+			fail "the $k guest did not load the DKMS-built famfs.ko ($m): $(grep -a 'loaded famfs.ko' \
+				"$BUILD/vm/$k/${FAMFS_DEB_VM_CASE:-famfs-master}.log" | head -1)"
 	done
 	step "famfs-dkms: purge"
-	run dpkg --purge famfs-dkms
+	run apt_get purge famfs-dkms
 	DKMS_INSTALLED=0
 	for k in "${kvers[@]}"; do
 		ls /lib/modules/"$k"/updates/dkms/famfs*.ko* >/dev/null 2>&1 && fail "modules for $k left after purge"
@@ -138,7 +150,7 @@ step "install famfs"
 if dpkg-query -W -f='${Status}' famfs 2>/dev/null | grep -q "install ok installed"; then
 	echo "  (famfs was installed already: replaced, and purged at the end)"
 fi
-run dpkg -i "$PKG" || exit 1
+run apt_get install "$PKG" || exit 1
 INSTALLED=1
 run /usr/bin/famfs --version && [ "$OUT" = "famfs $VERSION" ] || fail "famfs --version: $OUT"
 run /usr/bin/famfs_fused --version
@@ -193,7 +205,7 @@ FSTAB_SAVED=0
 cmp -s /etc/fstab "$T/fstab.orig" || fail "/etc/fstab not restored"
 
 step "purge famfs"
-run dpkg --purge famfs
+run apt_get purge famfs
 INSTALLED=0
 for f in /usr/bin/famfs /usr/bin/famfs_fused /sbin/mount.famfs /sbin/mkfs.famfs \
 	/usr/share/man/man8/famfs.8.gz /usr/share/bash-completion/completions/famfs /usr/share/doc/famfs; do
