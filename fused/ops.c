@@ -178,6 +178,28 @@ bool fused_is_pending(const struct famfs_node *n)
 	return fn && fn->pend;
 }
 
+/*
+ * fallocate(mode 0) on a pending file: size it and commit it now, as
+ * `famfs creat`/`famfs cp` expect (its data then goes through the kernel's
+ * DAX path with our module). A file whose earlier write failed stays
+ * pending, to be discarded at its last release. Exclusive lock held.
+ */
+static int size_pending(struct famfs_node *n, uint64_t size, bool exact)
+{
+	struct fused_pending *p = fused_node_state(n)->pend;
+	char name[FAMFS_PATH_MAX + 1];
+	fuse_ino_t parent;
+	bool failed;
+	int rc = fused_pending_set_size(n, size, exact);
+
+	if (rc || size == 0)
+		return rc;
+	pthread_mutex_lock(&p->mu);
+	failed = p->failed;
+	pthread_mutex_unlock(&p->mu);
+	return failed ? 0 : fused_pending_commit(n, &parent, name, sizeof(name));
+}
+
 /* Free log slots not promised to a pending file (exclusive lock held). */
 static bool log_room(void)
 {
@@ -236,7 +258,7 @@ static void fused_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 		if (S_ISDIR(n->mode))
 			err = EISDIR;
 		else if (fn->pend)
-			err = -fused_pending_set_size(n, size, true);
+			err = -fused_pending_set_size(n, size, true); /* no commit: dd seek= */
 		else if (size != n->size)
 			err = EPERM; /* famfs file sizes are fixed */
 		if (err == ENOSPC)
@@ -613,8 +635,7 @@ static void fused_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 	else if (S_ISDIR(n->mode) || fused_is_meta(n))
 		err = EPERM;
 	else if (fused_is_pending(n)) {
-		err = mode == 0 ? -fused_pending_set_size(n, end, false)
-				: -fused_pending_grow(n, end);
+		err = mode == 0 ? -size_pending(n, end, false) : -fused_pending_grow(n, end);
 		if (err == ENOSPC)
 			report_nospace(end);
 	} else if (end <= n->size)

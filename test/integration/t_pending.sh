@@ -172,6 +172,18 @@ for _ in range(200):
 assert os.path.getsize(c + "/open-long") == 3000000
 print("ok")
 PY
+expect 0 py "$M/prealloc" "$C" "$FAMFS" <<'PY'
+import os, subprocess, sys
+p, c, famfs = sys.argv[1:]
+fd = os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+os.posix_fallocate(fd, 0, 3 << 20)  # fallocate commits at once (famfs creat/cp rely on it)
+out = subprocess.run([famfs, "getmap", p], capture_output=True, text=True).stdout
+assert "extent" in out, "a fallocated file has no map yet: " + out
+subprocess.run([famfs, "logplay", c], check=True, capture_output=True)
+assert os.path.getsize(c + "/prealloc") == 3 << 20
+os.close(fd)
+print("ok")
+PY
 expect 0 same_meta "$SRC" "$C/cpa"
 expect 0 same_meta "$SRC" "$C/tarx"
 expect 0 diff -r "$M" "$C"
