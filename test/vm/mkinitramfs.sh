@@ -40,8 +40,9 @@ die() { echo "mkinitramfs: error: $*" >&2; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || die "'$1' not found (package $2; run scripts/fetch-kernel.sh)"; }
 
 # Modules the guest always needs: NVDIMM/ACPI NFIT, pmem block, device-dax.
-# The kernel's FUSE (6.1: fuse.ko, 6.12: built in), ext4 for the benchmark.
-BASE_MODULES=(libnvdimm nfit nd_pmem nd_btt nd_e820 dax_pmem device_dax fuse ext4)
+# The kernel's FUSE (6.1: fuse.ko, 6.12: built in), ext4 (and its crc32c) for
+# the benchmark.
+BASE_MODULES=(libnvdimm nfit nd_pmem nd_btt nd_e820 dax_pmem device_dax fuse ext4 crc32c_generic)
 
 OUT="$BUILD/vm/initramfs.cpio.gz"
 TESTS=() BINS=() FILES=() PAYLOAD="" MODULES=()

@@ -94,7 +94,7 @@ main() {
 	setup
 	local guest_to=""
 	[ "$TIMEOUT" -gt 45 ] && guest_to="famfs.timeout=$((TIMEOUT - 15))"
-	local cmdline="console=ttyS0 panic=-1 oops=panic loglevel=4 famfs.test=$TEST $guest_to ${ARGS[*]}$APPEND"
+	local cmdline="console=ttyS0 panic=-1 oops=panic loglevel=4 no_timer_check famfs.test=$TEST $guest_to ${ARGS[*]}$APPEND"
 
 	# shellcheck disable=SC2054 # the commas belong to qemu's option values
 	local qemu=(qemu-system-x86_64 -accel tcg -cpu qemu64,+rdrand -smp 1

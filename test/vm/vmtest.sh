@@ -12,9 +12,10 @@
 #   --no-fetch     don't run scripts/fetch-kernel.sh (everything is there)
 #   --kernel KVER  only this kernel (repeatable; default every one of KVERS)
 #   --case NAME    only the rounds holding this case (repeatable)
-#   --bench        only the benchmark boot per kernel (not a test): famfs vs
-#                  ext4 -o dax on the same pmem vs the FUSE upcall path;
-#                  prints a table
+#   --bench        only the benchmark boot per kernel (not a test): a famfs
+#                  file vs ext4 -o dax on the same pmem vs the FUSE upcall
+#                  path, 4 KiB and 1 MiB, read()/write() and mmap; prints
+#                  a table per kernel (test/vm/bench.awk)
 #   -v             stream guest consoles
 # Environment: BUILD (default <repo>/build), FAMFS_KCACHE, FAMFS_KVERS,
 #   FAMFS_VM_TIMEOUT (per guest, default 300), FAMFS_VM_BENCH_MB (default 64),
@@ -118,6 +119,7 @@ initramfs() { # KVER
 	"$HERE/mkinitramfs.sh" -K "$1" -o "$VM/$1/initramfs.cpio.gz" \
 		-t "$HERE/smoke.sh" -t "$HERE/famfs.sh" \
 		-b "$VM/hello_ll" -b "$VM/vmtool" -b "$VM/evilfs" -b "$BUILD/famfs" -b "$BUILD/famfs_fused" \
+		-b /sbin/mkfs.ext4 \
 		-p "$VM/payload"
 }
 
