@@ -29,6 +29,8 @@
 #   famfs.case=nsattack uid 1000 with its own user and mount namespace
 #                       bind-mounts /dev/pmem1 (memmap=) over /dev/pmem0 and
 #                       opens a famfs file first: it reads the right bytes
+#   famfs.case=stock    famfs.ko not loaded: the kernel's FUSE, type
+#                       fuse.famfs, the server moves the data
 #   famfs.case=evil     a lying server (evilfs): a mapped file keeps its size
 #                       and mapping when attribute replies halve it; set-id
 #                       bits from the server never show; fmaps naming an
@@ -575,6 +577,31 @@ case_evil() {
 # this guest, as a famfs file (famfs.ko, kernel DAX), through the FUSE
 # upcall path (famfs.ko unloaded: the kernel's FUSE, the server moves the
 # data), and as a file on ext4 -o dax (mkfs.ext4 on the same /dev/pmem0).
+# Without famfs.ko the same binaries mount through the kernel's FUSE
+# (/dev/fuse, type fuse.famfs) and the server moves the data.
+case_stock() {
+	make_namespace fsdax
+	check_fsdax
+	N=$(nfiles /payload)
+	[ ! -e /dev/famfs ] || fail "/dev/famfs exists without famfs.ko"
+	identity $MASTER_UUID
+	famfs mkfs -f --allow-small $PMEM
+	fmount $PMEM
+	grep -q " $MNT fuse.famfs " /proc/mounts || fail "not a FUSE mount: $(grep " $MNT " /proc/mounts)"
+	expect_fstype $FUSE_MAGIC
+	expect_mode not-offered $SERVER_DATA
+	famfs cp -r /payload/* $MNT/
+	fumount
+	fmount $PMEM
+	vmtool verify $PMEM /payload $MNT
+	r=$(counter READ)
+	[ "$r" -gt 0 ] || fail "READ $r, want > 0"
+	expect_counter GET_FMAP 0
+	row pmem-fsdax
+	fumount
+	say "all stock checks passed"
+}
+
 case_bench() {
 	MB=${FAMFS_BENCH_MB:-64}
 	make_namespace fsdax
@@ -621,6 +648,7 @@ master2) case_master2 ;;
 rules) case_rules ;;
 nsattack) case_nsattack ;;
 evil) case_evil ;;
+stock) case_stock ;;
 client) case_client ;;
 bench) case_bench ;;
 *) fail "unknown famfs.case=$CASE" ;;

@@ -65,31 +65,39 @@ check_fsdax() {
 	say "/dev/pmem0: $(($(cat /sys/block/pmem0/size) / 2048)) MiB, dax=1, mode fsdax"
 }
 
-# Mount libfuse's hello_ll on the kernel's own FUSE (/dev/fuse), read, unmount.
-fuse_hello() {
+# hello_up / hello_read / hello_down: libfuse's hello_ll on the kernel's
+# own FUSE (/dev/fuse) at /mnt/fuse.
+hello_up() {
 	mkdir -p /mnt/fuse
 	hello_ll -f -s /mnt/fuse &
-	pid=$!
+	HELLO_PID=$!
 	i=0
 	while ! grep -q ' /mnt/fuse fuse' /proc/mounts; do
 		i=$((i + 1))
-		[ $i -le 100 ] || { kill $pid; fail "hello_ll did not mount /mnt/fuse"; }
+		[ $i -le 100 ] || { kill $HELLO_PID; fail "hello_ll did not mount /mnt/fuse"; }
 		sleep 0.1
 	done
-	grep ' /mnt/fuse ' /proc/mounts
+}
+
+hello_read() { # WHEN
 	got=$(cat /mnt/fuse/hello)
-	umount /mnt/fuse
-	wait $pid
-	[ "$got" = "Hello World!" ] || fail "read '$got' from /mnt/fuse/hello"
+	[ "$got" = "Hello World!" ] || fail "read '$got' from /mnt/fuse/hello ($1)"
 	say "FUSE mount ($1): read '$got'"
 }
 
-# famfs.ko loads beside the kernel's FUSE, registers only its own names,
-# and goes away again.
+hello_down() {
+	umount /mnt/fuse
+	wait $HELLO_PID
+}
+
+# famfs.ko loads while the kernel's FUSE is loaded and in use (a FUSE mount
+# up), registers only its own names, and goes away again under it.
 famfs_beside_fuse() {
-	fuse_hello "famfs.ko not loaded"
+	hello_up
+	hello_read "famfs.ko not loaded"
+	[ -d /sys/module/fuse ] && say "fuse: $(grep '^fuse ' /proc/modules || echo built in)"
 	insmod /famfs/famfs.ko
-	say "famfs.ko: taint '$(cat /sys/module/famfs/taint)', $(grep -c . /proc/modules) modules"
+	say "famfs.ko loaded while a FUSE mount is up: taint '$(cat /sys/module/famfs/taint)'"
 	wait_for /dev/famfs 5
 	grep -q '	famfs$' /proc/filesystems || fail "no file system type famfs"
 	grep -q '	fuse$' /proc/filesystems || fail "the kernel's fuse type is gone"
@@ -97,9 +105,13 @@ famfs_beside_fuse() {
 	[ -d /sys/fs/famfs ] || fail "no /sys/fs/famfs"
 	[ "$(stat -c %a /dev/famfs)" = 600 ] || fail "/dev/famfs is mode $(stat -c %a /dev/famfs)"
 	say "/dev/famfs $(stat -c '%t:%T' /dev/famfs) (misc, dynamic minor), /dev/fuse $(stat -c '%t:%T' /dev/fuse)"
-	fuse_hello "famfs.ko loaded"
+	hello_read "famfs.ko loaded"
+	hello_down
+	hello_up
+	hello_read "mounted after famfs.ko"
 	rmmod famfs
-	fuse_hello "famfs.ko unloaded"
+	hello_read "famfs.ko unloaded"
+	hello_down
 }
 
 need_nonce() { [ -n "$NONCE" ] || fail "famfs.nonce= not given"; }

@@ -49,6 +49,7 @@ CASES=(
 	"5 famfs-rules      E     famfs  pmem-fsdax   case=rules"
 	"5 famfs-nsattack   F     famfs  pmem-fsdax   case=nsattack kernel:memmap=256M!1536M"
 	"6 famfs-evil       G     famfs  pmem-fsdax   case=evil"
+	"6 famfs-stock      H     famfs  pmem-fsdax   case=stock"
 )
 # Host-side checks after a case passed: post_<case with - as _> IMAGE NONCE.
 post_smoke_fsdax() {
