@@ -75,6 +75,7 @@ struct fused {
 	uint64_t log_reserved; /* log slots reserved by pending files (exclusive lock) */
 	bool dataio_map;       /* -o dataio=map: store through the mapping on image files too */
 	atomic_ulong read_invalidated; /* bytes a client invalidated before replying */
+	atomic_ulong commit_invals;    /* commits whose kernel dentry was invalidated (sent) */
 	atomic_ulong io_faults;	       /* SIGBUS turned into EIO */
 
 	/* Clients: following the master's log (follow.c). */

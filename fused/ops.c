@@ -603,13 +603,25 @@ static void fused_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	n = node(ino);
 	fn = n ? fused_node_state(n) : NULL;
 	if (fn && atomic_fetch_sub(&fn->opens, 1) == 1 && fn->pend) {
-		if (fused_pending_commit(n, &parent, name, sizeof(name)) != 1)
+		/* Committed or discarded, the kernel's inode must go (below). */
+		parent = n->parent->ino;
+		snprintf(name, sizeof(name), "%s", n->name);
+		if (fused_pending_commit(n, &parent, name, sizeof(name)) < 0)
 			parent = 0;
 	}
 	unlock();
 	fuse_reply_err(req, 0);
-	if (parent)
+	/*
+	 * Drop the kernel's dentry, and with it the inode (FUSE deletes unused
+	 * inodes): while pending, the inode used the server's data path, and
+	 * famfs.ko keeps an inode on one data path for its life. The next open
+	 * gets a new inode, which GET_FMAP maps. After the reply: the
+	 * notification takes the parent directory's inode lock.
+	 */
+	if (parent) {
 		fuse_lowlevel_notify_inval_entry(fused.se, parent, name, strlen(name));
+		atomic_fetch_add(&fused.commit_invals, 1);
+	}
 }
 
 static void fused_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
@@ -721,10 +733,12 @@ static void fused_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, siz
 	} else if (ino == FAMFS_ROOT_INO && !strcmp(name, XATTR_SERVER)) {
 		len = (size_t)snprintf(buf, cap,
 				       "read_invalidated_bytes %lu\nio_faults %lu\nlog_polls %lu\n"
-				       "log_retries %lu\npending_files %" PRIu64 "\n",
+				       "log_retries %lu\npending_files %" PRIu64 "\n"
+				       "commit_invalidations %lu\n",
 				       atomic_load(&fused.read_invalidated),
 				       atomic_load(&fused.io_faults), atomic_load(&fused.polls),
-				       fused.im->replay.retries, fused.log_reserved);
+				       fused.im->replay.retries, fused.log_reserved,
+				       atomic_load(&fused.commit_invals));
 	} else if (ino == FAMFS_ROOT_INO && !strcmp(name, XATTR_PID)) {
 		len = (size_t)snprintf(buf, cap, "%ld", (long)getpid());
 	} else if (ino == FAMFS_ROOT_INO && !strcmp(name, XATTR_ROLE)) {

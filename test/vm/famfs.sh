@@ -128,6 +128,7 @@ fmount() { # [-r] DEVICE
 fumount() { famfs umount $MNT; }
 
 counter() { vmtool stat $MNT "$1"; }
+server_counter() { vmtool xattr $MNT user.famfs.server | sed -n "s/^$1 //p"; }
 
 expect_counter() { # NAME VALUE
 	got=$(counter "$1")
@@ -295,6 +296,28 @@ case_master() {
 	vmtool pending $MNT 11
 	vmtool check $MNT/pending-dax 11 $PMEM
 	vmtool check $MNT/pending-fuse 12 $PMEM
+
+	say "allocate on write: written through the server while pending, read through DAX once committed"
+	c0=$(server_counter commit_invalidations)
+	w0=$(counter WRITE)
+	mkdir $MNT/aow
+	dd if=$BIG of=$MNT/aow/vmlinuz bs=64k 2>/dev/null
+	w1=$(counter WRITE)
+	[ "$w1" -gt "$w0" ] || fail "a pending file's writes: WRITE $w0 -> $w1, want more (server path)"
+	# close() returns before the kernel's RELEASE reaches the server: wait
+	# for the commit and the dentry invalidation that follows it.
+	i=0
+	while [ "$(server_counter commit_invalidations)" -le "$c0" ]; do
+		i=$((i + 1))
+		[ $i -le 100 ] || fail "the server did not commit $MNT/aow/vmlinuz within 10 s"
+		sleep 0.1
+	done
+	g0=$(counter GET_FMAP)
+	r0=$(counter READ)
+	vmtool verify $PMEM /payload/boot $MNT/aow
+	expect_counter READ "$r0"
+	expect_counter GET_FMAP $((g0 + 1))
+	say "  $(stats_line)"
 
 	say "faults: read faults map read-only, write faults writable; 2 MiB PMD faults"
 	tracing_on

@@ -438,22 +438,48 @@ static int cmd_xattr(char **argv)
 }
 
 /* The server's count of requests @op (user.famfs.stats of the mount root), or -1. */
-static long counter(const char *root, const char *op)
+/* The "NAME value" line @op of xattr @xattr of @root (a mount's root). */
+static long xattr_counter(const char *root, const char *xattr, const char *op)
 {
 	static char buf[65536];
-	ssize_t n = getxattr(root, "user.famfs.stats", buf, sizeof(buf) - 1);
+	ssize_t n = getxattr(root, xattr, buf, sizeof(buf) - 1);
 	size_t l = strlen(op);
 
 	if (n < 0) {
-		fail("%s: getxattr user.famfs.stats: %s", root, strerror(errno));
+		fail("%s: getxattr %s: %s", root, xattr, strerror(errno));
 		return -1;
 	}
 	buf[n] = '\0';
 	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
 		if (!strncmp(line, op, l) && line[l] == ' ')
 			return strtol(line + l + 1, NULL, 10);
-	fail("%s: no counter %s", root, op);
+	fail("%s: no counter %s in %s", root, op, xattr);
 	return -1;
+}
+
+/* The server's count of requests @op (user.famfs.stats). */
+static long counter(const char *root, const char *op)
+{
+	return xattr_counter(root, "user.famfs.stats", op);
+}
+
+/*
+ * close() returns before the kernel's RELEASE reaches the server: wait (up
+ * to 10 s) until the server has committed a file closed after @before was
+ * read and invalidated its dentry (user.famfs.server commit_invalidations).
+ */
+static int wait_commit(const char *root, long before)
+{
+	for (int i = 0; i < 1000; i++) {
+		long v = xattr_counter(root, "user.famfs.server", "commit_invalidations");
+
+		if (v < 0)
+			return -1;
+		if (v > before)
+			return 0;
+		usleep(10000);
+	}
+	return fail("%s: no commit within 10 s", root);
 }
 
 static int cmd_stat(char **argv)
@@ -656,14 +682,15 @@ static int pending_rw(const char *path, int wfd, int rfd, uint64_t size, uint64_
  *   DIR/pending-dax: created, sized, closed, then opened again (that open
  *     fetches the map) before any I/O: it uses the map.
  *   DIR/pending-fuse: created, sized and written through the creating
- *     descriptor: the inode stays on the FUSE data path, also for a later
- *     open (until it is evicted).
+ *     descriptor (the server's data path: no map yet); committed at close,
+ *     when the server also drops the kernel's dentry, so the next open gets
+ *     a new inode and reads through the map.
  */
 static int cmd_pending(char **argv)
 {
 	const uint64_t size = 4 << 20, seed = strtoull(argv[1], NULL, 0);
 	long g0 = counter(argv[0], "GET_FMAP"), w0 = counter(argv[0], "WRITE");
-	long r0 = counter(argv[0], "READ"), g1, w1, r1;
+	long r0 = counter(argv[0], "READ"), g1, w1, r1, c0;
 	char a[4096], b[4096];
 	int fd1, fd2, rc = 0;
 
@@ -688,11 +715,17 @@ static int cmd_pending(char **argv)
 		printf("pending: %s: sized through the creating fd, written and read through a "
 		       "later one: 1 GET_FMAP (the later open), no READ/WRITE\n", a);
 
+	c0 = xattr_counter(argv[0], "user.famfs.server", "commit_invalidations");
 	fd1 = open(b, O_CREAT | O_EXCL | O_RDWR, 0644);
-	if (fd1 < 0 || ftruncate(fd1, size) < 0)
+	if (c0 < 0 || fd1 < 0 || ftruncate(fd1, size) < 0)
 		return fail("%s: create and ftruncate: %s", b, strerror(errno));
 	rc |= pending_rw(b, fd1, fd1, size, seed + 1);
 	close(fd1);
+	if (wait_commit(argv[0], c0))
+		return 1;
+	g1 = counter(argv[0], "GET_FMAP");
+	w1 = counter(argv[0], "WRITE");
+	r1 = counter(argv[0], "READ");
 	fd2 = open(b, O_RDONLY);
 	if (fd2 < 0)
 		return fail("%s: open: %s", b, strerror(errno));
@@ -708,11 +741,14 @@ static int cmd_pending(char **argv)
 	close(fd2);
 	g0 = counter(argv[0], "GET_FMAP");
 	w0 = counter(argv[0], "WRITE");
-	if (!rc && (g0 != g1 || w0 <= w1))
-		rc = fail("%s: %ld GET_FMAP, %ld WRITE; want 0 and > 0", b, g0 - g1, w0 - w1);
+	r0 = counter(argv[0], "READ");
+	if (!rc && (g0 - g1 != 1 || w0 != w1 || r0 != r1))
+		rc = fail("%s: after the commit, %ld GET_FMAP, %ld WRITE, %ld READ; want 1, 0, 0", b,
+			  g0 - g1, w0 - w1, r0 - r1);
 	if (!rc)
-		printf("pending: %s: written and read through the creating fd, read again after "
-		       "a new open: FUSE path (%ld WRITE, no GET_FMAP)\n", b, w0 - w1);
+		printf("pending: %s: written and read through the creating fd (the server's data "
+		       "path), committed at close, then read through its map (1 GET_FMAP, no "
+		       "READ)\n", b);
 	return rc;
 }
 
