@@ -60,7 +60,7 @@ struct cp {
 	/* the plan */
 	struct job *jobs;
 	size_t njobs, cap;
-	uint64_t files, dirs, bytes, units;
+	uint64_t files, dirs, bytes, units, units_4k; /* space needed in 2 MiB / 4 KiB units */
 	struct stat stack[MAX_DEPTH]; /* directories being planned, to catch loops */
 	int depth;
 	/* the work */
@@ -201,6 +201,7 @@ static int plan(struct cp *c, const char *src, const char *dst, long parent)
 		c->files++;
 		c->bytes += (uint64_t)st.st_size;
 		c->units += st.st_size ? ((uint64_t)st.st_size + (2 << 20) - 1) / (2 << 20) : 1;
+		c->units_4k += st.st_size ? ((uint64_t)st.st_size + 4095) / 4096 : 1;
 		return add_job(c, src, dst, &st, parent) ? report(c, src, ENOMEM, NULL) : 0;
 	}
 	if (!S_ISDIR(st.st_mode))
@@ -428,13 +429,18 @@ static void enough_room(struct cp *c, const char *dest_dir)
 	struct statvfs sv;
 	char b1[32], b2[32];
 
+	uint64_t units;
+
 	if (c->compare || statvfs(dest_dir, &sv) < 0)
 		return;
-	if (c->units > sv.f_bavail)
+	/* The file system's allocation unit is its fragment size (2 MiB or 4 KiB). */
+	units = sv.f_frsize == 4096 ? c->units_4k : c->units;
+	if (units > sv.f_bavail)
 		fprintf(stderr,
-			"famfs cp: warning: %" PRIu64 " files need %s of space (in 2 MiB units), "
+			"famfs cp: warning: %" PRIu64 " files need %s of space (in %s units), "
 			"only %s free: the copy will stop when the device is full\n",
-			c->files, cli_fmt_size(c->units * sv.f_frsize, b1, sizeof(b1)),
+			c->files, cli_fmt_size(units * sv.f_frsize, b1, sizeof(b1)),
+			sv.f_frsize == 4096 ? "4 KiB" : "2 MiB",
 			cli_fmt_size((uint64_t)sv.f_bavail * sv.f_frsize, b2, sizeof(b2)));
 	if (c->files + c->dirs > sv.f_favail)
 		fprintf(stderr,

@@ -138,6 +138,32 @@ static void compat_line(const char *name, uint64_t bytes, bool human)
 		printf("  %s: %llu\n", name, (unsigned long long)bytes);
 }
 
+/*
+ * Which limit comes first, the log or the device: at the space allocated
+ * per log entry so far, how many more entries the free space holds,
+ * against the free log slots.
+ */
+static void limits(const struct famfs_fsck_stats *st, uint64_t used)
+{
+	uint64_t free_bytes = st->capacity > used ? st->capacity - used : 0;
+	uint64_t free_slots = st->slots_total - st->slots_used;
+	char b1[32], b2[32];
+
+	if (st->files == 0 || st->slots_used == 0) {
+		printf("  limits        %s free for data, %llu log entries free\n",
+		       cli_fmt_size(free_bytes, b1, sizeof(b1)), (unsigned long long)free_slots);
+		return;
+	}
+	uint64_t per = st->alloc_bytes / st->slots_used ? st->alloc_bytes / st->slots_used : 1;
+	uint64_t fit = free_bytes / per;
+
+	printf("  limits        %s free for data, %llu log entries free: at %s per entry so far\n"
+	       "                the %s fills first (room for about %llu more entries)\n",
+	       cli_fmt_size(free_bytes, b1, sizeof(b1)), (unsigned long long)free_slots,
+	       cli_fmt_size(per, b2, sizeof(b2)), fit < free_slots ? "device" : "log",
+	       (unsigned long long)(fit < free_slots ? fit : free_slots));
+}
+
 static int run(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct famfs_checker chk = {.fn = print_problem};
@@ -214,8 +240,9 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	if (rc == 0) {
 		uint64_t used = st.meta_bytes + st.alloc_bytes;
 
-		printf("  capacity      %s (%llu bytes)\n",
-		       cli_fmt_size(st.capacity, b1, sizeof(b1)), (unsigned long long)st.capacity);
+		printf("  capacity      %s (%llu bytes), %s allocation units\n",
+		       cli_fmt_size(st.capacity, b1, sizeof(b1)), (unsigned long long)st.capacity,
+		       st.alloc_unit == FAMFS_ALLOC_UNIT_4K ? "4 KiB" : "2 MiB");
 		printf("  used          %s: %s metadata, %s allocated to files (%.1f%%)\n",
 		       cli_fmt_size(used, b1, sizeof(b1)),
 		       cli_fmt_size(st.meta_bytes, b2, sizeof(b2)),
@@ -230,13 +257,15 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		       (unsigned long long)st.slots_used,
 		       (unsigned long long)(st.slots_total - st.slots_used),
 		       (unsigned long long)st.slots_total);
+		limits(&st, used);
+		if (st.alloc_unit == FAMFS_ALLOC_UNIT_4K && st.large_files)
+			printf("  placement     %llu of %llu files of 2 MiB or more 2 MiB-aligned "
+			       "(PMD faults but for the tail)\n",
+			       (unsigned long long)st.large_pmd,
+			       (unsigned long long)st.large_files);
 		compat_line("Device capacity", st.capacity, human);
 		compat_line("Free space", st.capacity > used ? st.capacity - used : 0, human);
 		compat_line("log_len", m.sb->log_len, human);
-		if (m.sb->alloc_unit == FAMFS_ALLOC_UNIT_4K)
-			printf("  note          4 KiB allocation units: valid, but this version "
-			       "mounts "
-			       "only 2 MiB ones\n");
 		if (st.ignored)
 			printf(
 			    "  ignored       %llu entries that create nothing (ADD_DAXDEV, DELETE, "

@@ -10,14 +10,19 @@
 #include "identity.h"
 #include "super.h"
 
-enum { OPT_ALLOW_SMALL = 256, OPT_FUSE };
+enum { OPT_ALLOW_SMALL = 256, OPT_FUSE, OPT_ALLOC_UNIT };
 
 static const struct cli_opt opts[] = {
     {"force", 'f', NULL, "overwrite an existing famfs, even one mastered by another host", NULL,
      false},
     {"kill", 'k', NULL, "with -f: wipe the famfs on DEVICE (its superblock), create none", NULL,
      false},
-    {"log-len", 'l', "SIZE", "log length: a power of two >= 8M (default 8M)", NULL, false},
+    {"alloc-unit", OPT_ALLOC_UNIT, "4K|2M",
+     "allocation unit (default 2M): 4K packs files under 2 MiB into shared 2 MiB regions", NULL,
+     false},
+    {"log-len", 'l', "SIZE",
+     "log length: a power of two >= 8M (default 8M; with 4K units one entry per 128K of device)",
+     NULL, false},
     {"loglen", 'l', "SIZE", NULL, NULL, true},
     {"size", 's', "SIZE", "image file: create it (sparse) or resize it to SIZE", NULL, false},
     {"allow-small", OPT_ALLOW_SMALL, NULL, "accept devices smaller than 4 GiB (tests)", NULL,
@@ -77,7 +82,7 @@ static int kill_sb(const struct cli_cmd *cmd, const char *path, bool verbose)
 
 static int run(const struct cli_cmd *cmd, int argc, char **argv)
 {
-	uint64_t log_len = FAMFS_LOG_LEN_DEFAULT, size = 0;
+	uint64_t log_len = 0, size = 0, unit = FAMFS_ALLOC_UNIT, min_size;
 	bool force = false, small = false, kill = false, verbose = false;
 	struct famfs_superblock old;
 	char b1[32], b2[32], ustr[UUID_STR_LEN];
@@ -110,6 +115,11 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 			break;
 		case OPT_ALLOW_SMALL:
 			small = true;
+			break;
+		case OPT_ALLOC_UNIT:
+			if (famfs_parse_size(arg, &unit) ||
+			    (unit != FAMFS_ALLOC_UNIT && unit != FAMFS_ALLOC_UNIT_4K))
+				return cli_usage_error(cmd, "--alloc-unit %s: 4K or 2M", arg);
 			break;
 		}
 	}
@@ -163,12 +173,15 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 				 rc == -ENODEV ? "not a regular file, devdax or block device"
 					       : strerror(-rc));
 	/* Every refusal below reports from @dev: close it only afterwards. */
-	if (dev->size < FAMFS_MIN_DEVSIZE && !small) {
-		rc =
-		    cli_error(cmd, "%s is %s; famfs needs at least 4 GiB (--allow-small for tests)",
-			      path, cli_fmt_size(dev->size, b1, sizeof(b1)));
+	min_size = unit == FAMFS_ALLOC_UNIT ? FAMFS_MIN_DEVSIZE : FAMFS_MIN_DEVSIZE_4K;
+	if (dev->size < min_size && !small) {
+		rc = cli_error(cmd, "%s is %s; famfs needs at least %s (--allow-small for tests)",
+			       path, cli_fmt_size(dev->size, b1, sizeof(b1)),
+			       unit == FAMFS_ALLOC_UNIT ? "4 GiB" : "1 GiB with 4K units");
 		goto out;
 	}
+	if (!log_len)
+		log_len = famfs_default_log_len(dev->size, unit);
 	if (FAMFS_LOG_OFFSET + log_len + FAMFS_ALLOC_UNIT > dev->size) {
 		rc = cli_error(cmd, "%s is %s: no room for a %s log and any data", path,
 			       cli_fmt_size(dev->size, b1, sizeof(b1)),
@@ -189,21 +202,23 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 				   : strerror(-rc));
 		goto out;
 	}
-	rc = famfs_mkfs(dev, log_len, me);
+	rc = famfs_mkfs_unit(dev, log_len, unit, me);
 	if (rc) {
 		rc = cli_error(cmd, "%s: writing the file system failed: %s", path, strerror(-rc));
 		goto out;
 	}
 	uuid_unparse(me, ustr);
-	printf("famfs mkfs: %s (%s): %s, log %s (%llu entries), master %s\n", dev->path,
-	       famfs_dev_kind_name(dev->kind), cli_fmt_size(dev->size, b1, sizeof(b1)),
+	printf("famfs mkfs: %s (%s): %s, log %s (%llu entries), %s allocation units, master %s\n",
+	       dev->path, famfs_dev_kind_name(dev->kind), cli_fmt_size(dev->size, b1, sizeof(b1)),
 	       cli_fmt_size(log_len, b2, sizeof(b2)), (unsigned long long)famfs_log_nslots(log_len),
-	       ustr);
+	       unit == FAMFS_ALLOC_UNIT ? "2 MiB" : "4 KiB", ustr);
 	if (verbose)
 		printf("  superblock at 0, log at %#llx (%llu bytes), data from %#llx, allocation "
-		       "unit 2 MiB\n",
+		       "unit %s\n",
 		       (unsigned long long)FAMFS_LOG_OFFSET, (unsigned long long)log_len,
-		       (unsigned long long)(FAMFS_LOG_OFFSET + log_len));
+		       (unsigned long long)(FAMFS_LOG_OFFSET + log_len),
+		       unit == FAMFS_ALLOC_UNIT ? "2 MiB"
+						: "4 KiB (files of 2 MiB or more 2 MiB-aligned)");
 	rc = CLI_OK;
 out:
 	famfs_dev_close(dev);
@@ -222,6 +237,10 @@ const struct cli_cmd cli_cmd_mkfs = {
 	       "always (even with -f) refuses one that any famfs server on this host has\n"
 	       "open, master or client. -f -k wipes a famfs (its superblock) instead of\n"
 	       "creating one. `mkfs.famfs` is the same command.\n\n"
+	       "--alloc-unit 4K: files under 2 MiB take 4 KiB-granular space packed into\n"
+	       "shared 2 MiB regions; larger files stay 2 MiB-aligned (PMD faults but for\n"
+	       "their tail). The default, 2M, is what the existing famfs kernel patches\n"
+	       "require. With 4K the default log holds one entry per 128 KiB of device.\n\n"
 	       "Exit status: 0 created, 1 refused or failed, 2 usage error.",
     .opts = opts,
     .run = run,

@@ -45,6 +45,7 @@ int famfs_fsck(const struct famfs_superblock *sb, const void *log, uint64_t log_
 	if (g.devsize > devsize)
 		g.devsize = devsize;
 	st->capacity = g.devsize;
+	st->alloc_unit = g.alloc_unit;
 	st->meta_bytes = g.meta_end;
 	st->slots_total = g.nslots;
 	/* Without a sane log length, unit size and capacity we cannot find the entries. */
@@ -90,6 +91,11 @@ int famfs_fsck(const struct famfs_superblock *sb, const void *log, uint64_t log_
 		}
 		if (v == FAMFS_IGNORED)
 			st->ignored++;
+		if (v == FAMFS_APPLIED && famfs_entry_type(&g, &e) == FAMFS_LOG_FILE &&
+		    e.file.nextents && e.file.size >= FAMFS_REGION) {
+			st->large_files++;
+			st->large_pmd += famfs_file_pmd_mappable(&e.file);
+		}
 		if (each)
 			each(&g, &e, i, arg);
 	}

@@ -22,6 +22,9 @@ struct famfs_fsck_stats {
 	uint64_t slots_used;
 	uint64_t slots_total;
 	uint64_t ignored;	   /* well-formed entries that create nothing (apply.h) */
+	uint64_t alloc_unit;	   /* bytes */
+	uint64_t large_files;	   /* files of 2 MiB or more */
+	uint64_t large_pmd;	   /* of those, laid out for PMD faults (famfs_file_pmd_mappable) */
 	int64_t first_bad;	   /* slot where replay (a mount) stops, or -1 */
 	struct famfs_problem stop; /* why, when first_bad >= 0 */
 };

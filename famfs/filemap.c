@@ -1,11 +1,35 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <string.h>
+
 #include "entry.h"
+#include "famfs_kabi.h"
 #include "filemap.h"
 
-struct fmap *famfs_file_fmap(const struct famfs_file_body *f)
+uint64_t famfs_kernel_fmap_align(const void *arg, size_t arglen)
+{
+	struct famfs_get_fmap_in in;
+
+	if (arglen < sizeof(in))
+		return FMAP_ALIGN;
+	memcpy(&in, arg, sizeof(in));
+	if (in.align_shift < FAMFS_FMAP_ALIGN_SHIFT_MIN ||
+	    in.align_shift > FAMFS_FMAP_ALIGN_SHIFT_MAX)
+		return FMAP_ALIGN;
+	return 1ULL << in.align_shift;
+}
+
+bool famfs_kernel_can_map(const struct fmap *m, uint64_t kernel_align)
+{
+	return fmap_aligned(m, kernel_align);
+}
+
+struct fmap *famfs_file_fmap(const struct famfs_file_body *f, uint64_t alloc_unit)
 {
 	struct fmap *m;
 
+	if (alloc_unit < FMAP_ALIGN_PAGE || alloc_unit > FMAP_ALIGN ||
+	    (alloc_unit & (alloc_unit - 1)))
+		return NULL;
 	if (f->ext_type == FAMFS_EXT_SIMPLE) {
 		if (f->nextents == 0 || f->nextents > FAMFS_MAX_SIMPLE_EXTENTS)
 			return NULL;
@@ -32,6 +56,7 @@ struct fmap *famfs_file_fmap(const struct famfs_file_body *f)
 	}
 	m->file_type = FMAP_FILE_REGULAR;
 	m->file_size = f->size;
+	m->align = alloc_unit;
 	return m;
 }
 

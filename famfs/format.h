@@ -21,9 +21,13 @@
 #define FAMFS_LOG_LEN_DEFAULT 0x800000ULL /* 8 MiB, also the minimum */
 #define FAMFS_LOG_LEN_MIN     0x800000ULL
 #define FAMFS_LOG_LEN_MAX     (1ULL << 40) /* sanity bound: no reader maps more */
-#define FAMFS_ALLOC_UNIT      0x200000ULL  /* 2 MiB, the only unit we write */
-#define FAMFS_ALLOC_UNIT_4K   0x1000ULL	   /* accepted by the checker */
-#define FAMFS_MIN_DEVSIZE     (4ULL << 30) /* 4 GiB, what mkfs accepts by default */
+#define FAMFS_ALLOC_UNIT      0x200000ULL  /* 2 MiB, the default unit */
+#define FAMFS_ALLOC_UNIT_4K   0x1000ULL	   /* 4 KiB: small files packed (mkfs --alloc-unit 4K) */
+#define FAMFS_MIN_DEVSIZE     (4ULL << 30) /* 4 GiB, what mkfs accepts by default (2 MiB units) */
+#define FAMFS_MIN_DEVSIZE_4K  (1ULL << 30) /* 1 GiB, the same with 4 KiB units */
+/* Default log with 4 KiB units: one entry per this many device bytes (docs/format.md). */
+#define FAMFS_LOG_BYTES_PER_ENTRY_4K (128ULL << 10)
+#define FAMFS_LOG_LEN_DEFAULT_MAX    (1ULL << 30) /* the default never exceeds 1 GiB */
 
 /* Superblock (format doc, "Superblock") */
 #define FAMFS_SUPER_MAGIC  0x87b282ffULL

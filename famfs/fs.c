@@ -98,11 +98,10 @@ fail:
 
 int famfs_fs_servable(const struct famfs_fs *fs, struct famfs_checker *c)
 {
-	if (fs->geom.alloc_unit == FAMFS_ALLOC_UNIT)
+	/* Issue 13: 4 KiB units are served too (placement: famfs/alloc.h). */
+	if (fs->geom.alloc_unit == FAMFS_ALLOC_UNIT || fs->geom.alloc_unit == FAMFS_ALLOC_UNIT_4K)
 		return 0;
-	famfs_report(c, FAMFS_P_SB_ALLOC_UNIT, -1,
-		     "alloc_unit %#llx: this version serves only 2 MiB allocation units (fsck "
-		     "and logplay --dry-run can still read it)",
+	famfs_report(c, FAMFS_P_SB_ALLOC_UNIT, -1, "alloc_unit %#llx: not served",
 		     (unsigned long long)fs->geom.alloc_unit);
 	return -EOPNOTSUPP;
 }
@@ -150,13 +149,20 @@ int famfs_fs_probe(const char *path, struct famfs_superblock *out)
 
 int famfs_mkfs(struct famfs_dev *dev, uint64_t log_len, const uint8_t system_uuid[16])
 {
+	return famfs_mkfs_unit(dev, log_len, FAMFS_ALLOC_UNIT, system_uuid);
+}
+
+int famfs_mkfs_unit(struct famfs_dev *dev, uint64_t log_len, uint64_t alloc_unit,
+		    const uint8_t system_uuid[16])
+{
 	struct famfs_superblock *sb;
 	struct famfs_log_header *hdr;
 	uint8_t *win;
 	int rc;
 
 	if (log_len < FAMFS_LOG_LEN_MIN || (log_len & (log_len - 1)) ||
-	    FAMFS_LOG_OFFSET + log_len + FAMFS_ALLOC_UNIT > dev->size)
+	    FAMFS_LOG_OFFSET + log_len + FAMFS_ALLOC_UNIT > dev->size ||
+	    (alloc_unit != FAMFS_ALLOC_UNIT && alloc_unit != FAMFS_ALLOC_UNIT_4K))
 		return -EINVAL;
 	win = famfs_dev_map(dev, FAMFS_LOG_OFFSET + log_len);
 	if (!win)
@@ -175,7 +181,7 @@ int famfs_mkfs(struct famfs_dev *dev, uint64_t log_len, const uint8_t system_uui
 	rc = famfs_dev_flush(dev, hdr, log_len);
 	if (rc)
 		return rc;
-	famfs_sb_format(sb, dev->size, log_len, system_uuid, dev->path);
+	famfs_sb_format(sb, dev->size, log_len, alloc_unit, system_uuid, dev->path);
 	rc = famfs_dev_flush(dev, sb, sizeof(*sb));
 	if (rc)
 		return rc;

@@ -57,11 +57,10 @@ int famfs_fs_open(const char *path, unsigned int flags, struct famfs_fs **out,
 
 /**
  * famfs_fs_servable() - can this version serve (mount, create files in) the
- * file system? The one check for what the format allows but we cannot serve
- * yet: an allocation unit other than 2 MiB (4 KiB is valid on the media, but
- * the kernel's fmaps and our data path need 2 MiB-aligned extents; real
- * 4 KiB support is issue 13). fsck and logplay --dry-run still read such a
- * file system. Returns 0, or -EOPNOTSUPP with SB_ALLOC_UNIT reported to @c.
+ * file system? The one check for what the format allows but we cannot
+ * serve: today every valid superblock is served (2 MiB and 4 KiB allocation
+ * units; famfs_sb_check() refuses any other unit). Kept as the one place
+ * for such a rule. Returns 0, or -EOPNOTSUPP with the problem reported to @c.
  */
 int famfs_fs_servable(const struct famfs_fs *fs, struct famfs_checker *c);
 
@@ -76,11 +75,17 @@ void famfs_fs_close(struct famfs_fs *fs);
 int famfs_fs_probe(const char *path, struct famfs_superblock *sb);
 
 /**
- * famfs_mkfs() - write a new superblock and an empty log of @log_len bytes
- * on the open writable device @dev, naming @system_uuid the master. Flushes
- * log header first, then the superblock that makes it valid, and syncs.
- * Returns 0 or -errno (-EINVAL: geometry does not fit).
+ * famfs_mkfs_unit() - write a new superblock with allocation unit
+ * @alloc_unit (FAMFS_ALLOC_UNIT or FAMFS_ALLOC_UNIT_4K) and an empty log of
+ * @log_len bytes on the open writable device @dev, naming @system_uuid the
+ * master. Flushes log header first, then the superblock that makes it
+ * valid, and syncs. Returns 0 or -errno (-EINVAL: geometry does not fit, or
+ * another unit).
  */
+int famfs_mkfs_unit(struct famfs_dev *dev, uint64_t log_len, uint64_t alloc_unit,
+		    const uint8_t system_uuid[16]);
+
+/** famfs_mkfs() - famfs_mkfs_unit() with 2 MiB allocation units. */
 int famfs_mkfs(struct famfs_dev *dev, uint64_t log_len, const uint8_t system_uuid[16]);
 
 #endif

@@ -7,14 +7,14 @@
 #include "super.h"
 
 void famfs_sb_format(struct famfs_superblock *sb, uint64_t devsize, uint64_t log_len,
-		     const uint8_t system_uuid[16], const char *devname)
+		     uint64_t alloc_unit, const uint8_t system_uuid[16], const char *devname)
 {
 	memset(sb, 0, sizeof(*sb));
 	sb->magic = FAMFS_SUPER_MAGIC;
 	sb->version = FAMFS_VERSION;
 	sb->log_offset = FAMFS_LOG_OFFSET;
 	sb->log_len = log_len;
-	sb->alloc_unit = FAMFS_ALLOC_UNIT;
+	sb->alloc_unit = alloc_unit;
 	sb->omf_ver_major = FAMFS_OMF_MAJOR;
 	sb->omf_ver_minor = FAMFS_OMF_MINOR;
 	uuid_generate(sb->fs_uuid);
@@ -28,6 +28,21 @@ void famfs_sb_format(struct famfs_superblock *sb, uint64_t devsize, uint64_t log
 static bool is_pow2(uint64_t v)
 {
 	return v && !(v & (v - 1));
+}
+
+uint64_t famfs_default_log_len(uint64_t devsize, uint64_t alloc_unit)
+{
+	uint64_t want, len = FAMFS_LOG_LEN_MIN;
+
+	if (alloc_unit != FAMFS_ALLOC_UNIT_4K)
+		return FAMFS_LOG_LEN_DEFAULT;
+	want =
+	    FAMFS_LOG_HEADER_SIZE + devsize / FAMFS_LOG_BYTES_PER_ENTRY_4K * FAMFS_LOG_ENTRY_SIZE;
+	while (len < want && len < FAMFS_LOG_LEN_DEFAULT_MAX)
+		len <<= 1;
+	while (len > FAMFS_LOG_LEN_MIN && FAMFS_LOG_OFFSET + len + FAMFS_ALLOC_UNIT > devsize)
+		len >>= 1;
+	return len;
 }
 
 unsigned int famfs_sb_check(const struct famfs_superblock *sb, uint64_t devsize,
@@ -58,7 +73,8 @@ unsigned int famfs_sb_check(const struct famfs_superblock *sb, uint64_t devsize,
 		famfs_report(c, FAMFS_P_SB_CRC, -1, "crc %#llx, computed %#llx",
 			     (unsigned long long)sb->crc, (unsigned long long)crc);
 	if (sb->alloc_unit != FAMFS_ALLOC_UNIT && sb->alloc_unit != FAMFS_ALLOC_UNIT_4K)
-		famfs_report(c, FAMFS_P_SB_ALLOC_UNIT, -1, "alloc_unit %#llx, expected 0x200000",
+		famfs_report(c, FAMFS_P_SB_ALLOC_UNIT, -1,
+			     "alloc_unit %#llx, expected 0x200000 or 0x1000",
 			     (unsigned long long)sb->alloc_unit);
 	if (sb->log_offset != FAMFS_LOG_OFFSET)
 		famfs_report(c, FAMFS_P_SB_LOG_OFFSET, -1, "log_offset %#llx, expected 0x200000",

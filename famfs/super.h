@@ -10,12 +10,24 @@
 
 /**
  * famfs_sb_format() - fill @sb for a new file system: version 48 / OMF 2.2,
- * log at 2 MiB of @log_len bytes, 2 MiB allocation unit, capacity @devsize
- * bytes, master @system_uuid, fresh fs and device uuids, @devname recorded
- * (truncated to 63 bytes: informational only), crc computed.
+ * log at 2 MiB of @log_len bytes, allocation unit @alloc_unit (2 MiB or
+ * 4 KiB), capacity @devsize bytes, master @system_uuid, fresh fs and device
+ * uuids, @devname recorded (truncated to 63 bytes: informational only), crc
+ * computed.
  */
 void famfs_sb_format(struct famfs_superblock *sb, uint64_t devsize, uint64_t log_len,
-		     const uint8_t system_uuid[16], const char *devname);
+		     uint64_t alloc_unit, const uint8_t system_uuid[16], const char *devname);
+
+/**
+ * famfs_default_log_len() - the log length mkfs uses when none is given for
+ * a device of @devsize bytes with @alloc_unit units (docs/format.md, "Log
+ * capacity"): 8 MiB with 2 MiB units (the existing tools' default); with
+ * 4 KiB units one entry per 128 KiB of device (so a device full of files
+ * averaging 128 KiB fills log and data together), rounded up to a power of
+ * two, at least 8 MiB, at most 1 GiB, and halved until log and one region
+ * of data fit the device.
+ */
+uint64_t famfs_default_log_len(uint64_t devsize, uint64_t alloc_unit);
 
 /**
  * famfs_sb_check() - verify a superblock read from a device of @devsize

@@ -33,13 +33,30 @@
 #define FAMFS_OP_GET_DAXDEV 55
 
 /*
- * GET_FMAP input: the size of the kernel's reply buffer. The reply is the
- * fmap (fmap.h), or exactly 4 bytes: a __u32 holding the size it needs.
+ * GET_FMAP input: the size of the kernel's reply buffer, and the smallest
+ * extent alignment the kernel can map. The reply is the fmap (fmap.h), or
+ * exactly 4 bytes: a __u32 holding the size it needs.
+ *
+ * align_shift: log2 of the alignment every extent offset and length (and
+ * chunk size) of the reply must have: 12 (4 KiB: PTE faults where an extent
+ * is not 2 MiB-aligned, PMD where it is) up to 21 (2 MiB). 0 means 21: the
+ * byte was padding (zero) in every kernel before it, and those kernels
+ * reject any map that is not 2 MiB-aligned. A server never sends a map
+ * that breaks it: it answers ENODATA and serves that file's data itself.
  */
 struct famfs_get_fmap_in {
 	__u32 size;
-	__u32 padding;
+	union {
+		__u32 padding; /* what kernels before align_shift set (0) */
+		struct {
+			__u8 align_shift;
+			__u8 reserved[3]; /* 0; ignored */
+		};
+	};
 };
+
+#define FAMFS_FMAP_ALIGN_SHIFT_MIN 12 /* 4 KiB */
+#define FAMFS_FMAP_ALIGN_SHIFT_MAX 21 /* 2 MiB, also what 0 means */
 
 /*
  * GET_DAXDEV reply (device index in fuse_in_header.nodeid). famfs.ko never

@@ -29,14 +29,20 @@ static void fmap_diag_clear(struct fmap_diag *d)
 	}
 }
 
-static bool fmap_is_aligned(uint64_t x)
-{
-	return (x & (FMAP_ALIGN - 1)) == 0;
-}
-
 static bool fmap_is_pow2(uint64_t x)
 {
 	return x != 0 && (x & (x - 1)) == 0;
+}
+
+static bool fmap_is_aligned(uint64_t x, uint64_t align)
+{
+	return (x & (align - 1)) == 0;
+}
+
+/* An alignment a map may have: a power of two, 4 KiB .. 2 MiB. */
+static bool fmap_align_ok(uint64_t align)
+{
+	return fmap_is_pow2(align) && align >= FMAP_ALIGN_PAGE && align <= FMAP_ALIGN;
 }
 
 /* log2 of a power of two (validation time only, at most 63 steps). */
@@ -80,20 +86,26 @@ static inline uint32_t fmap_find(const uint64_t *start, uint32_t n, uint64_t off
 /* ---------------------------------------------------------- validation */
 
 /* Rules shared by simple extents and strips; @is_strip picks the wording. */
-static int fmap_check_extent(const struct fmap_extent *e, bool is_strip, struct fmap_diag *d,
-			     int32_t ei, int32_t si)
+static int fmap_check_extent(const struct fmap_extent *e, uint64_t align, bool is_strip,
+			     struct fmap_diag *d, int32_t ei, int32_t si)
 {
+	bool pmd = align == FMAP_ALIGN;
+
 	if (e->len == 0)
 		return fmap_fail(d, is_strip ? "strip: len is 0" : "extent: len is 0", ei, si);
-	if (!fmap_is_aligned(e->offset))
+	if (!fmap_is_aligned(e->offset, align))
 		return fmap_fail(d,
-				 is_strip ? "strip: offset not 2 MiB aligned"
-					  : "extent: offset not 2 MiB aligned",
+				 is_strip ? (pmd ? "strip: offset not 2 MiB aligned"
+						 : "strip: offset not aligned to the map's align")
+					  : (pmd ? "extent: offset not 2 MiB aligned"
+						 : "extent: offset not aligned to the map's align"),
 				 ei, si);
-	if (!fmap_is_aligned(e->len))
+	if (!fmap_is_aligned(e->len, align))
 		return fmap_fail(d,
-				 is_strip ? "strip: len not a 2 MiB multiple"
-					  : "extent: len not a 2 MiB multiple",
+				 is_strip ? (pmd ? "strip: len not a 2 MiB multiple"
+						 : "strip: len not a multiple of the map's align")
+					  : (pmd ? "extent: len not a 2 MiB multiple"
+						 : "extent: len not a multiple of the map's align"),
 				 ei, si);
 	if (e->offset > FMAP_U64_MAX - e->len)
 		return fmap_fail(d,
@@ -114,7 +126,7 @@ static int fmap_check_simple(const struct fmap *m, struct fmap_diag *d)
 	for (i = 0; i < m->nextents; i++) {
 		const struct fmap_extent *e = &m->ext[i];
 
-		rc = fmap_check_extent(e, false, d, (int32_t)i, -1);
+		rc = fmap_check_extent(e, m->align, false, d, (int32_t)i, -1);
 		if (rc)
 			return rc;
 		if (e->len > FMAP_U64_MAX - sum)
@@ -140,8 +152,12 @@ static int fmap_check_iext(const struct fmap *m, uint32_t i, uint32_t cursor, st
 		return fmap_fail(d, "iext: strips beyond nstrips_total", (int32_t)i, -1);
 	if (chunk == 0)
 		return fmap_fail(d, "iext: chunk_size is 0", (int32_t)i, -1);
-	if (!fmap_is_aligned(chunk))
-		return fmap_fail(d, "iext: chunk_size not a 2 MiB multiple", (int32_t)i, -1);
+	if (!fmap_is_aligned(chunk, m->align))
+		return fmap_fail(d,
+				 m->align == FMAP_ALIGN
+				     ? "iext: chunk_size not a 2 MiB multiple"
+				     : "iext: chunk_size not a multiple of the map's align",
+				 (int32_t)i, -1);
 	if (!fmap_is_pow2(chunk))
 		return fmap_fail(d, "iext: chunk_size not a power of two", (int32_t)i, -1);
 	if (chunk > 0x80000000ULL)
@@ -157,7 +173,7 @@ static int fmap_check_iext(const struct fmap *m, uint32_t i, uint32_t cursor, st
 	for (s = 0; s < ie->nstrips; s++) {
 		const struct fmap_extent *e = &m->ext[cursor + s];
 
-		rc = fmap_check_extent(e, true, d, (int32_t)i, (int32_t)s);
+		rc = fmap_check_extent(e, m->align, true, d, (int32_t)i, (int32_t)s);
 		if (rc)
 			return rc;
 		if (e->len & (chunk - 1))
@@ -202,6 +218,8 @@ static int fmap_check_interleave(const struct fmap *m, struct fmap_diag *d)
 static int fmap_check(const struct fmap *m, struct fmap_diag *d)
 {
 	fmap_diag_clear(d);
+	if (!fmap_align_ok(m->align))
+		return fmap_fail(d, "align not a power of two from 4 KiB to 2 MiB", -1, -1);
 	if (m->file_type > FMAP_FILE_LOG)
 		return fmap_fail(d, "file_type not 0, 1 or 2", -1, -1);
 	if (m->nextents == 0)
@@ -291,6 +309,7 @@ struct fmap *fmap_alloc(uint32_t ext_type, uint32_t nextents, uint32_t nstrips_t
 	if (!base)
 		return NULL;
 	m = (struct fmap *)base;
+	m->align = FMAP_ALIGN;
 	m->ext_type = ext_type;
 	m->nextents = nextents;
 	m->nstrips_total = nstrips_total;
@@ -467,6 +486,12 @@ static int fmap_walk_interleave(const uint8_t *p, size_t len, uint32_t niext, ui
 
 int fmap_decode_diag(const void *msg, size_t len, struct fmap **out, struct fmap_diag *d)
 {
+	return fmap_decode_align(msg, len, FMAP_ALIGN, out, d);
+}
+
+int fmap_decode_align(const void *msg, size_t len, uint64_t align, struct fmap **out,
+		      struct fmap_diag *d)
+{
 	const uint8_t *p = msg;
 	struct fmap_wire_header h;
 	struct fmap *m;
@@ -475,6 +500,8 @@ int fmap_decode_diag(const void *msg, size_t len, struct fmap **out, struct fmap
 	int rc;
 
 	fmap_diag_clear(d);
+	if (!fmap_align_ok(align))
+		return fmap_fail(d, "align not a power of two from 4 KiB to 2 MiB", -1, -1);
 	if (len == FMAP_SIZE_REPLY)
 		return fmap_fail(d, "4-byte size reply, not an fmap", -1, -1);
 	if (len < FMAP_HDR_SIZE)
@@ -532,6 +559,7 @@ int fmap_decode_diag(const void *msg, size_t len, struct fmap **out, struct fmap
 		return -ENOMEM;
 	m->file_type = h.file_type;
 	m->file_size = h.file_size;
+	m->align = align;
 	pos = FMAP_HDR_SIZE;
 	if (h.ext_type == FMAP_EXT_SIMPLE) {
 		for (i = 0; i < h.nextents; i++, pos += FMAP_EXT_SIZE)
@@ -571,6 +599,23 @@ int fmap_decode(const void *msg, size_t len, struct fmap **out, const char **why
 	if (why)
 		*why = d.why;
 	return rc;
+}
+
+bool fmap_aligned(const struct fmap *m, uint64_t align)
+{
+	uint32_t i, n = m->ext_type == FMAP_EXT_SIMPLE ? m->nextents : m->nstrips_total;
+
+	if (!fmap_is_pow2(align))
+		return false;
+	for (i = 0; i < n; i++)
+		if (!fmap_is_aligned(m->ext[i].offset, align) ||
+		    !fmap_is_aligned(m->ext[i].len, align))
+			return false;
+	if (m->ext_type == FMAP_EXT_INTERLEAVE)
+		for (i = 0; i < m->nextents; i++)
+			if (!fmap_is_aligned(m->iext[i].chunk_size, align))
+				return false;
+	return true;
 }
 
 /* ------------------------------------------------------------- resolve */
@@ -636,6 +681,7 @@ static int fmap_copy_simple(const struct fmap *src, struct fmap **out)
 		return -ENOMEM;
 	m->file_type = src->file_type;
 	m->file_size = src->file_size;
+	m->align = src->align;
 	fmap_memcpy(m->ext, src->ext, sizeof(*m->ext) * src->nextents);
 	rc = fmap_finalize(m);
 	if (rc) {
@@ -661,7 +707,7 @@ static int fmap_unroll_plan(const struct fmap *m, uint32_t i, uint64_t target, u
 		/* Another iext follows inside the file: stop exactly at nbytes. */
 		*nfull = ie->nbytes >> ie->chunk_shift;
 		*tail = ie->nbytes & mask;
-		if (!fmap_is_aligned(*tail))
+		if (!fmap_is_aligned(*tail, m->align))
 			return -EINVAL;
 	} else {
 		/* Last iext used: whole chunks (they fit: see the strip rule). */
@@ -698,6 +744,7 @@ int fmap_unroll(const struct fmap *sm, struct fmap **out)
 		return -ENOMEM;
 	m->file_type = sm->file_type;
 	m->file_size = sm->file_size;
+	m->align = sm->align;
 	for (i = 0; i < sm->nextents && sm->start[i] < target; i++) {
 		const struct fmap_iext *ie = &sm->iext[i];
 		uint64_t nemit;

@@ -21,11 +21,12 @@
 /* ---------------------------------------------------------------- limits */
 
 #define FMAP_VERSION	  1	      /* fmap_version on the wire */
-#define FMAP_ALIGN	  0x200000ULL /* 2 MiB: every offset/len/chunk (PMD_SIZE on x86-64) */
+#define FMAP_ALIGN	  0x200000ULL /* 2 MiB: the default alignment (PMD_SIZE on x86-64) */
 #define FMAP_ALIGN_SHIFT  21
-#define FMAP_MAX_IEXTENTS 32	  /* interleaved extents per fmap */
-#define FMAP_MAX_STRIPS	  32	  /* strips per interleaved extent */
-#define FMAP_MSG_MAX	  1048576 /* largest fmap message we produce or accept */
+#define FMAP_ALIGN_PAGE	  0x1000ULL /* 4 KiB: the smallest alignment a map may have */
+#define FMAP_MAX_IEXTENTS 32	    /* interleaved extents per fmap */
+#define FMAP_MAX_STRIPS	  32	    /* strips per interleaved extent */
+#define FMAP_MSG_MAX	  1048576   /* largest fmap message we produce or accept */
 #define FMAP_HDR_SIZE	  32
 #define FMAP_EXT_SIZE	  24 /* simple extent and interleaved-extent header */
 #define FMAP_MIN_MSG	  (FMAP_HDR_SIZE + FMAP_EXT_SIZE) /* 56: header + 1 extent */
@@ -145,6 +146,11 @@ struct fmap {
 	uint32_t uniform_shift;	 /* simple only: nonzero when every extent but the
 				  * last is exactly 1 << uniform_shift bytes
 				  * (O(1) resolve); 63 for a single extent */
+	uint64_t align;		 /* every offset, len and chunk_size is a multiple:
+				  * FMAP_ALIGN (2 MiB, what fmap_alloc() sets) or a
+				  * smaller power of two >= FMAP_ALIGN_PAGE.  Not on
+				  * the wire: the decoder's caller says what it
+				  * accepts (fmap_decode_align()) */
 };
 
 /* Result of resolving one file offset. */
@@ -172,7 +178,9 @@ struct fmap_diag {
  *                 (nextents..FMAP_MAX_STRIPS_TOTAL); simple: ignored.
  *
  * One allocation holds the struct and its ext[], iext[] and start[] arrays.
- * ext_type, nextents and nstrips_total are filled in; everything else is 0.
+ * ext_type, nextents and nstrips_total are filled in, align is FMAP_ALIGN
+ * (2 MiB; a builder of a 4 KiB-unit file system lowers it); everything
+ * else is 0.
  * Return: the map, or NULL on a bad argument or allocation failure.
  */
 struct fmap *fmap_alloc(uint32_t ext_type, uint32_t nextents, uint32_t nstrips_total);
@@ -190,7 +198,8 @@ void fmap_free(struct fmap *m);
  *
  * Applies every semantic rule fmap_decode() applies (kernel-protocol.md
  * "The kernel validates", tightened as in docs/fmap-codec.md): counts,
- * 2 MiB alignment, non-zero lengths, no u64 overflow, chunk/strip
+ * alignment to m->align (2 MiB unless the builder lowered it), non-zero
+ * lengths, no u64 overflow, chunk/strip
  * geometry, coverage of file_size.  On success fills start[],
  * uniform_shift, iext[].first_strip and iext[].chunk_shift and marks the
  * map ready for fmap_resolve() and fmap_encode().
@@ -240,7 +249,8 @@ long fmap_encode(const struct fmap *m, void *buf, size_t size);
  * @why: optional; on -EINVAL points to a static string naming the broken rule.
  *
  * Enforces every rule in docs/fmap-codec.md "Validation" (superset of
- * kernel-protocol.md "The kernel validates"), then builds the resolution
+ * kernel-protocol.md "The kernel validates") with every offset, len and
+ * chunk_size a multiple of 2 MiB (FMAP_ALIGN), then builds the resolution
  * index as fmap_finalize() does.
  * Return: 0, -EINVAL (malformed or invalid), or -ENOMEM.
  */
@@ -251,6 +261,26 @@ int fmap_decode(const void *msg, size_t len, struct fmap **out, const char **why
  * Return: as fmap_decode().
  */
 int fmap_decode_diag(const void *msg, size_t len, struct fmap **out, struct fmap_diag *diag);
+
+/**
+ * fmap_decode_align() - fmap_decode_diag() for a receiver that accepts
+ * extents aligned to @align bytes: a power of two from FMAP_ALIGN_PAGE
+ * (4 KiB) to FMAP_ALIGN (2 MiB).  A kernel passes the alignment it can map
+ * (PAGE_SIZE: PTE faults where an extent is not 2 MiB-aligned) and must
+ * have told the server so (docs/protocol.md, GET_FMAP flags); nobody gets
+ * the looser rule without asking for it.  The map's align is @align.
+ * Return: as fmap_decode(); -EINVAL also for a bad @align.
+ */
+int fmap_decode_align(const void *msg, size_t len, uint64_t align, struct fmap **out,
+		      struct fmap_diag *diag);
+
+/**
+ * fmap_aligned() - is every offset, len and chunk_size of @m a multiple of
+ * @align?  What a server asks before sending @m to a kernel that accepts
+ * only @align-aligned maps (2 MiB for the posted famfs kernels).
+ * Return: true or false (false also for an @align that is not a power of two).
+ */
+bool fmap_aligned(const struct fmap *m, uint64_t align);
 
 /**
  * fmap_resolve() - map a file offset to a device location.
@@ -283,8 +313,8 @@ int fmap_resolve(const struct fmap *m, uint64_t off, struct fmap_loc *loc);
  * uniform (O(1) resolve).  A simple map is copied.
  * Return: 0; -E2BIG if more than FMAP_MAX_SIMPLE_EXTENTS extents would be
  * needed; -EINVAL if @striped is not ready or an interleaved extent that is
- * followed by another ends mid-chunk at a non-2 MiB boundary (not
- * representable as simple extents); -ENOMEM.
+ * followed by another ends mid-chunk at a boundary that is not a multiple
+ * of the map's align (not representable as simple extents); -ENOMEM.
  */
 int fmap_unroll(const struct fmap *striped, struct fmap **out);
 

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "famfs_kabi.h"
+#include "filemap.h"
 #include "fused.h"
 #include "opnames.h"
 
@@ -61,6 +62,7 @@ static struct fmap *wire_fmap(struct famfs_node *n, bool *owned)
 
 static void get_fmap(int fd, const struct fuse_in_header *h, const void *arg)
 {
+	uint64_t align = famfs_kernel_fmap_align(arg, h->len - sizeof(*h));
 	uint32_t bufsize = GET_FMAP_NOINPUT_BUF;
 	size_t arglen = h->len - sizeof(*h);
 	struct famfs_node *n;
@@ -88,6 +90,11 @@ static void get_fmap(int fd, const struct fuse_in_header *h, const void *arg)
 		err = EISDIR;
 	else if (!(m = wire_fmap(n, &owned)))
 		err = ENODATA; /* a file not sized yet has no map */
+	else if (!famfs_kernel_can_map(m, align)) {
+		/* A 4 KiB-unit file this kernel cannot map: our data path serves it. */
+		err = ENODATA;
+		atomic_fetch_add(&fused.fmap_align_refused, 1);
+	}
 	if (!err) {
 		size_t need = fmap_encoded_size(m);
 

@@ -40,7 +40,7 @@ static struct fmap *build_fmap(struct famfs_node *n, const struct fused_node *fn
 	if (fn->file_type_set)
 		m = famfs_meta_fmap(fused.im->fs->sb, fn->file_type);
 	else
-		m = n->file ? famfs_file_fmap(n->file) : NULL;
+		m = n->file ? famfs_file_fmap(n->file, fused.im->fs->geom.alloc_unit) : NULL;
 	if (!m)
 		return NULL;
 	m->file_size = n->size;
@@ -81,6 +81,7 @@ struct io_plan {
 	int n;			    /* pieces */
 	bool meta;		    /* a .meta file */
 	struct fused_pending *pend; /* a pending file: writes mark it failed on error */
+	bool counted;		    /* counted in pend->inflight: call fused_pending_io_done() */
 	uint64_t devoff[MAX_IOV];
 	struct iovec iov[MAX_IOV]; /* iov_len of each piece; iov_base set by the caller */
 };
@@ -153,6 +154,7 @@ static int plan_io(fuse_ino_t ino, bool write, size_t size, off_t off, struct io
 	p->len = 0;
 	p->n = 0;
 	p->pend = NULL;
+	p->counted = false;
 	if (write && (o > UINT64_MAX / 2 || size > UINT64_MAX / 2))
 		return EFBIG;
 again:
@@ -173,7 +175,7 @@ again:
 
 		p->pend = pd;
 		pthread_mutex_lock(&pd->mu);
-		if (write && o + size > pd->cap) {
+		if (write && fused_pending_needs_grow(pd, o + size)) {
 			pthread_mutex_unlock(&pd->mu);
 			if (!excl) {
 				pthread_rwlock_unlock(&fused.lock);
@@ -187,6 +189,11 @@ again:
 		}
 		if (!err)
 			err = plan_pending(pd, write, size, o, p);
+		if (!err) {
+			/* Until the data has moved, nobody may move the file (promotion). */
+			pd->inflight++;
+			p->counted = true;
+		}
 		pthread_mutex_unlock(&pd->mu);
 		pthread_rwlock_unlock(&fused.lock);
 		return err;
@@ -273,9 +280,50 @@ static bool store_mapped(const struct famfs_dev *dev)
 	return fused.im->fs->data && (dev->kind == FAMFS_DEV_DAX || fused.dataio_map);
 }
 
-void fused_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+/* Move the bytes of a planned read into the reply. */
+static void read_planned(fuse_req_t req, struct io_plan *p)
 {
 	struct famfs_dev *dev = fused.im->fs->dev;
+	int err = 0;
+
+	if (fused.im->fs->data) {
+		for (int i = 0; i < p->n && !err; i++) {
+			p->iov[i].iov_base = fused.im->fs->data + p->devoff[i];
+			/* What another host wrote: metadata always, file data on clients
+			 * (this CPU may hold lines of it from before the master wrote). */
+			if (p->meta || !fused.writable) {
+				err = -guarded(ACC_INVALIDATE, p->iov[i].iov_base, NULL,
+					       p->iov[i].iov_len);
+				if (!p->meta)
+					atomic_fetch_add(&fused.read_invalidated, p->iov[i].iov_len);
+			}
+		}
+		if (err)
+			fuse_reply_err(req, err);
+		else
+			fuse_reply_iov(req, p->iov, p->n);
+		return;
+	}
+	/* pmem: no mapping; O_DIRECT through one buffer (always read from the media). */
+	char *buf = malloc(p->len ? p->len : 1), *b = buf;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (int i = 0; i < p->n && !err; i++) {
+		err = -famfs_dev_pread(dev, b, p->iov[i].iov_len, p->devoff[i]);
+		b += p->iov[i].iov_len;
+	}
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_buf(req, buf, p->len);
+	free(buf);
+}
+
+void fused_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
 	struct io_plan p;
 	int err;
 
@@ -285,40 +333,9 @@ void fused_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
 		fuse_reply_err(req, err);
 		return;
 	}
-	if (fused.im->fs->data) {
-		for (int i = 0; i < p.n && !err; i++) {
-			p.iov[i].iov_base = fused.im->fs->data + p.devoff[i];
-			/* What another host wrote: metadata always, file data on clients
-			 * (this CPU may hold lines of it from before the master wrote). */
-			if (p.meta || !fused.writable) {
-				err = -guarded(ACC_INVALIDATE, p.iov[i].iov_base, NULL,
-					       p.iov[i].iov_len);
-				if (!p.meta)
-					atomic_fetch_add(&fused.read_invalidated, p.iov[i].iov_len);
-			}
-		}
-		if (err)
-			fuse_reply_err(req, err);
-		else
-			fuse_reply_iov(req, p.iov, p.n);
-		return;
-	}
-	/* pmem: no mapping; O_DIRECT through one buffer (always read from the media). */
-	char *buf = malloc(p.len ? p.len : 1), *b = buf;
-
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	for (int i = 0; i < p.n && !err; i++) {
-		err = -famfs_dev_pread(dev, b, p.iov[i].iov_len, p.devoff[i]);
-		b += p.iov[i].iov_len;
-	}
-	if (err)
-		fuse_reply_err(req, err);
-	else
-		fuse_reply_buf(req, buf, p.len);
-	free(buf);
+	read_planned(req, &p);
+	if (p.counted)
+		fused_pending_io_done(p.pend);
 }
 
 void fused_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
@@ -346,10 +363,33 @@ void fused_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
 		p.pend->failed = true;
 		pthread_mutex_unlock(&p.pend->mu);
 	}
+	if (p.counted)
+		fused_pending_io_done(p.pend);
 	if (err)
 		fuse_reply_err(req, err);
 	else
 		fuse_reply_write(req, p.len);
+}
+
+int fused_move(uint64_t dst, uint64_t src, uint64_t len)
+{
+	struct famfs_dev *dev = fused.im->fs->dev;
+	uint8_t *map = fused.im->fs->data;
+	char *buf;
+	int rc;
+
+	if (map && store_mapped(dev))
+		return guarded(ACC_STORE, map + dst, map + src, len);
+	if (map) /* image file: pwrite into the page cache, as writes do */
+		return famfs_dev_pwrite(dev, map + src, len, dst);
+	buf = malloc(len ? len : 1); /* pmem: through a buffer, O_DIRECT */
+	if (!buf)
+		return -ENOMEM;
+	rc = famfs_dev_pread(dev, buf, len, src);
+	if (!rc)
+		rc = famfs_dev_pwrite(dev, buf, len, dst);
+	free(buf);
+	return rc;
 }
 
 int fused_zero(uint64_t devoff, uint64_t len)

@@ -48,6 +48,11 @@ struct fused_pending {
 	bool mtime_set;		     /* utimensat/futimens set node->mtime: keep it at commit */
 	bool has_stripe;	     /* user.famfs.stripe: allocate interleaved when sized */
 	struct famfs_stripe stripe;
+	/* 4 KiB units (issue 13): the body is whole 2 MiB regions, 2 MiB-aligned
+	 * (a file of 2 MiB or more); else it is packed 4 KiB-granular space. */
+	bool aligned;
+	unsigned int inflight; /* reads/writes planned, data not moved yet */
+	pthread_cond_t idle;   /* signalled when inflight drops to 0 */
 };
 
 /* Per-node server state (famfs_node.priv), allocated with the node under the exclusive lock. */
@@ -74,9 +79,10 @@ struct fused {
 
 	uint64_t log_reserved; /* log slots reserved by pending files (exclusive lock) */
 	bool dataio_map;       /* -o dataio=map: store through the mapping on image files too */
-	atomic_ulong read_invalidated; /* bytes a client invalidated before replying */
-	atomic_ulong commit_invals;    /* commits whose kernel dentry was invalidated (sent) */
-	atomic_ulong io_faults;	       /* SIGBUS turned into EIO */
+	atomic_ulong read_invalidated;	 /* bytes a client invalidated before replying */
+	atomic_ulong commit_invals;	 /* commits whose kernel dentry was invalidated (sent) */
+	atomic_ulong io_faults;		 /* SIGBUS turned into EIO */
+	atomic_ulong fmap_align_refused; /* GET_FMAP: ENODATA, the kernel needs coarser alignment */
 
 	/* Clients: following the master's log (follow.c). */
 	pthread_t follow_thread;
@@ -139,12 +145,23 @@ int fused_pending_new(struct famfs_node *n);
  */
 int fused_pending_grow(struct famfs_node *n, uint64_t end);
 /**
+ * fused_pending_needs_grow() - must a write or size reaching @end call
+ * fused_pending_grow() first (more space, or, with 4 KiB units, a packed
+ * file reaching 2 MiB that must move to whole regions)? p->mu held.
+ */
+bool fused_pending_needs_grow(const struct fused_pending *p, uint64_t end);
+/**
  * fused_pending_set_size() - ftruncate/fallocate on pending file @n: size it
  * to @size (allocating; striped if user.famfs.stripe was set). @exact: the
  * size becomes @size (ftruncate), else at least @size (fallocate). Exclusive
  * lock held. Returns 0 or the errors of fused_pending_grow().
  */
 int fused_pending_set_size(struct famfs_node *n, uint64_t size, bool exact);
+/**
+ * fused_pending_io_done() - a read or write planned on pending file @p (which
+ * counted it in p->inflight) has moved its data. Takes p->mu.
+ */
+void fused_pending_io_done(struct fused_pending *p);
 /**
  * fused_pending_resolve() - device pieces of [@off, @off+@len) of pending
  * file @n (pend->mu held, the range inside pend->cap): up to @max pieces in
@@ -178,6 +195,11 @@ void fused_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
  * request that touched it. Returns 0 or -errno.
  */
 int fused_data_init(void);
+/**
+ * fused_move() - copy @len device bytes from @src to @dst (disjoint ranges),
+ * as the server's data path reads and writes them. Returns 0 or -errno.
+ */
+int fused_move(uint64_t dst, uint64_t src, uint64_t len);
 /**
  * fused_zero() - make device bytes [@devoff, @devoff+@len) read as zeros
  * (space a discarded file wrote goes back to the pool clean). Returns 0 or -errno.

@@ -131,6 +131,7 @@ static void free_node_state(void)
 			 * on the media but bytes in units no entry names. */
 			if (fn->pend) {
 				pthread_mutex_destroy(&fn->pend->mu);
+				pthread_cond_destroy(&fn->pend->idle);
 				free(fn->pend);
 			}
 			fmap_free(fn->fmap);

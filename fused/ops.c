@@ -85,7 +85,8 @@ static void fill_attr(const struct famfs_node *n, struct stat *st)
 	st->st_uid = n->uid;
 	st->st_gid = n->gid;
 	st->st_size = (off_t)n->size;
-	st->st_blksize = (blksize_t)fused.im->fs->geom.alloc_unit;
+	/* Preferred I/O size: a 2 MiB region, whatever the allocation unit. */
+	st->st_blksize = (blksize_t)FAMFS_REGION;
 	if (n->file)
 		st->st_blocks = (blkcnt_t)(famfs_file_capacity(n->file) / 512);
 	if (fn && fn->pend) {
@@ -731,14 +732,14 @@ static void fused_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, siz
 	if (ino == FAMFS_ROOT_INO && !strcmp(name, XATTR_STATS)) {
 		len = fused_stats_text(buf, cap);
 	} else if (ino == FAMFS_ROOT_INO && !strcmp(name, XATTR_SERVER)) {
-		len = (size_t)snprintf(buf, cap,
-				       "read_invalidated_bytes %lu\nio_faults %lu\nlog_polls %lu\n"
-				       "log_retries %lu\npending_files %" PRIu64 "\n"
-				       "commit_invalidations %lu\n",
-				       atomic_load(&fused.read_invalidated),
-				       atomic_load(&fused.io_faults), atomic_load(&fused.polls),
-				       fused.im->replay.retries, fused.log_reserved,
-				       atomic_load(&fused.commit_invals));
+		len = (size_t)snprintf(
+		    buf, cap,
+		    "read_invalidated_bytes %lu\nio_faults %lu\nlog_polls %lu\n"
+		    "log_retries %lu\npending_files %" PRIu64 "\n"
+		    "commit_invalidations %lu\nfmap_align_refused %lu\n",
+		    atomic_load(&fused.read_invalidated), atomic_load(&fused.io_faults),
+		    atomic_load(&fused.polls), fused.im->replay.retries, fused.log_reserved,
+		    atomic_load(&fused.commit_invals), atomic_load(&fused.fmap_align_refused));
 	} else if (ino == FAMFS_ROOT_INO && !strcmp(name, XATTR_PID)) {
 		len = (size_t)snprintf(buf, cap, "%ld", (long)getpid());
 	} else if (ino == FAMFS_ROOT_INO && !strcmp(name, XATTR_ROLE)) {

@@ -13,6 +13,15 @@
  * with its extents trimmed to it; the units past it go back to the pool.
  * A file whose write failed, or whose writer was killed, is discarded: its
  * units go back to the pool, cleared of what was written to them.
+ *
+ * With 4 KiB allocation units (issue 13, docs/design.md "Allocation units")
+ * a pending file starts in packed space (famfs_alloc_start) and grows there
+ * 4 KiB-granular while it is under 2 MiB; the write that takes it to 2 MiB
+ * or more *promotes* it: whole free 2 MiB regions are allocated, the bytes
+ * written so far (under 2 MiB) are moved there and their old space zeroed
+ * and freed; from then on it grows by whole regions. A file sized before
+ * anything was written is placed at once as famfs_alloc_file() places a
+ * file of that size. Commit trims to the size rounded up to 4 KiB.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -33,6 +42,31 @@ static uint64_t units_for(uint64_t bytes)
 	return (bytes + unit() - 1) / unit();
 }
 
+static uint64_t regions_for(uint64_t bytes)
+{
+	return (bytes + FAMFS_REGION - 1) / FAMFS_REGION;
+}
+
+static bool packs(void)
+{
+	return famfs_alloc_packs(&fused.im->alloc);
+}
+
+void fused_pending_io_done(struct fused_pending *p)
+{
+	pthread_mutex_lock(&p->mu);
+	if (--p->inflight == 0)
+		pthread_cond_broadcast(&p->idle);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* p->mu held: wait until no planned read or write still uses the old place. */
+static void wait_idle(struct fused_pending *p)
+{
+	while (p->inflight)
+		pthread_cond_wait(&p->idle, &p->mu);
+}
+
 int fused_pending_new(struct famfs_node *n)
 {
 	struct fused_node *fn = fused_node_state(n);
@@ -47,12 +81,13 @@ int fused_pending_new(struct famfs_node *n)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	rc = famfs_alloc_run(&fused.im->alloc, 1, &off);
+	rc = famfs_alloc_start(&fused.im->alloc, &off); /* 2 MiB units: first fit */
 	if (rc) {
 		free(p);
 		return rc;
 	}
 	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->idle, NULL);
 	p->body.ext_type = FAMFS_EXT_SIMPLE;
 	p->body.nextents = 1;
 	p->body.se[0] = (struct famfs_simple_extent){0, off, unit()};
@@ -62,16 +97,12 @@ int fused_pending_new(struct famfs_node *n)
 	return 0;
 }
 
-int fused_pending_grow(struct famfs_node *n, uint64_t end)
+/* 2 MiB units (and 4 KiB-unit files under 2 MiB): whole units, in place or a new extent. */
+static int grow_units(struct fused_pending *p, uint64_t end, uint64_t limit)
 {
-	struct fused_pending *p = fused_node_state(n)->pend;
 	struct famfs_alloc *a = &fused.im->alloc;
-	int rc = 0;
 
-	pthread_mutex_lock(&p->mu);
-	if (p->body.ext_type != FAMFS_EXT_SIMPLE && end > p->cap)
-		rc = -EFBIG; /* striped: allocated once, when sized */
-	while (!rc && end > p->cap) {
+	while (end > p->cap) {
 		uint64_t need = units_for(end - p->cap), want = need, off;
 		struct famfs_simple_extent *last = &p->body.se[p->body.nextents - 1];
 		uint64_t got;
@@ -80,27 +111,138 @@ int fused_pending_grow(struct famfs_node *n, uint64_t end)
 		if (want < p->cap / unit())
 			want = p->cap / unit() < (1ULL << 30) / unit() ? p->cap / unit()
 								       : (1ULL << 30) / unit();
+		if (limit && p->cap + want * unit() > limit)
+			want = (limit - p->cap) / unit(); /* a small file stays under 2 MiB */
 		got = famfs_alloc_extend(a, last->offset + last->len, want);
 		if (got) {
 			last->len += got * unit();
 			p->cap += got * unit();
 			continue;
 		}
-		if (p->body.nextents == FAMFS_MAX_SIMPLE_EXTENTS) {
-			rc = -ENOSPC; /* no room for a 17th extent: too fragmented */
-			break;
-		}
-		if (famfs_alloc_run(a, want, &off) == 0) {
+		if (p->body.nextents == FAMFS_MAX_SIMPLE_EXTENTS)
+			return -ENOSPC; /* no room for a 17th extent: too fragmented */
+		if (famfs_alloc_small(a, want, &off) == 0) {
 			got = want;
-		} else if (want != need && famfs_alloc_run(a, need, &off) == 0) {
+		} else if (want != need && famfs_alloc_small(a, need, &off) == 0) {
 			got = need;
 		} else {
-			rc = -ENOSPC;
-			break;
+			return -ENOSPC;
 		}
 		p->body.se[p->body.nextents++] = (struct famfs_simple_extent){0, off, got * unit()};
 		p->cap += got * unit();
 	}
+	return 0;
+}
+
+/* 4 KiB units, an aligned body: whole free regions, in place or a new aligned extent. */
+static int grow_regions(struct fused_pending *p, uint64_t end)
+{
+	struct famfs_alloc *a = &fused.im->alloc;
+
+	while (end > p->cap) {
+		uint64_t need = regions_for(end - p->cap), want = need, off, got;
+		struct famfs_simple_extent *last = &p->body.se[p->body.nextents - 1];
+
+		if (want < p->cap / FAMFS_REGION)
+			want = p->cap / FAMFS_REGION < (1ULL << 30) / FAMFS_REGION
+				   ? p->cap / FAMFS_REGION
+				   : (1ULL << 30) / FAMFS_REGION;
+		got = famfs_alloc_extend_regions(a, last->offset + last->len, want);
+		if (got) {
+			last->len += got * FAMFS_REGION;
+			p->cap += got * FAMFS_REGION;
+			continue;
+		}
+		if (p->body.nextents == FAMFS_MAX_SIMPLE_EXTENTS)
+			return -ENOSPC;
+		if (famfs_alloc_regions(a, want, &off) == 0)
+			got = want;
+		else if (want != need && famfs_alloc_regions(a, need, &off) == 0)
+			got = need;
+		else
+			return -ENOSPC; /* no wholly free region left */
+		p->body.se[p->body.nextents++] =
+		    (struct famfs_simple_extent){0, off, got * FAMFS_REGION};
+		p->cap += got * FAMFS_REGION;
+	}
+	return 0;
+}
+
+/*
+ * 4 KiB units: the file reaches 2 MiB. Move what was written (under 2 MiB)
+ * into whole free regions covering @end, zero and free the packed space.
+ * p->mu held; waits for planned I/O on the old place to finish.
+ */
+static int promote(struct fused_pending *p, uint64_t end)
+{
+	struct famfs_file_body old = p->body;
+	uint64_t n = regions_for(end), off, done = 0;
+	int rc = famfs_alloc_regions(&fused.im->alloc, n, &off);
+
+	if (rc)
+		return rc; /* no wholly free region left */
+	wait_idle(p);
+	for (uint32_t i = 0; i < old.nextents && done < p->written; i++) {
+		uint64_t len = old.se[i].len < p->written - done ? old.se[i].len : p->written - done;
+
+		rc = fused_move(off + done, old.se[i].offset, len);
+		if (rc) {
+			famfs_alloc_unmark_range(&fused.im->alloc, off, n * FAMFS_REGION);
+			fused_zero(off, done + len);
+			return rc;
+		}
+		done += len;
+	}
+	/* The packed space goes back to the pool clean. */
+	done = 0;
+	for (uint32_t i = 0; i < old.nextents; i++) {
+		if (done < p->written)
+			fused_zero(old.se[i].offset, old.se[i].len < p->written - done
+							 ? old.se[i].len
+							 : p->written - done);
+		famfs_alloc_unmark_range(&fused.im->alloc, old.se[i].offset, old.se[i].len);
+		done += old.se[i].len;
+	}
+	memset(p->body.se, 0, sizeof(p->body.se));
+	p->body.nextents = 1;
+	p->body.se[0] = (struct famfs_simple_extent){0, off, n * FAMFS_REGION};
+	p->cap = n * FAMFS_REGION;
+	p->aligned = true;
+	return 0;
+}
+
+/* p->mu held: a packed file reaching 2 MiB (its space may already hold it). */
+static bool must_promote(const struct fused_pending *p, uint64_t end)
+{
+	return packs() && !p->aligned && p->body.ext_type == FAMFS_EXT_SIMPLE &&
+	       end >= FAMFS_REGION;
+}
+
+bool fused_pending_needs_grow(const struct fused_pending *p, uint64_t end)
+{
+	return end > p->cap || must_promote(p, end);
+}
+
+int fused_pending_grow(struct famfs_node *n, uint64_t end)
+{
+	struct fused_pending *p = fused_node_state(n)->pend;
+	int rc = 0;
+
+	pthread_mutex_lock(&p->mu);
+	if (must_promote(p, end))
+		rc = promote(p, end);
+	if (rc)
+		;
+	else if (p->body.ext_type != FAMFS_EXT_SIMPLE && end > p->cap)
+		rc = -EFBIG; /* striped: allocated once, when sized */
+	else if (end <= p->cap)
+		rc = 0;
+	else if (!packs())
+		rc = grow_units(p, end, 0);
+	else if (!p->aligned)
+		rc = grow_units(p, end, FAMFS_REGION); /* stays packed, under 2 MiB */
+	else
+		rc = grow_regions(p, end);
 	pthread_mutex_unlock(&p->mu);
 	return rc;
 }
@@ -108,23 +250,38 @@ int fused_pending_grow(struct famfs_node *n, uint64_t end)
 int fused_pending_set_size(struct famfs_node *n, uint64_t size, bool exact)
 {
 	struct fused_pending *p = fused_node_state(n)->pend;
+	bool grow;
 	int rc = 0;
 
 	pthread_mutex_lock(&p->mu);
-	/* A striped file is allocated once, when it is first sized and still empty. */
-	if (p->has_stripe && p->body.ext_type == FAMFS_EXT_SIMPLE && p->written == 0 &&
-	    p->cap == unit() && size >= p->stripe.chunk_size) {
+	/*
+	 * Sized before anything was written: placed at once. A striped file is
+	 * allocated then (and only then); with 4 KiB units any file is placed
+	 * as a file of its size is (small: packed; 2 MiB or more: whole regions,
+	 * the tail trimmed at commit).
+	 */
+	if (p->body.ext_type == FAMFS_EXT_SIMPLE && p->written == 0 && p->body.nextents == 1 &&
+	    p->cap == unit() &&
+	    ((p->has_stripe && size >= p->stripe.chunk_size) || (packs() && size > p->cap))) {
 		struct famfs_file_body f = {0};
+		bool striped = p->has_stripe && size >= p->stripe.chunk_size;
+		bool large = !striped && size >= FAMFS_REGION;
 
-		rc = famfs_alloc_file(&fused.im->alloc, size, &p->stripe, &f);
+		rc = famfs_alloc_file(&fused.im->alloc,
+				      large ? regions_for(size) * FAMFS_REGION : size,
+				      striped ? &p->stripe : NULL, &f);
 		if (!rc) {
 			famfs_alloc_unmark_range(&fused.im->alloc, p->body.se[0].offset, unit());
 			p->body = f;
 			p->cap = famfs_file_capacity(&f);
+			p->aligned = large;
 		}
 	}
 	pthread_mutex_unlock(&p->mu);
-	if (!rc && size > p->cap)
+	pthread_mutex_lock(&p->mu);
+	grow = fused_pending_needs_grow(p, size);
+	pthread_mutex_unlock(&p->mu);
+	if (!rc && grow)
 		rc = fused_pending_grow(n, size);
 	if (rc)
 		return rc;
@@ -246,6 +403,7 @@ int fused_pending_commit(struct famfs_node *n, fuse_ino_t *parent, char *name, s
 		fn->pend = NULL;
 		fused.log_reserved--;
 		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->idle);
 		free(p);
 		fmap_free(fn->fmap);
 		free(fn);
@@ -271,6 +429,7 @@ int fused_pending_commit(struct famfs_node *n, fuse_ino_t *parent, char *name, s
 	}
 	fn->pend = NULL;
 	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->idle);
 	free(p);
 	return 0;
 }

@@ -14,6 +14,8 @@
  *     unroll and require the same resolution;
  *  2. as a recipe for a builder-made map (mostly valid values), which goes
  *     through finalize -> encode -> decode -> same checks.
+ * Decoding is done with 2 MiB alignment and with 4 KiB (issue 13): the 4 KiB
+ * decoder takes everything the 2 MiB one does, and more only for alignment.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -166,7 +168,14 @@ static void check_encode_roundtrip(const struct fmap *m, const uint8_t *expect, 
 	CHECK(n == (long)need && buf[need] == 0x5a);
 	if (expect)
 		CHECK(len == need && memcmp(buf, expect, len) == 0);
-	CHECK(fmap_decode(buf, need, &d, &why) == 0 && why == NULL);
+	if (m->align == FMAP_ALIGN) {
+		CHECK(fmap_decode(buf, need, &d, &why) == 0 && why == NULL);
+	} else {
+		struct fmap_diag diag;
+
+		CHECK(fmap_decode_align(buf, need, m->align, &d, &diag) == 0 && diag.why == NULL);
+		CHECK(d->align == m->align);
+	}
 	CHECK(d->nextents == m->nextents && d->file_size == m->file_size &&
 	      d->uniform_shift == m->uniform_shift && d->nstrips_total == m->nstrips_total);
 	CHECK(memcmp(d->start, m->start, sizeof(uint64_t) * (m->nextents + 1)) == 0);
@@ -209,6 +218,25 @@ static void fuzz_decode(const uint8_t *data, size_t size, uint64_t seed)
 		CHECK(size == 4 && needed >= FMAP_MIN_MSG && needed <= FMAP_MSG_MAX);
 
 	rc = fmap_decode(data, size, &m, &why);
+	{
+		/* A 4 KiB decoder takes everything the 2 MiB one does, and more only
+		 * because of alignment (issue 13). */
+		struct fmap *m4 = NULL;
+		struct fmap_diag d4;
+		int rc4 = fmap_decode_align(data, size, FMAP_ALIGN_PAGE, &m4, &d4);
+
+		CHECK(rc4 == 0 || rc4 == -EINVAL);
+		if (rc == 0)
+			CHECK(rc4 == 0 && m4->nextents == m->nextents &&
+			      memcmp(m4->start, m->start, sizeof(uint64_t) * (m->nextents + 1)) ==
+				  0);
+		if (rc4 == 0 && rc != 0) {
+			CHECK(!fmap_aligned(m4, FMAP_ALIGN) && fmap_aligned(m4, FMAP_ALIGN_PAGE));
+			check_encode_roundtrip(m4, data, size);
+			check_map(m4, seed);
+		}
+		fmap_free(m4);
+	}
 	if (rc) {
 		CHECK(rc == -EINVAL && why != NULL && m == NULL);
 		return;
@@ -258,6 +286,8 @@ static void fuzz_build(const uint8_t *data, size_t size, uint64_t seed)
 	uint32_t ext_type = ctl & 1, n, ns = 0;
 	uint32_t nstr[FMAP_MAX_IEXTENTS];
 	uint64_t sum = 0, devoff = FMAP_ALIGN * (rd(&r, 1) + 1);
+	/* Bit 5: a 4 KiB-unit file system's map (issue 13). */
+	uint64_t unit = ctl & 0x20 ? FMAP_ALIGN_PAGE : FMAP_ALIGN;
 	struct fmap *m;
 	uint8_t buf[64];
 
@@ -272,16 +302,17 @@ static void fuzz_build(const uint8_t *data, size_t size, uint64_t seed)
 	}
 	m = fmap_alloc(ext_type, n, ns);
 	CHECK(m != NULL);
+	m->align = unit;
 	m->file_type = (uint8_t)((ctl >> 2) % 3);
 
 	if (ext_type == FMAP_EXT_SIMPLE) {
 		for (uint32_t i = 0; i < n; i++) {
 			struct fmap_extent *e = &m->ext[i];
 
-			e->len = rd_units(&r, FMAP_ALIGN);
+			e->len = rd_units(&r, unit);
 			if (!(ctl & 0x80) && i > 0)
 				e->len = m->ext[0].len; /* often uniform */
-			e->offset = devoff + rd_units(&r, FMAP_ALIGN);
+			e->offset = devoff + rd_units(&r, unit);
 			e->devindex = (uint32_t)rd(&r, 1) % 4;
 			devoff = e->offset + e->len;
 			sum += e->len;
@@ -292,8 +323,8 @@ static void fuzz_build(const uint8_t *data, size_t size, uint64_t seed)
 		for (uint32_t i = 0; i < n; i++) {
 			struct fmap_iext *ie = &m->iext[i];
 			uint8_t c = (uint8_t)rd(&r, 1);
-			uint64_t chunk = (c & 0xf0) == 0xf0 ? rd(&r, 4) : FMAP_ALIGN << (c % 5);
-			uint64_t nbytes = rd(&r, 1) & 1 ? rd_units(&r, FMAP_ALIGN) : rd(&r, 4) + 1;
+			uint64_t chunk = (c & 0xf0) == 0xf0 ? rd(&r, 4) : unit << (c % 5);
+			uint64_t nbytes = rd(&r, 1) & 1 ? rd_units(&r, unit) : rd(&r, 4) + 1;
 			uint64_t stripes;
 
 			ie->nstrips = nstr[i];
@@ -305,7 +336,7 @@ static void fuzz_build(const uint8_t *data, size_t size, uint64_t seed)
 
 				e->len = stripes * chunk;
 				if (rd(&r, 1) == 0xff)
-					e->len = rd_units(&r, FMAP_ALIGN);
+					e->len = rd_units(&r, unit);
 				e->offset = devoff;
 				e->devindex = (uint32_t)rd(&r, 1) % 4;
 				devoff += e->len;

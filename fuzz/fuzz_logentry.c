@@ -23,9 +23,10 @@
  *  - FILE: famfs_alloc_mark_file() sets exactly the units of its extents
  *    (and unmarking a file that collided with nothing restores the bitmap);
  *  - FILE: the fmap the server sends (famfs_file_fmap()) passes
- *    fmap_finalize() on 2 MiB geometries (every entry the checker accepts can
- *    be described to the kernel), then encodes, decodes and resolves every
- *    extent start to the entry's own extent;
+ *    fmap_finalize() with the unit's alignment (every entry the checker
+ *    accepts can be described), encodes, decodes with that alignment and
+ *    resolves every extent start to the entry's own extent; a 2 MiB decoder
+ *    (fmap_decode) takes the message exactly when fmap_aligned(2 MiB);
  *  - FILE: famfs_yaml_emit_file() -> famfs_yaml_read_file() gives back the
  *    same path, size, flags, mode, owner and extents.
  */
@@ -80,7 +81,7 @@ static const struct famfs_simple_extent *extents(const struct famfs_file_body *f
 
 static void check_fmap(const struct famfs_geom *g, const struct famfs_file_body *f)
 {
-	struct fmap *m = famfs_file_fmap(f), *d = NULL;
+	struct fmap *m = famfs_file_fmap(f, g->alloc_unit), *d = NULL;
 	const struct famfs_simple_extent *x;
 	struct fmap_diag diag = {0};
 	uint8_t *msg;
@@ -91,20 +92,24 @@ static void check_fmap(const struct famfs_geom *g, const struct famfs_file_body 
 	CHECK(m); /* a checked entry has valid counts */
 	rc = fmap_finalize_diag(m, &diag);
 	if (rc) {
-		/* With 4 KiB units extents need not be 2 MiB aligned: no fmap. */
-		if (g->alloc_unit == FMAP_ALIGN) {
-			fprintf(stderr, "checked entry without an fmap: %s (ext %d strip %d)\n",
-				diag.why, diag.ext, diag.strip);
-			CHECK(!"a checked FILE entry must give a valid fmap");
-		}
-		fmap_free(m);
-		return;
+		/* Every unit, 4 KiB too: the server's map has the unit's alignment. */
+		fprintf(stderr, "checked entry without an fmap: %s (ext %d strip %d)\n", diag.why,
+			diag.ext, diag.strip);
+		CHECK(!"a checked FILE entry must give a valid fmap");
 	}
 	msg = malloc(fmap_encoded_size(m));
 	CHECK(msg);
 	len = fmap_encode(m, msg, fmap_encoded_size(m));
 	CHECK(len == (long)fmap_encoded_size(m));
-	CHECK(fmap_decode(msg, (size_t)len, &d, NULL) == 0);
+	CHECK(fmap_decode_align(msg, (size_t)len, g->alloc_unit, &d, NULL) == 0);
+	/* A 2 MiB decoder takes it exactly when it is 2 MiB-aligned throughout. */
+	{
+		struct fmap *strict = NULL;
+		int src = fmap_decode(msg, (size_t)len, &strict, NULL);
+
+		CHECK((src == 0) == fmap_aligned(m, FMAP_ALIGN));
+		fmap_free(strict);
+	}
 	CHECK(d->file_size == f->size);
 	x = extents(f, &n);
 	if (f->ext_type == FAMFS_EXT_SIMPLE) {

@@ -55,6 +55,7 @@
 #include <unistd.h>
 
 #include "fused/opnames.h"
+#include "famfs_kabi.h"
 #include "fmap.h"
 #include "format.h"
 
@@ -180,6 +181,8 @@ struct entry {
 	uint64_t chunk;	   /* striped session: interleave chunk size, 0 if simple */
 	bool interleaved;  /* striped session: the fmap was interleaved */
 	bool seen_striped; /* devoff/chunk are filled */
+	bool known_4k;	   /* 4 KiB-unit image: its map was seen by a 4 KiB kernel ... */
+	bool aligned_2m;   /* ... and a 2 MiB kernel could take it (fmap_aligned) */
 };
 
 static struct entry *ents;
@@ -273,6 +276,11 @@ static void src_bytes(const struct entry *e, uint64_t off, uint8_t *buf, size_t 
 
 static const char *fused_path, *image_path;
 static uint64_t image_size, meta_end, log_len;
+/* 4 KiB allocation units (issue 13): the kernel played says it maps extents
+ * aligned to 1 << k_align_shift (0: says nothing, 2 MiB, every older kernel). */
+static bool unit_4k;
+static uint8_t k_align_shift;
+static long n_enodata; /* GET_FMAP answered ENODATA (a map this kernel cannot take) */
 static bool keep_logs;
 
 struct srv {
@@ -706,7 +714,7 @@ static int kget_fmap(struct srv *s, uint64_t nodeid, struct fmap **out, struct f
 		struct rep r;
 
 		t->rounds++;
-		rc = get_fmap_raw(s, nodeid, bufsize, 8, 0, &r);
+		rc = get_fmap_raw(s, nodeid, bufsize, 8, k_align_shift, &r);
 		if (rc) {
 			snprintf(why, whylen, "GET_FMAP: %s", xfer_err(rc));
 			return rc;
@@ -747,7 +755,14 @@ static int kget_fmap(struct srv *s, uint64_t nodeid, struct fmap **out, struct f
 				 r.len, t->needed);
 			return -EIO;
 		}
-		rc = fmap_decode(r.data, r.len, out, &dwhy);
+		if (k_align_shift) {
+			struct fmap_diag d;
+
+			rc = fmap_decode_align(r.data, r.len, 1ULL << k_align_shift, out, &d);
+			dwhy = d.why;
+		} else {
+			rc = fmap_decode(r.data, r.len, out, &dwhy);
+		}
 		if (rc) {
 			snprintf(why, whylen, "fmap_decode: %d (%s)", rc, dwhy ? dwhy : "?");
 			return -EIO;
@@ -1086,6 +1101,30 @@ static int span_cmp(const void *a, const void *b)
  * proved against the source, a READ through the server, RELEASE.
  * @unrolled: the server runs -o fmap=unrolled.
  */
+/*
+ * The 4 KiB-unit placement rule on a decoded map: extents hold the size
+ * rounded up to 4 KiB; a file of 2 MiB or more has every extent 2 MiB-
+ * aligned and every one but the last whole 2 MiB (striped: aligned strips).
+ */
+static bool placed_4k(const struct entry *e, const struct fmap *m)
+{
+	uint64_t total = 0;
+
+	if (m->ext_type == FMAP_EXT_INTERLEAVE) {
+		for (uint32_t i = 0; i < m->nstrips_total; i++)
+			if (m->ext[i].offset % STEP)
+				return false;
+		return true;
+	}
+	for (uint32_t i = 0; i < m->nextents; i++) {
+		total += m->ext[i].len;
+		if (e->size >= STEP &&
+		    (m->ext[i].offset % STEP || (i + 1 < m->nextents && m->ext[i].len % STEP)))
+			return false;
+	}
+	return total == (e->size ? (e->size + 4095) / 4096 * 4096 : 4096);
+}
+
 static void all_files(struct srv *s, bool unrolled)
 {
 	struct check lk, gf, st, pr, rd, un, xs;
@@ -1130,7 +1169,21 @@ static void all_files(struct srv *s, bool unrolled)
 			continue;
 		}
 		rc = kget_fmap(s, eo.nodeid, &m, &t, NULL, 0, why, sizeof(why));
-		if (check_item(&gf, rc == 0, "%s: %s", e->path, why)) {
+		if (rc == -ENODATA && unit_4k && !k_align_shift) {
+			/* A 4 KiB-unit file a 2 MiB kernel cannot map: the server serves it. */
+			n_enodata++;
+			check_item(&gf, e->known_4k && !e->aligned_2m,
+				   "%s: ENODATA, but its map is 2 MiB-aligned (or was never seen)",
+				   e->path);
+		} else if (check_item(&gf, rc == 0, "%s: %s", e->path, why)) {
+			if (unit_4k && k_align_shift) {
+				e->known_4k = true;
+				e->aligned_2m = fmap_aligned(m, FMAP_ALIGN);
+				check_item(&gf, placed_4k(e, m),
+					   "%s: %" PRIu64
+					   " bytes not placed by the 4 KiB-unit rule",
+					   e->path, e->size);
+			}
 			retries += t.needed != 0;
 			bigmaps += t.len > KPAGE;
 			check_item(&gf, !t.needed || t.len > KPAGE, "%s: retry asked for %u bytes",
@@ -1686,6 +1739,50 @@ static void session_famfs(bool unrolled)
 }
 
 /*
+ * A 4 KiB-unit image (issue 13) and a famfs kernel that maps extents aligned
+ * to 1 << @shift (12: famfs.ko with PTE faults; 0: says nothing, 2 MiB,
+ * like every kernel before): every map sent decodes with that alignment and
+ * resolves to the right bytes; a file a 2 MiB kernel cannot map gets
+ * ENODATA (counted by the server as fmap_align_refused) and READ serves it.
+ */
+static void session_4k(uint8_t shift, const char *name)
+{
+	char text[4096], *p;
+	struct srv s;
+	long refused = -1, with_4k = 0;
+	int rc;
+
+	k_align_shift = shift;
+	n_enodata = 0;
+	if (srv_start(&s, name, "fmap=striped", NULL))
+		exit(2);
+	if (init_famfs(&s)) {
+		all_files(&s, false);
+		rc = kgetxattr(&s, FUSE_ROOT_ID, "user.famfs.server", text, sizeof(text));
+		p = rc > 0 ? strstr(text, "fmap_align_refused ") : NULL;
+		if (p)
+			refused = strtol(p + 19, NULL, 10);
+		for (size_t i = 0; i < nents; i++)
+			with_4k += ents[i].known_4k && !ents[i].aligned_2m;
+		if (shift)
+			verdict(
+			    s.name, with_4k > 0 && refused == 0,
+			    "maps with 4 KiB-aligned extents are sent to a kernel that takes them",
+			    "%ld such files, fmap_align_refused %ld", with_4k, refused);
+		else
+			verdict(
+			    s.name, n_enodata == with_4k && n_enodata > 0 && refused == n_enodata,
+			    "a kernel that needs 2 MiB gets ENODATA for exactly the 4 KiB-aligned "
+			    "maps (and READ serves them)",
+			    "%ld ENODATA, %ld files not 2 MiB-aligned, fmap_align_refused %ld",
+			    n_enodata, with_4k, refused);
+		check_stats(&s, "enabled");
+	}
+	srv_stop(&s, true);
+	k_align_shift = 0;
+}
+
+/*
  * A kernel that does not (validly) offer FUSE_DAX_FMAP, or a server that
  * declines it: no famfs flag in the reply, GET_FMAP/GET_DAXDEV ENOSYS, and
  * the server's own data path serves READ. @full: READ every byte of every file.
@@ -1989,6 +2086,7 @@ int main(int argc, char **argv)
 	close(fd);
 	meta_end = sb.log_offset + sb.log_len;
 	log_len = sb.log_len;
+	unit_4k = sb.alloc_unit == 4096;
 	if (load_manifest(argv[argi + 1]) || nents == 0) {
 		fprintf(stderr, "fmap_harness: empty manifest\n");
 		return 2;
@@ -2006,8 +2104,18 @@ int main(int argc, char **argv)
 		bench(bench_n);
 		return 0;
 	}
-	printf("fmap_harness: %s, %zu files (%zu striped), server %s\n", image_path, nents,
-	       nstriped, fused_path);
+	printf("fmap_harness: %s, %zu files (%zu striped), %s units, server %s\n", image_path,
+	       nents, nstriped, unit_4k ? "4 KiB" : "2 MiB", fused_path);
+	if (unit_4k) {
+		session_4k(FAMFS_FMAP_ALIGN_SHIFT_MIN,
+			   "famfs kernel, 4 KiB extents (align_shift 12)");
+		session_4k(0, "famfs kernel needing 2 MiB (align_shift 0)");
+		session_plain("kernel without FUSE_DAX_FMAP", FUSE_KERNEL_MINOR_VERSION,
+			      KFLAGS | FUSE_INIT_EXT, 0, sizeof(struct fuse_init_in),
+			      "fmap=striped", "not-offered", true);
+		printf("fmap_harness: %d passed, %d failed\n", npass, nfail);
+		return nfail ? 1 : 0;
+	}
 	session_famfs(false);
 	session_famfs(true);
 	session_plain("kernel without FUSE_DAX_FMAP", FUSE_KERNEL_MINOR_VERSION,

@@ -142,11 +142,13 @@ expect 1 timeout 10 "$FAMFS" fsck "$T/huge.img" && contains "SB_DEVSIZE.*exceeds
 	contains "capacity +4.00 GiB" && contains "files +400"
 expect 1 "$FAMFS" logplay --dry-run "$T/huge.img" && contains "SB_DEVSIZE"
 
-step "4 KiB allocation units: valid for fsck and logplay (mount refuses them: t_client)"
+step "4 KiB allocation units: 2 MiB-unit extents are valid 4 KiB-unit extents"
 cp --sparse=always "$IMG" "$T/4k.img"
 "$CRAFT" "$T/4k.img" alloc-unit 4096
-expect 0 "$FAMFS" fsck "$T/4k.img" && contains "clean" && contains "mounts only 2 MiB"
+expect 0 "$FAMFS" fsck "$T/4k.img" && contains "clean" && contains "4 KiB allocation units"
 expect 0 "$FAMFS" logplay --dry-run "$T/4k.img"
+"$CRAFT" "$T/4k.img" alloc-unit 65536
+expect 1 "$FAMFS" fsck "$T/4k.img" && contains "SB_ALLOC_UNIT"
 
 step "zeroed superblock: clear error"
 cp --sparse=always "$IMG" "$T/zero.img"

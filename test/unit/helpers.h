@@ -37,6 +37,24 @@ static inline void scratch_teardown(void)
 		fprintf(stderr, "cleanup of %s failed\n", scratch_dir);
 }
 
+/* mkfs a sparse image with @unit-byte allocation units; returns its path (static buffer). */
+static inline const char *scratch_image_unit(const char *name, uint64_t size, uint64_t log_len,
+					     uint64_t unit)
+{
+	static char path[PATH_MAX + 64];
+	struct famfs_dev *dev;
+	uint8_t me[16];
+
+	snprintf(path, sizeof(path), "%s/%s", scratch_dir, name);
+	unlink(path);
+	if (famfs_dev_create_file(path, size) || famfs_dev_open(path, FAMFS_DEV_WRITE, &dev))
+		abort();
+	if (famfs_identity(me) || famfs_mkfs_unit(dev, log_len, unit, me))
+		abort();
+	famfs_dev_close(dev);
+	return path;
+}
+
 /* mkfs a sparse image of @size bytes with a @log_len log; returns its path (static buffer). */
 static inline const char *scratch_image(const char *name, uint64_t size, uint64_t log_len)
 {

@@ -374,10 +374,76 @@ static void test_fsck_bounded_by_device(void **state)
 	free(log);
 }
 
+/*
+ * 4 KiB units (issue 13): files share 2 MiB regions; overlap is found at
+ * 4 KiB granularity, alignment and bounds are checked against 4 KiB.
+ */
+static void test_4k_overlap_and_bounds(void **state)
+{
+	const uint64_t K4 = 4096, base = 10 * MiB; /* superblock + 8 MiB log */
+	struct famfs_log_entry e;
+	struct verdicts v;
+	const char *img;
+	uint64_t slot;
+
+	(void)state;
+	/* Three files in one region, side by side: clean. */
+	img = scratch_image_unit("4k-ok.img", DEVSIZE, 8 * MiB, K4);
+	file_entry(&e, "p", base + K4, 2 * K4);
+	craft(img, &e);
+	file_entry(&e, "q", base + 3 * K4, K4);
+	e.file.size = 100; /* a short file in a whole page */
+	craft(img, &e);
+	file_entry(&e, "big", base + 2 * MiB, 2 * MiB + K4);
+	craft(img, &e);
+	v = replay_and_fsck(img, 0);
+	assert_int_equal(v.stop, -1);
+	assert_int_equal(v.problems, 0);
+	assert_true(famfs_alloc_test(&v.im->alloc, (base + K4) / K4));
+	assert_true(famfs_alloc_test(&v.im->alloc, (base + 3 * K4) / K4));
+	assert_false(famfs_alloc_test(&v.im->alloc, base / K4));
+	assert_false(famfs_alloc_test(&v.im->alloc, (base + 4 * K4) / K4));
+	assert_false(famfs_alloc_test(&v.im->alloc, (base + 4 * MiB + K4) / K4));
+	famfs_image_close(v.im);
+
+	/* One page shared with another file: ENT_OVERLAP, naming it. */
+	img = scratch_image_unit("4k-overlap.img", DEVSIZE, 8 * MiB, K4);
+	file_entry(&e, "p", base + K4, 2 * K4);
+	craft(img, &e);
+	file_entry(&e, "r", base + 2 * K4, 2 * K4);
+	slot = craft(img, &e);
+	v = replay_and_fsck(img, 0);
+	assert_int_equal(v.stop, slot);
+	assert_int_equal(v.code, FAMFS_P_ENT_OVERLAP);
+	assert_non_null(strstr(v.im->replay.bad.detail, "shared with entry 0"));
+	famfs_image_close(v.im);
+
+	/* Not 4 KiB-aligned; past the device; inside the log. */
+	static const struct {
+		uint64_t off, len;
+		enum famfs_pcode code;
+	} bad[] = {
+	    {base + 512, K4, FAMFS_P_ENT_ALIGN},
+	    {base, K4 + 1, FAMFS_P_ENT_ALIGN},
+	    {DEVSIZE - K4, 2 * K4, FAMFS_P_ENT_RANGE},
+	    {base - K4, K4, FAMFS_P_ENT_META},
+	};
+	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		img = scratch_image_unit("4k-bad.img", DEVSIZE, 8 * MiB, K4);
+		file_entry(&e, "x", bad[i].off, bad[i].len);
+		slot = craft(img, &e);
+		v = replay_and_fsck(img, 0);
+		assert_int_equal(v.stop, slot);
+		assert_int_equal(v.code, bad[i].code);
+		famfs_image_close(v.im);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_overlap_stops_replay),
+	    cmocka_unit_test(test_4k_overlap_and_bounds),
 	    cmocka_unit_test(test_self_overlap_and_range),
 	    cmocka_unit_test(test_bad_entry_changes_nothing),
 	    cmocka_unit_test(test_delete_invalid_ignored),

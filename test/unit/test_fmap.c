@@ -252,6 +252,7 @@ static void assert_maps_equal(const struct fmap *a, const struct fmap *b)
 	assert_int_equal(a->nextents, b->nextents);
 	assert_int_equal(a->nstrips_total, b->nstrips_total);
 	assert_int_equal(a->uniform_shift, b->uniform_shift);
+	assert_int_equal(a->align, b->align);
 	uint32_t n = a->ext_type == FMAP_EXT_SIMPLE ? a->nextents : a->nstrips_total;
 
 	for (uint32_t i = 0; i < n; i++) {
@@ -282,8 +283,12 @@ static void roundtrip(const struct fmap *m)
 	assert_int_equal(get_le(buf + 4, 4), m->ext_type);
 	assert_int_equal(get_le(buf + 8, 4), m->nextents);
 	assert_int_equal(get_le(buf + 16, 8), m->file_size);
-	assert_int_equal(fmap_decode(buf, (size_t)n, &d, &why), 0);
-	assert_null(why);
+	if (m->align == FMAP_ALIGN) {
+		assert_int_equal(fmap_decode(buf, (size_t)n, &d, &why), 0);
+		assert_null(why);
+	} else {
+		assert_int_equal(fmap_decode_align(buf, (size_t)n, m->align, &d, NULL), 0);
+	}
 	assert_non_null(d);
 	assert_maps_equal(m, d);
 	assert_int_equal(encode_alloc(d, &buf2), n);
@@ -1076,6 +1081,159 @@ static void test_unroll_e2big(void **state)
 	fmap_free(m);
 }
 
+/* ------------------------------------------- 4 KiB-aligned maps (issue 13) */
+
+#define KiB 1024ULL
+
+/* A simple map whose extents are 4 KiB-aligned: the decoder's alignment decides. */
+static struct fmap *mk_simple_4k(const struct sx *e, uint32_t n, uint64_t fsize)
+{
+	struct fmap *m = fmap_alloc(FMAP_EXT_SIMPLE, n, 0);
+	struct fmap_diag d;
+
+	assert_non_null(m);
+	assert_int_equal(m->align, FMAP_ALIGN); /* the default stays 2 MiB */
+	m->file_size = fsize;
+	for (uint32_t i = 0; i < n; i++)
+		m->ext[i] = (struct fmap_extent){e[i].off, e[i].len, e[i].dev};
+	assert_int_equal(fmap_finalize_diag(m, &d), -EINVAL); /* 2 MiB rules: refused */
+	m->align = FMAP_ALIGN_PAGE;
+	assert_int_equal(fmap_finalize_diag(m, &d), 0);
+	assert_null(d.why);
+	return m;
+}
+
+static void test_4k_roundtrip(void **state)
+{
+	/* A packed small file; a large one with a 2 MiB-aligned body and a 4 KiB tail. */
+	static const struct sx small[2] = {{0, 0xa05000, 12 * KiB}, {0, 0x1233000, 4 * KiB}};
+	static const struct sx large[2] = {{0, 0x4000000, 6 * MiB}, {0, 0x8000000, 8 * KiB}};
+	struct fmap *m, *d = NULL;
+	struct fmap_diag diag;
+	uint8_t *buf;
+	long n;
+
+	(void)state;
+	for (int k = 0; k < 2; k++) {
+		m = k ? mk_simple_4k(large, 2, 6 * MiB + 5000) : mk_simple_4k(small, 2, 15000);
+		assert_false(fmap_aligned(m, FMAP_ALIGN));
+		assert_true(fmap_aligned(m, FMAP_ALIGN_PAGE));
+		n = encode_alloc(m, &buf);
+		/* The 2 MiB decoder (every kernel that did not ask for less) refuses it ... */
+		assert_int_equal(fmap_decode_diag(buf, (size_t)n, &d, &diag), -EINVAL);
+		assert_string_equal(diag.why, k ? "extent: len not a 2 MiB multiple"
+						: "extent: offset not 2 MiB aligned");
+		/* ... a decoder that accepts 4 KiB gets the same map back. */
+		assert_int_equal(fmap_decode_align(buf, (size_t)n, FMAP_ALIGN_PAGE, &d, &diag), 0);
+		assert_int_equal(d->align, FMAP_ALIGN_PAGE);
+		assert_maps_equal(m, d);
+		sweep(d, 4096, check_one);
+		fmap_free(d);
+		free(buf);
+		fmap_free(m);
+	}
+	/* A 2 MiB-aligned map decodes with either alignment. */
+	m = mk_uniform(4, 2 * MiB, 2 * MiB, 7 * MiB);
+	n = encode_alloc(m, &buf);
+	assert_true(fmap_aligned(m, FMAP_ALIGN) && fmap_aligned(m, FMAP_ALIGN_PAGE));
+	assert_int_equal(fmap_decode_align(buf, (size_t)n, FMAP_ALIGN_PAGE, &d, NULL), 0);
+	fmap_free(d);
+	assert_int_equal(fmap_decode(buf, (size_t)n, &d, NULL), 0);
+	fmap_free(d);
+	free(buf);
+	fmap_free(m);
+}
+
+static void test_4k_align_rules(void **state)
+{
+	static const struct sx e = {0, 0x200000, 8 * KiB};
+	struct fmap *m = mk_simple_4k(&e, 1, 8 * KiB), *d = NULL;
+	struct fmap_diag diag;
+	uint8_t *buf;
+	long n = encode_alloc(m, &buf);
+
+	(void)state;
+	/* Alignments a decoder may ask for: powers of two from 4 KiB to 2 MiB. */
+	assert_int_equal(fmap_decode_align(buf, (size_t)n, 2048, &d, &diag), -EINVAL);
+	assert_string_equal(diag.why, "align not a power of two from 4 KiB to 2 MiB");
+	assert_int_equal(fmap_decode_align(buf, (size_t)n, 4 * MiB, &d, NULL), -EINVAL);
+	assert_int_equal(fmap_decode_align(buf, (size_t)n, 12288, &d, NULL), -EINVAL);
+	assert_int_equal(fmap_decode_align(buf, (size_t)n, 0, &d, NULL), -EINVAL);
+	/* 8 KiB alignment: this 8 KiB extent at 2 MiB passes; 64 KiB does not. */
+	assert_int_equal(fmap_decode_align(buf, (size_t)n, 8 * KiB, &d, NULL), 0);
+	fmap_free(d);
+	assert_int_equal(fmap_decode_align(buf, (size_t)n, 64 * KiB, &d, &diag), -EINVAL);
+	assert_string_equal(diag.why, "extent: len not a multiple of the map's align");
+	assert_false(fmap_aligned(m, 64 * KiB));
+	assert_false(fmap_aligned(m, 3));
+	free(buf);
+	/* A builder cannot go below 4 KiB either. */
+	m->align = 512;
+	assert_int_equal(fmap_finalize_diag(m, &diag), -EINVAL);
+	assert_string_equal(diag.why, "align not a power of two from 4 KiB to 2 MiB");
+	m->align = FMAP_ALIGN_PAGE;
+	m->ext[0].offset += 512;
+	assert_int_equal(fmap_finalize_diag(m, &diag), -EINVAL);
+	assert_string_equal(diag.why, "extent: offset not aligned to the map's align");
+	fmap_free(m);
+}
+
+static void test_4k_uniform_and_striped(void **state)
+{
+	/* 300 extents of 4 KiB (a fragmented file): uniform, O(1) resolve. */
+	struct sx *e = calloc(300, sizeof(*e));
+	struct fmap *m, *u = NULL, *d = NULL;
+	uint8_t *buf;
+	long n;
+
+	(void)state;
+	assert_non_null(e);
+	for (uint32_t i = 0; i < 300; i++)
+		e[i] = (struct sx){0, 0x1000000 + (uint64_t)((i * 7919) % 300) * 8 * KiB, 4 * KiB};
+	m = mk_simple_4k(e, 300, 300 * 4 * KiB - 1);
+	assert_int_equal(m->uniform_shift, 12);
+	sweep(m, 4096, check_one);
+	n = encode_alloc(m, &buf);
+	assert_int_equal(fmap_decode_align(buf, (size_t)n, FMAP_ALIGN_PAGE, &d, NULL), 0);
+	assert_int_equal(d->uniform_shift, 12);
+	fmap_free(d);
+	free(buf);
+	fmap_free(m);
+	free(e);
+
+	/* Striped with 64 KiB chunks (4 KiB units allow them): decode, resolve, unroll. */
+	static const struct ix ie = {4, 64 * KiB, 1 * MiB};
+	static const struct sx st[4] = {{0, 0x1000000, 256 * KiB},
+					{0, 0x1200000, 256 * KiB},
+					{0, 0x1400000, 256 * KiB},
+					{0, 0x1600000, 256 * KiB}};
+	uint32_t ns = 4;
+
+	m = fmap_alloc(FMAP_EXT_INTERLEAVE, 1, ns);
+	assert_non_null(m);
+	m->file_size = 1 * MiB - 100;
+	m->iext[0] = (struct fmap_iext){.chunk_size = ie.chunk, .nbytes = ie.nbytes, .nstrips = 4};
+	for (uint32_t i = 0; i < ns; i++)
+		m->ext[i] = (struct fmap_extent){st[i].off, st[i].len, 0};
+	assert_int_equal(fmap_finalize(m), -EINVAL);
+	m->align = FMAP_ALIGN_PAGE;
+	assert_int_equal(fmap_finalize(m), 0);
+	assert_false(fmap_aligned(m, FMAP_ALIGN)); /* strips start aligned, chunks do not */
+	sweep(m, 4096, check_one);
+	n = encode_alloc(m, &buf);
+	assert_int_equal(fmap_decode(buf, (size_t)n, &d, NULL), -EINVAL);
+	assert_int_equal(fmap_decode_align(buf, (size_t)n, FMAP_ALIGN_PAGE, &d, NULL), 0);
+	fmap_free(d);
+	free(buf);
+	assert_int_equal(fmap_unroll(m, &u), 0);
+	assert_int_equal(u->nextents, 16);
+	assert_int_equal(u->align, FMAP_ALIGN_PAGE);
+	assert_int_equal(u->uniform_shift, 16);
+	unroll_and_compare(m, 4096, 16);
+	fmap_free(u);
+	fmap_free(m);
+}
+
 /* ---------------------------------------------------- size negotiation */
 
 static void test_size_reply(void **state)
@@ -1277,6 +1435,9 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_unroll),
 	    cmocka_unit_test(test_unroll_tails),
 	    cmocka_unit_test(test_unroll_e2big),
+	    cmocka_unit_test(test_4k_roundtrip),
+	    cmocka_unit_test(test_4k_align_rules),
+	    cmocka_unit_test(test_4k_uniform_and_striped),
 	    cmocka_unit_test(test_size_reply),
 	    cmocka_unit_test(test_size_negotiation_flow),
 	    cmocka_unit_test(test_encode_too_small),

@@ -150,7 +150,7 @@ static void test_superblock_problems(void **state)
 	uint8_t me[16] = {1};
 
 	(void)state;
-	famfs_sb_format(&good, 4ULL << 30, FAMFS_LOG_LEN_DEFAULT, me, "/dev/x");
+	famfs_sb_format(&good, 4ULL << 30, FAMFS_LOG_LEN_DEFAULT, FAMFS_ALLOC_UNIT, me, "/dev/x");
 	assert_int_equal(famfs_sb_check(&good, 4ULL << 30, NULL), 0);
 	assert_true(famfs_sb_is_master(&good, me));
 
