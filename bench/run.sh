@@ -17,4 +17,6 @@ if [ "$(id -u)" = 0 ] && [ -c /dev/fuse ]; then
 	bash "$here/pending.sh" "$BUILD"
 	echo "### GET_FMAP round trips (fmap_harness plays the kernel)"
 	bash "$here/conformance.sh" "$BUILD"
+	echo "### 4 KiB vs 2 MiB allocation units: space, create rate, bandwidth"
+	bash "$here/units.sh" "$BUILD"
 fi

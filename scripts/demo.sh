@@ -4,7 +4,9 @@
 #   with famfs cp and again with plain cp -a,
 #   compare byte for byte, create and write a fixed-size file, check the file
 #   system, mount it again as a second (read-only) host, watch a new file
-#   appear there, and print a summary. Needs root and /dev/fuse.
+#   appear there, copy the tree into a 4 KiB-unit file system too and compare
+#   the space each allocation unit needs, and print a summary. Needs root and
+#   /dev/fuse.
 # Usage: scripts/demo.sh [BUILD] [SOURCE_DIR]
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
@@ -18,7 +20,7 @@ C=$D/client
 say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 run() { printf '  $ %s\n' "$*"; "$@"; }
 cleanup() {
-	for m in "$C" "$M"; do mountpoint -q "$m" 2>/dev/null && "$FAMFS" umount "$m"; done
+	for m in "$C" "$M" "${M4:-}"; do [ -n "$m" ] && mountpoint -q "$m" 2>/dev/null && "$FAMFS" umount "$m"; done
 	return 0
 }
 trap cleanup EXIT
@@ -125,6 +127,29 @@ follow_ms=$((($(date +%s%N) - start) / 1000000))
 echo "  a file created on the master appeared on the client after ${follow_ms} ms"
 
 slots=$("$FAMFS" fsck "$M" | awk '/log slots/ { print $3 " used of " $8 }')
+
+# Bytes allocated to files in a mounted famfs: capacity - free - superblock - log.
+files_bytes() {
+	"$FAMFS" fsck "$1" | awk '/Device capacity:/ { c = $3 } /Free space:/ { f = $3 } /log_len:/ { l = $2 }
+		END { print c - f - 2097152 - l }'
+}
+say "8. The same tree in a file system of 4 KiB allocation units (mkfs --alloc-unit 4K)"
+IMG4=$D/famfs4k.img
+M4=$D/m4k
+mkdir -p "$M4"
+gib4=$(awk -v b="$bytes" -v f="$files" 'BEGIN { g = int((b * 1.2 + f * 4096 + 64 * 1048576) / 1073741824) + 1; print (g < 1 ? 1 : g) }')
+run "$FAMFS" mkfs --alloc-unit 4K --size "${gib4}G" "$IMG4"
+run "$FAMFS" mount "$IMG4" "$M4"
+run "$FAMFS" cp -r "$SRC" "$M4/doc" 2>/dev/null || true
+if diff -r "$M/doc" "$M4/doc" >"$D/units.diff" 2>&1; then units_same=identical; else units_same="DIFFERENT (see $D/units.diff)"; fi
+used4k=$(files_bytes "$M4")
+# What the copy of the tree alone takes with 2 MiB units (the 2 MiB file system holds more).
+need2m=$(find "$M/doc" -type f -printf '%s\n' | awk '{ s += ($1 ? int(($1 + 2097151) / 2097152) : 1) * 2097152 } END { print s + 0 }')
+run "$FAMFS" fsck "$M4"
+"$FAMFS" umount "$M4"
+space=$(awk -v a="$need2m" -v b="$used4k" -v d="$(find "$M/doc" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')" \
+	'BEGIN { printf "%.1f MiB of data: 2 MiB units %.1f MiB, 4 KiB units %.1f MiB (%.0fx less)", d / 1048576, a / 1048576, b / 1048576, a / b }')
+echo "  $space; the 4 KiB-unit copy is $units_same"
 say "Summary"
 cat <<EOF
   files copied        $(find "$M/doc" -type f | wc -l) of $files, $(find "$M/doc" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }') bytes ($refused refused: path over 79 bytes)
@@ -134,8 +159,9 @@ cat <<EOF
   byte-for-byte       $same
   log slots           $slots
   client vs master    $view; new files visible on the client in ${follow_ms} ms
+  space per unit      $space
 EOF
 say "Unmount"
 cleanup
 echo "  done; the image stays at $IMG"
-case "$same $view $cpa" in *DIFFERENT* | *FAILED*) exit 1 ;; esac
+case "$same $view $cpa $units_same" in *DIFFERENT* | *FAILED*) exit 1 ;; esac
