@@ -140,10 +140,18 @@ expect 0 diff -r "$M" "$C"
 expect 0 "$FAMFS" umount "$C"
 expect 0 "$FAMFS" umount "$M"
 
-step "fsck of the image, and a remount serves the same bytes"
+step "fsck of the image, getmap, and the shadow YAML of 4 KiB extents"
 expect 0 "$FAMFS" fsck "$IMG" && contains "clean"
+"$FAMFS" logplay --dry-run --yaml "$IMG" >"$T/all.yaml" || fail "logplay --yaml"
+expect 0 "$YAMLCHECK" <"$T/all.yaml" && contains "^$((NCOPIED + 6)) documents$"
+grep -q "path: line" "$T/all.yaml" || fail "no YAML document for 'line'"
+grep -A12 "path: line$" "$T/all.yaml" | grep -qE "length: 0x1000$" ||
+	fail "the 7-byte file's extent is not one 4 KiB page in the YAML"
+
+step "a remount serves the same bytes"
 mount_famfs "$IMG" "$M" || fail "remount failed"
 expect 0 cmp "$T/big.src" "$M/big"
+expect 0 "$FAMFS" getmap "$M/line" && contains "extent 0 dev 0 offset 0x[0-9a-f]*000 len 0x1000"
 expect 0 diff -r "$SRC/dpkg" "$M/doc/dpkg"
 
 finish

@@ -50,9 +50,22 @@ static struct famfs_file_body striped(void)
 	return f;
 }
 
+/* A 4 KiB-unit file system (issue 13): a packed small file, a large file's 4 KiB tail. */
+static struct famfs_file_body small_4k(void)
+{
+	struct famfs_file_body f = simple();
+
+	memset(f.relpath, 0, sizeof(f.relpath));
+	strcpy(f.relpath, "packed");
+	f.size = 2097152 + 5000;
+	f.se[0] = (struct famfs_simple_extent){0, 0xc00000, 0x200000};
+	f.se[1] = (struct famfs_simple_extent){0, 0xa03000, 0x2000};
+	return f;
+}
+
 static void test_round_trip(void **state)
 {
-	struct famfs_file_body in[2] = {simple(), striped()}, out;
+	struct famfs_file_body in[3] = {simple(), striped(), small_4k()}, out;
 	struct famfs_yaml_reader *r;
 	char *buf = NULL, err[256];
 	size_t len = 0;
@@ -61,7 +74,10 @@ static void test_round_trip(void **state)
 	(void)state;
 	assert_int_equal(famfs_yaml_emit_file(f, &in[0]), 0);
 	assert_int_equal(famfs_yaml_emit_file(f, &in[1]), 0);
+	assert_int_equal(famfs_yaml_emit_file(f, &in[2]), 0);
 	fclose(f);
+	assert_non_null(strstr(buf, "offset: 0xa03000"));
+	assert_non_null(strstr(buf, "length: 0x2000"));
 	/* The shape the existing tools read. */
 	assert_non_null(strstr(buf, "path: dir1/file0"));
 	assert_non_null(strstr(buf, "mode: 0644"));
@@ -70,7 +86,7 @@ static void test_round_trip(void **state)
 
 	f = fmemopen(buf, len, "r");
 	r = famfs_yaml_reader_new(f);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		assert_int_equal(famfs_yaml_read_file(r, &out, err, sizeof(err)), 1);
 		assert_memory_equal(&out, &in[i], sizeof(out));
 	}
