@@ -6,8 +6,17 @@
 #
 # Usage: test/vm/run-vm.sh --image FILE [options]
 #   --image FILE     backing file of the NVDIMM (created sparse if missing);
-#                    give two guests the same FILE to share the memory
+#                    give two guests the same FILE to share the memory;
+#                    "none": no NVDIMM (needs --cxl)
 #   --size SIZE      NVDIMM size (default 1G; multiple of 2M)
+#   --cxl FILE       add an emulated CXL type-3 memory device (qemu 7.2
+#                    cxl-type3, persistent memdev) backed by FILE (created
+#                    sparse if missing); q35 machine, second empty root
+#                    port, fixed serial, 6.12's pci=nomsi and -hypervisor
+#                    (docs/kernel.md, "CXL test bed")
+#   --cxl-size SIZE  its size (default 256M; multiple of 256M)
+#   --lsa FILE       its label storage area (default FILE.lsa); hosts
+#                    sharing the memory share this file too
 #   --kver KVER      the Debian kernel to boot (default: the first of
 #                    scripts/kernel-env.sh's KVERS): its cached vmlinuz and
 #                    build/vm/KVER/initramfs.cpio.gz
@@ -22,6 +31,7 @@
 #   --timeout SEC    kill qemu after SEC seconds (default 300); the guest's
 #                    own watchdog fires 15 s earlier and dumps its state
 #   --mem SIZE       guest RAM (default 2G)
+#   --maxmem SIZE    RAM + NVDIMM limit (default 8G)
 #   -v, --verbose    stream the console while it runs ("[NAME] " prefix)
 #   --interactive    console on this terminal, a shell after the test
 #                    (famfs.shell=1), no timeout; Ctrl-A X quits qemu
@@ -37,14 +47,17 @@ BUILD="${BUILD:-$REPO/build}"
 
 die() { echo "run-vm: error: $*" >&2; exit 2; }
 
-IMAGE="" SIZE=1G INITRD="" KERNEL="" KVER_ARG="" TEST=smoke
-ARGS=() APPEND="" LOG="" NAME="" TIMEOUT=300 MEM=2G VERBOSE=0 INTERACTIVE=0
+IMAGE="" SIZE=1G CXL="" CXL_SIZE=256M LSA="" INITRD="" KERNEL="" KVER_ARG="" TEST=smoke
+ARGS=() APPEND="" LOG="" NAME="" TIMEOUT=300 MEM=2G MAXMEM=8G VERBOSE=0 INTERACTIVE=0
 
 parse_args() {
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--image) IMAGE=$2; shift ;;
 		--size) SIZE=$2; shift ;;
+		--cxl) CXL=$2; shift ;;
+		--cxl-size) CXL_SIZE=$2; shift ;;
+		--lsa) LSA=$2; shift ;;
 		--initrd) INITRD=$2; shift ;;
 		--kernel) KERNEL=$2; shift ;;
 		--kver) KVER_ARG=$2; shift ;;
@@ -55,6 +68,7 @@ parse_args() {
 		--name) NAME=$2; shift ;;
 		--timeout) TIMEOUT=$2; shift ;;
 		--mem) MEM=$2; shift ;;
+		--maxmem) MAXMEM=$2; shift ;;
 		-v | --verbose) VERBOSE=1 ;;
 		--interactive) INTERACTIVE=1 ;;
 		-h | --help) sed -n '3,/^set -euo/p' "$0" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
@@ -63,6 +77,8 @@ parse_args() {
 		shift
 	done
 	[ -n "$IMAGE" ] || die "--image FILE is required"
+	[ "$IMAGE" != none ] || [ -n "$CXL" ] || die "--image none needs --cxl FILE"
+	[ -z "$CXL" ] || LSA=${LSA:-$CXL.lsa}
 	NAME=${NAME:-$TEST}
 	LOG=${LOG:-$BUILD/vm/$NAME.log}
 }
@@ -80,8 +96,17 @@ setup() {
 	INITRD=${INITRD:-$BUILD/vm/$KVER/initramfs.cpio.gz}
 	[ -r "$KERNEL" ] || die "kernel $KERNEL not readable"
 	[ -r "$INITRD" ] || die "initramfs $INITRD not found (run test/vm/mkinitramfs.sh)"
-	mkdir -p "$(dirname "$LOG")" "$(dirname "$IMAGE")"
-	[ -e "$IMAGE" ] || truncate -s "$SIZE" "$IMAGE" || die "cannot create $IMAGE"
+	mkdir -p "$(dirname "$LOG")"
+	if [ "$IMAGE" != none ]; then
+		mkdir -p "$(dirname "$IMAGE")"
+		[ -e "$IMAGE" ] || truncate -s "$SIZE" "$IMAGE" || die "cannot create $IMAGE"
+	fi
+	if [ -n "$CXL" ]; then
+		mkdir -p "$(dirname "$CXL")" "$(dirname "$LSA")"
+		[ -e "$CXL" ] || truncate -s "$CXL_SIZE" "$CXL" || die "cannot create $CXL"
+		# 256 MiB of label space is what the measured recipe used; sparse.
+		[ -e "$LSA" ] || truncate -s 256M "$LSA" || die "cannot create $LSA"
+	fi
 }
 
 # Print the guest test's own output: from "running <script>" to the verdict.
@@ -97,11 +122,33 @@ main() {
 	local cmdline="console=ttyS0 panic=-1 oops=panic loglevel=4 no_timer_check famfs.test=$TEST $guest_to ${ARGS[*]}$APPEND"
 
 	# shellcheck disable=SC2054 # the commas belong to qemu's option values
-	local qemu=(qemu-system-x86_64 -accel tcg -cpu qemu64,+rdrand -smp 1
-		-machine pc,nvdimm=on -m "$MEM,slots=2,maxmem=4G"
-		-object "memory-backend-file,id=mem1,share=on,mem-path=$IMAGE,size=$SIZE,align=2M"
-		-device nvdimm,id=nv1,memdev=mem1
-		-nographic -nodefaults -serial stdio -monitor none -no-reboot
+	local qemu=(qemu-system-x86_64 -accel tcg -smp 1) machine=pc,nvdimm=on cpu=qemu64,+rdrand
+	if [ -n "$CXL" ]; then
+		# CXL (docs/kernel.md): q35 with cxl=on; a second, empty root port
+		# (6.1 then commits the host bridge's HDM decoder); a non-zero
+		# serial (6.1 derives the interleave-set cookie of the labels from
+		# it); 6.12's cxl_pci needs pci=nomsi, its region commit a CPU
+		# without the hypervisor bit.
+		machine=q35,cxl=on
+		[ "$IMAGE" = none ] || machine=$machine,nvdimm=on
+		cpu=$cpu,-hypervisor
+		cmdline="$cmdline pci=nomsi"
+	fi
+	qemu+=(-cpu "$cpu" -machine "$machine" -m "$MEM,slots=4,maxmem=$MAXMEM")
+	if [ "$IMAGE" != none ]; then
+		qemu+=(-object "memory-backend-file,id=mem1,share=on,mem-path=$IMAGE,size=$SIZE,align=2M"
+			-device nvdimm,id=nv1,memdev=mem1)
+	fi
+	if [ -n "$CXL" ]; then
+		qemu+=(-object "memory-backend-file,id=cxl-mem1,share=on,mem-path=$CXL,size=$CXL_SIZE"
+			-object "memory-backend-file,id=cxl-lsa1,share=on,mem-path=$LSA,size=256M"
+			-device pxb-cxl,bus_nr=12,bus=pcie.0,id=cxl.1
+			-device cxl-rp,port=0,bus=cxl.1,id=root_port13,chassis=0,slot=2
+			-device cxl-type3,bus=root_port13,memdev=cxl-mem1,id=cxl-pmem0,sn=0x1,lsa=cxl-lsa1
+			-device cxl-rp,port=1,bus=cxl.1,id=root_port14,chassis=0,slot=3
+			-M cxl-fmw.0.targets.0=cxl.1,cxl-fmw.0.size=4G)
+	fi
+	qemu+=(-nographic -nodefaults -serial stdio -monitor none -no-reboot
 		-kernel "$KERNEL" -initrd "$INITRD" -append "$cmdline")
 
 	if [ "$INTERACTIVE" = 1 ]; then
@@ -110,7 +157,7 @@ main() {
 		exec "${qemu[@]}"
 	fi
 
-	echo "run-vm[$NAME]: booting (image $IMAGE, log $LOG, timeout ${TIMEOUT}s)" >&2
+	echo "run-vm[$NAME]: booting (image $IMAGE${CXL:+, cxl $CXL}, log $LOG, timeout ${TIMEOUT}s)" >&2
 	echo "run-vm[$NAME]: append: $cmdline" >&2
 	local start=$SECONDS rc=0
 	set +e

@@ -1,0 +1,198 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# dax.sh - guest test: the famfs_dax driver (kmod/dax/) on a device-dax
+# instance of an emulated NVDIMM or CXL memory device, on the booted kernel
+# (6.1 or 6.12). Runs inside the guest under `sh -e` (guest-init.sh);
+# selected with famfs.test=dax.
+#
+# Usage (kernel command line, via run-vm.sh --test dax --arg KEY=VALUE):
+#   famfs.case=drv      NVDIMM devdax: famfs_dax never binds by itself; bind by
+#                       unbind + new_id (timed per GiB); data written through
+#                       device_dax's mmap reads back through famfs_dax's
+#                       read(), and the reverse; no mmap on famfs_dax; an open
+#                       file gets ENXIO after unbind; back to device_dax;
+#                       rmmod
+#   famfs.case=cxl-drv  the same on a CXL pmem region in devdax mode
+#                       (cxl create-region, ndctl create-namespace)
+#   famfs.nonce=STRING  the marker written at device offset 0 of the CXL
+#                       device (cxl-drv), for the host to find in the backing
+#                       file
+
+CASE=${FAMFS_CASE:-drv}
+NONCE=${FAMFS_NONCE:-x}
+KO=/famfs/famfs_dax.ko
+SYS=/sys/bus/dax
+
+say() { echo "dax[$CASE]: $*"; }
+fail() {
+	echo "dax[$CASE]: FAIL: $*"
+	dmesg | grep -i -e dax -e cxl | tail -20
+	exit 1
+}
+
+wait_for() { # PATH SECONDS
+	i=0
+	while [ ! -e "$1" ]; do
+		i=$((i + 1))
+		[ $i -le $(($2 * 10)) ] || fail "$1 did not appear within $2 s"
+		sleep 0.1
+	done
+}
+
+# driver_of daxX.Y: the bound driver's name, or "none"
+driver_of() {
+	l=$(readlink $SYS/devices/$1/driver 2>/dev/null || true)
+	if [ -n "$l" ]; then basename "$l"; else echo none; fi
+}
+
+expect_driver() { # DEV DRIVER
+	d=$(driver_of "$1")
+	[ "$d" = "$2" ] || fail "$1 is bound to '$d', want '$2'"
+}
+
+# to_famfs daxX.Y: unbind from the current driver, new_id on famfs_dax.
+# Prints the milliseconds both took.
+to_famfs() {
+	d=$(driver_of "$1")
+	u=0
+	[ "$d" = none ] || u=$(daxtool time-write $SYS/drivers/$d/unbind "$1")
+	b=$(daxtool time-write $SYS/drivers/famfs_dax/new_id "$1")
+	expect_driver "$1" famfs_dax
+	echo $((u + b))
+}
+
+# to_devdax daxX.Y: unbind from famfs_dax, drop its id, bind device_dax.
+to_devdax() {
+	u=$(daxtool time-write $SYS/drivers/famfs_dax/unbind "$1")
+	daxtool write-file $SYS/drivers/famfs_dax/remove_id "$1"
+	b=$(daxtool time-write $SYS/drivers/device_dax/bind "$1")
+	expect_driver "$1" device_dax
+	echo $((u + b))
+}
+
+size_mib() { echo $(($(cat $SYS/devices/$1/size) >> 20)); }
+
+# The driver cases: DEV is daxX.Y, bound to device_dax.
+driver_checks() {
+	dev=$1
+	node=/dev/$dev
+	mib=$(size_mib "$dev")
+	expect_driver "$dev" device_dax
+	insmod $KO
+	expect_driver "$dev" device_dax
+	say "famfs_dax loaded; $dev ($mib MiB) stays on device_dax"
+
+	daxtool fill "$node" 1 0 8M mmap
+	ms=$(to_famfs "$dev")
+	say "bound to famfs_dax in $ms ms ($mib MiB): $((ms * 1024 / mib)) ms per GiB"
+	dmesg | grep -q "$dev: famfs_dax: $mib MiB in" || fail "no bind message from famfs_dax"
+	daxtool check "$node" 1 0 8M rw
+	daxtool expect-errno "$node" ENODEV mmap
+	daxtool fill "$node" 2 4M 4M rw
+	daxtool check "$node" 2 4M 4M rw
+	# the last bytes of the device, and a read past its end
+	daxtool fill "$node" 3 $((mib - 1))M 1M rw
+	daxtool check "$node" 3 $((mib - 1))M 1M rw
+	n=$(dd if="$node" bs=4096 skip=$((mib * 256)) count=1 2>/dev/null | wc -c)
+	[ "$n" = 0 ] || fail "read past the end of $node returned $n bytes"
+
+	say "unbind while a file is open: its next read fails with ENXIO"
+	mkfifo /tmp/go
+	daxtool held-read "$node" /tmp/go >/tmp/held &
+	pid=$!
+	i=0
+	until grep -q 'open and read' /tmp/held; do
+		i=$((i + 1))
+		[ $i -le 100 ] || fail "held-read did not start"
+		sleep 0.1
+	done
+	ms=$(to_devdax "$dev")
+	echo go >/tmp/go
+	wait $pid || fail "held-read failed"
+	grep -q 'held-read: ENXIO' /tmp/held || fail "read after unbind: $(cat /tmp/held)"
+	say "back on device_dax in $ms ms; the old file's read: $(tail -1 /tmp/held)"
+	daxtool check "$node" 1 0 4M mmap
+	daxtool check "$node" 2 4M 4M mmap
+	daxtool check "$node" 3 $((mib - 1))M 1M mmap
+
+	say "famfs_dax never binds by itself"
+	daxtool write-file $SYS/drivers/device_dax/unbind "$dev"
+	rmmod device_dax
+	daxtool write-file $SYS/drivers_probe "$dev" || true
+	expect_driver "$dev" none
+	modprobe device_dax
+	expect_driver "$dev" device_dax
+	say "with device_dax unloaded a probe left $dev unbound; device_dax took it back"
+
+	ms=$(to_famfs "$dev")
+	daxtool check "$node" 1 0 4M rw
+	ms=$(to_devdax "$dev")
+	rmmod famfs_dax
+	say "rebound twice, famfs_dax unloaded"
+}
+
+case_drv() {
+	say "ndctl create-namespace -f -e namespace0.0 -m devdax --map=mem"
+	ndctl create-namespace -f -e namespace0.0 -m devdax --map=mem >/dev/null
+	wait_for /dev/dax0.0 10
+	driver_checks dax0.0
+	say "all drv checks passed"
+}
+
+# CXL: the memory device, a pmem region on it, a devdax namespace.
+cxl_setup() {
+	for m in cxl_acpi cxl_pci cxl_mem cxl_pmem cxl_port dax_cxl; do
+		modprobe $m 2>/dev/null || true
+	done
+	i=0
+	until cxl list -M 2>/dev/null | grep -q mem0; do
+		i=$((i + 1))
+		[ $i -le 100 ] || fail "no CXL memory device: $(cxl list 2>&1)"
+		sleep 0.1
+	done
+	region=$(cxl create-region -m -d decoder0.0 -w 1 -t pmem mem0 2>&1) ||
+		fail "cxl create-region: $region"
+	say "cxl create-region: $(echo "$region" | grep -o '"region":"[a-z0-9]*"' || true)"
+	# The nvdimm region that the CXL region became, and its namespace.
+	i=0
+	until ndctl list -R 2>/dev/null | grep -q '"dev":"region'; do
+		i=$((i + 1))
+		[ $i -le 100 ] || fail "no nvdimm region for the CXL region"
+		sleep 0.1
+	done
+	ndreg=$(ndctl list -R | grep -o '"dev":"region[0-9]*"' | head -1 | cut -d'"' -f4)
+	if ! ndctl list -N -r "$ndreg" | grep -q '"mode":"devdax"'; then
+		say "ndctl create-namespace -r $ndreg -m devdax --map=mem"
+		ndctl create-namespace -r "$ndreg" -m devdax --map=mem >/dev/null
+	fi
+	i=0
+	until ls /dev/dax* >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -le 100 ] || fail "no /dev/dax* on the CXL region"
+		sleep 0.1
+	done
+	cxldev=$(basename "$(ls /dev/dax* | head -1)")
+	say "CXL devdax: $cxldev, $(size_mib "$cxldev") MiB"
+}
+
+case_cxl_drv() {
+	cxl_setup
+	driver_checks "$cxldev"
+	insmod $KO
+	to_famfs "$cxldev" >/dev/null
+	printf 'FAMFS-CXL-MARKER %s\n' "$NONCE" >/tmp/marker
+	dd if=/tmp/marker of=/dev/"$cxldev" bs=4096 conv=sync 2>/dev/null
+	got=$(dd if=/dev/"$cxldev" bs=4096 count=1 2>/dev/null | head -n 1 | tr -d '\000')
+	[ "$got" = "FAMFS-CXL-MARKER $NONCE" ] || fail "marker read back as '$got'"
+	to_devdax "$cxldev" >/dev/null
+	say "marker written at device offset 0 through famfs_dax"
+	say "all cxl-drv checks passed"
+}
+
+case $CASE in
+drv) case_drv ;;
+cxl-drv) case_cxl_drv ;;
+*) fail "unknown famfs.case=$CASE" ;;
+esac
+say ok
