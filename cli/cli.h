@@ -184,6 +184,16 @@ const char *cli_stripe_opts(const struct cli_cmd *cmd, const char *nstrips, cons
 /** cli_famfs_nospace() - why ENOSPC: "the log is full" or "no space left on the device". */
 const char *cli_famfs_nospace(const char *path);
 
+/**
+ * cli_devdax_mode() - put the devdax device @dev on the driver famfs needs
+ * (cli/devdax.c): with @kernel, on famfs_dax if kernel-mode famfs is
+ * possible (the famfs and famfs_dax modules are loaded), else unchanged;
+ * without it, back on device_dax. Anything but a devdax device is left
+ * alone. Prints what it did; CLI_OK, or CLI_FAIL with the reason printed
+ * (the device is busy, the driver refused it).
+ */
+int cli_devdax_mode(const struct cli_cmd *cmd, const char *dev, bool kernel);
+
 /* The subcommands (cli/<name>.c). */
 extern const struct cli_cmd cli_cmd_mkfs, cli_cmd_fsck, cli_cmd_logplay, cli_cmd_mount,
     cli_cmd_umount, cli_cmd_mkdir, cli_cmd_creat, cli_cmd_cp, cli_cmd_getmap, cli_cmd_verify,

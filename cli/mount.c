@@ -31,13 +31,13 @@ static void fused_path(char *buf, size_t size)
 	snprintf(buf, size, "famfs_fused");
 }
 
-enum { OPT_BOUNCEDAX = 256 };
+enum { OPT_BOUNCEDAX = 256, OPT_DEVDAX };
 
 static int run(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	char fused[PATH_MAX + 16], opts[1024] = "", mntreal[PATH_MAX], role[16];
 	const char *arg, *fargv[10];
-	bool ro = false, debug = false, remount = false;
+	bool ro = false, debug = false, remount = false, devdax = false;
 	int c, n = 0, status, verbose = 0, role_opt = 0;
 	struct stat st;
 	pid_t pid;
@@ -76,6 +76,9 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		case 'v':
 			verbose++;
 			break;
+		case OPT_DEVDAX:
+			devdax = true;
+			break;
 		}
 	}
 	if (argc - cli_optind() != 2)
@@ -100,6 +103,9 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		if (!rc && verbose)
 			printf("famfs mount: %s unmounted (-R)\n", mnt);
 	}
+	/* /dev/daxX.Y: kernel-mode famfs needs it on famfs_dax (docs/kernel.md) */
+	if (cli_devdax_mode(cmd, dev, !devdax) != CLI_OK)
+		return CLI_FAIL;
 	if (ro)
 		snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), "%sro",
 			 opts[0] ? "," : "");
@@ -162,19 +168,22 @@ static const struct cli_opt opts[] = {
      false},
     {"shadow", 'S', "PATH", NULL,
      "the server keeps no shadow tree (famfs logplay --shadow writes one)", false},
-    {"set-daxmode", 'M', NULL, NULL, "devdax mode is the device's; set it with daxctl", false},
+    {"set-daxmode", 'M', NULL, NULL,
+     "done by default: a /dev/daxX.Y goes to famfs_dax when the famfs modules are loaded", false},
     {"load-module", 'L', NULL, NULL, "load the famfs module with modprobe; mount uses it if loaded",
      false},
     {"cache", 'c', "MODE", NULL, "see -t/--timeout, and -o cache= for the data path", false},
     {"dummy", 'D', "DEV", NULL, "no dummy devices here", false},
-    {"bouncedax", OPT_BOUNCEDAX, NULL, NULL, "devdax mode is the device's; set it with daxctl",
+    {"bouncedax", OPT_BOUNCEDAX, NULL, NULL,
+     "a /dev/daxX.Y is rebound only when needed (famfs umount --devdax gives it back)", false},
+    {"devdax", OPT_DEVDAX, NULL, "keep a /dev/daxX.Y on device_dax (user-space data path)", NULL,
      false},
     {0},
 };
 
 const struct cli_cmd cli_cmd_mount = {
     .name = "mount",
-    .args = "[-r] [-t SEC] [-o OPTS] [-R] [-v] DEVICE MOUNTPOINT",
+    .args = "[-r] [-t SEC] [-o OPTS] [-R] [-v] [--devdax] DEVICE MOUNTPOINT",
     .summary = "Mount the famfs on DEVICE at MOUNTPOINT (starts famfs_fused).",
     .details = "On the master host the mount is read-write: files and directories created\n"
 	       "there are appended to the log. On any other host, or with -r, it is\n"
@@ -182,6 +191,10 @@ const struct cli_cmd cli_cmd_mount = {
 	       "second. A device can be mounted read-write once per host. famfs is always\n"
 	       "mounted nosuid,nodev: set-user-ID bits and device files in it have no effect.\n"
 	       "mount(8) works too: mount -t famfs DEVICE MOUNTPOINT, or a line in /etc/fstab.\n\n"
+	       "A devdax device (/dev/daxX.Y) is moved from device_dax to the famfs_dax\n"
+	       "driver when the famfs and famfs_dax kernel modules are loaded: the kernel\n"
+	       "then maps files straight to the device. It stays there after umount\n"
+	       "(famfs mkfs/fsck work on it); famfs umount --devdax gives it back.\n\n"
 	       "Exit status: 0 mounted, 1 failed (the reason is printed), 2 usage error.",
     .opts = opts,
     .run = run,

@@ -16,8 +16,9 @@
 /*
  * Is @mnt the root of a famfs mount? (/proc/self/mountinfo, the last match
  * is on top): type "famfs" (famfs.ko) or "fuse.famfs" (the kernel's FUSE).
+ * Its mount source (the device) into @source (may be NULL).
  */
-static bool is_famfs_mount(const char *mnt)
+static bool is_famfs_mount(const char *mnt, char *source, size_t size)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "r");
 	char line[8192];
@@ -26,14 +27,17 @@ static bool is_famfs_mount(const char *mnt)
 	if (!f)
 		return false;
 	while (fgets(line, sizeof(line), f)) {
-		char mp[PATH_MAX], fstype[64];
+		char mp[PATH_MAX], fstype[64], src[PATH_MAX];
 		char *dash = strstr(line, " - ");
 
 		if (!dash || sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 ||
-		    sscanf(dash + 3, "%63s", fstype) != 1)
+		    sscanf(dash + 3, "%63s %4095s", fstype, src) != 2)
 			continue;
-		if (!strcmp(mp, mnt))
+		if (!strcmp(mp, mnt)) {
 			found = !strcmp(fstype, FAMFS_FSTYPE) || !strcmp(fstype, "fuse.famfs");
+			if (source)
+				snprintf(source, size, "%s", src);
+		}
 	}
 	fclose(f);
 	return found;
@@ -66,7 +70,7 @@ int cli_famfs_umount(const char *path)
 
 	if (!realpath(path, mnt))
 		return -errno;
-	if (!is_famfs_mount(mnt))
+	if (!is_famfs_mount(mnt, NULL, 0))
 		return -EINVAL;
 	/* The server exits when the kernel drops the connection, and a master's
 	 * server holds the device's writer lock until then: wait for it, so the
@@ -80,34 +84,49 @@ int cli_famfs_umount(const char *path)
 	return 0;
 }
 
+enum { OPT_DEVDAX = 256 };
+
 static int run(const struct cli_cmd *cmd, int argc, char **argv)
 {
-	char mnt[PATH_MAX];
+	char mnt[PATH_MAX], source[PATH_MAX] = "";
+	bool devdax = false;
 	const char *arg;
 	int c, rc;
 
 	while ((c = cli_getopt(cmd, argc, argv, &arg)) != -1)
-		;
+		if (c == OPT_DEVDAX)
+			devdax = true;
 	if (argc - cli_optind() != 1)
 		return cli_usage_error(cmd, "expected MOUNTPOINT");
 	if (!realpath(argv[cli_optind()], mnt))
 		return cli_error(cmd, "%s: %s", argv[cli_optind()], strerror(errno));
+	is_famfs_mount(mnt, source, sizeof(source));
 	rc = cli_famfs_umount(mnt);
 	if (rc == -EINVAL)
 		return cli_error(cmd, "%s is not a famfs mount point", mnt);
 	if (rc)
 		return cli_error(cmd, "%s: %s", mnt, strerror(-rc));
+	/* --devdax: a devdax device goes back to device_dax */
+	if (devdax && source[0] == '/')
+		return cli_devdax_mode(cmd, source, false);
 	return CLI_OK;
 }
 
-static const struct cli_opt opts[] = {{0}};
+static const struct cli_opt opts[] = {
+    {"devdax", OPT_DEVDAX, NULL, "give a /dev/daxX.Y back to device_dax (from famfs_dax)", NULL,
+     false},
+    {0},
+};
 
 const struct cli_cmd cli_cmd_umount = {
     .name = "umount",
-    .args = "MOUNTPOINT",
+    .args = "[--devdax] MOUNTPOINT",
     .summary = "Unmount a famfs and wait until its server has released the device.",
     .details = "Plain umount(8) works too; famfs umount also waits (up to 10 s) for the\n"
-	       "master's server to exit, so the device can be mounted again at once.\n\n"
+	       "master's server to exit, so the device can be mounted again at once.\n"
+	       "With --devdax a devdax device that famfs mount moved to the famfs_dax\n"
+	       "driver goes back to device_dax (raw mmap for other tools); it stays on\n"
+	       "famfs_dax while any other process has it open.\n\n"
 	       "Exit status: 0 unmounted, 1 failed, 2 usage error.",
     .opts = opts,
     .run = run,

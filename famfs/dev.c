@@ -16,6 +16,7 @@
 
 #include <daxctl/libdaxctl.h>
 
+#include "daxbind.h"
 #include "dev.h"
 #include "flush.h"
 
@@ -37,6 +38,29 @@ const char *famfs_dev_kind_name(enum famfs_dev_kind kind)
 		return "pmem";
 	}
 	return "?";
+}
+
+/*
+ * The window of a device that cannot be mapped from user space is a private
+ * buffer kept in step with the media by reads (invalidate) and writes
+ * (flush): a pmem block device (its mmap goes through the page cache) and a
+ * devdax device bound to famfs_dax (no mmap; its read() drops stale cache
+ * lines and its write() bypasses the cache, docs/kernel.md).
+ */
+static bool buffered(const struct famfs_dev *dev)
+{
+	return dev->kind == FAMFS_DEV_PMEM || dev->famfs_dax;
+}
+
+bool famfs_dev_mappable(const struct famfs_dev *dev)
+{
+	return !buffered(dev);
+}
+
+/* Granularity of direct transfers: O_DIRECT blocks on pmem, bytes on famfs_dax. */
+static uint64_t io_align(const struct famfs_dev *dev)
+{
+	return dev->kind == FAMFS_DEV_PMEM ? DIO_ALIGN : 1;
 }
 
 /* Size and alignment of a devdax device, from libdaxctl. */
@@ -94,10 +118,14 @@ int famfs_dev_open(const char *path, unsigned int flags, struct famfs_dev **out)
 		dev->size = st.st_size;
 		dev->align = sysconf(_SC_PAGESIZE);
 	} else if (S_ISCHR(st.st_mode)) {
+		char drv[64];
+
 		dev->kind = FAMFS_DEV_DAX;
 		rc = daxctl_geometry(st.st_rdev, &dev->size, &dev->align);
 		if (rc)
 			goto fail;
+		dev->famfs_dax = famfs_daxdev_driver(st.st_rdev, drv, sizeof(drv)) == 0 &&
+				 !strcmp(drv, FAMFS_DAX_DRIVER);
 	} else if (S_ISBLK(st.st_mode)) {
 		dev->kind = FAMFS_DEV_PMEM;
 		dev->align = DIO_ALIGN;
@@ -139,7 +167,7 @@ int famfs_dev_create_file(const char *path, uint64_t size)
 	return rc;
 }
 
-/* Aligned O_DIRECT transfer on a block device; buf, len and off aligned. */
+/* A whole transfer with pread/pwrite (on pmem: O_DIRECT, all aligned). */
 static int dio(struct famfs_dev *dev, void *buf, size_t len, uint64_t off, bool write)
 {
 	while (len) {
@@ -166,7 +194,7 @@ void *famfs_dev_map(struct famfs_dev *dev, uint64_t len)
 		errno = EINVAL;
 		return NULL;
 	}
-	if (dev->kind == FAMFS_DEV_PMEM) {
+	if (buffered(dev)) {
 		p = aligned_alloc(DIO_ALIGN, mlen);
 		if (!p)
 			return NULL;
@@ -184,7 +212,7 @@ void *famfs_dev_map(struct famfs_dev *dev, uint64_t len)
 			return NULL;
 	}
 	if (dev->map) {
-		if (dev->kind == FAMFS_DEV_PMEM)
+		if (buffered(dev))
 			free(dev->map);
 		else
 			munmap(dev->map, dev->map_len);
@@ -206,10 +234,11 @@ static int window_range(struct famfs_dev *dev, const void *addr, size_t len, uin
 	return 0;
 }
 
-static int pmem_sync_range(struct famfs_dev *dev, uint64_t off, size_t len, bool write)
+/* Buffered window: write (flush) or re-read (invalidate) a range of it. */
+static int buffer_sync_range(struct famfs_dev *dev, uint64_t off, size_t len, bool write)
 {
-	uint64_t start = off / DIO_ALIGN * DIO_ALIGN;
-	uint64_t end = round_up(off + len, DIO_ALIGN);
+	uint64_t start = off / io_align(dev) * io_align(dev);
+	uint64_t end = round_up(off + len, io_align(dev));
 
 	if (end > dev->map_len)
 		end = dev->map_len;
@@ -229,8 +258,8 @@ int famfs_dev_flush(struct famfs_dev *dev, const void *addr, size_t len)
 
 	if (rc)
 		return rc;
-	if (dev->kind == FAMFS_DEV_PMEM)
-		rc = pmem_sync_range(dev, off, len, true);
+	if (buffered(dev))
+		rc = buffer_sync_range(dev, off, len, true);
 	else
 		famfs_cache_flush(addr, len);
 	if (!rc)
@@ -245,8 +274,8 @@ int famfs_dev_invalidate(struct famfs_dev *dev, const void *addr, size_t len)
 
 	if (rc)
 		return rc;
-	if (dev->kind == FAMFS_DEV_PMEM)
-		rc = pmem_sync_range(dev, off, len, false);
+	if (buffered(dev))
+		rc = buffer_sync_range(dev, off, len, false);
 	else
 		famfs_cache_invalidate(addr, len);
 	if (!rc)
@@ -360,19 +389,10 @@ static int rw(struct famfs_dev *dev, void *buf, size_t len, uint64_t off, bool w
 		return rc;
 	}
 	case FAMFS_DEV_FILE:
-		while (len) {
-			ssize_t n = write ? pwrite(dev->fd, buf, len, (off_t)off)
-					  : pread(dev->fd, buf, len, (off_t)off);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return n < 0 ? -errno : -EIO;
-			buf = (char *)buf + n;
-			len -= (size_t)n;
-			off += (uint64_t)n;
-		}
-		return 0;
+		return dio(dev, buf, len, off, write);
 	case FAMFS_DEV_DAX:
+		if (dev->famfs_dax) /* byte-exact read()/write() of the driver */
+			return dio(dev, buf, len, off, write);
 		if (!dev->map || off + len > dev->map_len)
 			return -EINVAL;
 		if (write)
@@ -436,7 +456,7 @@ void famfs_dev_close(struct famfs_dev *dev)
 	if (!dev)
 		return;
 	if (dev->map) {
-		if (dev->kind == FAMFS_DEV_PMEM)
+		if (buffered(dev))
 			free(dev->map);
 		else
 			munmap(dev->map, dev->map_len);

@@ -11,7 +11,11 @@
  * device cannot be mapped without the page cache from user space, so its
  * window is a private buffer kept in step with the media by O_DIRECT reads
  * (invalidate) and writes (flush): nothing of ours sits in the page cache,
- * where another host could not see it.
+ * where another host could not see it. A devdax device bound to the
+ * famfs_dax kernel driver (kernel-mode famfs, docs/kernel.md) cannot be
+ * mapped at all: its window is a buffer too, kept in step by the driver's
+ * read() (which first drops this CPU's cached copies) and write() (which
+ * bypasses the cache).
  */
 #ifndef FAMFS_DEV_H
 #define FAMFS_DEV_H
@@ -42,6 +46,7 @@ struct famfs_dev {
 	int fd;
 	enum famfs_dev_kind kind;
 	bool writable;
+	bool famfs_dax; /* FAMFS_DEV_DAX bound to famfs_dax: read()/write(), no mmap */
 	uint64_t size;	/* bytes */
 	uint64_t align; /* mapping granularity in bytes */
 	uint8_t *map;	/* window [0, map_len), or NULL */
@@ -77,6 +82,14 @@ int famfs_dev_create_file(const char *path, uint64_t size);
 
 /** famfs_dev_kind_name() - "file", "devdax" or "pmem". */
 const char *famfs_dev_kind_name(enum famfs_dev_kind kind);
+
+/**
+ * famfs_dev_mappable() - true if the window is a shared mapping of the
+ * device (file, devdax on device_dax), so that data can be read and written
+ * through it; false if it is a private buffer (pmem, devdax on famfs_dax):
+ * then data goes through famfs_dev_pread()/famfs_dev_pwrite().
+ */
+bool famfs_dev_mappable(const struct famfs_dev *dev);
 
 /**
  * famfs_dev_map() - map device bytes [0, @len) (rounded up to the alignment,
@@ -124,8 +137,9 @@ int famfs_dev_sync(struct famfs_dev *dev);
 /**
  * famfs_dev_pread() / famfs_dev_pwrite() - copy @len bytes at device offset
  * @off out of / into the device without a window (pmem: O_DIRECT through an
- * aligned bounce buffer; file: pread/pwrite; devdax: through the window,
- * which must cover the range). Return 0 or -errno; -EINVAL past the end.
+ * aligned bounce buffer; file and devdax on famfs_dax: pread/pwrite; devdax
+ * on device_dax: through the window, which must cover the range). Return 0 or -errno; -EINVAL past
+ * the end.
  */
 int famfs_dev_pread(struct famfs_dev *dev, void *buf, size_t len, uint64_t off);
 int famfs_dev_pwrite(struct famfs_dev *dev, const void *buf, size_t len, uint64_t off);

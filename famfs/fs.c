@@ -55,7 +55,7 @@ int famfs_fs_open(const char *path, unsigned int flags, struct famfs_fs **out,
 		goto fail;
 	}
 	famfs_geom_from_sb(&fs->geom, fs->sb);
-	map_all = (flags & FAMFS_FS_MAP_ALL) && fs->dev->kind != FAMFS_DEV_PMEM;
+	map_all = (flags & FAMFS_FS_MAP_ALL) && famfs_dev_mappable(fs->dev);
 	win = famfs_dev_map(fs->dev, map_all ? fs->dev->size : fs->geom.meta_end);
 	if (!win) {
 		rc = -errno;

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: Apache-2.0
+/* famfs mount/umount on /dev/daxX.Y: which driver serves the device. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "daxbind.h"
+
+int cli_devdax_mode(const struct cli_cmd *cmd, const char *dev, bool kernel)
+{
+	const char *want = kernel ? FAMFS_DAX_DRIVER : FAMFS_DEVDAX_DRIVER;
+	char cur[64];
+	struct stat st;
+	pid_t busy = 0;
+	double ms;
+	int rc;
+
+	if (stat(dev, &st) < 0 || !S_ISCHR(st.st_mode) ||
+	    famfs_daxdev_driver(st.st_rdev, cur, sizeof(cur)))
+		return CLI_OK; /* not a devdax device: nothing to do */
+	if (!strcmp(cur, want))
+		return CLI_OK;
+	if (kernel && !famfs_daxdev_kernel_mode())
+		return CLI_OK; /* modules not loaded: user-space data path */
+	rc = famfs_daxdev_bind(dev, want, &ms, &busy);
+	if (rc == -EBUSY)
+		return cli_error(cmd, "%s: not moved to %s: process %ld has it open or mapped", dev,
+				 want, (long)busy);
+	if (rc)
+		return cli_error(cmd, "%s: binding to %s failed: %s (it is on '%s' now)", dev, want,
+				 strerror(-rc),
+				 famfs_daxdev_driver(st.st_rdev, cur, sizeof(cur)) ? "?" : cur);
+	printf("famfs %s: %s: bound to %s in %.0f ms\n", cmd->name, dev, want, ms);
+	return CLI_OK;
+}
