@@ -15,11 +15,27 @@
 #                       rmmod
 #   famfs.case=cxl-drv  the same on a CXL pmem region in devdax mode
 #                       (cxl create-region, ndctl create-namespace)
+#   famfs.case=cxl-setup   first boot of host A on a fresh CXL device and
+#                       label area: region, devdax namespace, famfs_dax, famfs
+#                       mkfs, mount, cp the payload, verify, umount
+#   famfs.case=cxl-master  host A again (same CXL file and LSA), at the same
+#                       time as cxl-client: the files persisted; then appends
+#                       BATCHES directories of files while the client reads
+#   famfs.case=cxl-client  host B: mounts read-only, reads every file
+#                       byte-identical (read(), mmap, device offsets), and
+#                       each of the master's batches as it appears
 #   famfs.nonce=STRING  the marker written at device offset 0 of the CXL
 #                       device (cxl-drv), for the host to find in the backing
-#                       file
+#                       file; tags the mailbox messages (cxl-master/client)
+#   famfs.batches=N     how many batches the master appends (default 4)
+# cxl-master and cxl-client talk through a mailbox: the last 4 KiB of the
+# CXL device, read and written through famfs_dax (whose read() drops stale
+# cache lines), which famfs never allocates on a mostly empty device.
 
 CASE=${FAMFS_CASE:-drv}
+MNT=/mnt/famfs
+MASTER_UUID=6d617374-6572-4000-8000-00000000f00d
+CLIENT_UUID=636c6965-6e74-4000-8000-00000000beef
 NONCE=${FAMFS_NONCE:-x}
 KO=/famfs/famfs_dax.ko
 SYS=/sys/bus/dax
@@ -140,7 +156,8 @@ case_drv() {
 	say "all drv checks passed"
 }
 
-# CXL: the memory device, a pmem region on it, a devdax namespace.
+# CXL: the memory device, a pmem region on it, a devdax namespace (created
+# only with "create": other hosts find it in the shared label area).
 cxl_setup() {
 	for m in cxl_acpi cxl_pci cxl_mem cxl_pmem cxl_port dax_cxl; do
 		modprobe $m 2>/dev/null || true
@@ -163,6 +180,7 @@ cxl_setup() {
 	done
 	ndreg=$(ndctl list -R | grep -o '"dev":"region[0-9]*"' | head -1 | cut -d'"' -f4)
 	if ! ndctl list -N -r "$ndreg" | grep -q '"mode":"devdax"'; then
+		[ "${1:-}" = create ] || fail "no devdax namespace in the label area: $(ndctl list -N)"
 		say "ndctl create-namespace -r $ndreg -m devdax --map=mem"
 		ndctl create-namespace -r "$ndreg" -m devdax --map=mem >/dev/null
 	fi
@@ -177,7 +195,7 @@ cxl_setup() {
 }
 
 case_cxl_drv() {
-	cxl_setup
+	cxl_setup create
 	driver_checks "$cxldev"
 	insmod $KO
 	to_famfs "$cxldev" >/dev/null
@@ -190,9 +208,146 @@ case_cxl_drv() {
 	say "all cxl-drv checks passed"
 }
 
+identity() { # UUID
+	echo "$1" >/tmp/identity
+	export FAMFS_SYSTEM_UUID_FILE=/tmp/identity
+}
+
+# Kernel-mode famfs if our modules are here, else the stock FUSE.
+load_famfs() {
+	if [ -f /famfs/famfs.ko ]; then
+		insmod /famfs/famfs.ko
+		MODE=kernel
+	else
+		modprobe fuse 2>/dev/null || true # 6.12: built in
+		MODE=user
+	fi
+	wait_for /dev/fuse 5
+}
+
+fmount() { # [-r] DEVICE
+	mkdir -p $MNT
+	famfs mount "$@" $MNT
+	grep -q " $MNT " /proc/mounts || fail "famfs mount $* did not mount"
+}
+
+counter() { vmtool stat $MNT "$1"; }
+stats_line() {
+	vmtool xattr $MNT user.famfs.stats | grep -e '^fmap' -e '^data' -e '^READ ' \
+		-e '^WRITE ' -e '^GET' | tr '\n' ' '
+}
+
+nfiles() { find "$1" -type f | wc -l; }
+
+# mailbox: the last 4 KiB of the CXL device, through famfs_dax
+mbox_get() {
+	dd if=/dev/"$cxldev" bs=4096 skip=$(($(size_mib "$cxldev") * 256 - 1)) count=1 \
+		2>/dev/null | head -n 1 | tr -d '\000'
+}
+mbox_put() {
+	printf '%s %s\n' "$1" "$NONCE" | dd of=/dev/"$cxldev" bs=4096 conv=sync \
+		seek=$(($(size_mib "$cxldev") * 256 - 1)) 2>/dev/null
+}
+mbox_fail_on_exit() {
+	trap 'rc=$?; [ $rc -eq 0 ] || mbox_put FAIL; exit $rc' EXIT
+}
+mbox_wait() { # WORD SECONDS
+	i=0
+	while :; do
+		m=$(mbox_get)
+		[ "$m" = "$1 $NONCE" ] && return 0
+		[ "$m" = "FAIL $NONCE" ] && fail "the other guest failed"
+		i=$((i + 1))
+		[ $i -le $(($2 * 5)) ] || fail "no '$1' from the other guest within $2 s (mailbox: '$m')"
+		sleep 0.2
+	done
+}
+
+# The CXL device on famfs_dax: through famfs mount in kernel mode (it
+# rebinds by itself), by hand otherwise.
+cxl_famfs_dax() {
+	insmod $KO
+	load_famfs
+	if [ "$MODE" = user ]; then
+		to_famfs "$cxldev" >/dev/null
+	fi
+}
+
+case_cxl_setup() {
+	cxl_setup create
+	cxl_famfs_dax
+	identity $MASTER_UUID
+	famfs mkfs -f --allow-small /dev/"$cxldev"
+	famfs fsck /dev/"$cxldev" >/dev/null
+	fmount /dev/"$cxldev"
+	expect_driver "$cxldev" famfs_dax
+	famfs cp -r /payload/* $MNT/
+	vmtool verify /dev/"$cxldev" /payload $MNT
+	say "$MODE mode: $(nfiles $MNT) files copied and verified: $(stats_line)"
+	famfs umount $MNT
+	famfs fsck /dev/"$cxldev" >/dev/null
+	say "all cxl-setup checks passed"
+}
+
+case_cxl_master() {
+	cxl_setup
+	cxl_famfs_dax
+	mbox_fail_on_exit
+	identity $MASTER_UUID
+	fmount /dev/"$cxldev"
+	[ "$(vmtool xattr $MNT user.famfs.role)" = master ] || fail "not the master"
+	vmtool verify /dev/"$cxldev" /payload $MNT
+	say "the first boot's files persisted"
+	mbox_wait MOUNTED 200
+	b=1
+	while [ $b -le "${FAMFS_BATCHES:-4}" ]; do
+		famfs mkdir $MNT/late$b
+		famfs cp /payload/late/* $MNT/late$b/
+		say "appended $MNT/late$b ($(nfiles $MNT/late$b) files)"
+		b=$((b + 1))
+	done
+	mbox_put APPENDED
+	mbox_wait DONE 200
+	famfs umount $MNT
+	say "all cxl-master checks passed"
+}
+
+case_cxl_client() {
+	cxl_setup
+	cxl_famfs_dax
+	mbox_fail_on_exit
+	identity $CLIENT_UUID
+	fmount /dev/"$cxldev"
+	role=$(vmtool xattr $MNT user.famfs.role)
+	[ "$role" = client ] || fail "role '$role', want client"
+	vmtool verify /dev/"$cxldev" /payload $MNT
+	say "the master's files, byte-identical on this host: $(stats_line)"
+	mbox_put MOUNTED
+	want=$(nfiles /payload/late)
+	b=1
+	while [ $b -le "${FAMFS_BATCHES:-4}" ]; do
+		i=0
+		while [ "$(find $MNT/late$b -type f 2>/dev/null | wc -l)" -lt "$want" ]; do
+			i=$((i + 1))
+			[ $i -le 600 ] || fail "the master's batch $b did not show up"
+			sleep 0.1
+		done
+		vmtool verify /dev/"$cxldev" /payload/late $MNT/late$b
+		say "batch $b showed up and reads byte-identical"
+		b=$((b + 1))
+	done
+	mbox_wait APPENDED 200
+	mbox_put DONE
+	famfs umount $MNT
+	say "all cxl-client checks passed"
+}
+
 case $CASE in
 drv) case_drv ;;
 cxl-drv) case_cxl_drv ;;
+cxl-setup) case_cxl_setup ;;
+cxl-master) case_cxl_master ;;
+cxl-client) case_cxl_client ;;
 *) fail "unknown famfs.case=$CASE" ;;
 esac
 say ok

@@ -9,7 +9,8 @@
  *                           DIR/<same path> through read(), through a shared
  *                           read-only mmap, and (if DEV is not "-") on the
  *                           device at the offsets of its user.famfs.map
- *                           (O_DIRECT on a block device, mmap on devdax)
+ *                           (O_DIRECT on a block device, mmap on devdax,
+ *                           read() on a devdax bound to famfs_dax)
  *   xattr PATH NAME         print an extended attribute
  *   stat PATH OPCODE        print the server's count of OPCODE (READ, WRITE,
  *                           GET_FMAP, ...) from PATH's user.famfs.stats
@@ -267,7 +268,10 @@ static int dev_open(struct dev *d, const char *path)
 		fclose(f);
 		d->size = strtoull(num, NULL, 0);
 		d->base = mmap(NULL, d->size, PROT_READ, MAP_SHARED, d->fd, 0);
-		if (d->base == MAP_FAILED)
+		/* famfs_dax (kmod/dax) has no mmap: read() it */
+		if (d->base == MAP_FAILED && errno == ENODEV)
+			d->base = NULL;
+		else if (d->base == MAP_FAILED)
 			return fail("%s: mmap: %s", path, strerror(errno));
 	}
 	return 0;
@@ -278,9 +282,9 @@ static int dev_read(struct dev *d, char *buf, uint64_t off, uint64_t len)
 {
 	uint64_t got = 0;
 
-	if (d->chr) {
-		if (off + len > d->size)
-			return fail("device read 0x%" PRIx64 "+0x%" PRIx64 " past its end", off, len);
+	if (d->chr && off + len > d->size)
+		return fail("device read 0x%" PRIx64 "+0x%" PRIx64 " past its end", off, len);
+	if (d->chr && d->base) {
 		memcpy(buf, d->base + off, len);
 		return 0;
 	}
