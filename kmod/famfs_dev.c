@@ -32,7 +32,7 @@
 #include <linux/file.h>
 #include <linux/uaccess.h>
 
-struct famfs_conn *famfs_conn_alloc(void)
+struct famfs_conn *famfs_conn_alloc(struct fuse_conn *fc)
 {
 	struct famfs_conn *fcf = kzalloc(sizeof(*fcf), GFP_KERNEL);
 	int i;
@@ -42,6 +42,7 @@ struct famfs_conn *famfs_conn_alloc(void)
 	mutex_init(&fcf->lock);
 	for (i = 0; i < FAMFS_MAX_DAXDEVS; i++) {
 		fcf->dev[i].index = i;
+		fcf->dev[i].fc = fc;
 		spin_lock_init(&fcf->dev[i].bad_lock);
 	}
 	return fcf;
@@ -178,15 +179,11 @@ static int famfs_dev_attach_pmem(struct famfs_daxdev *dev, struct file *f)
 /*
  * @f is a character device. A devdax device (/dev/daxX.Y) has a dax_device
  * without operations on 6.1 and 6.12: only a dax driver that gives it some
- * can make it mappable (famfs_dax.ko, kmod/dax/). Its branch goes here:
- *	dax_dev = famfs_dax_get(f, dev, &famfs_devdax_holder_ops, &size);
- * with a holder callback that calls famfs_dev_mark_bad(holder, off, len).
+ * can make it mappable: famfs_dax.ko (kmod/dax/, famfs_devdax.c).
  */
 static int famfs_dev_attach_devdax(struct famfs_daxdev *dev, struct file *f)
 {
-	pr_info("device %u: character device %pD: no dax driver to map it\n",
-		dev->index, f);
-	return -EOPNOTSUPP;
+	return famfs_devdax_attach(dev, f);
 }
 
 /*
@@ -212,6 +209,8 @@ static void famfs_dev_detach(struct famfs_daxdev *dev)
 {
 	if (dev->kind == FAMFS_DEV_PMEM)
 		fs_put_dax(dev->dax_dev, dev->holder ? dev : NULL);
+	if (dev->kind == FAMFS_DEV_DEVDAX)
+		famfs_devdax_detach(dev);
 	if (dev->file)
 		fput(dev->file);
 	dev->file = NULL;

@@ -110,7 +110,7 @@ bool fuse_famfs_offer(struct fuse_mount *fm)
 		return false;
 	if (READ_ONCE(fc->famfs))
 		return true;
-	fcf = famfs_conn_alloc();
+	fcf = famfs_conn_alloc(fc);
 	if (!fcf)
 		return false;
 	WRITE_ONCE(fc->famfs, fcf);
@@ -521,6 +521,34 @@ void fuse_famfs_evict_inode(struct inode *inode)
 		return;
 	filemap_invalidate_lock(inode->i_mapping);
 	famfs_break_layouts(inode);
+	filemap_invalidate_unlock(inode->i_mapping);
+}
+
+/*
+ * Device @index is going away (famfs_devdax.c, the device is already marked
+ * bad): if @inode's map uses it, unmap the file, wait for its busy DAX
+ * pages and remove its DAX entries (which reference the device's pages).
+ * The map stays: later I/O and faults fail on the bad device.
+ */
+void famfs_inode_detach_dev(struct inode *inode, u32 index)
+{
+	struct fuse_inode *fi = get_fuse_inode(inode);
+	const struct fmap *fmap;
+	bool uses = false;
+	u32 i, n;
+
+	/* pairs with the release in famfs_switch_to_dax() */
+	if (!smp_load_acquire(&fi->famfs_imap))
+		return;
+	fmap = fi->famfs_imap->fmap;
+	n = fmap->ext_type == FMAP_EXT_SIMPLE ? fmap->nextents : fmap->nstrips_total;
+	for (i = 0; i < n && !uses; i++)
+		uses = fmap->ext[i].devindex == index;
+	if (!uses)
+		return;
+	filemap_invalidate_lock(inode->i_mapping);
+	famfs_break_layouts(inode);
+	truncate_inode_pages(inode->i_mapping, 0);
 	filemap_invalidate_unlock(inode->i_mapping);
 }
 

@@ -15,6 +15,7 @@ enum famfs_dev_kind {
 	FAMFS_DEV_NONE = 0,	/* not registered: fmaps naming it fail */
 	FAMFS_DEV_PMEM,		/* an fsdax pmem block device: DAX */
 	FAMFS_DEV_SERVER,	/* the server serves its files (READ/WRITE) */
+	FAMFS_DEV_DEVDAX,	/* a devdax device owned by famfs_dax: DAX */
 };
 
 /* A byte range [start, end) of a device, in dax_device offsets. */
@@ -27,6 +28,7 @@ struct famfs_range {
 struct famfs_daxdev {
 	int kind;			/* enum famfs_dev_kind, published last */
 	u32 index;
+	struct fuse_conn *fc;		/* the connection (unbind walks its inodes) */
 	bool holder;			/* we hold the dax_device: failure notices */
 	bool writable;			/* the server's fd was open for writing */
 	struct file *file;		/* our reference to the server's fd */
@@ -49,10 +51,17 @@ struct famfs_conn {
 };
 
 /* famfs_dev.c */
-struct famfs_conn *famfs_conn_alloc(void);
+struct famfs_conn *famfs_conn_alloc(struct fuse_conn *fc);
 void famfs_conn_destroy(struct famfs_conn *fcf);
 struct famfs_daxdev *famfs_dev_lookup(struct famfs_conn *fcf, u32 index);
 int famfs_dev_check_io(struct famfs_daxdev *dev, u64 addr, u64 *len);
 void famfs_dev_mark_bad(struct famfs_daxdev *dev, u64 off, u64 len);
+
+/* famfs_devdax.c: /dev/daxX.Y through famfs_dax.ko */
+int famfs_devdax_attach(struct famfs_daxdev *dev, struct file *f);
+void famfs_devdax_detach(struct famfs_daxdev *dev);
+
+/* famfs_mode.c */
+void famfs_inode_detach_dev(struct inode *inode, u32 index);
 
 #endif /* _FS_FUSE_FAMFS_PRIV_H */
