@@ -7,6 +7,21 @@
 # selected with famfs.test=dax.
 #
 # Usage (kernel command line, via run-vm.sh --test dax --arg KEY=VALUE):
+#   famfs.case=pmem     NVDIMM devdax, kernel-mode famfs (device pmem-devdax):
+#                       without our modules famfs mount keeps the device on
+#                       device_dax (the server's data path); modprobe famfs
+#                       loads famfs_dax too; famfs mount rebinds the device;
+#                       files byte-identical through read(), mmap and at the
+#                       device offsets of their maps; no READ/WRITE upcalls,
+#                       one GET_FMAP per file; writes through write() and
+#                       mmap; PTE and 2 MiB PMD faults, read faults read-only
+#                       and write faults writable (fs_dax trace events:
+#                       smaps' FilePmdMapped does not count DAX PMDs, which
+#                       are devmap entries); famfs umount --devdax gives
+#                       the device back; a memory failure fails one page, not
+#                       its neighbours; unbinding famfs_dax while mounted
+#                       unmaps every file (SIGBUS) and fails I/O with EIO,
+#                       umount and fsck work after
 #   famfs.case=drv      NVDIMM devdax: famfs_dax never binds by itself; bind by
 #                       unbind + new_id (timed per GiB); data written through
 #                       device_dax's mmap reads back through famfs_dax's
@@ -15,6 +30,8 @@
 #                       rmmod
 #   famfs.case=cxl-drv  the same on a CXL pmem region in devdax mode
 #                       (cxl create-region, ndctl create-namespace)
+#   famfs.case=cxl-fsdax   a CXL pmem region in fsdax mode (/dev/pmem0):
+#                       kernel-mode famfs through the block device
 #   famfs.case=cxl-setup   first boot of host A on a fresh CXL device and
 #                       label area: region, devdax namespace, famfs_dax, famfs
 #                       mkfs, mount, cp the payload, verify, umount
@@ -33,6 +50,7 @@
 # cache lines), which famfs never allocates on a mostly empty device.
 
 CASE=${FAMFS_CASE:-drv}
+TRACE=/sys/kernel/tracing
 MNT=/mnt/famfs
 MASTER_UUID=6d617374-6572-4000-8000-00000000f00d
 CLIENT_UUID=636c6965-6e74-4000-8000-00000000beef
@@ -156,8 +174,9 @@ case_drv() {
 	say "all drv checks passed"
 }
 
-# CXL: the memory device, a pmem region on it, a devdax namespace (created
-# only with "create": other hosts find it in the shared label area).
+# cxl_setup [create [fsdax]]: the CXL memory device, a pmem region on it,
+# a devdax (or fsdax) namespace, created only with "create": other hosts
+# find it in the shared label area.
 cxl_setup() {
 	for m in cxl_acpi cxl_pci cxl_mem cxl_pmem cxl_port dax_cxl; do
 		modprobe $m 2>/dev/null || true
@@ -179,10 +198,16 @@ cxl_setup() {
 		sleep 0.1
 	done
 	ndreg=$(ndctl list -R | grep -o '"dev":"region[0-9]*"' | head -1 | cut -d'"' -f4)
-	if ! ndctl list -N -r "$ndreg" | grep -q '"mode":"devdax"'; then
-		[ "${1:-}" = create ] || fail "no devdax namespace in the label area: $(ndctl list -N)"
-		say "ndctl create-namespace -r $ndreg -m devdax --map=mem"
-		ndctl create-namespace -r "$ndreg" -m devdax --map=mem >/dev/null
+	nsmode=${2:-devdax}
+	if ! ndctl list -N -r "$ndreg" | grep -q "\"mode\":\"$nsmode\""; then
+		[ "${1:-}" = create ] || fail "no $nsmode namespace in the label area: $(ndctl list -N)"
+		say "ndctl create-namespace -r $ndreg -m $nsmode --map=mem"
+		ndctl create-namespace -r "$ndreg" -m "$nsmode" --map=mem >/dev/null
+	fi
+	if [ "$nsmode" = fsdax ]; then
+		wait_for /dev/pmem0 10
+		say "CXL fsdax: /dev/pmem0, $(($(cat /sys/block/pmem0/size) / 2048)) MiB, dax $(cat /sys/block/pmem0/queue/dax)"
+		return 0
 	fi
 	i=0
 	until ls /dev/dax* >/dev/null 2>&1; do
@@ -213,16 +238,18 @@ identity() { # UUID
 	export FAMFS_SYSTEM_UUID_FILE=/tmp/identity
 }
 
-# Kernel-mode famfs if our modules are here, else the stock FUSE.
+# Kernel-mode famfs if our modules are here (modprobe famfs loads famfs_dax
+# first: famfs.ko uses its symbols), else the kernel's FUSE.
 load_famfs() {
 	if [ -f /famfs/famfs.ko ]; then
-		insmod /famfs/famfs.ko
+		grep -q '^famfs ' /proc/modules || modprobe famfs
+		wait_for /dev/famfs 5
 		MODE=kernel
 	else
 		modprobe fuse 2>/dev/null || true # 6.12: built in
+		wait_for /dev/fuse 5
 		MODE=user
 	fi
-	wait_for /dev/fuse 5
 }
 
 fmount() { # [-r] DEVICE
@@ -232,6 +259,20 @@ fmount() { # [-r] DEVICE
 }
 
 counter() { vmtool stat $MNT "$1"; }
+expect_counter() { # NAME VALUE
+	got=$(counter "$1")
+	[ "$got" = "$2" ] || fail "server counter $1 is $got, want $2 ($(stats_line))"
+}
+expect_mode() { # FMAP-STATE DATA-MODE
+	m=$(vmtool xattr $MNT user.famfs.stats)
+	echo "$m" | grep -qx "fmap $1" || fail "server says '$(echo "$m" | grep '^fmap')', want 'fmap $1'"
+	echo "$m" | grep -qx "data $2" || fail "server says '$(echo "$m" | grep '^data')', want 'data $2'"
+}
+# vmtest's table line: device, data path, READ WRITE GET_FMAP of the mount
+row() { # DEVICE
+	d=$(vmtool xattr $MNT user.famfs.stats | sed -n 's/^data //p')
+	echo "FAMFS-ROW $1 $d $(counter READ) $(counter WRITE) $(counter GET_FMAP)"
+}
 stats_line() {
 	vmtool xattr $MNT user.famfs.stats | grep -e '^fmap' -e '^data' -e '^READ ' \
 		-e '^WRITE ' -e '^GET' | tr '\n' ' '
@@ -266,11 +307,26 @@ mbox_wait() { # WORD SECONDS
 # The CXL device on famfs_dax: through famfs mount in kernel mode (it
 # rebinds by itself), by hand otherwise.
 cxl_famfs_dax() {
-	insmod $KO
+	[ -f /famfs/famfs.ko ] || insmod $KO
 	load_famfs
 	if [ "$MODE" = user ]; then
 		to_famfs "$cxldev" >/dev/null
 	fi
+}
+
+# What cxl-setup copies (CXL memory reads at ~50 MiB/s under TCG: a few
+# small files and one 8 MiB kernel image, several 2 MiB allocation units).
+cxl_verify_setup() {
+	vmtool verify /dev/"$cxldev" /payload/boot $MNT/boot
+	vmtool verify /dev/"$cxldev" /payload/linux/can $MNT/linux/can
+}
+
+# In kernel mode the kernel maps the files: no data upcalls.
+cxl_expect_kernel() {
+	[ "$MODE" = kernel ] || return 0
+	expect_mode enabled kernel-dax
+	expect_counter READ 0
+	expect_counter WRITE 0
 }
 
 case_cxl_setup() {
@@ -281,9 +337,15 @@ case_cxl_setup() {
 	famfs fsck /dev/"$cxldev" >/dev/null
 	fmount /dev/"$cxldev"
 	expect_driver "$cxldev" famfs_dax
-	famfs cp -r /payload/* $MNT/
-	vmtool verify /dev/"$cxldev" /payload $MNT
-	say "$MODE mode: $(nfiles $MNT) files copied and verified: $(stats_line)"
+	famfs mkdir $MNT/linux
+	famfs cp -r /payload/boot $MNT/
+	famfs cp -r /payload/linux/can $MNT/linux/
+	famfs umount $MNT
+	fmount /dev/"$cxldev"
+	cxl_verify_setup
+	say "$MODE mode: files copied and verified: $(stats_line)"
+	cxl_expect_kernel
+	row cxl-devdax
 	famfs umount $MNT
 	famfs fsck /dev/"$cxldev" >/dev/null
 	say "all cxl-setup checks passed"
@@ -296,17 +358,21 @@ case_cxl_master() {
 	identity $MASTER_UUID
 	fmount /dev/"$cxldev"
 	[ "$(vmtool xattr $MNT user.famfs.role)" = master ] || fail "not the master"
-	vmtool verify /dev/"$cxldev" /payload $MNT
+	cxl_verify_setup
+	cxl_expect_kernel
+	row cxl-devdax
 	say "the first boot's files persisted"
 	mbox_wait MOUNTED 200
 	b=1
 	while [ $b -le "${FAMFS_BATCHES:-4}" ]; do
 		famfs mkdir $MNT/late$b
-		famfs cp /payload/late/* $MNT/late$b/
+		famfs cp /payload/linux/can/* $MNT/late$b/
 		say "appended $MNT/late$b ($(nfiles $MNT/late$b) files)"
 		b=$((b + 1))
 	done
 	mbox_put APPENDED
+	# famfs cp writes files under 1 MiB through the server: no READ still
+	expect_counter READ 0
 	mbox_wait DONE 200
 	famfs umount $MNT
 	say "all cxl-master checks passed"
@@ -320,10 +386,11 @@ case_cxl_client() {
 	fmount /dev/"$cxldev"
 	role=$(vmtool xattr $MNT user.famfs.role)
 	[ "$role" = client ] || fail "role '$role', want client"
-	vmtool verify /dev/"$cxldev" /payload $MNT
+	cxl_verify_setup
+	cxl_expect_kernel
 	say "the master's files, byte-identical on this host: $(stats_line)"
 	mbox_put MOUNTED
-	want=$(nfiles /payload/late)
+	want=$(nfiles /payload/linux/can)
 	b=1
 	while [ $b -le "${FAMFS_BATCHES:-4}" ]; do
 		i=0
@@ -332,17 +399,190 @@ case_cxl_client() {
 			[ $i -le 600 ] || fail "the master's batch $b did not show up"
 			sleep 0.1
 		done
-		vmtool verify /dev/"$cxldev" /payload/late $MNT/late$b
+		vmtool verify /dev/"$cxldev" /payload/linux/can $MNT/late$b
 		say "batch $b showed up and reads byte-identical"
 		b=$((b + 1))
 	done
 	mbox_wait APPENDED 200
+	cxl_expect_kernel
+	row cxl-devdax
 	mbox_put DONE
 	famfs umount $MNT
 	say "all cxl-client checks passed"
 }
 
+tracing_on() {
+	[ -d $TRACE/events ] || mount -t tracefs nodev $TRACE
+	echo 0 >$TRACE/tracing_on
+	echo >$TRACE/trace
+	for e in dax_pmd_fault_done dax_pte_fault_done; do
+		echo 1 >$TRACE/events/fs_dax/$e/enable
+	done
+	echo 1 >$TRACE/tracing_on
+}
+
+tracing_off() {
+	echo 0 >$TRACE/tracing_on
+	cat $TRACE/trace >/tmp/trace
+	echo >$TRACE/trace
+}
+
+# wait_bg PID SECONDS: the background job ends within SECONDS, else fail
+wait_bg() {
+	i=0
+	while kill -0 "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -le $(($2 * 10)) ] || fail "job $1 still running after $2 s"
+		sleep 0.1
+	done
+	wait "$1"
+}
+
+case_pmem() {
+	DAX=/dev/dax0.0
+	say "ndctl create-namespace -f -e namespace0.0 -m devdax --map=mem"
+	ndctl create-namespace -f -e namespace0.0 -m devdax --map=mem >/dev/null
+	wait_for $DAX 10
+	N=$(nfiles /payload)
+	identity $MASTER_UUID
+
+	say "without our modules: famfs stays on device_dax, the server moves the data"
+	modprobe fuse 2>/dev/null || true
+	famfs mkfs -f --allow-small $DAX
+	fmount $DAX
+	expect_driver dax0.0 device_dax
+	famfs cp -r /payload/linux/can $MNT/
+	vmtool verify $DAX /payload/linux/can $MNT/can
+	w=$(counter WRITE)
+	[ "$w" -gt 0 ] || fail "device_dax: WRITE $w, want > 0 (the server's data path)"
+	say "  $(stats_line)"
+	famfs umount $MNT
+
+	load_famfs
+	grep -q '^famfs_dax ' /proc/modules || fail "modprobe famfs did not load famfs_dax"
+	expect_driver dax0.0 device_dax
+	famfs mkfs -f --allow-small $DAX
+	say "famfs mount: the device moves to famfs_dax"
+	fmount $DAX
+	expect_driver dax0.0 famfs_dax
+	expect_mode enabled kernel-dax
+	dmesg | grep -q 'famfs: device 0: dax0.0 (famfs_dax)' || fail "no famfs_dax device message"
+	famfs cp -r /payload/* $MNT/
+	famfs umount $MNT
+	fmount $DAX
+	expect_counter GET_FMAP 0
+
+	say "data through read(), mmap and on the device (read() of famfs_dax at the map's offsets)"
+	vmtool verify $DAX /payload $MNT
+	famfs getmap $MNT/boot/vmlinuz | head -3
+	expect_counter READ 0
+	expect_counter WRITE 0
+	expect_counter GET_FMAP "$N"
+	row pmem-devdax
+	say "  $(stats_line)"
+
+	say "writes through write() and mmap land on the device"
+	famfs creat -s 6M $MNT/wtest
+	vmtool fill $MNT/wtest 1 write
+	vmtool check $MNT/wtest 1 $DAX
+	vmtool fill $MNT/wtest 2 mmap
+	vmtool check $MNT/wtest 2 $DAX
+	expect_counter READ 0
+	expect_counter WRITE 0
+	expect_counter GET_FMAP $((N + 1))
+
+	say "faults: read faults map read-only, write faults writable; 2 MiB PMD faults"
+	tracing_on
+	vmtool touch $MNT/linux/can.h w 4096
+	vmtool touch $MNT/wtest w 2097152
+	tracing_off
+	grep -q 'dax_pte_fault_done:.* shared [A-Z_|]*WRITE.*NOPAGE' /tmp/trace ||
+		{ cat /tmp/trace; fail "no PTE write fault"; }
+	grep 'dax_pte_fault_done:.* shared ' /tmp/trace | grep -v 'WRITE' | grep -q NOPAGE ||
+		{ cat /tmp/trace; fail "no PTE read fault"; }
+	pr=$(grep 'dax_pmd_fault_done:.* shared ' /tmp/trace | grep -v WRITE | grep -c NOPAGE || true)
+	pw=$(grep -c 'dax_pmd_fault_done:.* shared WRITE.*NOPAGE' /tmp/trace || true)
+	[ "$pr" -ge 3 ] && [ "$pw" -ge 3 ] ||
+		{ cat /tmp/trace; fail "PMD faults: $pr read, $pw write; want 3 and 3"; }
+	say "  PTE: a read fault, then a write fault; PMD: $pr read-only and $pw writable 2 MiB mappings"
+	vmtool check $MNT/wtest 2 $DAX
+
+	say "famfs umount --devdax gives the device back; the next mount takes it again"
+	famfs umount --devdax $MNT
+	expect_driver dax0.0 device_dax
+	famfs fsck $DAX >/dev/null
+	fmount $DAX
+	expect_driver dax0.0 famfs_dax
+	vmtool check $MNT/wtest 2 $DAX
+
+	say "memory failure: the poisoned page fails with EIO, not hang; its neighbours work"
+	vmtool poison $MNT/boot/vmlinuz
+	vmtool verify - /payload/linux $MNT/linux >/dev/null ||
+		fail "files next to the failed page do not read back"
+	vmtool check $MNT/wtest 2 $DAX
+	dmesg | grep -q 'dax0.0: memory failure at device offset' || fail "no memory failure from famfs_dax"
+	dmesg | grep -q 'famfs: device 0: memory failure' || fail "no memory failure in famfs"
+
+	say "unbinding famfs_dax while mounted: mappings gone (SIGBUS), I/O fails with EIO"
+	rm -f /tmp/go
+	mkfifo /tmp/go
+	daxtool map-hold $MNT/wtest /tmp/go >/tmp/held &
+	pid=$!
+	i=0
+	until grep -q 'mapped and read' /tmp/held; do
+		i=$((i + 1))
+		[ $i -le 100 ] || fail "map-hold did not start: $(cat /tmp/held)"
+		sleep 0.1
+	done
+	daxtool write-file $SYS/drivers/famfs_dax/unbind dax0.0 &
+	ub=$!
+	wait_bg $ub 30
+	expect_driver dax0.0 none
+	echo go >/tmp/go
+	wait_bg $pid 10
+	grep -q 'mmap: SIGBUS' /tmp/held || fail "a mapping survived the unbind: $(cat /tmp/held)"
+	grep -q 'read: EIO' /tmp/held || fail "read after the unbind: $(cat /tmp/held)"
+	if cat $MNT/linux/can.h >/dev/null 2>&1; then fail "read after the unbind worked"; fi
+	dmesg | grep -q 'famfs: device 0: unbound from famfs_dax' || fail "famfs was not told"
+	say "  $(tr '\n' ' ' </tmp/held)"
+	famfs umount $MNT
+	daxtool write-file $SYS/drivers/famfs_dax/remove_id dax0.0
+	daxtool write-file $SYS/drivers/device_dax/bind dax0.0
+	famfs fsck $DAX >/dev/null
+	rmmod famfs
+	rmmod famfs_dax
+	say "unmounted, fsck clean on device_dax, both modules unloaded"
+	say "all pmem checks passed"
+}
+
+# CXL memory in fsdax mode: /dev/pmem0 on a CXL region, kernel-mode famfs
+# through the pmem block device (no famfs_dax involved).
+case_cxl_fsdax() {
+	cxl_setup create fsdax
+	load_famfs
+	identity $MASTER_UUID
+	famfs mkfs -f --allow-small /dev/pmem0
+	fmount /dev/pmem0
+	famfs mkdir $MNT/linux
+	famfs cp -r /payload/boot $MNT/
+	famfs cp -r /payload/linux/can $MNT/linux/
+	famfs umount $MNT
+	fmount /dev/pmem0
+	vmtool verify /dev/pmem0 /payload/boot $MNT/boot
+	vmtool verify /dev/pmem0 /payload/linux/can $MNT/linux/can
+	n=$(($(nfiles /payload/boot) + $(nfiles /payload/linux/can)))
+	cxl_expect_kernel
+	expect_counter GET_FMAP $n
+	row cxl-fsdax
+	say "  $(stats_line)"
+	famfs umount $MNT
+	famfs fsck /dev/pmem0 >/dev/null
+	say "all cxl-fsdax checks passed"
+}
+
 case $CASE in
+pmem) case_pmem ;;
+cxl-fsdax) case_cxl_fsdax ;;
 drv) case_drv ;;
 cxl-drv) case_cxl_drv ;;
 cxl-setup) case_cxl_setup ;;

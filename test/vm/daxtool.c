@@ -14,6 +14,12 @@
  *   held-read DEV FIFO              open DEV, read 4 KiB, then wait for a
  *                                   line on FIFO, read again and print the
  *                                   result ("ok" or the errno name)
+ *   map-hold FILE FIFO              open FILE, map it shared, read its first
+ *                                   page through both; wait for a line on
+ *                                   FIFO; then read through the mapping
+ *                                   (prints "mmap: SIGBUS" or "mmap: ok")
+ *                                   and read() (prints "read: ok" or the
+ *                                   errno name)
  *   write-file FILE TEXT            open(O_WRONLY) + one write(): sysfs
  *                                   attributes, with the error reported
  *   time-write FILE TEXT            the same, printing the milliseconds it took
@@ -23,6 +29,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -182,6 +190,49 @@ static int held_read(char **argv)
 	return 0;
 }
 
+static sigjmp_buf bus_jmp;
+
+static void on_sigbus(int sig)
+{
+	(void)sig;
+	siglongjmp(bus_jmp, 1);
+}
+
+static int map_hold(char **argv)
+{
+	char buf[4096], line[64];
+	volatile char c = 0;
+	volatile char *p;
+	FILE *fifo;
+	int fd = open(argv[1], O_RDONLY);
+
+	if (fd < 0 || pread(fd, buf, sizeof(buf), 0) <= 0)
+		return fprintf(stderr, "daxtool: %s: %s\n", argv[1], strerror(errno)), 1;
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return fprintf(stderr, "daxtool: %s: mmap: %s\n", argv[1], strerror(errno)), 1;
+	c = p[0];
+	if (c != buf[0])
+		return fprintf(stderr, "daxtool: %s: mapping and read() differ\n", argv[1]), 1;
+	printf("daxtool: %s mapped and read\n", argv[1]);
+	fflush(stdout);
+	fifo = fopen(argv[2], "r");
+	if (!fifo || !fgets(line, sizeof(line), fifo))
+		return fprintf(stderr, "daxtool: %s: %s\n", argv[2], strerror(errno)), 1;
+	signal(SIGBUS, on_sigbus);
+	if (sigsetjmp(bus_jmp, 1) == 0) {
+		c = p[0];
+		printf("mmap: ok\n");
+	} else {
+		printf("mmap: SIGBUS\n");
+	}
+	if (pread(fd, buf, sizeof(buf), 0) < 0)
+		printf("read: %s\n", errname(errno));
+	else
+		printf("read: ok\n");
+	return 0;
+}
+
 static int write_file(char **argv, bool timed)
 {
 	struct timespec t0, t1;
@@ -213,6 +264,8 @@ int main(int argc, char **argv)
 		return expect_errno(argv + 1);
 	if (argc == 4 && !strcmp(argv[1], "held-read"))
 		return held_read(argv + 1);
+	if (argc == 4 && !strcmp(argv[1], "map-hold"))
+		return map_hold(argv + 1);
 	if (argc == 4 && !strcmp(argv[1], "write-file"))
 		return write_file(argv + 1, false);
 	if (argc == 4 && !strcmp(argv[1], "time-write"))

@@ -19,9 +19,10 @@
 #                       kernel's FUSE: server data path); a memory failure
 #                       fails the failed range, not the neighbours
 #   famfs.case=devdax   devdax namespace: mkfs/fsck/mount/cp/verify/remount on
-#                       /dev/dax0.0 with famfs.ko (the kernel refuses the
-#                       character device: the server serves its data) and
-#                       without it
+#                       /dev/dax0.0 kept on device_dax (famfs mount --devdax)
+#                       with famfs.ko (the kernel refuses the character
+#                       device: the server serves its data) and without it
+#                       (kernel mode on famfs_dax: test/vm/dax.sh)
 #   famfs.case=rules    the rules famfs.ko enforces whatever the server says:
 #                       size changes refused before any upcall, punch hole /
 #                       zero range refused, set-id bits never honoured,
@@ -104,7 +105,7 @@ check_fsdax() {
 # load_famfs [PARAM=VALUE...]: make sure famfs.ko is loaded (beside FUSE)
 load_famfs() {
 	if ! grep -q '^famfs ' /proc/modules; then
-		insmod /famfs/famfs.ko "$@"
+		modprobe famfs "$@" # and famfs_dax, whose symbols it uses
 		say "loaded famfs.ko ($(md5sum /famfs/famfs.ko | cut -c1-8))"
 	fi
 	wait_for /dev/famfs 5
@@ -406,11 +407,13 @@ case_devdax() {
 	identity $MASTER_UUID
 	famfs mkfs -f --allow-small $DAX
 	famfs fsck $DAX >/dev/null
-	fmount $DAX
+	# --devdax: stay on device_dax (without it famfs mount moves the device
+	# to famfs_dax, and the kernel maps it: test/vm/dax.sh case=pmem)
+	fmount --devdax $DAX
 	expect_mode enabled kernel-maps-server-data
 	famfs cp -r /payload/* $MNT/
 	vmtool verify $DAX /payload $MNT
-	dmesg | grep -q 'famfs: device 0: character device' ||
+	dmesg | grep -q 'famfs: device 0: dax0.0: not bound to famfs_dax' ||
 		fail "no refusal message for the character device"
 	dmesg | grep -q 'famfs: device 0: served by the server' ||
 		fail "the server did not take the character device's data"
@@ -419,7 +422,7 @@ case_devdax() {
 	say "famfs.ko: files on /dev/dax0.0 use the server's data path: $(stats_line)"
 	row pmem-devdax
 	fumount
-	fmount $DAX
+	fmount --devdax $DAX
 	vmtool verify $DAX /payload $MNT
 	famfs fsck $MNT >/dev/null
 	fumount

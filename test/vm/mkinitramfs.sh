@@ -17,8 +17,10 @@
 #                  (repeatable)
 #   -K KVER        the kernel (default: the first of scripts/kernel-env.sh's
 #                  KVERS); its modules come from the cached linux-image
-#   -k FILE        famfs.ko -> /famfs/famfs.ko (default
-#                  build/kmod/$KVER/famfs.ko; "none": without)
+#   -k FILE        famfs.ko -> /famfs/famfs.ko, and famfs_dax.ko from the same
+#                  directory -> /famfs/famfs_dax.ko; both also in
+#                  /lib/modules/$KVER/extra (modprobe famfs) (default
+#                  build/kmod/$KVER/famfs.ko; "none": without either)
 # Environment (space-separated lists, added to the options above):
 #   FAMFS_VM_TESTS, FAMFS_VM_BINS, FAMFS_VM_FILES, FAMFS_VM_PAYLOAD,
 #   FAMFS_VM_MODULES; FAMFS_KO (as -k); BUILD (default <repo>/build);
@@ -27,7 +29,7 @@
 # Guest layout: busybox applets in /bin /sbin /usr/bin /usr/sbin, /init =
 # guest-init.sh, modules in /lib/modules/$KVER (depmod'ed, debug info
 # stripped; the kernel's FUSE and ext4 among them, or built in),
-# ndctl + daxctl with their libraries, /famfs/famfs.ko,
+# ndctl + daxctl + cxl with their libraries, /famfs/famfs{,_dax}.ko,
 # /tests/*, /payload/. Needs: busybox-static, cpio, kmod, ndctl, daxctl and
 # the extracted linux-image (scripts/fetch-kernel.sh).
 set -euo pipefail
@@ -41,8 +43,9 @@ need() { command -v "$1" >/dev/null 2>&1 || die "'$1' not found (package $2; run
 
 # Modules the guest always needs: NVDIMM/ACPI NFIT, pmem block, device-dax.
 # The kernel's FUSE (6.1: fuse.ko, 6.12: built in), ext4 (and its crc32c) for
-# the benchmark.
-BASE_MODULES=(libnvdimm nfit nd_pmem nd_btt nd_e820 dax_pmem device_dax fuse ext4 crc32c_generic)
+# the benchmark, CXL memory (test/vm/dax.sh).
+BASE_MODULES=(libnvdimm nfit nd_pmem nd_btt nd_e820 dax_pmem device_dax fuse ext4 crc32c_generic
+	cxl_acpi cxl_pci cxl_mem cxl_pmem)
 
 OUT="$BUILD/vm/initramfs.cpio.gz"
 TESTS=() BINS=() FILES=() PAYLOAD="" MODULES=()
@@ -143,11 +146,19 @@ add_modules() {
 	depmod -b "$STAGE" "$KVER" || die "depmod -b $STAGE $KVER failed"
 }
 
-add_famfs_ko() { # SRC DST-name
+# add_famfs_ko SRC: famfs.ko and famfs_dax.ko (next to it) into /famfs/ and
+# into the module tree (extra/), so that `modprobe famfs` loads famfs_dax
+# first, as on a real host.
+add_famfs_ko() {
+	local ko
 	[ "$1" = none ] && return 0
-	[ -f "$1" ] || die "$1 not found (run: make -C kmod KVER=$KVER)"
-	mkdir -p "$STAGE/famfs"
-	objcopy --strip-debug "$1" "$STAGE/famfs/$2"
+	for ko in "$1" "$(dirname "$1")/famfs_dax.ko"; do
+		[ -f "$ko" ] || die "$ko not found (run: make -C kmod KVER=$KVER)"
+		mkdir -p "$STAGE/famfs" "$STAGE/lib/modules/$KVER/extra"
+		objcopy --strip-debug "$ko" "$STAGE/famfs/$(basename "$ko")"
+		cp "$STAGE/famfs/$(basename "$ko")" "$STAGE/lib/modules/$KVER/extra/"
+	done
+	depmod -b "$STAGE" "$KVER" || die "depmod -b $STAGE $KVER failed"
 }
 
 # split SRC[:DST] into SRC and DST (DST defaults to $2/<basename>).
@@ -156,7 +167,7 @@ split_spec() { SPEC_SRC=${1%%:*}; SPEC_DST=${1#*:}; [ "$SPEC_DST" != "$1" ] || S
 main() {
 	parse_args "$@"
 	need cpio cpio; need depmod kmod; need modinfo kmod; need objcopy binutils
-	need gzip gzip; need xz xz-utils; need ndctl ndctl; need daxctl daxctl
+	need gzip gzip; need xz xz-utils; need ndctl ndctl; need daxctl daxctl; need cxl ndctl
 	# shellcheck source=scripts/kernel-env.sh
 	source "$REPO/scripts/kernel-env.sh"
 	famfs_kernel_env "$KVER_ARG"
@@ -171,7 +182,8 @@ main() {
 	add_binary /usr/bin/ndctl
 	add_binary /usr/bin/daxctl
 	add_modules "${BASE_MODULES[@]}" "${MODULES[@]}"
-	add_famfs_ko "${FAMFS_KO:-$BUILD/kmod/$KVER/famfs.ko}" famfs.ko
+	add_famfs_ko "${FAMFS_KO:-$BUILD/kmod/$KVER/famfs.ko}"
+	add_binary /usr/bin/cxl
 
 	local spec
 	for spec in "${BINS[@]}"; do split_spec "$spec" /usr/bin; add_binary "$SPEC_SRC" "$SPEC_DST"; done

@@ -96,7 +96,7 @@ famfs_beside_fuse() {
 	hello_up
 	hello_read "famfs.ko not loaded"
 	[ -d /sys/module/fuse ] && say "fuse: $(grep '^fuse ' /proc/modules || echo built in)"
-	insmod /famfs/famfs.ko
+	modprobe famfs # and famfs_dax, whose symbols it uses
 	say "famfs.ko loaded while a FUSE mount is up: taint '$(cat /sys/module/famfs/taint)'"
 	wait_for /dev/famfs 5
 	grep -q '	famfs$' /proc/filesystems || fail "no file system type famfs"

@@ -50,7 +50,16 @@ CASES=(
 	"5 famfs-nsattack   F     famfs  pmem-fsdax   case=nsattack kernel:memmap=256M!1536M"
 	"6 famfs-evil       G     famfs  pmem-fsdax   case=evil"
 	"6 famfs-stock      H     famfs  pmem-fsdax   case=stock"
+	"7 dax-drv          J     dax    pmem-devdax  case=drv"
+	"7 dax-cxl-fsdax    cxl:K dax    cxl-fsdax    case=cxl-fsdax"
+	"8 dax-pmem         L     dax    pmem-devdax  case=pmem"
+	"8 dax-cxl-setup    cxl:I dax    cxl-devdax   case=cxl-setup"
+	"9 dax-cxl-master   cxl:I dax    cxl-devdax   case=cxl-master nonce"
+	"9 dax-cxl-client   cxl:I dax    cxl-devdax   case=cxl-client nonce"
 )
+# An image "cxl:X" is an emulated CXL memory device (run-vm.sh --cxl: its
+# backing file img-X and label area img-X.lsa) instead of an NVDIMM.
+CXL_SIZE=512M
 # Host-side checks after a case passed: post_<case with - as _> IMAGE NONCE.
 post_smoke_fsdax() {
 	grep -a -q -m1 "FAMFS-MARKER $2" "$1" ||
@@ -77,7 +86,7 @@ die() { echo "vmtest: error: $*" >&2; exit 1; }
 PASSED=0 FAILED=0 FAILED_NAMES="" ROWS=()
 
 # Static guest programs: libfuse's hello_ll (an ordinary FUSE file system),
-# vmtool (our test helper) and evilfs (a famfs server that lies).
+# vmtool, daxtool (our test helpers) and evilfs (a famfs server that lies).
 build_static() {
 	local src=/usr/share/doc/libfuse3-dev/examples/hello_ll.c
 	mkdir -p "$VM"
@@ -97,6 +106,10 @@ build_static() {
 				"$HERE/$t.c" || die "building $t failed"
 		fi
 	done
+	if ! [ "$VM/daxtool" -nt "$HERE/daxtool.c" ]; then
+		${CC:-gcc} -O2 -Wall -Wextra -Werror -static -s -o "$VM/daxtool" "$HERE/daxtool.c" ||
+			die "building daxtool failed"
+	fi
 }
 
 # Real files to put into famfs: kernel uapi headers in a few directories,
@@ -118,9 +131,9 @@ build_payload() {
 
 initramfs() { # KVER
 	"$HERE/mkinitramfs.sh" -K "$1" -o "$VM/$1/initramfs.cpio.gz" \
-		-t "$HERE/smoke.sh" -t "$HERE/famfs.sh" \
-		-b "$VM/hello_ll" -b "$VM/vmtool" -b "$VM/evilfs" -b "$BUILD/famfs" -b "$BUILD/famfs_fused" \
-		-b /sbin/mkfs.ext4 \
+		-t "$HERE/smoke.sh" -t "$HERE/famfs.sh" -t "$HERE/dax.sh" \
+		-b "$VM/hello_ll" -b "$VM/vmtool" -b "$VM/evilfs" -b "$VM/daxtool" \
+		-b "$BUILD/famfs" -b "$BUILD/famfs_fused" -b /sbin/mkfs.ext4 \
 		-p "$VM/payload"
 }
 
@@ -147,8 +160,13 @@ run_round() {
 			esac
 		done
 		mkdir -p "$VM/$kver"
+		local imgargs=(--image "$VM/$kver/img-$img")
+		case $img in cxl:*)
+			img=${img#cxl:}
+			imgargs=(--image none --cxl "$VM/$kver/img-$img" --cxl-size "$CXL_SIZE") ;;
+		esac
 		"$HERE/run-vm.sh" --kver "$kver" --name "$kver-$name" --log "$VM/$kver/$name.log" \
-			--image "$VM/$kver/img-$img" --timeout "$TIMEOUT" --test "$test" \
+			"${imgargs[@]}" --timeout "$TIMEOUT" --test "$test" \
 			${VFLAG[@]+"${VFLAG[@]}"} "${gargs[@]}" &
 		pids+=($!) names+=("$name") devs+=("$dev") imgs+=("$VM/$kver/img-$img")
 	done
