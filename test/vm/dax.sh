@@ -41,6 +41,14 @@
 #   famfs.case=cxl-client  host B: mounts read-only, reads every file
 #                       byte-identical (read(), mmap, device offsets), and
 #                       each of the master's batches as it appears
+#   famfs.case=bench    numbers, not a test: daxtool bench (4 KiB and 1 MiB,
+#                       read/write and mmap, sequential and random) of raw
+#                       /dev/dax0.0 on device_dax (mmap), then of a famfs file
+#                       on the same memory through famfs_dax (kernel mode)
+#   famfs.case=bench-bind  numbers, not a test: unbind/bind times of the
+#                       (large) NVDIMM's devdax device, device_dax <->
+#                       famfs_dax, three rounds
+#   famfs.bench_mb=N    the bench file size (default 64)
 #   famfs.nonce=STRING  the marker written at device offset 0 of the CXL
 #                       device (cxl-drv), for the host to find in the backing
 #                       file; tags the mailbox messages (cxl-master/client)
@@ -580,7 +588,55 @@ case_cxl_fsdax() {
 	say "all cxl-fsdax checks passed"
 }
 
+case_bench() {
+	MB=${FAMFS_BENCH_MB:-64}
+	say "ndctl create-namespace -f -e namespace0.0 -m devdax --map=mem"
+	ndctl create-namespace -f -e namespace0.0 -m devdax --map=mem >/dev/null
+	wait_for /dev/dax0.0 10
+	load_famfs
+	identity $MASTER_UUID
+	famfs mkfs -f --allow-small /dev/dax0.0
+	fmount /dev/dax0.0
+	famfs creat -s "${MB}M" $MNT/bench
+	famfs getmap $MNT/bench | head -3
+	famfs umount --devdax $MNT
+	# Three rounds of raw then famfs (the host is shared: what a round
+	# measures drifts); the raw passes use device memory famfs does not
+	# (from 512 MiB on), the famfs file lies near the start.
+	for round in 1 2 3; do
+		echo "BENCH-CONFIG raw-devdax"
+		for bs in 4K 1M; do daxtool bench /dev/dax0.0 "$MB" $bs 512; done
+		fmount /dev/dax0.0
+		expect_driver dax0.0 famfs_dax
+		echo "BENCH-CONFIG famfs"
+		for bs in 4K 1M; do daxtool bench $MNT/bench "$MB" $bs; done
+		say "round $round: $(stats_line)"
+		famfs umount --devdax $MNT
+	done
+}
+
+case_bench_bind() {
+	say "ndctl create-namespace -f -e namespace0.0 -m devdax --map=mem"
+	ndctl create-namespace -f -e namespace0.0 -m devdax --map=mem >/dev/null
+	wait_for /dev/dax0.0 30
+	insmod $KO
+	mib=$(size_mib dax0.0)
+	echo "BIND-SIZE $mib"
+	for r in 1 2 3; do
+		echo "BIND device_dax-unbind $(daxtool time-write $SYS/drivers/device_dax/unbind dax0.0)"
+		echo "BIND famfs_dax-bind $(daxtool time-write $SYS/drivers/famfs_dax/new_id dax0.0)"
+		expect_driver dax0.0 famfs_dax
+		echo "BIND famfs_dax-unbind $(daxtool time-write $SYS/drivers/famfs_dax/unbind dax0.0)"
+		daxtool write-file $SYS/drivers/famfs_dax/remove_id dax0.0
+		echo "BIND device_dax-bind $(daxtool time-write $SYS/drivers/device_dax/bind dax0.0)"
+		expect_driver dax0.0 device_dax
+	done
+	dmesg | grep 'famfs_dax: .* mapped in' | tail -3
+}
+
 case $CASE in
+bench) case_bench ;;
+bench-bind) case_bench_bind ;;
 pmem) case_pmem ;;
 cxl-fsdax) case_cxl_fsdax ;;
 drv) case_drv ;;

@@ -16,6 +16,10 @@
 #                  file vs ext4 -o dax on the same pmem vs the FUSE upcall
 #                  path, 4 KiB and 1 MiB, read()/write() and mmap; prints
 #                  a table per kernel (test/vm/bench.awk)
+#   --bench-dax    only the devdax benchmark boots per kernel (not a test):
+#                  famfs on famfs_dax vs raw mmap of /dev/dax0.0 on
+#                  device_dax, 4 KiB and 1 MiB; rebinding time per GiB on a
+#                  FAMFS_VM_BIND_GB (default 64; 0: skip) GiB NVDIMM
 #   -v             stream guest consoles
 # Environment: BUILD (default <repo>/build), FAMFS_KCACHE, FAMFS_KVERS,
 #   FAMFS_VM_TIMEOUT (per guest, default 300), FAMFS_VM_BENCH_MB (default 64),
@@ -32,7 +36,7 @@ REPO="$(cd "$HERE/../.." && pwd)"
 export BUILD="${BUILD:-$REPO/build}"
 VM="$BUILD/vm"
 TIMEOUT="${FAMFS_VM_TIMEOUT:-300}"
-FETCH=1 BENCH=0 VFLAG=() ONLY_KVERS=() ONLY_CASES=()
+FETCH=1 BENCH=0 BENCH_DAX=0 VFLAG=() ONLY_KVERS=() ONLY_CASES=()
 
 # round  case           image test   device       guest arguments (famfs.KEY=VALUE;
 #                                                 "nonce": a per-kernel tag; kernel:ARG:
@@ -72,6 +76,7 @@ while [ $# -gt 0 ]; do
 	--kernel) ONLY_KVERS+=("$2"); shift ;;
 	--case) ONLY_CASES+=("$2"); shift ;;
 	--bench) BENCH=1 ;;
+	--bench-dax) BENCH_DAX=1 ;;
 	-v) VFLAG=(-v) ;;
 	-h | --help) sed -n '3,/^set -euo/p' "$0" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
 	*) echo "vmtest: unknown option $1" >&2; exit 2 ;;
@@ -220,6 +225,30 @@ bench() { # KVER
 	awk -f "$HERE/bench.awk" "$log"
 }
 
+bench_dax() { # KVER
+	local kver=$1 gb=${FAMFS_VM_BIND_GB:-64} log=$VM/$1/dax-bench.log
+	rm -f "$VM/$kver/img-bench" "$VM/$kver/img-bind"
+	step "$kver: boot: dax-bench (${FAMFS_VM_BENCH_MB:-64} MiB file)"
+	"$HERE/run-vm.sh" --kver "$kver" --name "$kver-dax-bench" --log "$log" \
+		--image "$VM/$kver/img-bench" --timeout 900 --test dax --arg case=bench \
+		--arg bench_mb="${FAMFS_VM_BENCH_MB:-64}" ${VFLAG[@]+"${VFLAG[@]}"} >/dev/null ||
+		die "the dax-bench guest failed ($log)"
+	# The memmap of a --map=mem namespace (64 bytes per 4 KiB) lives in
+	# guest RAM: 1 GiB of it per 64 GiB of device.
+	: >"$VM/$kver/dax-bind.log"
+	if [ "$gb" -gt 0 ]; then
+		step "$kver: boot: dax-bench-bind (${gb} GiB NVDIMM)"
+		"$HERE/run-vm.sh" --kver "$kver" --name "$kver-dax-bind" --log "$VM/$kver/dax-bind.log" \
+			--image "$VM/$kver/img-bind" --size "${gb}G" --mem $((2 + gb / 48))G \
+			--maxmem $((gb + 8))G --timeout 1800 --test dax --arg case=bench-bind \
+			${VFLAG[@]+"${VFLAG[@]}"} >/dev/null ||
+			die "the dax-bind guest failed ($VM/$kver/dax-bind.log)"
+	fi
+	rm -f "$VM/$kver/img-bench" "$VM/$kver/img-bind"
+	echo "== $kver"
+	cat "$log" "$VM/$kver/dax-bind.log" | tr -d '\r' | awk -f "$HERE/dax-bench.awk"
+}
+
 main() {
 	local k r nonce
 	if [ "$FETCH" = 1 ]; then
@@ -244,8 +273,11 @@ main() {
 		initramfs "$k"
 	done
 
-	if [ "$BENCH" = 1 ]; then
-		for k in "${kvers[@]}"; do bench "$k"; done
+	if [ "$BENCH" = 1 ] || [ "$BENCH_DAX" = 1 ]; then
+		for k in "${kvers[@]}"; do
+			[ "$BENCH" = 0 ] || bench "$k"
+			[ "$BENCH_DAX" = 0 ] || bench_dax "$k"
+		done
 		step "done"
 		return 0
 	fi
