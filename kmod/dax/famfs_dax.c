@@ -288,7 +288,19 @@ static int famfs_dax_open(struct inode *inode, struct file *file)
 		}
 	}
 	mutex_unlock(&famfs_dax_lock);
-	return rc;
+	if (rc)
+		return rc;
+	/*
+	 * device_dax's open points the node's inode at the bus dax inode's
+	 * mapping, with address_space_operations of device_dax's module, and
+	 * sets S_DAX; do_dentry_open() reads f_mapping->a_ops after we
+	 * return, and device_dax may have been unloaded since.  The node gets
+	 * its own mapping back: nothing of device_dax is used through it.
+	 */
+	inode->i_mapping = &inode->i_data;
+	inode->i_flags &= ~S_DAX;
+	file->f_mapping = inode->i_mapping;
+	return 0;
 }
 
 static int famfs_dax_release(struct inode *inode, struct file *file)

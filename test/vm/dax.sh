@@ -26,8 +26,10 @@
 #                       unbind + new_id (timed per GiB); data written through
 #                       device_dax's mmap reads back through famfs_dax's
 #                       read(), and the reverse; no mmap on famfs_dax; an open
-#                       file gets ENXIO after unbind; back to device_dax;
-#                       rmmod
+#                       file gets ENXIO after unbind; back to device_dax; with
+#                       device_dax unloaded a probe leaves the device unbound,
+#                       and famfs_dax serves a node that the unloaded module
+#                       had opened (it left its aops there); rmmod
 #   famfs.case=cxl-drv  the same on a CXL pmem region in devdax mode
 #                       (cxl create-region, ndctl create-namespace)
 #   famfs.case=cxl-fsdax   a CXL pmem region in fsdax mode (/dev/pmem0):
@@ -163,15 +165,17 @@ driver_checks() {
 	rmmod device_dax
 	daxtool write-file $SYS/drivers_probe "$dev" || true
 	expect_driver "$dev" none
-	modprobe device_dax
-	expect_driver "$dev" device_dax
-	say "with device_dax unloaded a probe left $dev unbound; device_dax took it back"
-
+	say "with device_dax unloaded a probe left $dev unbound"
+	# device_dax's opens left the node pointing at its (now unloaded)
+	# module's address_space_operations: famfs_dax must not use them
 	ms=$(to_famfs "$dev")
 	daxtool check "$node" 1 0 4M rw
+	modprobe device_dax
+	expect_driver "$dev" famfs_dax
 	ms=$(to_devdax "$dev")
+	daxtool check "$node" 1 0 4M mmap
 	rmmod famfs_dax
-	say "rebound twice, famfs_dax unloaded"
+	say "famfs_dax after device_dax was unloaded, back to device_dax, famfs_dax unloaded"
 }
 
 case_drv() {
