@@ -89,10 +89,13 @@ dkms_test() {
 	dkms status -m famfs -v "$VERSION" -k "$k" | grep -q ': installed' || fail "the hook did not build famfs for $k"
 	step "famfs-dkms: one guest per kernel with the DKMS-built module (test/vm)"
 	for k in "${kvers[@]}"; do
-		f=$(ls /lib/modules/"$k"/updates/dkms/famfs.ko* | head -1)
-		case $f in *.xz) xz -dc "$f" >"$T/famfs-$k.ko" ;; *) cp "$f" "$T/famfs-$k.ko" ;; esac
+		for m in famfs famfs_dax; do
+			f=$(ls /lib/modules/"$k"/updates/dkms/$m.ko* | head -1)
+			case $f in *.xz) xz -dc "$f" >"$T/$m-$k.ko" ;; *) cp "$f" "$T/$m-$k.ko" ;; esac
+		done
 		vm_rc=0
-		FAMFS_KO=$T/famfs-$k.ko BUILD=$BUILD bash "$REPO/test/vm/vmtest.sh" --no-fetch --kernel "$k" \
+		FAMFS_KO=$T/famfs-$k.ko FAMFS_DAX_KO=$T/famfs_dax-$k.ko BUILD=$BUILD \
+			bash "$REPO/test/vm/vmtest.sh" --no-fetch --kernel "$k" \
 			--case "${FAMFS_DEB_VM_CASE:-famfs-master}" >"$T/vm-$k.log" 2>&1 || vm_rc=$?
 		tail -4 "$T/vm-$k.log" | sed 's/^/  | /'
 		[ $vm_rc = 0 ] || fail "the $k guest with the DKMS-built famfs.ko failed (log above)"

@@ -23,7 +23,8 @@
 #                  build/kmod/$KVER/famfs.ko; "none": without either)
 # Environment (space-separated lists, added to the options above):
 #   FAMFS_VM_TESTS, FAMFS_VM_BINS, FAMFS_VM_FILES, FAMFS_VM_PAYLOAD,
-#   FAMFS_VM_MODULES; FAMFS_KO (as -k); BUILD (default <repo>/build);
+#   FAMFS_VM_MODULES; FAMFS_KO (as -k), FAMFS_DAX_KO (famfs_dax.ko, default
+#   next to famfs.ko); BUILD (default <repo>/build);
 #   FAMFS_KCACHE, FAMFS_KVER.
 #
 # Guest layout: busybox applets in /bin /sbin /usr/bin /usr/sbin, /init =
@@ -146,17 +147,19 @@ add_modules() {
 	depmod -b "$STAGE" "$KVER" || die "depmod -b $STAGE $KVER failed"
 }
 
-# add_famfs_ko SRC: famfs.ko and famfs_dax.ko (next to it) into /famfs/ and
-# into the module tree (extra/), so that `modprobe famfs` loads famfs_dax
-# first, as on a real host.
+# add_famfs_ko SRC: famfs.ko and famfs_dax.ko ($FAMFS_DAX_KO, default next
+# to SRC) into /famfs/ and into the module tree (extra/), so that
+# `modprobe famfs` loads famfs_dax first, as on a real host.
 add_famfs_ko() {
-	local ko
+	local ko name
 	[ "$1" = none ] && return 0
-	for ko in "$1" "$(dirname "$1")/famfs_dax.ko"; do
+	for ko in "$1" "${FAMFS_DAX_KO:-$(dirname "$1")/famfs_dax.ko}"; do
 		[ -f "$ko" ] || die "$ko not found (run: make -C kmod KVER=$KVER)"
+		name=famfs.ko
+		[ "$ko" = "$1" ] || name=famfs_dax.ko
 		mkdir -p "$STAGE/famfs" "$STAGE/lib/modules/$KVER/extra"
-		objcopy --strip-debug "$ko" "$STAGE/famfs/$(basename "$ko")"
-		cp "$STAGE/famfs/$(basename "$ko")" "$STAGE/lib/modules/$KVER/extra/"
+		objcopy --strip-debug "$ko" "$STAGE/famfs/$name"
+		cp "$STAGE/famfs/$name" "$STAGE/lib/modules/$KVER/extra/"
 	done
 	depmod -b "$STAGE" "$KVER" || die "depmod -b $STAGE $KVER failed"
 }
