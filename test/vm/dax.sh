@@ -172,8 +172,14 @@ driver_checks() {
 	daxtool check "$node" 1 0 4M rw
 	modprobe device_dax
 	expect_driver "$dev" famfs_dax
+	# the tools on famfs_dax (read()/write() windows), then on device_dax
+	# (mmap windows): the same bytes
+	echo 6d617374-6572-4000-8000-00000000f00d >/tmp/identity
+	FAMFS_SYSTEM_UUID_FILE=/tmp/identity famfs mkfs -f --allow-small "$node" >/dev/null
+	famfs fsck "$node" >/dev/null
 	ms=$(to_devdax "$dev")
-	daxtool check "$node" 1 0 4M mmap
+	famfs fsck "$node" >/dev/null
+	say "famfs mkfs on famfs_dax, fsck on famfs_dax and on device_dax"
 	rmmod famfs_dax
 	say "famfs_dax after device_dax was unloaded, back to device_dax, famfs_dax unloaded"
 }
@@ -526,6 +532,7 @@ case_pmem() {
 	fmount $DAX
 	expect_driver dax0.0 famfs_dax
 	vmtool check $MNT/wtest 2 $DAX
+	famfs fsck $DAX >/dev/null
 
 	say "memory failure: the poisoned page fails with EIO, not hang; its neighbours work"
 	vmtool poison $MNT/boot/vmlinuz
