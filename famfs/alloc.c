@@ -107,6 +107,8 @@ static void clear(struct famfs_alloc *a, uint64_t u, uint64_t n)
 			a->hint = first;
 		if (first / a->region_units < a->free_hint)
 			a->free_hint = first / a->region_units;
+		if (first / a->region_units < a->start_hint)
+			a->start_hint = first / a->region_units;
 		advance_hints(a);
 	}
 }
@@ -468,15 +470,26 @@ static int alloc_small_file(struct famfs_alloc *a, uint64_t units, struct famfs_
 int famfs_alloc_start(struct famfs_alloc *a, uint64_t *off)
 {
 	uint64_t room = START_ROOM / a->unit, r;
+	bool advance = true;
 
 	if (!famfs_alloc_packs(a))
 		return famfs_alloc_run(a, 1, off);
-	/* The free tail of a partly used region, where the file can grow in place. */
-	for (r = a->hint / a->region_units; r < all_regions(a); r++) {
+	/*
+	 * The free tail of a partly used region, where the file can grow in
+	 * place. Regions passed over for lack of room stay so until a unit in
+	 * them is cleared (clear() lowers start_hint), so the scan starts after
+	 * the leading run of them.
+	 */
+	r = a->hint / a->region_units;
+	if (r < a->start_hint)
+		r = a->start_hint;
+	for (; r < all_regions(a); r++) {
 		uint64_t hwm;
 
-		if (a->region_used[r] == 0)
+		if (a->region_used[r] == 0) {
+			advance = false; /* free: may become a region with room later */
 			continue;
+		}
 		hwm = region_hwm(a, r);
 		if (region_len(a, r) - hwm >= room) {
 			uint64_t s = r * a->region_units + hwm;
@@ -485,6 +498,8 @@ int famfs_alloc_start(struct famfs_alloc *a, uint64_t *off)
 			*off = s * a->unit;
 			return 0;
 		}
+		if (advance)
+			a->start_hint = r + 1;
 	}
 	/* Else a free region, else any free unit. */
 	r = find_regions(a, 0, all_regions(a), 1, 0);

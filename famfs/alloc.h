@@ -41,6 +41,7 @@ struct famfs_alloc {
 	uint64_t nregions;     /* whole regions on the device (what large files use) */
 	uint16_t *region_used; /* units set per region (NULL with 2 MiB units) */
 	uint64_t free_hint;    /* every whole region below it has a unit set */
+	uint64_t start_hint;   /* every region below it is in use with < 64 KiB free at its end */
 };
 
 /* Interleaved ("striped") allocation parameters. */

@@ -295,7 +295,8 @@ static void read_planned(fuse_req_t req, struct io_plan *p)
 				err = -guarded(ACC_INVALIDATE, p->iov[i].iov_base, NULL,
 					       p->iov[i].iov_len);
 				if (!p->meta)
-					atomic_fetch_add(&fused.read_invalidated, p->iov[i].iov_len);
+					atomic_fetch_add(&fused.read_invalidated,
+							 p->iov[i].iov_len);
 			}
 		}
 		if (err)

@@ -183,7 +183,8 @@ static int promote(struct fused_pending *p, uint64_t end)
 		return rc; /* no wholly free region left */
 	wait_idle(p);
 	for (uint32_t i = 0; i < old.nextents && done < p->written; i++) {
-		uint64_t len = old.se[i].len < p->written - done ? old.se[i].len : p->written - done;
+		uint64_t len =
+		    old.se[i].len < p->written - done ? old.se[i].len : p->written - done;
 
 		rc = fused_move(off + done, old.se[i].offset, len);
 		if (rc) {

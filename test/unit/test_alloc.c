@@ -468,6 +468,20 @@ static void test_4k_growing_files(void **state)
 	assert_int_equal(off, META);
 	memset(&s, 0, sizeof(s));
 	famfs_alloc_destroy(&a);
+
+	/* Regions left with less than 64 KiB at their end are passed over (and
+	 * skipped by later scans), until space at the end of one is freed. */
+	assert_int_equal(famfs_alloc_init(&a, 64 * MiB, META, U4K), 0);
+	for (int r = 0; r < 4; r++) {
+		assert_int_equal(famfs_alloc_start(&a, &off), 0);
+		assert_int_equal(off, META + r * RGN);
+		assert_int_equal(famfs_alloc_extend(&a, off + U4K, 500), 500); /* 11 pages left */
+	}
+	assert_int_equal(a.start_hint, 5 + 3); /* the last one is scanned by the next start */
+	famfs_alloc_unmark_range(&a, META + RGN + 496 * U4K, 5 * U4K); /* 64 KiB at its end */
+	assert_int_equal(famfs_alloc_start(&a, &off), 0);
+	assert_int_equal(off, META + RGN + 496 * U4K);
+	famfs_alloc_destroy(&a);
 }
 
 static void test_2m_unchanged_helpers(void **state)
