@@ -41,6 +41,13 @@
 #   famfs.case=client   another host on the same memory: mounts read-only,
 #                       reads everything byte-identical with no data upcalls,
 #                       refuses writes, sees the master's append
+#   famfs.case=units    4 KiB allocation units (issue 13): small files packed,
+#                       large ones 2 MiB-aligned with a 4 KiB tail; every
+#                       byte through read(), mmap and on the device with no
+#                       READ/WRITE; PMD faults on a large file's aligned
+#                       body, PTE faults in its tail and in small files;
+#                       famfs_pte_extents=0 (a kernel that needs 2 MiB):
+#                       the server serves what that kernel cannot map
 #   famfs.case=bench    numbers, not a test: a famfs file on famfs.ko vs the
 #                       same file through the FUSE upcall path vs a file on
 #                       ext4 -o dax on the same pmem
@@ -667,8 +674,83 @@ case_bench() {
 	done
 }
 
+# Issue 13: a file system of 4 KiB allocation units.
+case_units() {
+	make_namespace fsdax
+	check_fsdax
+	load_famfs
+	identity $MASTER_UUID
+	U=/tmp/units
+	mkdir -p $U
+	cp -r /payload/linux/can /payload/linux/usb $U/
+	cp /payload/boot/vmlinuz $U/
+	head -c $((6 * 1048576 + 12345)) /payload/boot/vmlinuz >$U/tail     # 3 regions + a 4 KiB-page tail
+	head -c $((4 * 1048576)) /payload/boot/vmlinuz >$U/whole            # whole regions only
+	N=$(nfiles $U)
+	famfs mkfs -f --allow-small --alloc-unit 4K $PMEM
+	fmount $PMEM
+	expect_mode enabled kernel-dax
+	famfs cp -r $U/* $MNT/
+	famfs fsck $MNT | grep -e 'allocation units' -e used -e placement
+	famfs fsck $MNT | grep -q 'placement .*3 of 3 files of 2 MiB or more 2 MiB-aligned' ||
+		fail "large files not 2 MiB-aligned: $(famfs fsck $MNT | grep placement)"
+	famfs getmap $MNT/tail | sed "s/^/famfs[$CASE]:   tail: /"
+	famfs getmap $MNT/can/raw.h | sed "s/^/famfs[$CASE]:   can\/raw.h: /"
+	fumount
+
+	say "1. every byte through read(), mmap and on the device; no data upcalls"
+	fmount $PMEM
+	vmtool verify $PMEM $U $MNT
+	expect_counter READ 0
+	expect_counter WRITE 0
+	expect_counter GET_FMAP "$N"
+	expect_counter GET_DAXDEV 0
+	[ "$(server_counter fmap_align_refused)" = 0 ] || fail "the server refused maps to famfs.ko"
+	row pmem-fsdax
+
+	say "2. faults: PMD on the large file's aligned body, PTE in its tail and in small files"
+	tracing_on
+	vmtool touch $MNT/tail r 4096
+	tracing_off
+	pmd=$(grep 'dax_pmd_fault_done:' /tmp/trace | grep -c NOPAGE || true)
+	fb=$(grep 'dax_pmd_fault_done:' /tmp/trace | grep -c FALLBACK || true)
+	pte=$(grep 'dax_pte_fault_done:' /tmp/trace | grep -c NOPAGE || true)
+	[ "$pmd" -ge 3 ] && [ "$pte" -ge 1 ] && [ "$pte" -le 4 ] ||
+		{ cat /tmp/trace; fail "tail: $pmd PMD faults, $pte PTE faults; want >= 3 and 1..4"; }
+	say "  tail (6 MiB + 12345): $pmd PMD faults, $pte PTE faults in the 4 KiB-page tail ($fb PMD fallbacks)"
+	tracing_on
+	vmtool touch $MNT/can/raw.h r 4096
+	vmtool touch $MNT/usb/ch9.h r 4096
+	tracing_off
+	pmd=$(grep 'dax_pmd_fault_done:' /tmp/trace | grep -c NOPAGE || true)
+	pte=$(grep 'dax_pte_fault_done:' /tmp/trace | grep -c NOPAGE || true)
+	[ "$pmd" = 0 ] && [ "$pte" -ge 2 ] ||
+		{ cat /tmp/trace; fail "small files: $pmd PMD faults, $pte PTE faults; want 0 and >= 2"; }
+	say "  small packed files: $pte PTE faults, no PMD"
+	vmtool touch $MNT/vmlinuz r 4096
+	expect_counter READ 0
+	fumount
+
+	say "3. famfs_pte_extents=0, a kernel that needs 2 MiB: the server serves what it cannot map"
+	famfs_param famfs_pte_extents N
+	fmount $PMEM
+	vmtool verify $PMEM $U $MNT
+	r=$(counter READ)
+	refused=$(server_counter fmap_align_refused)
+	[ "$r" -gt 0 ] && [ "$refused" -gt 0 ] ||
+		fail "2 MiB kernel: READ $r, fmap_align_refused $refused; want both > 0"
+	r0=$(counter READ)
+	cmp $U/whole $MNT/whole
+	expect_counter READ "$r0" # whole regions: still mapped by the kernel
+	say "  $refused maps refused (READ $r): $(stats_line)"
+	fumount
+	famfs_param famfs_pte_extents Y
+	say "all 4 KiB-unit checks passed"
+}
+
 case $CASE in
 master) case_master ;;
+units) case_units ;;
 devdax) case_devdax ;;
 master2) case_master2 ;;
 rules) case_rules ;;
