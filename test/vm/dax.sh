@@ -32,6 +32,14 @@
 #                       had opened (it left its aops there); rmmod
 #   famfs.case=cxl-drv  the same on a CXL pmem region in devdax mode
 #                       (cxl create-region, ndctl create-namespace)
+#   famfs.case=hmem     soft-reserved memory (kernel memmap=...%...+0xefffffff)
+#                       as dax_hmem makes it: a dynamic dax region, famfs_dax
+#                       allocates the page map itself (the NVDIMM and CXL
+#                       cases reuse the namespace's); 6.12 makes it a
+#                       kmem-type device (no driver here: daxctl
+#                       reconfigure-device -m devdax); famfs mount rebinds,
+#                       files byte-identical, no data upcalls; unbind while
+#                       mounted -> EIO
 #   famfs.case=cxl-fsdax   a CXL pmem region in fsdax mode (/dev/pmem0):
 #                       kernel-mode famfs through the block device
 #   famfs.case=cxl-setup   first boot of host A on a fresh CXL device and
@@ -645,7 +653,53 @@ case_bench_bind() {
 	dmesg | grep 'famfs_dax: .* mapped in' | tail -3
 }
 
+case_hmem() {
+	modprobe dax_hmem
+	i=0
+	until readlink -f $SYS/devices/* 2>/dev/null | grep -q /hmem; do
+		i=$((i + 1))
+		[ $i -le 50 ] || fail "no dax device from dax_hmem: $(grep -i soft /proc/iomem)"
+		sleep 0.1
+	done
+	dev=$(basename "$(readlink -f $SYS/devices/* | grep /hmem | head -1)")
+	say "dax_hmem: $dev, $(size_mib "$dev") MiB, driver '$(driver_of "$dev")'"
+	if [ "$(driver_of "$dev")" = none ]; then
+		# 6.12: a kmem-type device, and kmem is not here
+		daxctl reconfigure-device -m devdax "$dev" >/dev/null ||
+			fail "daxctl reconfigure-device -m devdax $dev"
+	fi
+	expect_driver "$dev" device_dax
+	load_famfs
+	identity $MASTER_UUID
+	famfs mkfs -f --allow-small /dev/"$dev" >/dev/null
+	fmount /dev/"$dev"
+	expect_driver "$dev" famfs_dax
+	dmesg | grep -q "$dev: famfs_dax: .* in 1 range(s)" || fail "no famfs_dax bind message"
+	famfs cp -r /payload/linux/can $MNT/
+	famfs cp /payload/boot/vmlinuz $MNT/
+	famfs umount $MNT
+	fmount /dev/"$dev"
+	vmtool verify /dev/"$dev" /payload/linux/can $MNT/can
+	cmp /payload/boot/vmlinuz $MNT/vmlinuz
+	expect_mode enabled kernel-dax
+	expect_counter READ 0
+	expect_counter WRITE 0
+	row hmem-devdax
+	say "  $(stats_line)"
+	daxtool write-file $SYS/drivers/famfs_dax/unbind "$dev"
+	if cat $MNT/can/can.h >/dev/null 2>&1; then fail "read after the unbind worked"; fi
+	famfs umount $MNT
+	daxtool write-file $SYS/drivers/famfs_dax/remove_id "$dev"
+	daxctl reconfigure-device -m devdax "$dev" >/dev/null 2>&1 ||
+		daxtool write-file $SYS/drivers/device_dax/new_id "$dev"
+	expect_driver "$dev" device_dax
+	famfs fsck /dev/"$dev" >/dev/null
+	say "unbound while mounted: EIO; unmounted; fsck clean on device_dax"
+	say "all hmem checks passed"
+}
+
 case $CASE in
+hmem) case_hmem ;;
 bench) case_bench ;;
 bench-bind) case_bench_bind ;;
 pmem) case_pmem ;;

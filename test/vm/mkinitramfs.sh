@@ -46,7 +46,7 @@ need() { command -v "$1" >/dev/null 2>&1 || die "'$1' not found (package $2; run
 # The kernel's FUSE (6.1: fuse.ko, 6.12: built in), ext4 (and its crc32c) for
 # the benchmark, CXL memory (test/vm/dax.sh).
 BASE_MODULES=(libnvdimm nfit nd_pmem nd_btt nd_e820 dax_pmem device_dax fuse ext4 crc32c_generic
-	cxl_acpi cxl_pci cxl_mem cxl_pmem)
+	cxl_acpi cxl_pci cxl_mem cxl_pmem dax_hmem)
 
 OUT="$BUILD/vm/initramfs.cpio.gz"
 TESTS=() BINS=() FILES=() PAYLOAD="" MODULES=()

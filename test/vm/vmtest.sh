@@ -61,6 +61,7 @@ CASES=(
 	"9 dax-cxl-master   cxl:I dax    cxl-devdax   case=cxl-master nonce"
 	"9 dax-cxl-client   cxl:I dax    cxl-devdax   case=cxl-client nonce"
 	"10 famfs-units     M     famfs  pmem-fsdax   case=units"
+	"10 dax-hmem        N     dax    hmem-devdax  case=hmem kernel:memmap=256M%1536M+0xefffffff"
 )
 # An image "cxl:X" is an emulated CXL memory device (run-vm.sh --cxl: its
 # backing file img-X and label area img-X.lsa) instead of an NVDIMM.
