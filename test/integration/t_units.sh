@@ -95,6 +95,19 @@ echo "    used $used bytes: metadata $meta, files $((used - meta)); data rounded
 awk -v u="$used" -v m="$meta" -v d="$DATA4K" 'BEGIN { exit !(u <= 1.2 * d + m) }' ||
 	fail "used $used > 1.2 x $DATA4K + $meta"
 
+step "statfs reports both limits: 4 KiB blocks and log entries as inodes"
+expect 0 python3 - "$M" "$cap" "$free" <<'PY'
+import os, sys
+sv = os.statvfs(sys.argv[1])
+cap, free = int(sys.argv[2]), int(sys.argv[3])
+assert sv.f_frsize == 4096 and sv.f_bsize == 4096, (sv.f_frsize, sv.f_bsize)
+assert sv.f_blocks * 4096 == cap, (sv.f_blocks, cap)
+assert sv.f_bfree * 4096 == free, (sv.f_bfree, free)
+assert sv.f_files == 30840, sv.f_files            # the 16 MiB default log
+assert 0 < sv.f_ffree < 30840 - 7000, sv.f_ffree  # one entry per file and directory
+print(sv.f_blocks, sv.f_bfree, sv.f_files, sv.f_ffree)
+PY
+
 step "plain cp, dd and a redirection: pending files, promoted when they reach 2 MiB"
 head -c $((7 * 1048576 + 3)) /dev/urandom >"$T/big.src"
 head -c 2097152 /dev/urandom >"$T/two.src"
