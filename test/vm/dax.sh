@@ -68,29 +68,13 @@
 # cache lines), which famfs never allocates on a mostly empty device.
 
 CASE=${FAMFS_CASE:-drv}
-TRACE=/sys/kernel/tracing
-MNT=/mnt/famfs
-MASTER_UUID=6d617374-6572-4000-8000-00000000f00d
-CLIENT_UUID=636c6965-6e74-4000-8000-00000000beef
+# shellcheck source=test/vm/lib.sh
+. "${0%/*}/lib.sh"
 NONCE=${FAMFS_NONCE:-x}
 KO=/famfs/famfs_dax.ko
 SYS=/sys/bus/dax
 
-say() { echo "dax[$CASE]: $*"; }
-fail() {
-	echo "dax[$CASE]: FAIL: $*"
-	dmesg | grep -i -e dax -e cxl | tail -20
-	exit 1
-}
-
-wait_for() { # PATH SECONDS
-	i=0
-	while [ ! -e "$1" ]; do
-		i=$((i + 1))
-		[ $i -le $(($2 * 10)) ] || fail "$1 did not appear within $2 s"
-		sleep 0.1
-	done
-}
+fail_context() { dmesg | grep -i -e dax -e cxl | tail -20; }
 
 # driver_of daxX.Y: the bound driver's name, or "none"
 driver_of() {
@@ -153,12 +137,7 @@ driver_checks() {
 	mkfifo /tmp/go
 	daxtool held-read "$node" /tmp/go >/tmp/held &
 	pid=$!
-	i=0
-	until grep -q 'open and read' /tmp/held; do
-		i=$((i + 1))
-		[ $i -le 100 ] || fail "held-read did not start"
-		sleep 0.1
-	done
+	poll 10 "grep -q 'open and read' /tmp/held" || fail "held-read did not start"
 	ms=$(to_devdax "$dev")
 	echo go >/tmp/go
 	wait $pid || fail "held-read failed"
@@ -182,7 +161,7 @@ driver_checks() {
 	expect_driver "$dev" famfs_dax
 	# the tools on famfs_dax (read()/write() windows), then on device_dax
 	# (mmap windows): the same bytes
-	echo 6d617374-6572-4000-8000-00000000f00d >/tmp/identity
+	echo $MASTER_UUID >/tmp/identity
 	FAMFS_SYSTEM_UUID_FILE=/tmp/identity famfs mkfs -f --allow-small "$node" >/dev/null
 	famfs fsck "$node" >/dev/null
 	ms=$(to_devdax "$dev")
@@ -207,22 +186,14 @@ cxl_setup() {
 	for m in cxl_acpi cxl_pci cxl_mem cxl_pmem cxl_port dax_cxl; do
 		modprobe $m 2>/dev/null || true
 	done
-	i=0
-	until cxl list -M 2>/dev/null | grep -q mem0; do
-		i=$((i + 1))
-		[ $i -le 100 ] || fail "no CXL memory device: $(cxl list 2>&1)"
-		sleep 0.1
-	done
+	poll 10 'cxl list -M 2>/dev/null | grep -q mem0' ||
+		fail "no CXL memory device: $(cxl list 2>&1)"
 	region=$(cxl create-region -m -d decoder0.0 -w 1 -t pmem mem0 2>&1) ||
 		fail "cxl create-region: $region"
 	say "cxl create-region: $(echo "$region" | grep -o '"region":"[a-z0-9]*"' || true)"
 	# The nvdimm region that the CXL region became, and its namespace.
-	i=0
-	until ndctl list -R 2>/dev/null | grep -q '"dev":"region'; do
-		i=$((i + 1))
-		[ $i -le 100 ] || fail "no nvdimm region for the CXL region"
-		sleep 0.1
-	done
+	poll 10 "ndctl list -R 2>/dev/null | grep -q '\"dev\":\"region'" ||
+		fail "no nvdimm region for the CXL region"
 	ndreg=$(ndctl list -R | grep -o '"dev":"region[0-9]*"' | head -1 | cut -d'"' -f4)
 	nsmode=${2:-devdax}
 	if ! ndctl list -N -r "$ndreg" | grep -q "\"mode\":\"$nsmode\""; then
@@ -235,12 +206,7 @@ cxl_setup() {
 		say "CXL fsdax: /dev/pmem0, $(($(cat /sys/block/pmem0/size) / 2048)) MiB, dax $(cat /sys/block/pmem0/queue/dax)"
 		return 0
 	fi
-	i=0
-	until ls /dev/dax* >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ $i -le 100 ] || fail "no /dev/dax* on the CXL region"
-		sleep 0.1
-	done
+	poll 10 'ls /dev/dax* >/dev/null 2>&1' || fail "no /dev/dax* on the CXL region"
 	cxldev=$(basename "$(ls /dev/dax* | head -1)")
 	say "CXL devdax: $cxldev, $(size_mib "$cxldev") MiB"
 }
@@ -257,11 +223,6 @@ case_cxl_drv() {
 	to_devdax "$cxldev" >/dev/null
 	say "marker written at device offset 0 through famfs_dax"
 	say "all cxl-drv checks passed"
-}
-
-identity() { # UUID
-	echo "$1" >/tmp/identity
-	export FAMFS_SYSTEM_UUID_FILE=/tmp/identity
 }
 
 # Kernel-mode famfs if our modules are here (modprobe famfs loads famfs_dax
@@ -284,27 +245,10 @@ fmount() { # [-r] DEVICE
 	grep -q " $MNT " /proc/mounts || fail "famfs mount $* did not mount"
 }
 
-counter() { vmtool stat $MNT "$1"; }
-expect_counter() { # NAME VALUE
-	got=$(counter "$1")
-	[ "$got" = "$2" ] || fail "server counter $1 is $got, want $2 ($(stats_line))"
-}
-expect_mode() { # FMAP-STATE DATA-MODE
-	m=$(vmtool xattr $MNT user.famfs.stats)
-	echo "$m" | grep -qx "fmap $1" || fail "server says '$(echo "$m" | grep '^fmap')', want 'fmap $1'"
-	echo "$m" | grep -qx "data $2" || fail "server says '$(echo "$m" | grep '^data')', want 'data $2'"
-}
-# vmtest's table line: device, data path, READ WRITE GET_FMAP of the mount
-row() { # DEVICE
-	d=$(vmtool xattr $MNT user.famfs.stats | sed -n 's/^data //p')
-	echo "FAMFS-ROW $1 $d $(counter READ) $(counter WRITE) $(counter GET_FMAP)"
-}
 stats_line() {
 	vmtool xattr $MNT user.famfs.stats | grep -e '^fmap' -e '^data' -e '^READ ' \
 		-e '^WRITE ' -e '^GET' | tr '\n' ' '
 }
-
-nfiles() { find "$1" -type f | wc -l; }
 
 # mailbox: the last 4 KiB of the CXL device, through famfs_dax
 mbox_get() {
@@ -317,17 +261,6 @@ mbox_put() {
 }
 mbox_fail_on_exit() {
 	trap 'rc=$?; [ $rc -eq 0 ] || mbox_put FAIL; exit $rc' EXIT
-}
-mbox_wait() { # WORD SECONDS
-	i=0
-	while :; do
-		m=$(mbox_get)
-		[ "$m" = "$1 $NONCE" ] && return 0
-		[ "$m" = "FAIL $NONCE" ] && fail "the other guest failed"
-		i=$((i + 1))
-		[ $i -le $(($2 * 5)) ] || fail "no '$1' from the other guest within $2 s (mailbox: '$m')"
-		sleep 0.2
-	done
 }
 
 # The CXL device on famfs_dax: through famfs mount in kernel mode (it
@@ -419,12 +352,8 @@ case_cxl_client() {
 	want=$(nfiles /payload/linux/can)
 	b=1
 	while [ $b -le "${FAMFS_BATCHES:-4}" ]; do
-		i=0
-		while [ "$(find $MNT/late$b -type f 2>/dev/null | wc -l)" -lt "$want" ]; do
-			i=$((i + 1))
-			[ $i -le 600 ] || fail "the master's batch $b did not show up"
-			sleep 0.1
-		done
+		poll 60 '[ "$(find $MNT/late$b -type f 2>/dev/null | wc -l)" -ge "$want" ]' ||
+			fail "the master's batch $b did not show up"
 		vmtool verify /dev/"$cxldev" /payload/linux/can $MNT/late$b
 		say "batch $b showed up and reads byte-identical"
 		b=$((b + 1))
@@ -437,30 +366,10 @@ case_cxl_client() {
 	say "all cxl-client checks passed"
 }
 
-tracing_on() {
-	[ -d $TRACE/events ] || mount -t tracefs nodev $TRACE
-	echo 0 >$TRACE/tracing_on
-	echo >$TRACE/trace
-	for e in dax_pmd_fault_done dax_pte_fault_done; do
-		echo 1 >$TRACE/events/fs_dax/$e/enable
-	done
-	echo 1 >$TRACE/tracing_on
-}
-
-tracing_off() {
-	echo 0 >$TRACE/tracing_on
-	cat $TRACE/trace >/tmp/trace
-	echo >$TRACE/trace
-}
-
 # wait_bg PID SECONDS: the background job ends within SECONDS, else fail
 wait_bg() {
-	i=0
-	while kill -0 "$1" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -le $(($2 * 10)) ] || fail "job $1 still running after $2 s"
-		sleep 0.1
-	done
+	_bg=$1
+	poll "$2" '! kill -0 "$_bg" 2>/dev/null' || fail "job $1 still running after $2 s"
 	wait "$1"
 }
 
@@ -555,12 +464,7 @@ case_pmem() {
 	mkfifo /tmp/go
 	daxtool map-hold $MNT/wtest /tmp/go >/tmp/held &
 	pid=$!
-	i=0
-	until grep -q 'mapped and read' /tmp/held; do
-		i=$((i + 1))
-		[ $i -le 100 ] || fail "map-hold did not start: $(cat /tmp/held)"
-		sleep 0.1
-	done
+	poll 10 "grep -q 'mapped and read' /tmp/held" || fail "map-hold did not start: $(cat /tmp/held)"
 	daxtool write-file $SYS/drivers/famfs_dax/unbind dax0.0 &
 	ub=$!
 	wait_bg $ub 30
@@ -655,12 +559,8 @@ case_bench_bind() {
 
 case_hmem() {
 	modprobe dax_hmem
-	i=0
-	until readlink -f $SYS/devices/* 2>/dev/null | grep -q /hmem; do
-		i=$((i + 1))
-		[ $i -le 50 ] || fail "no dax device from dax_hmem: $(grep -i soft /proc/iomem)"
-		sleep 0.1
-	done
+	poll 5 'readlink -f $SYS/devices/* 2>/dev/null | grep -q /hmem' ||
+		fail "no dax device from dax_hmem: $(grep -i soft /proc/iomem)"
 	dev=$(basename "$(readlink -f $SYS/devices/* | grep /hmem | head -1)")
 	say "dax_hmem: $dev, $(size_mib "$dev") MiB, driver '$(driver_of "$dev")'"
 	if [ "$(driver_of "$dev")" = none ]; then

@@ -58,14 +58,12 @@
 # /dev/pmem0 (O_DIRECT), which famfs never allocates on a mostly empty device.
 
 CASE=${FAMFS_CASE:-master}
+# shellcheck source=test/vm/lib.sh
+. "${0%/*}/lib.sh"
 NONCE=${FAMFS_NONCE:-x}
-MNT=/mnt/famfs
 PMEM=/dev/pmem0
-MASTER_UUID=6d617374-6572-4000-8000-00000000f00d
-CLIENT_UUID=636c6965-6e74-4000-8000-00000000beef
 FUSE_MAGIC=65735546
 FAMFS_MAGIC=87b282fd
-TRACE=/sys/kernel/tracing
 # How the server moves data when the kernel does not map (-o cache=auto):
 # direct I/O where the kernel can still mmap such files (6.6+).
 case $(uname -r) in
@@ -73,26 +71,7 @@ case $(uname -r) in
 *) SERVER_DATA=server-direct-io ;;
 esac
 
-say() { echo "famfs[$CASE]: $*"; }
-fail() {
-	echo "famfs[$CASE]: FAIL: $*"
-	dmesg | grep -i -e famfs -e fuse | tail -20
-	exit 1
-}
-
-wait_for() { # PATH SECONDS
-	i=0
-	while [ ! -e "$1" ]; do
-		i=$((i + 1))
-		[ $i -le $(($2 * 10)) ] || fail "$1 did not appear within $2 s"
-		sleep 0.1
-	done
-}
-
-identity() { # UUID
-	echo "$1" >/tmp/identity
-	export FAMFS_SYSTEM_UUID_FILE=/tmp/identity
-}
+fail_context() { dmesg | grep -i -e famfs -e fuse | tail -20; }
 
 # fsdax with --map=mem: the struct pages of the device live in each guest's
 # RAM. With the default (map=dev) they live on the device itself, and two
@@ -135,23 +114,11 @@ fmount() { # [-r] DEVICE
 
 fumount() { famfs umount $MNT; }
 
-counter() { vmtool stat $MNT "$1"; }
 server_counter() { vmtool xattr $MNT user.famfs.server | sed -n "s/^$1 //p"; }
-
-expect_counter() { # NAME VALUE
-	got=$(counter "$1")
-	[ "$got" = "$2" ] || fail "server counter $1 is $got, want $2 ($(stats_line))"
-}
 
 stats_line() {
 	echo "$(vmtool xattr $MNT user.famfs.stats | grep -e '^fmap' -e '^data' \
 		-e '^READ ' -e '^WRITE ' -e '^OPEN ' -e '^GET' | tr '\n' ' ')"
-}
-
-expect_mode() { # FMAP-STATE DATA-MODE
-	s=$(vmtool xattr $MNT user.famfs.stats)
-	echo "$s" | grep -qx "fmap $1" || fail "server says '$(echo "$s" | grep '^fmap')', want 'fmap $1'"
-	echo "$s" | grep -qx "data $2" || fail "server says '$(echo "$s" | grep '^data')', want 'data $2'"
 }
 
 expect_fstype() { # HEX
@@ -160,26 +127,12 @@ expect_fstype() { # HEX
 	say "statfs f_type 0x$t"
 }
 
-nfiles() { find "$1" -type f | wc -l; }
-
-# The case's line in vmtest's table: device, data path and the server's
-# READ/WRITE/GET_FMAP counts of the mount at $MNT now.
-row() { # DEVICE
-	d=$(vmtool xattr $MNT user.famfs.stats | sed -n 's/^data //p')
-	echo "FAMFS-ROW $1 $d $(counter READ) $(counter WRITE) $(counter GET_FMAP)"
-}
-
 # An ordinary FUSE file system (libfuse's hello_ll) on the kernel's own FUSE.
 hello() {
 	mkdir -p /mnt/hello
 	hello_ll -f -s /mnt/hello &
 	pid=$!
-	i=0
-	while ! grep -q ' /mnt/hello fuse' /proc/mounts; do
-		i=$((i + 1))
-		[ $i -le 100 ] || fail "hello_ll did not mount"
-		sleep 0.1
-	done
+	poll 10 "grep -q ' /mnt/hello fuse' /proc/mounts" || fail "hello_ll did not mount"
 	got=$(cat /mnt/hello/hello)
 	t=$(vmtool fstype /mnt/hello)
 	umount /mnt/hello
@@ -189,39 +142,13 @@ hello() {
 	say "ordinary FUSE file system: read '$got', f_type 0x$t"
 }
 
-tracing_on() {
-	[ -d $TRACE/events ] || mount -t tracefs nodev $TRACE
-	echo 0 >$TRACE/tracing_on
-	echo >$TRACE/trace
-	for e in dax_pmd_fault_done dax_pte_fault_done; do
-		echo 1 >$TRACE/events/fs_dax/$e/enable
-	done
-	echo 1 >$TRACE/tracing_on
-}
-
-tracing_off() {
-	echo 0 >$TRACE/tracing_on
-	cat $TRACE/trace >/tmp/trace
-	echo >$TRACE/trace
-}
-
 # mailbox between master2 and client (see the header)
+mbox_get() { vmtool mbox $PMEM get; }
 mbox_put() { vmtool mbox $PMEM put "$1 $NONCE"; }
 # On any failure, tell the other guest so that it stops waiting.
 mbox_fail_on_exit() {
 	[ "${FAMFS_PEER:-}" = none ] && return 0
 	trap 'rc=$?; [ $rc -eq 0 ] || vmtool mbox $PMEM put "FAIL $NONCE"; exit $rc' EXIT
-}
-mbox_wait() { # WORD SECONDS
-	i=0
-	while :; do
-		m=$(vmtool mbox $PMEM get)
-		[ "$m" = "$1 $NONCE" ] && return 0
-		[ "$m" = "FAIL $NONCE" ] && fail "the other guest failed"
-		i=$((i + 1))
-		[ $i -le $(($2 * 5)) ] || fail "no '$1' from the other guest within $2 s (mailbox: '$m')"
-		sleep 0.2
-	done
 }
 
 # ------------------------------------------------------------------ cases
@@ -314,12 +241,8 @@ case_master() {
 	[ "$w1" -gt "$w0" ] || fail "a pending file's writes: WRITE $w0 -> $w1, want more (server path)"
 	# close() returns before the kernel's RELEASE reaches the server: wait
 	# for the commit and the dentry invalidation that follows it.
-	i=0
-	while [ "$(server_counter commit_invalidations)" -le "$c0" ]; do
-		i=$((i + 1))
-		[ $i -le 100 ] || fail "the server did not commit $MNT/aow/vmlinuz within 10 s"
-		sleep 0.1
-	done
+	poll 10 '! [ "$(server_counter commit_invalidations)" -le "$c0" ]' ||
+		fail "the server did not commit $MNT/aow/vmlinuz within 10 s"
 	g0=$(counter GET_FMAP)
 	r0=$(counter READ)
 	vmtool verify $PMEM /payload/boot $MNT/aow
@@ -493,13 +416,9 @@ case_client() {
 	vmtool rofile $MNT/wtest
 	if [ "${FAMFS_PEER:-}" != none ]; then mbox_wait APPENDED 240; fi
 	want=$(nfiles /payload/linux/can)
-	i=0
-	while [ "$(find $MNT/late -type f 2>/dev/null | wc -l)" -lt "$want" ]; do
-		i=$((i + 1))
-		[ $i -le 300 ] || fail "the master's append did not show up"
-		sleep 0.1
-	done
-	say "the master's append showed up after ~$((i / 10)) s"
+	poll 30 '[ "$(find $MNT/late -type f 2>/dev/null | wc -l)" -ge "$want" ]' ||
+		fail "the master's append did not show up"
+	say "the master's append showed up after ~$((POLLED / 10)) s"
 	vmtool verify $PMEM /payload/linux/can $MNT/late
 	expect_counter READ 0
 	expect_counter WRITE 0

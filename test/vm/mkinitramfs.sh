@@ -31,8 +31,9 @@
 # guest-init.sh, modules in /lib/modules/$KVER (depmod'ed, debug info
 # stripped; the kernel's FUSE and ext4 among them, or built in),
 # ndctl + daxctl + cxl with their libraries, /famfs/famfs{,_dax}.ko,
-# /tests/*, /payload/. Needs: busybox-static, cpio, kmod, ndctl, daxctl and
-# the extracted linux-image (scripts/fetch-kernel.sh).
+# /tests/* (and lib.sh, which they source), /payload/. Needs:
+# busybox-static, cpio, kmod, ndctl, daxctl and the extracted linux-image
+# (scripts/fetch-kernel.sh).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -192,6 +193,8 @@ main() {
 	for spec in "${BINS[@]}"; do split_spec "$spec" /usr/bin; add_binary "$SPEC_SRC" "$SPEC_DST"; done
 	for spec in "${FILES[@]}"; do split_spec "$spec" /famfs; add_file "$SPEC_SRC" "$SPEC_DST"; done
 	for spec in "${TESTS[@]}"; do add_file "$spec" "/tests/$(basename "$spec")"; chmod +x "$STAGE/tests/$(basename "$spec")"; done
+	# the shared helpers the test scripts source
+	add_file "$HERE/lib.sh" /tests/lib.sh
 	if [ -n "$PAYLOAD" ]; then
 		[ -d "$PAYLOAD" ] || die "payload directory $PAYLOAD not found"
 		cp -a "$PAYLOAD"/. "$STAGE/payload/"

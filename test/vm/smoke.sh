@@ -25,19 +25,9 @@ MARK_BLK=65536 # 4 KiB blocks: 256 MiB into /dev/pmem0
 PING_BLK=$((MARK_BLK + 1))
 PONG_BLK=$((MARK_BLK + 2))
 CASE=${FAMFS_CASE:-fsdax}
+# shellcheck source=test/vm/lib.sh
+. "${0%/*}/lib.sh"
 NONCE=${FAMFS_NONCE:-}
-
-say() { echo "smoke[$CASE]: $*"; }
-fail() { echo "smoke[$CASE]: FAIL: $*"; exit 1; }
-
-wait_for() { # PATH SECONDS
-	i=0
-	while [ ! -e "$1" ]; do
-		i=$((i + 1))
-		[ $i -le $(($2 * 10)) ] || fail "$1 did not appear within $2 s"
-		sleep 0.1
-	done
-}
 
 # Read the first line of 4 KiB block BLK of /dev/pmem0, bypassing the page
 # cache (another host may have written it).
@@ -71,12 +61,8 @@ hello_up() {
 	mkdir -p /mnt/fuse
 	hello_ll -f -s /mnt/fuse &
 	HELLO_PID=$!
-	i=0
-	while ! grep -q ' /mnt/fuse fuse' /proc/mounts; do
-		i=$((i + 1))
-		[ $i -le 100 ] || { kill $HELLO_PID; fail "hello_ll did not mount /mnt/fuse"; }
-		sleep 0.1
-	done
+	poll 10 "grep -q ' /mnt/fuse fuse' /proc/mounts" ||
+		{ kill $HELLO_PID; fail "hello_ll did not mount /mnt/fuse"; }
 }
 
 hello_read() { # WHEN
