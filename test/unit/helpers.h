@@ -16,28 +16,39 @@
 
 static char scratch_dir[PATH_MAX];
 
-/* A private directory, and a private host identity inside it. */
-static inline void scratch_setup(void)
+/*
+ * A private directory, and a private host identity inside it. A cmocka
+ * group setup: cmocka_run_group_tests(tests, scratch_setup, scratch_teardown).
+ */
+static inline int scratch_setup(void **state)
 {
 	char id[PATH_MAX + 32];
 
+	(void)state;
 	snprintf(scratch_dir, sizeof(scratch_dir), "/tmp/famfs-unit-XXXXXX");
 	if (!mkdtemp(scratch_dir))
 		abort();
 	snprintf(id, sizeof(id), "%s/system_uuid", scratch_dir);
 	setenv(FAMFS_SYSTEM_UUID_ENV, id, 1);
+	return 0;
 }
 
-static inline void scratch_teardown(void)
+/* Removes the private directory: the cmocka group teardown. */
+static inline int scratch_teardown(void **state)
 {
 	char cmd[PATH_MAX + 16];
 
+	(void)state;
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", scratch_dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cleanup of %s failed\n", scratch_dir);
+	return 0;
 }
 
-/* mkfs a sparse image with @unit-byte allocation units; returns its path (static buffer). */
+/*
+ * mkfs a sparse image with @unit-byte allocation units; returns its path (a
+ * static buffer, shared with scratch_image()).
+ */
 static inline const char *scratch_image_unit(const char *name, uint64_t size, uint64_t log_len,
 					     uint64_t unit)
 {
@@ -55,21 +66,10 @@ static inline const char *scratch_image_unit(const char *name, uint64_t size, ui
 	return path;
 }
 
-/* mkfs a sparse image of @size bytes with a @log_len log; returns its path (static buffer). */
+/* scratch_image_unit() with 2 MiB allocation units. */
 static inline const char *scratch_image(const char *name, uint64_t size, uint64_t log_len)
 {
-	static char path[PATH_MAX + 64];
-	struct famfs_dev *dev;
-	uint8_t me[16];
-
-	snprintf(path, sizeof(path), "%s/%s", scratch_dir, name);
-	unlink(path);
-	if (famfs_dev_create_file(path, size) || famfs_dev_open(path, FAMFS_DEV_WRITE, &dev))
-		abort();
-	if (famfs_identity(me) || famfs_mkfs(dev, log_len, me))
-		abort();
-	famfs_dev_close(dev);
-	return path;
+	return scratch_image_unit(name, size, log_len, FAMFS_ALLOC_UNIT);
 }
 
 /* Read @len bytes at @off of file @path into @buf (or write them when @write). */

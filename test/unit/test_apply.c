@@ -25,20 +25,6 @@
 #define MiB	(1ULL << 20)
 #define DEVSIZE (256 * MiB)
 
-static int setup(void **state)
-{
-	(void)state;
-	scratch_setup();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	scratch_teardown();
-	return 0;
-}
-
 /* A fresh image holding "d" (slot 0), "d/a" 4 MiB (1) and "b" 2 MiB (2). */
 static const char *base_image(const char *name, struct famfs_file_body *a)
 {
@@ -452,5 +438,5 @@ int main(void)
 	    cmocka_unit_test(test_existing_path_skipped),
 	    cmocka_unit_test(test_fsck_bounded_by_device),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }

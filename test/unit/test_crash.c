@@ -40,20 +40,6 @@
 #define HDR_OFF	 FAMFS_LOG_OFFSET
 #define ENT_OFF0 (FAMFS_LOG_OFFSET + FAMFS_LOG_HEADER_SIZE)
 
-static int setup(void **state)
-{
-	(void)state;
-	scratch_setup();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	scratch_teardown();
-	return 0;
-}
-
 static uint64_t slot_off(uint64_t i)
 {
 	return ENT_OFF0 + i * FAMFS_LOG_ENTRY_SIZE;
@@ -538,5 +524,5 @@ int main(void)
 	    cmocka_unit_test(test_replay_order),
 	    cmocka_unit_test(test_crash_images),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }

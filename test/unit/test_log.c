@@ -16,20 +16,6 @@
 
 #define MiB (1ULL << 20)
 
-static int setup(void **state)
-{
-	(void)state;
-	scratch_setup();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	scratch_teardown();
-	return 0;
-}
-
 struct seen {
 	uint64_t n;
 	uint64_t last;
@@ -359,5 +345,5 @@ int main(void)
 	    cmocka_unit_test(test_private_superblock),
 	    cmocka_unit_test(test_image_create_and_follow),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }

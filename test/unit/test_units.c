@@ -27,20 +27,6 @@
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
 
-static int setup(void **state)
-{
-	(void)state;
-	scratch_setup();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	scratch_teardown();
-	return 0;
-}
-
 static void test_default_log_len(void **state)
 {
 	(void)state;
@@ -233,5 +219,5 @@ int main(void)
 	    cmocka_unit_test(test_image_4k),
 	    cmocka_unit_test(test_kernel_alignment_negotiation),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }
