@@ -88,6 +88,22 @@ int cli_parse_threads(const char *arg, unsigned int *n);
 #define CLI_MAX_THREADS 256
 
 /**
+ * cli_owner_opt() - the -m MODE, -u UID, -g GID options (@key 'm', 'u' or
+ * 'g') of the commands that create files or directories: @arg parsed by
+ * cli_parse_mode() into *@mode or cli_parse_id() into *@uid / *@gid.
+ * 0, or CLI_USAGE after the usage error ("--mode X: not an octal mode",
+ * "--uid X: not a user", "--gid X: not a group"). Any other @key: 0.
+ */
+int cli_owner_opt(const struct cli_cmd *cmd, int key, const char *arg, mode_t *mode,
+		  unsigned int *uid, unsigned int *gid);
+
+/**
+ * cli_threads_opt() - the -t/--threads N option: cli_parse_threads() into
+ * *@n. 0, or CLI_USAGE after the usage error ("--threads X: 0 to CLI_MAX_THREADS").
+ */
+int cli_threads_opt(const struct cli_cmd *cmd, const char *arg, unsigned int *n);
+
+/**
  * cli_parallel() - call @fn(@arg, i) for every i in [0, @n) on @threads
  * threads (1: in the calling thread, in order; more: each thread takes the
  * next index until none is left). Returns 0, or -errno if no thread could

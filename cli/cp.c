@@ -522,21 +522,14 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 			c.compare = true;
 			break;
 		case 'm':
-			if (cli_parse_mode(arg, &c.mode))
-				return cli_usage_error(cmd, "--mode %s: not an octal mode", arg);
-			break;
 		case 'u':
-			if (cli_parse_id(arg, false, &c.uid))
-				return cli_usage_error(cmd, "--uid %s: not a user", arg);
-			break;
 		case 'g':
-			if (cli_parse_id(arg, true, &c.gid))
-				return cli_usage_error(cmd, "--gid %s: not a group", arg);
+			if (cli_owner_opt(cmd, opt, arg, &c.mode, &c.uid, &c.gid))
+				return CLI_USAGE;
 			break;
 		case 't':
-			if (cli_parse_threads(arg, &threads))
-				return cli_usage_error(cmd, "--threads %s: 0 to %d", arg,
-						       CLI_MAX_THREADS);
+			if (cli_threads_opt(cmd, arg, &threads))
+				return CLI_USAGE;
 			if (!threads)
 				threads = 1;
 			break;

@@ -63,12 +63,8 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 			parents = true;
 		else if (c == 'v')
 			verbose = true;
-		else if (c == 'm' && cli_parse_mode(arg, &mode))
-			return cli_usage_error(cmd, "--mode %s: not an octal mode", arg);
-		else if (c == 'u' && cli_parse_id(arg, false, &uid))
-			return cli_usage_error(cmd, "--uid %s: not a user", arg);
-		else if (c == 'g' && cli_parse_id(arg, true, &gid))
-			return cli_usage_error(cmd, "--gid %s: not a group", arg);
+		else if (cli_owner_opt(cmd, c, arg, &mode, &uid, &gid))
+			return CLI_USAGE;
 	}
 	if (argc == cli_optind())
 		return cli_usage_error(cmd, "expected DIR");

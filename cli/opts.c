@@ -251,6 +251,25 @@ int cli_parse_threads(const char *arg, unsigned int *n)
 	return 0;
 }
 
+int cli_owner_opt(const struct cli_cmd *cmd, int key, const char *arg, mode_t *mode,
+		  unsigned int *uid, unsigned int *gid)
+{
+	if (key == 'm' && cli_parse_mode(arg, mode))
+		return cli_usage_error(cmd, "--mode %s: not an octal mode", arg);
+	if (key == 'u' && cli_parse_id(arg, false, uid))
+		return cli_usage_error(cmd, "--uid %s: not a user", arg);
+	if (key == 'g' && cli_parse_id(arg, true, gid))
+		return cli_usage_error(cmd, "--gid %s: not a group", arg);
+	return 0;
+}
+
+int cli_threads_opt(const struct cli_cmd *cmd, const char *arg, unsigned int *n)
+{
+	if (cli_parse_threads(arg, n))
+		return cli_usage_error(cmd, "--threads %s: 0 to %d", arg, CLI_MAX_THREADS);
+	return 0;
+}
+
 struct par {
 	void (*fn)(void *arg, size_t i);
 	void *arg;

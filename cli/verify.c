@@ -137,9 +137,8 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 			break;
 		}
 		case 't':
-			if (cli_parse_threads(arg, &threads))
-				return cli_usage_error(cmd, "--threads %s: 0 to %d", arg,
-						       CLI_MAX_THREADS);
+			if (cli_threads_opt(cmd, arg, &threads))
+				return CLI_USAGE;
 			break;
 		case 'q':
 			v.quiet = true;
