@@ -7,6 +7,8 @@
 # Prints files/s, best of RUNS (default 3), and the ratios.
 # Usage: bench/cp.sh [BUILD [SRC [THREADS...]]]   (root, /dev/fuse)
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 BUILD=$(cd "${1:-build}" && pwd)
 SRC=${2:-/usr/share/zoneinfo}
 shift $(($# > 2 ? 2 : $#))
@@ -34,23 +36,11 @@ IMG_GB=$(((NFILES * 2 + 4096) / 1024 + 1))
 LOG=8M
 [ $((NFILES + NDIRS)) -lt 15000 ] || LOG=64M
 
-# libfuse's example, built from the copy Debian ships (as bench/fuse.sh does).
-PT=$BUILD/bench/passthrough_ll
-if [ ! -x "$PT" ]; then
-	ex=/usr/share/doc/libfuse3-dev/examples
-	mkdir -p "$BUILD/bench" "$T/ex"
-	for f in passthrough_ll.c passthrough_helpers.h; do
-		if [ -f "$ex/$f" ]; then cp "$ex/$f" "$T/ex/"; else zcat "$ex/$f.gz" >"$T/ex/$f"; fi
-	done
-	gcc -O2 -w -o "$PT" "$T/ex/passthrough_ll.c" $(pkg-config --cflags --libs fuse3)
-fi
-mkdir -p "$T/tmpfs/pt_src"
-"$PT" -o source="$T/tmpfs/pt_src" "$T/pt"
+passthrough_ll "$T/pt"
 
 now() { date +%s.%N; }
 rate() { awk -v n="$1" -v s="$2" -v e="$3" 'BEGIN { printf "%.0f", n / (e - s) }'; }
 best() { printf '%s\n' "$@" | sort -n | tail -1; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
 # One famfs cp run: a fresh image each time (the log and space are never reused).
 famfs_run() { # THREADS

@@ -4,6 +4,8 @@
 # in the same run; file creation rate; `famfs creat` latency; client
 # catch-up latency. Usage: bench/fuse.sh [BUILD]   (root, /dev/fuse)
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 BUILD=$(cd "${1:-build}" && pwd)
 FAMFS=$BUILD/famfs
 T=$(mktemp -d /tmp/famfs-bench.XXXXXX)
@@ -20,20 +22,7 @@ mkdir -p "$T/tmpfs" "$T/pt" "$T/famfs" "$T/client"
 mount -t tmpfs -o size=8G tmpfs "$T/tmpfs"
 mounts+=("$T/famfs" "$T/client" "$T/pt")
 
-# libfuse's own example, built from the copy Debian ships (not our code).
-PT=$BUILD/bench/passthrough_ll
-if [ ! -x "$PT" ]; then
-	ex=/usr/share/doc/libfuse3-dev/examples
-	mkdir -p "$BUILD/bench" "$T/ex"
-	for f in passthrough_ll.c passthrough_helpers.h; do
-		if [ -f "$ex/$f" ]; then cp "$ex/$f" "$T/ex/"; else zcat "$ex/$f.gz" >"$T/ex/$f"; fi
-	done
-	gcc -O2 -w -o "$PT" "$T/ex/passthrough_ll.c" $(pkg-config --cflags --libs fuse3)
-fi
-mkdir -p "$T/tmpfs/pt_src"
-"$PT" -o source="$T/tmpfs/pt_src" "$T/pt"
-
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+passthrough_ll "$T/pt"
 
 echo "== sequential 1 GiB, 1 MiB blocks, best of 3 (MiB/s)"
 fallocate -l 1G "$T/tmpfs/plain"

@@ -12,6 +12,8 @@
 #     polling (default) vs the old fixed 20 ms poll.
 # Usage: bench/pending.sh [BUILD]   (root, /dev/fuse)
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 BUILD=$(cd "${1:-build}" && pwd)
 FAMFS=$BUILD/famfs
 T=$(mktemp -d /tmp/famfs-bench.XXXXXX)
@@ -29,17 +31,7 @@ mkdir -p "$T/tmpfs" "$T/pt" "$T/famfs" "$T/client"
 mount -t tmpfs -o size=12G tmpfs "$T/tmpfs"
 mounts+=("$T/client" "$T/famfs" "$T/pt")
 
-PT=$BUILD/bench/passthrough_ll
-if [ ! -x "$PT" ]; then
-	ex=/usr/share/doc/libfuse3-dev/examples
-	mkdir -p "$BUILD/bench" "$T/ex"
-	for f in passthrough_ll.c passthrough_helpers.h; do
-		if [ -f "$ex/$f" ]; then cp "$ex/$f" "$T/ex/"; else zcat "$ex/$f.gz" >"$T/ex/$f"; fi
-	done
-	gcc -O2 -w -o "$PT" "$T/ex/passthrough_ll.c" $(pkg-config --cflags --libs fuse3)
-fi
-mkdir -p "$T/tmpfs/pt_src"
-"$PT" -o source="$T/tmpfs/pt_src" "$T/pt"
+passthrough_ll "$T/pt"
 "$FAMFS" mkfs --size 16G "$T/tmpfs/famfs.img" >/dev/null
 "$FAMFS" mount "$T/tmpfs/famfs.img" "$T/famfs"
 
@@ -58,7 +50,6 @@ secs() { # secs CMD...: wall seconds of CMD
 }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
 mibs() { awk -v m="$1" -v s="$2" 'BEGIN { printf "%.1f", m / s }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
 echo "== small-file tree: $nfiles files, $mib MiB (files/s, MiB/s; best of 2)"
 for how in "cp -r" "tar x"; do

@@ -6,6 +6,8 @@
 # alternate between the two file systems; medians, and the ratio 4K/2M.
 # Usage: bench/units.sh [BUILD] [SOURCE_DIR]   (root, /dev/fuse)
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 BUILD=$(cd "${1:-build}" && pwd)
 SRC=${2:-/usr/share/doc}
 FAMFS=$BUILD/famfs
@@ -31,7 +33,6 @@ xattr() { python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], sys.argv[2]
 srv_pid() { xattr "$1" user.famfs.pid; }
 cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'; }
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 
 mkfs_mount() { # UNIT SIZE NAME
