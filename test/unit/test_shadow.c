@@ -63,11 +63,28 @@ static struct famfs_file_body small_4k(void)
 	return f;
 }
 
+/* The YAML in @buf (@len bytes) reads back as exactly the @n files @in, byte for byte. */
+static void expect_read_back(char *buf, size_t len, const struct famfs_file_body *in, int n)
+{
+	struct famfs_file_body out;
+	struct famfs_yaml_reader *r;
+	char err[256];
+	FILE *f = fmemopen(buf, len, "r");
+
+	r = famfs_yaml_reader_new(f);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(famfs_yaml_read_file(r, &out, err, sizeof(err)), 1);
+		assert_memory_equal(&out, &in[i], sizeof(out));
+	}
+	assert_int_equal(famfs_yaml_read_file(r, &out, err, sizeof(err)), 0);
+	famfs_yaml_reader_free(r);
+	fclose(f);
+}
+
 static void test_round_trip(void **state)
 {
-	struct famfs_file_body in[3] = {simple(), striped(), small_4k()}, out;
-	struct famfs_yaml_reader *r;
-	char *buf = NULL, err[256];
+	struct famfs_file_body in[3] = {simple(), striped(), small_4k()};
+	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
@@ -84,15 +101,7 @@ static void test_round_trip(void **state)
 	assert_non_null(strstr(buf, "offset: 0xa00000"));
 	assert_non_null(strstr(buf, "striped_ext_list"));
 
-	f = fmemopen(buf, len, "r");
-	r = famfs_yaml_reader_new(f);
-	for (int i = 0; i < 3; i++) {
-		assert_int_equal(famfs_yaml_read_file(r, &out, err, sizeof(err)), 1);
-		assert_memory_equal(&out, &in[i], sizeof(out));
-	}
-	assert_int_equal(famfs_yaml_read_file(r, &out, err, sizeof(err)), 0);
-	famfs_yaml_reader_free(r);
-	fclose(f);
+	expect_read_back(buf, len, in, 3);
 	free(buf);
 }
 
@@ -172,7 +181,6 @@ static void test_non_utf8_refused(void **state)
 	    "ok/\xf4\x90\x80\x80", /* beyond U+10FFFF */
 	};
 	struct famfs_file_body in[3] = {simple(), striped(), simple()}, out, b;
-	struct famfs_yaml_reader *r;
 	char *buf = NULL, err[256];
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -198,15 +206,7 @@ static void test_non_utf8_refused(void **state)
 	assert_int_equal(famfs_yaml_emit_file(f, &in[2]), 0);
 	fclose(f);
 
-	f = fmemopen(buf, len, "r");
-	r = famfs_yaml_reader_new(f);
-	for (int i = 0; i < 3; i++) {
-		assert_int_equal(famfs_yaml_read_file(r, &out, err, sizeof(err)), 1);
-		assert_memory_equal(&out, &in[i], sizeof(out));
-	}
-	assert_int_equal(famfs_yaml_read_file(r, &out, err, sizeof(err)), 0);
-	famfs_yaml_reader_free(r);
-	fclose(f);
+	expect_read_back(buf, len, in, 3);
 	free(buf);
 
 	/* Our reader refuses a document that is not UTF-8 instead of guessing. */
