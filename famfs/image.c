@@ -206,17 +206,28 @@ int famfs_image_mkfile(struct famfs_image *im, struct famfs_node *dir, const cha
 	return 0;
 }
 
+/*
+ * The log path of @node for its file entry, into @relpath (@size bytes): 0,
+ * -EROFS (the image is read-only), -EEXIST (@node already has a map or is
+ * not a regular file) or -ENAMETOOLONG.
+ */
+static int unlogged_file_path(const struct famfs_image *im, const struct famfs_node *node,
+			      char *relpath, size_t size)
+{
+	if (!im->fs->writable)
+		return -EROFS;
+	if (node->file || !S_ISREG(node->mode))
+		return -EEXIST;
+	return famfs_ns_path(node, relpath, size);
+}
+
 int famfs_image_log_file(struct famfs_image *im, struct famfs_node *node, uint64_t size,
 			 const struct famfs_stripe *stripe)
 {
 	char relpath[FAMFS_PATH_MAX + 1];
 	int rc;
 
-	if (!im->fs->writable)
-		return -EROFS;
-	if (node->file || !S_ISREG(node->mode))
-		return -EEXIST;
-	rc = famfs_ns_path(node, relpath, sizeof(relpath));
+	rc = unlogged_file_path(im, node, relpath, sizeof(relpath));
 	if (rc)
 		return rc;
 	return log_file(im, node, relpath, size, stripe);
@@ -230,11 +241,7 @@ int famfs_image_commit_file(struct famfs_image *im, struct famfs_node *node,
 	struct famfs_log_entry e;
 	int rc;
 
-	if (!im->fs->writable)
-		return -EROFS;
-	if (node->file || !S_ISREG(node->mode))
-		return -EEXIST;
-	rc = famfs_ns_path(node, relpath, sizeof(relpath));
+	rc = unlogged_file_path(im, node, relpath, sizeof(relpath));
 	if (rc)
 		return rc;
 	rc = famfs_entry_init_file(&e, relpath, f->size, node->mode, node->uid, node->gid);
