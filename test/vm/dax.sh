@@ -431,14 +431,7 @@ case_pmem() {
 	vmtool touch $MNT/linux/can.h w 4096
 	vmtool touch $MNT/wtest w 2097152
 	tracing_off
-	grep -q 'dax_pte_fault_done:.* shared [A-Z_|]*WRITE.*NOPAGE' /tmp/trace ||
-		{ cat /tmp/trace; fail "no PTE write fault"; }
-	grep 'dax_pte_fault_done:.* shared ' /tmp/trace | grep -v 'WRITE' | grep -q NOPAGE ||
-		{ cat /tmp/trace; fail "no PTE read fault"; }
-	pr=$(grep 'dax_pmd_fault_done:.* shared ' /tmp/trace | grep -v WRITE | grep -c NOPAGE || true)
-	pw=$(grep -c 'dax_pmd_fault_done:.* shared WRITE.*NOPAGE' /tmp/trace || true)
-	[ "$pr" -ge 3 ] && [ "$pw" -ge 3 ] ||
-		{ cat /tmp/trace; fail "PMD faults: $pr read, $pw write; want 3 and 3"; }
+	expect_rw_faults
 	say "  PTE: a read fault, then a write fault; PMD: $pr read-only and $pw writable 2 MiB mappings"
 	vmtool check $MNT/wtest 2 $DAX
 

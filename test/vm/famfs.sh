@@ -257,16 +257,9 @@ case_master() {
 	vmtool touch $MNT/wtest w 2097152
 	tracing_off
 	grep -c dax_ /tmp/trace | sed 's/^/famfs[master]: fs_dax trace events: /'
-	grep -q 'dax_pte_fault_done:.* shared [A-Z_|]*WRITE.*NOPAGE' /tmp/trace ||
-		{ cat /tmp/trace; fail "no PTE write fault"; }
-	grep 'dax_pte_fault_done:.* shared ' /tmp/trace | grep -v 'WRITE' | grep -q NOPAGE ||
-		{ cat /tmp/trace; fail "no PTE read fault"; }
 	# wtest: each 2 MiB read fault (no WRITE flag) is followed by a write
 	# fault at the same address: the read mapped the PMD read-only.
-	pr=$(grep 'dax_pmd_fault_done:.* shared ' /tmp/trace | grep -v WRITE | grep -c NOPAGE || true)
-	pw=$(grep -c 'dax_pmd_fault_done:.* shared WRITE.*NOPAGE' /tmp/trace || true)
-	[ "$pr" -ge 3 ] && [ "$pw" -ge 3 ] ||
-		{ cat /tmp/trace; fail "PMD faults: $pr read, $pw write; want 3 and 3"; }
+	expect_rw_faults
 	say "  PTE: a read fault, then a write fault on the same page; PMD: $pr read-only and $pw writable 2 MiB mappings"
 	vmtool check $MNT/wtest 3 $PMEM
 	vmtool verify - /payload/linux $MNT/linux >/dev/null

@@ -94,6 +94,22 @@ tracing_off() {
 	echo >$TRACE/trace
 }
 
+# expect_rw_faults: the faults of a test that touched a page read then
+# write and 2 MiB mappings read then write (vmtool touch ... w), traced
+# into /tmp/trace: a PTE write fault, a PTE read fault, and at least 3
+# read-only and 3 writable PMD faults. Sets pr and pw to the PMD counts;
+# fails (printing the trace) otherwise.
+expect_rw_faults() {
+	grep -q 'dax_pte_fault_done:.* shared [A-Z_|]*WRITE.*NOPAGE' /tmp/trace ||
+		{ cat /tmp/trace; fail "no PTE write fault"; }
+	grep 'dax_pte_fault_done:.* shared ' /tmp/trace | grep -v 'WRITE' | grep -q NOPAGE ||
+		{ cat /tmp/trace; fail "no PTE read fault"; }
+	pr=$(grep 'dax_pmd_fault_done:.* shared ' /tmp/trace | grep -v WRITE | grep -c NOPAGE || true)
+	pw=$(grep -c 'dax_pmd_fault_done:.* shared WRITE.*NOPAGE' /tmp/trace || true)
+	[ "$pr" -ge 3 ] && [ "$pw" -ge 3 ] ||
+		{ cat /tmp/trace; fail "PMD faults: $pr read, $pw write; want 3 and 3"; }
+}
+
 # mbox_wait WORD SECONDS: wait for "WORD $NONCE" from the other guest in
 # the script's mailbox (its mbox_get), failing early on "FAIL $NONCE".
 mbox_wait() {
