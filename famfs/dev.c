@@ -245,6 +245,33 @@ static int buffer_sync_range(struct famfs_dev *dev, uint64_t off, size_t len, bo
 	return dio(dev, dev->map + start, end - start, start, write);
 }
 
+static famfs_access_guard_fn access_guard;
+
+void famfs_dev_set_guard(famfs_access_guard_fn guard)
+{
+	__atomic_store_n(&access_guard, guard, __ATOMIC_RELEASE);
+}
+
+int famfs_dev_access(enum famfs_access op, void *dst, const void *src, size_t len)
+{
+	famfs_access_guard_fn guard = __atomic_load_n(&access_guard, __ATOMIC_ACQUIRE);
+
+	if (guard)
+		return guard(op, dst, src, len);
+	switch (op) {
+	case FAMFS_ACCESS_COPY:
+		memcpy(dst, src, len);
+		break;
+	case FAMFS_ACCESS_FLUSH:
+		famfs_cache_flush(dst, len);
+		break;
+	case FAMFS_ACCESS_INVALIDATE:
+		famfs_cache_invalidate(dst, len);
+		break;
+	}
+	return 0;
+}
+
 static void trace(struct famfs_dev *dev, enum famfs_dev_op op, uint64_t off, size_t len)
 {
 	if (dev->trace)
@@ -261,7 +288,7 @@ int famfs_dev_flush(struct famfs_dev *dev, const void *addr, size_t len)
 	if (buffered(dev))
 		rc = buffer_sync_range(dev, off, len, true);
 	else
-		famfs_cache_flush(addr, len);
+		rc = famfs_dev_access(FAMFS_ACCESS_FLUSH, (void *)addr, NULL, len);
 	if (!rc)
 		trace(dev, FAMFS_DEV_FLUSH, off, len);
 	return rc;
@@ -277,7 +304,7 @@ int famfs_dev_invalidate(struct famfs_dev *dev, const void *addr, size_t len)
 	if (buffered(dev))
 		rc = buffer_sync_range(dev, off, len, false);
 	else
-		famfs_cache_invalidate(addr, len);
+		rc = famfs_dev_access(FAMFS_ACCESS_INVALIDATE, (void *)addr, NULL, len);
 	if (!rc)
 		trace(dev, FAMFS_DEV_INVALIDATE, off, len);
 	return rc;
@@ -290,9 +317,10 @@ int famfs_dev_store(struct famfs_dev *dev, void *dst, const void *src, size_t le
 
 	if (rc)
 		return rc;
-	memcpy(dst, src, len);
-	trace(dev, FAMFS_DEV_STORE, off, len);
-	return 0;
+	rc = famfs_dev_access(FAMFS_ACCESS_COPY, dst, src, len);
+	if (!rc)
+		trace(dev, FAMFS_DEV_STORE, off, len);
+	return rc;
 }
 
 int famfs_dev_load(struct famfs_dev *dev, void *dst, const void *src, size_t len)
@@ -302,9 +330,10 @@ int famfs_dev_load(struct famfs_dev *dev, void *dst, const void *src, size_t len
 
 	if (rc)
 		return rc;
-	memcpy(dst, src, len);
-	trace(dev, FAMFS_DEV_LOAD, off, len);
-	return 0;
+	rc = famfs_dev_access(FAMFS_ACCESS_COPY, dst, src, len);
+	if (!rc)
+		trace(dev, FAMFS_DEV_LOAD, off, len);
+	return rc;
 }
 
 int famfs_dev_sync(struct famfs_dev *dev)

@@ -42,6 +42,21 @@ enum famfs_dev_op {
 /* Called after each operation with its window range (byte offset, length). */
 typedef void (*famfs_dev_trace_fn)(void *arg, enum famfs_dev_op op, uint64_t off, uint64_t len);
 
+/* What a window access guard performs (famfs_dev_set_guard). */
+enum famfs_access {
+	FAMFS_ACCESS_COPY,	 /* memcpy(dst, src, len) */
+	FAMFS_ACCESS_FLUSH,	 /* famfs_cache_flush(dst, len) */
+	FAMFS_ACCESS_INVALIDATE, /* famfs_cache_invalidate(dst, len) */
+};
+
+/*
+ * A guard runs one load, store, flush or invalidate of the window and
+ * returns 0, or -EIO if the access faulted (SIGBUS: a poisoned line, an
+ * image file cut short). The server installs one; without it a fault is
+ * fatal, as for any program.
+ */
+typedef int (*famfs_access_guard_fn)(enum famfs_access op, void *dst, const void *src, size_t len);
+
 struct famfs_dev {
 	int fd;
 	enum famfs_dev_kind kind;
@@ -117,16 +132,33 @@ int famfs_dev_invalidate(struct famfs_dev *dev, const void *addr, size_t len);
  * famfs_dev_store() - copy @len bytes from private @src into the window at
  * @dst. Other hosts see them only after famfs_dev_flush() of the range: every
  * metadata store goes through here so that its order against the flushes can
- * be traced. Returns 0 or -EINVAL (outside the window).
+ * be traced. Returns 0, -EINVAL (outside the window) or -EIO (the store
+ * faulted, with a guard installed).
  */
 int famfs_dev_store(struct famfs_dev *dev, void *dst, const void *src, size_t len);
 
 /**
  * famfs_dev_load() - copy @len window bytes at @src into private @dst, which
  * another host can then no longer change under us (invalidate first to see
- * what other hosts wrote). Returns 0 or -EINVAL (outside the window).
+ * what other hosts wrote). Returns 0, -EINVAL (outside the window) or -EIO
+ * (the load faulted, with a guard installed).
  */
 int famfs_dev_load(struct famfs_dev *dev, void *dst, const void *src, size_t len);
+
+/**
+ * famfs_dev_set_guard() - run every later window access of this process
+ * (famfs_dev_load/store/flush/invalidate on mapped windows, and the log
+ * header reads of famfs_log_used) through @guard, so a fault under them
+ * becomes -EIO. NULL removes it. Process-wide; set it before any thread uses
+ * a device.
+ */
+void famfs_dev_set_guard(famfs_access_guard_fn guard);
+
+/**
+ * famfs_dev_access() - perform @op on window memory through the guard if one
+ * is installed (else directly). Returns 0 or -EIO (the access faulted).
+ */
+int famfs_dev_access(enum famfs_access op, void *dst, const void *src, size_t len);
 
 /**
  * famfs_dev_sync() - make the whole window durable (msync for files, a

@@ -144,12 +144,15 @@ int famfs_image_mkdir(struct famfs_image *im, struct famfs_node *dir, const char
 		return rc;
 	e.mkdir.mtime_sec = im->now_sec;
 	e.mkdir.mtime_nsec = im->now_nsec;
-	rc = append(im, &e);
-	if (rc)
-		return rc;
+	/* The node first: nothing may fail once the entry is in the log. */
 	rc = famfs_ns_add(im->ns, dir, name, S_IFDIR | (mode & 07777), uid, gid, &n);
 	if (rc)
 		return rc;
+	rc = append(im, &e);
+	if (rc) {
+		famfs_ns_remove(im->ns, n); /* never logged: leaves no trace */
+		return rc;
+	}
 	n->log_index = (int64_t)im->replay.next - 1;
 	n->mtime_sec = e.mkdir.mtime_sec;
 	n->mtime_nsec = e.mkdir.mtime_nsec;
@@ -162,6 +165,7 @@ int famfs_image_mkdir(struct famfs_image *im, struct famfs_node *dir, const char
 static int log_file(struct famfs_image *im, struct famfs_node *node, const char *relpath,
 		    uint64_t size, const struct famfs_stripe *stripe)
 {
+	struct famfs_file_body *copy;
 	struct famfs_log_entry e;
 	int rc;
 
@@ -172,15 +176,22 @@ static int log_file(struct famfs_image *im, struct famfs_node *node, const char 
 	e.file.mtime_nsec = node->mtime_nsec = im->now_nsec;
 	if (famfs_log_free(im->fs) == 0)
 		return -ENOSPC; /* log full: do not touch the bitmap */
+	copy = malloc(sizeof(*copy)); /* before the append: nothing may fail after it */
+	if (!copy)
+		return -ENOMEM;
 	rc = famfs_alloc_file(&im->alloc, size, stripe, &e.file);
-	if (rc)
-		return rc;
-	rc = append(im, &e);
+	if (!rc) {
+		rc = append(im, &e);
+		if (rc)
+			famfs_alloc_unmark_file(&im->alloc, &e.file);
+	}
 	if (rc) {
-		famfs_alloc_unmark_file(&im->alloc, &e.file);
+		free(copy);
 		return rc;
 	}
-	return famfs_ns_set_file(im->ns, node, &e.file, (int64_t)im->replay.next - 1);
+	*copy = e.file;
+	famfs_ns_attach_file(im->ns, node, copy, (int64_t)im->replay.next - 1);
+	return 0;
 }
 
 int famfs_image_mkfile(struct famfs_image *im, struct famfs_node *dir, const char *name,
@@ -238,6 +249,7 @@ int famfs_image_commit_file(struct famfs_image *im, struct famfs_node *node,
 			    uint32_t mtime_nsec)
 {
 	char relpath[FAMFS_PATH_MAX + 1];
+	struct famfs_file_body *copy;
 	struct famfs_log_entry e;
 	int rc;
 
@@ -252,12 +264,21 @@ int famfs_image_commit_file(struct famfs_image *im, struct famfs_node *node,
 	memcpy(e.file.se, f->se, sizeof(e.file) - offsetof(struct famfs_file_body, se));
 	e.file.mtime_sec = mtime_sec;
 	e.file.mtime_nsec = mtime_nsec;
+	/* Allocated before the append: once the entry is in the log nothing may
+	 * fail, or a retry would log the file twice (ENT_OVERLAP at replay). */
+	copy = malloc(sizeof(*copy));
+	if (!copy)
+		return -ENOMEM;
 	rc = append(im, &e);
-	if (rc)
+	if (rc) {
+		free(copy);
 		return rc;
+	}
 	node->mtime_sec = mtime_sec;
 	node->mtime_nsec = mtime_nsec;
-	return famfs_ns_set_file(im->ns, node, &e.file, (int64_t)im->replay.next - 1);
+	*copy = e.file;
+	famfs_ns_attach_file(im->ns, node, copy, (int64_t)im->replay.next - 1);
+	return 0;
 }
 
 int famfs_image_update_attrs(struct famfs_image *im, struct famfs_node *node, uint32_t mode,

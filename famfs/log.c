@@ -16,8 +16,11 @@ static_assert(offsetof(struct famfs_log_header, next_seqnum) + sizeof(struct cou
 
 uint64_t famfs_log_used(const struct famfs_fs *fs)
 {
-	uint64_t n = __atomic_load_n(&fs->hdr->next_index, __ATOMIC_RELAXED);
+	uint64_t n;
 
+	/* Through the access guard: a poisoned header reads as a full log, not a crash. */
+	if (famfs_dev_access(FAMFS_ACCESS_COPY, &n, &fs->hdr->next_index, sizeof(n)))
+		return fs->geom.nslots;
 	return n < fs->geom.nslots ? n : fs->geom.nslots;
 }
 

@@ -228,6 +228,16 @@ int famfs_ns_remove(struct famfs_ns *ns, struct famfs_node *node)
 	return 0;
 }
 
+void famfs_ns_attach_file(struct famfs_ns *ns, struct famfs_node *node,
+			  struct famfs_file_body *f, int64_t index)
+{
+	free(node->file);
+	node->file = f;
+	node->size = f->size;
+	node->log_index = index;
+	ns->file_bytes += f->size;
+}
+
 int famfs_ns_set_file(struct famfs_ns *ns, struct famfs_node *node, const struct famfs_file_body *f,
 		      int64_t index)
 {
@@ -236,11 +246,7 @@ int famfs_ns_set_file(struct famfs_ns *ns, struct famfs_node *node, const struct
 	if (!copy)
 		return -ENOMEM;
 	*copy = *f;
-	free(node->file);
-	node->file = copy;
-	node->size = f->size;
-	node->log_index = index;
-	ns->file_bytes += f->size;
+	famfs_ns_attach_file(ns, node, copy, index);
 	return 0;
 }
 
