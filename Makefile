@@ -116,7 +116,7 @@ integration: $(PROGS) $(TOOL_BIN) $(CONF_BIN)
 # sanitizer reports to $(BUILD)/asan/logs; any report fails the target.
 ASAN_CFLAGS := -O2 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
-ASAN_IT     ?= t_offline.sh t_client.sh t_access.sh t_pending.sh
+ASAN_IT     ?= t_offline.sh t_client.sh t_access.sh t_pending.sh t_pending_io.sh
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan CFLAGS="$(ASAN_CFLAGS)" \
@@ -133,9 +133,10 @@ asan-run: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
 	@echo "asan: unit tests and $(ASAN_IT): no sanitizer reports"
 
 # ThreadSanitizer on the server: $(BUILD)/tsan, then test/integration/t_race.sh
-# (parallel requests on one master and a following client); any data race
-# report fails the target.
+# (parallel requests on one master and a following client) and t_pending_io.sh
+# (commit under in-flight reads); any data race report fails the target.
 TSAN_CFLAGS := -O2 -g -fno-omit-frame-pointer -fsanitize=thread
+TSAN_IT     ?= t_race.sh t_pending_io.sh
 
 tsan:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan CFLAGS="$(TSAN_CFLAGS)" tsan-run
@@ -143,10 +144,10 @@ tsan:
 tsan-run: $(PROGS) $(TOOL_BIN)
 	@rm -rf $(BUILD)/logs && mkdir -p $(BUILD)/logs
 	@export TSAN_OPTIONS=log_path=$(abspath $(BUILD))/logs/tsan:halt_on_error=0:suppressions=$(abspath test/tsan.supp); \
-		bash test/integration/run.sh $(BUILD) t_race.sh
+		bash test/integration/run.sh $(BUILD) $(TSAN_IT)
 	@if [ -n "$$(ls $(BUILD)/logs)" ]; then \
 		echo "tsan: data race reports:"; cat $(BUILD)/logs/* | head -200; exit 1; fi
-	@echo "tsan: t_race.sh: no data race reports"
+	@echo "tsan: $(TSAN_IT): no data race reports"
 
 # famfs.ko under qemu on Debian 12's 6.1 and 6.12 kernels: fetches each kernel
 # once, builds the module per kernel, boots the guests (test/vm/vmtest.sh,

@@ -29,7 +29,15 @@
 #include "flush.h"
 #include "fused.h"
 
-#define MAX_IOV 32
+/* Pieces a plan holds without allocating; more are allocated (striped files with small chunks). */
+#define INLINE_PIECES 32
+/* Most iovecs in one reply (the kernel's UIO_MAXIOV is 1024); beyond, the reply is copied. */
+#define MAX_REPLY_IOV 512
+/* A piece that reads as zeros: a pending file's never-written bytes (no device behind it). */
+#define ZERO_PIECE UINT64_MAX
+#define ZERO_CHUNK 65536
+
+static uint8_t zero_bytes[ZERO_CHUNK]; /* never written: the source of ZERO_PIECEs */
 
 /* Build the fmap of @n from its log extents, or of a meta file from the geometry. */
 static struct fmap *build_fmap(struct famfs_node *n, const struct fused_node *fn)
@@ -78,61 +86,152 @@ struct fmap *fused_node_fmap(struct famfs_node *n)
 /* Where the bytes of one read or write are on the device. */
 struct io_plan {
 	uint64_t len;		    /* bytes to move: 0 at or past EOF (reads) */
-	int n;			    /* pieces */
+	int n, cap;		    /* pieces, room for pieces */
 	bool meta;		    /* a .meta file */
-	struct fused_pending *pend; /* a pending file: writes mark it failed on error */
+	struct fused_pending *pend; /* a pending file */
 	bool counted;		    /* counted in pend->inflight: call fused_pending_io_done() */
-	uint64_t devoff[MAX_IOV];
-	struct iovec iov[MAX_IOV]; /* iov_len of each piece; iov_base set by the caller */
+	struct fused_fresh fresh;   /* a write's fresh range (pending files) */
+	uint64_t *devoff;	    /* device offset of each piece, or ZERO_PIECE */
+	struct iovec *iov;	    /* iov_len of each piece; iov_base set by the caller */
+	uint64_t devoff_in[INLINE_PIECES];
+	struct iovec iov_in[INLINE_PIECES];
 };
+
+static void plan_init(struct io_plan *p)
+{
+	p->len = 0;
+	p->n = 0;
+	p->cap = INLINE_PIECES;
+	p->meta = false;
+	p->pend = NULL;
+	p->counted = false;
+	p->devoff = p->devoff_in;
+	p->iov = p->iov_in;
+}
+
+static void plan_free(struct io_plan *p)
+{
+	if (p->devoff != p->devoff_in) {
+		free(p->devoff);
+		free(p->iov);
+	}
+}
+
+/* Append a piece; 0 or ENOMEM. */
+static int plan_add(struct io_plan *p, uint64_t devoff, uint64_t len)
+{
+	if (p->n == p->cap) {
+		int cap = p->cap * 2;
+		uint64_t *d = malloc((size_t)cap * sizeof(*d));
+		struct iovec *v = malloc((size_t)cap * sizeof(*v));
+
+		if (!d || !v) {
+			free(d);
+			free(v);
+			return ENOMEM;
+		}
+		memcpy(d, p->devoff, (size_t)p->n * sizeof(*d));
+		memcpy(v, p->iov, (size_t)p->n * sizeof(*v));
+		plan_free(p);
+		p->devoff = d;
+		p->iov = v;
+		p->cap = cap;
+	}
+	p->devoff[p->n] = devoff;
+	p->iov[p->n].iov_len = len;
+	p->n++;
+	return 0;
+}
+
+static int plan_zeros(struct io_plan *p, uint64_t len)
+{
+	for (uint64_t l; len; len -= l) {
+		int err;
+
+		l = len < ZERO_CHUNK ? len : ZERO_CHUNK;
+		err = plan_add(p, ZERO_PIECE, l);
+		if (err)
+			return err;
+	}
+	return 0;
+}
 
 /* Split [o, o+len) of a logged file by its fmap. */
 static int plan_fmap(const struct fmap *m, uint64_t o, struct io_plan *p)
 {
 	for (uint64_t done = 0; done < p->len;) {
 		struct fmap_loc loc;
+		int err;
 
-		if (p->n == MAX_IOV || fmap_resolve(m, o + done, &loc))
+		if (fmap_resolve(m, o + done, &loc))
 			return EIO;
 		if (loc.len > p->len - done)
 			loc.len = p->len - done;
-		p->devoff[p->n] = loc.offset;
-		p->iov[p->n].iov_len = loc.len;
-		p->n++;
+		err = plan_add(p, loc.offset, loc.len);
+		if (err)
+			return err;
 		done += loc.len;
 	}
 	return 0;
 }
 
-/* Pending file, pend->mu held: plan [o, o+len); writes grow the size. */
-static int plan_pending(struct fused_pending *pd, bool write, size_t size, uint64_t o,
-			struct io_plan *p)
+/* Pending file, pend->mu held: the device pieces of file bytes [from, to). */
+static int plan_device(const struct fused_pending *pd, uint64_t from, uint64_t to,
+		       struct io_plan *p)
 {
-	uint64_t devoff[MAX_IOV], plen[MAX_IOV];
-	int k;
+	uint64_t devoff[INLINE_PIECES], plen[INLINE_PIECES];
 
-	if (write) {
-		p->len = size;
-	} else {
-		if (o >= pd->size)
-			return 0;
-		p->len = size < pd->size - o ? size : pd->size - o;
-	}
-	k = fused_pending_resolve(pd, o, p->len, devoff, plen, MAX_IOV);
-	if (k < 0)
-		return EIO;
-	for (int i = 0; i < k; i++) {
-		p->devoff[i] = devoff[i];
-		p->iov[i].iov_len = plen[i];
-	}
-	p->n = k;
-	if (write) {
-		if (o + p->len > pd->size)
-			pd->size = o + p->len;
-		if (o + p->len > pd->written)
-			pd->written = o + p->len;
+	while (from < to) {
+		int k = fused_pending_resolve(pd, from, to - from, devoff, plen, INLINE_PIECES);
+
+		if (k <= 0)
+			return EIO;
+		for (int i = 0; i < k; i++) {
+			int err = plan_add(p, devoff[i], plen[i]);
+
+			if (err)
+				return err;
+			from += plen[i];
+		}
 	}
 	return 0;
+}
+
+/*
+ * Pending file, pend->mu held: plan a read of [o, o+size), clipped to the
+ * size. Bytes never written (past the clean frontier) and the fresh ranges
+ * of writes still in flight read as zeros: the device may hold anything
+ * there (design.md, "New space").
+ */
+static int plan_pending_read(struct fused_pending *pd, size_t size, uint64_t o, struct io_plan *p)
+{
+	uint64_t end;
+	int err = 0;
+
+	if (o >= pd->size)
+		return 0;
+	p->len = size < pd->size - o ? size : pd->size - o;
+	end = o + p->len;
+	for (uint64_t c = o; c < end && !err;) {
+		uint64_t stop = end < pd->clean ? end : pd->clean;
+		bool fresh = false;
+
+		if (c >= pd->clean) {
+			err = plan_zeros(p, end - c);
+			break;
+		}
+		for (const struct fused_fresh *f = pd->fresh; f; f = f->next) {
+			if (f->from <= c && c < f->to) {
+				fresh = true;
+				stop = stop < f->to ? stop : f->to;
+			} else if (f->from > c && f->from < stop) {
+				stop = f->from;
+			}
+		}
+		err = fresh ? plan_zeros(p, stop - c) : plan_device(pd, c, stop, p);
+		c = stop;
+	}
+	return err;
 }
 
 /*
@@ -151,10 +250,7 @@ static int plan_io(fuse_ino_t ino, bool write, size_t size, off_t off, struct io
 	bool excl = false;
 	int err = 0;
 
-	p->len = 0;
-	p->n = 0;
-	p->pend = NULL;
-	p->counted = false;
+	plan_init(p);
 	if (write && (o > UINT64_MAX / 2 || size > UINT64_MAX / 2))
 		return EFBIG;
 again:
@@ -184,16 +280,22 @@ again:
 			}
 			err = -fused_pending_grow(n, o + size);
 			pthread_mutex_lock(&pd->mu);
-			if (err)
-				pd->failed = true; /* the data is incomplete: discard at close */
 		}
-		if (!err)
-			err = plan_pending(pd, write, size, o, p);
-		if (!err) {
-			/* Until the data has moved, nobody may move the file (promotion). */
-			pd->inflight++;
-			p->counted = true;
+		if (!err && write) {
+			p->len = size;
+			err = plan_device(pd, o, o + size, p);
+			/* Counts it in inflight: until the data has moved nobody may move,
+			 * free or log the file (promotion, commit, discard). */
+			if (!err)
+				err = -fused_pending_plan_write(pd, o, size, &p->fresh);
+		} else if (!err) {
+			err = plan_pending_read(pd, size, o, p);
+			if (!err)
+				pd->inflight++;
 		}
+		if (err && write)
+			pd->failed = true; /* the data is incomplete: discard at close */
+		p->counted = !err;
 		pthread_mutex_unlock(&pd->mu);
 		pthread_rwlock_unlock(&fused.lock);
 		return err;
@@ -219,9 +321,11 @@ again:
 /*
  * SIGBUS on the server's own loads and stores of the mapping (a poisoned
  * line on devdax, or an image file cut short under us) becomes EIO for the
- * request: each thread arms its own jump buffer around the access.
+ * request: each thread arms its own jump buffer around the access. The
+ * library's metadata accesses (log, header, superblock) go through the same
+ * guard (famfs_dev_set_guard).
  */
-static __thread sigjmp_buf *fault_env;
+static __thread sigjmp_buf *volatile fault_env;
 
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
@@ -233,18 +337,7 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 	raise(sig);
 }
 
-int fused_data_init(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_sigbus;
-	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-	sigemptyset(&sa.sa_mask);
-	return sigaction(SIGBUS, &sa, NULL) ? -errno : 0;
-}
-
-enum access { ACC_STORE, ACC_INVALIDATE, ACC_ZERO };
+enum access { ACC_STORE, ACC_COPY, ACC_FLUSH, ACC_INVALIDATE, ACC_ZERO };
 
 /* One guarded access to the mapping: 0, or -EIO if it raised SIGBUS. */
 static int guarded(enum access what, uint8_t *dst, const void *src, size_t len)
@@ -257,9 +350,16 @@ static int guarded(enum access what, uint8_t *dst, const void *src, size_t len)
 		return -EIO;
 	}
 	fault_env = &env;
+	__asm__ volatile("" ::: "memory"); /* armed before the access, not after */
 	switch (what) {
 	case ACC_STORE:
 		memcpy(dst, src, len);
+		famfs_cache_flush(dst, len);
+		break;
+	case ACC_COPY:
+		memcpy(dst, src, len);
+		break;
+	case ACC_FLUSH:
 		famfs_cache_flush(dst, len);
 		break;
 	case ACC_ZERO:
@@ -270,7 +370,36 @@ static int guarded(enum access what, uint8_t *dst, const void *src, size_t len)
 		famfs_cache_invalidate(dst, len);
 		break;
 	}
+	__asm__ volatile("" ::: "memory"); /* disarmed after it */
 	fault_env = NULL;
+	return 0;
+}
+
+/* The library's window accesses (famfs/dev.c), guarded the same way. */
+static int guard_library(enum famfs_access op, void *dst, const void *src, size_t len)
+{
+	switch (op) {
+	case FAMFS_ACCESS_COPY:
+		return guarded(ACC_COPY, dst, src, len);
+	case FAMFS_ACCESS_FLUSH:
+		return guarded(ACC_FLUSH, dst, NULL, len);
+	case FAMFS_ACCESS_INVALIDATE:
+		return guarded(ACC_INVALIDATE, dst, NULL, len);
+	}
+	return -EINVAL;
+}
+
+int fused_data_init(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_sigbus;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, NULL))
+		return -errno;
+	famfs_dev_set_guard(guard_library);
 	return 0;
 }
 
@@ -284,11 +413,16 @@ static bool store_mapped(const struct famfs_dev *dev)
 static void read_planned(fuse_req_t req, struct io_plan *p)
 {
 	struct famfs_dev *dev = fused.im->fs->dev;
+	uint8_t *map = fused.im->fs->data;
 	int err = 0;
 
-	if (fused.im->fs->data) {
+	if (map) {
 		for (int i = 0; i < p->n && !err; i++) {
-			p->iov[i].iov_base = fused.im->fs->data + p->devoff[i];
+			if (p->devoff[i] == ZERO_PIECE) {
+				p->iov[i].iov_base = zero_bytes;
+				continue;
+			}
+			p->iov[i].iov_base = map + p->devoff[i];
 			/* What another host wrote: metadata always, file data on clients
 			 * (this CPU may hold lines of it from before the master wrote). */
 			if (p->meta || !fused.writable) {
@@ -301,10 +435,13 @@ static void read_planned(fuse_req_t req, struct io_plan *p)
 		}
 		if (err)
 			fuse_reply_err(req, err);
-		else
+		else if (p->n <= MAX_REPLY_IOV)
 			fuse_reply_iov(req, p->iov, p->n);
+		else
+			goto copy; /* too many pieces for one writev: copy them out */
 		return;
 	}
+copy:;
 	/* pmem: no mapping; O_DIRECT through one buffer (always read from the media). */
 	char *buf = malloc(p->len ? p->len : 1), *b = buf;
 
@@ -313,7 +450,13 @@ static void read_planned(fuse_req_t req, struct io_plan *p)
 		return;
 	}
 	for (int i = 0; i < p->n && !err; i++) {
-		err = -famfs_dev_pread(dev, b, p->iov[i].iov_len, p->devoff[i]);
+		if (p->devoff[i] == ZERO_PIECE)
+			memset(b, 0, p->iov[i].iov_len);
+		else if (map)
+			err = -guarded(ACC_COPY, (uint8_t *)b, map + p->devoff[i],
+				       p->iov[i].iov_len);
+		else
+			err = -famfs_dev_pread(dev, b, p->iov[i].iov_len, p->devoff[i]);
 		b += p->iov[i].iov_len;
 	}
 	if (err)
@@ -330,23 +473,24 @@ void fused_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
 
 	(void)fi;
 	err = plan_io(ino, false, size, off, &p);
-	if (err) {
+	if (err)
 		fuse_reply_err(req, err);
-		return;
-	}
-	read_planned(req, &p);
+	else
+		read_planned(req, &p);
 	if (p.counted)
-		fused_pending_io_done(p.pend);
+		fused_pending_io_done(p.pend, NULL);
+	plan_free(&p);
 }
 
 void fused_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		 struct fuse_file_info *fi)
 {
 	struct famfs_dev *dev = fused.im->fs->dev;
-	struct io_plan p = {.n = 0};
+	struct io_plan p;
 	int err;
 
 	(void)fi;
+	plan_init(&p);
 	err = fused.writable ? plan_io(ino, true, size, off, &p) : EROFS;
 	for (int i = 0; i < p.n && !err; i++) {
 		/* Image files: pwrite into the page cache the mapping shares. Storing
@@ -359,13 +503,16 @@ void fused_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
 			err = -famfs_dev_pwrite(dev, buf, p.iov[i].iov_len, p.devoff[i]);
 		buf += p.iov[i].iov_len;
 	}
-	if (err && p.pend) {
+	/* Only a counted plan may touch the pending state: it cannot be freed
+	 * before fused_pending_io_done(). The failed mark comes first. */
+	if (err && p.counted) {
 		pthread_mutex_lock(&p.pend->mu);
 		p.pend->failed = true;
 		pthread_mutex_unlock(&p.pend->mu);
 	}
 	if (p.counted)
-		fused_pending_io_done(p.pend);
+		fused_pending_io_done(p.pend, &p.fresh);
+	plan_free(&p);
 	if (err)
 		fuse_reply_err(req, err);
 	else

@@ -104,22 +104,27 @@ static void *follow(void *arg)
 		struct timespec ts = {.tv_sec = (time_t)(interval / 1000000),
 				      .tv_nsec = (long)(interval % 1000000) * 1000};
 		uint64_t hdr = 0;
+		int64_t bad;
 		int pending;
 
 		nanosleep(&ts, NULL);
 		atomic_fetch_add(&fused.polls, 1);
 		pthread_rwlock_rdlock(&fused.lock);
 		pending = famfs_log_pending(fused.im->fs, &fused.im->replay);
-		if (pending >= 0)
-			hdr = fused.im->fs->hdr->next_index;
+		if (pending >= 0 && famfs_dev_load(fused.im->fs->dev, &hdr,
+						   &fused.im->fs->hdr->next_index, sizeof(hdr)))
+			pending = -EIO; /* the header faulted (guarded load) */
+		bad = fused.im->replay.bad_index;
 		pthread_rwlock_unlock(&fused.lock);
-		if (pending > 0 && fused.im->replay.bad_index >= 0 && hdr == bad_seen &&
-		    now_us() < bad_next)
+		if (pending > 0 && bad >= 0 && hdr == bad_seen && now_us() < bad_next)
 			pending = 0; /* the same bad entry, and the header has not moved: wait */
 		if (pending > 0) {
 			long got = fused_catch_up();
 
-			if (fused.im->replay.bad_index >= 0) {
+			pthread_rwlock_rdlock(&fused.lock);
+			bad = fused.im->replay.bad_index;
+			pthread_rwlock_unlock(&fused.lock);
+			if (bad >= 0) {
 				bad_backoff = hdr != bad_seen || !bad_backoff ? 100000
 					      : bad_backoff < 10000000	      ? bad_backoff * 2
 									      : bad_backoff;

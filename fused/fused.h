@@ -34,16 +34,34 @@ enum fused_cache_mode {
 };
 
 /*
+ * A write's *fresh* range while it is in flight: the part of it past the
+ * clean frontier when it was planned. Until its data has landed, reads show
+ * zeros there (what the file held), never the device's earlier bytes. Lives
+ * on the writing request's stack, linked into fused_pending.fresh.
+ */
+struct fused_fresh {
+	uint64_t from, to; /* file offsets */
+	struct fused_fresh *next;
+};
+
+/*
  * A pending file (master only): created here, written, not logged yet
  * (docs/design.md, "Pending files and commit"). Its space is allocated as
  * writes arrive, in whole allocation units, and its log slot is reserved.
+ *
+ * Space handed to a file may hold anything (another file's bytes, a killed
+ * server's): file bytes [0, clean) are what was written there or zeros the
+ * server stored; reads of [clean, size) return zeros without touching the
+ * device; a write starting past clean zeroes the gap first; commit zeroes
+ * [clean, EOF page) before the entry is logged ("New space", design.md).
  */
 struct fused_pending {
 	pthread_mutex_t mu;	     /* the fields below; taken inside fused.lock */
 	struct famfs_file_body body; /* extents allocated so far, in file order */
 	uint64_t cap;		     /* bytes those extents hold */
 	uint64_t size;		     /* the file's size: highest byte written, or the size set */
-	uint64_t written;	     /* highest byte ever written (a discard clears up to it) */
+	uint64_t written;	     /* highest byte ever stored (discard/trim clear up to it) */
+	uint64_t clean;		     /* [0, clean): written or zeroed by us; the rest reads 0 */
 	bool failed;		     /* a write failed or the writer was killed: discard */
 	bool mtime_set;		     /* utimensat/futimens set node->mtime: keep it at commit */
 	bool has_stripe;	     /* user.famfs.stripe: allocate interleaved when sized */
@@ -51,8 +69,9 @@ struct fused_pending {
 	/* 4 KiB units (issue 13): the body is whole 2 MiB regions, 2 MiB-aligned
 	 * (a file of 2 MiB or more); else it is packed 4 KiB-granular space. */
 	bool aligned;
-	unsigned int inflight; /* reads/writes planned, data not moved yet */
-	pthread_cond_t idle;   /* signalled when inflight drops to 0 */
+	unsigned int inflight;	   /* reads/writes planned, data not moved yet */
+	struct fused_fresh *fresh; /* fresh ranges of in-flight writes */
+	pthread_cond_t idle;	   /* signalled when inflight drops to 0 */
 };
 
 /* Per-node server state (famfs_node.priv), allocated with the node under the exclusive lock. */
@@ -60,6 +79,7 @@ struct fused_node {
 	struct fmap *fmap;	    /* built on first use, then immutable; NULL if none */
 	atomic_uint opens;	    /* open file descriptions */
 	struct fused_pending *pend; /* a pending file; changed only under the exclusive lock */
+	bool was_pending;	    /* created here: its kernel dentry is dropped at its last release */
 	bool file_type_set;	    /* meta file: fmap file_type below */
 	uint8_t file_type;	    /* FMAP_FILE_* */
 };
@@ -153,30 +173,47 @@ bool fused_pending_needs_grow(const struct fused_pending *p, uint64_t end);
 /**
  * fused_pending_set_size() - ftruncate/fallocate on pending file @n: size it
  * to @size (allocating; striped if user.famfs.stripe was set). @exact: the
- * size becomes @size (ftruncate), else at least @size (fallocate). Exclusive
- * lock held. Returns 0 or the errors of fused_pending_grow().
+ * size becomes @size (ftruncate, O_TRUNC), else at least @size (fallocate);
+ * bytes cut off by a smaller exact size read as zeros if the file grows
+ * again. Waits for in-flight I/O first. Exclusive lock held. Returns 0 or
+ * the errors of fused_pending_grow().
  */
 int fused_pending_set_size(struct famfs_node *n, uint64_t size, bool exact);
 /**
- * fused_pending_io_done() - a read or write planned on pending file @p (which
- * counted it in p->inflight) has moved its data. Takes p->mu.
+ * fused_pending_plan_write() - a write of [@o, @o+@len) to pending file @p
+ * (p->mu held, the space allocated): zero the gap [clean, @o) if it starts
+ * past the clean frontier, record its fresh part in @fresh (linked into p
+ * until fused_pending_io_done()), grow size/written/clean, count it in
+ * p->inflight. Returns 0 or -EIO (zeroing the gap failed).
  */
-void fused_pending_io_done(struct fused_pending *p);
+int fused_pending_plan_write(struct fused_pending *p, uint64_t o, uint64_t len,
+			     struct fused_fresh *fresh);
+/**
+ * fused_pending_io_done() - a read or write planned on pending file @p (which
+ * counted it in p->inflight) has moved its data; @fresh is the write's fresh
+ * range (or NULL), unlinked now. Takes p->mu.
+ */
+void fused_pending_io_done(struct fused_pending *p, struct fused_fresh *fresh);
 /**
  * fused_pending_resolve() - device pieces of [@off, @off+@len) of pending
- * file @n (pend->mu held, the range inside pend->cap): up to @max pieces in
- * @devoff/@plen. Returns the number of pieces, or -EIO.
+ * file @p (p->mu held, the range inside p->cap): the first up to @max pieces
+ * in @devoff/@plen, in file order. Returns the number of pieces filled (they
+ * may cover less than @len when @max is reached), or -EIO (outside the file).
  */
 int fused_pending_resolve(const struct fused_pending *p, uint64_t off, uint64_t len,
 			  uint64_t *devoff, uint64_t *plen, int max);
 /**
  * fused_pending_commit() - log pending file @n at its size with its extents
- * trimmed (unused units back to the pool), or discard it if it failed.
- * Exclusive lock held. Returns 0 (committed), 1 (discarded: @n is freed,
- * its parent and name copied to @parent/@name for the kernel notification)
- * or -errno (the file stays pending).
+ * trimmed (unused units back to the pool), or, if it failed and @discard_ok
+ * (its last release), discard it. Waits for in-flight reads and writes
+ * first, so the entry is appended after their data and nothing is freed
+ * under them. Exclusive lock held. Returns 0 (committed), 1 (discarded: @n
+ * is freed, its parent and name copied to @parent/@name for the kernel
+ * notification) or -errno (the file stays pending; -EIO: it failed, to be
+ * discarded at its last release).
  */
-int fused_pending_commit(struct famfs_node *n, fuse_ino_t *parent, char *name, size_t namelen);
+int fused_pending_commit(struct famfs_node *n, bool discard_ok, fuse_ino_t *parent, char *name,
+			 size_t namelen);
 
 /* data.c */
 /**
@@ -202,7 +239,8 @@ int fused_data_init(void);
 int fused_move(uint64_t dst, uint64_t src, uint64_t len);
 /**
  * fused_zero() - make device bytes [@devoff, @devoff+@len) read as zeros
- * (space a discarded file wrote goes back to the pool clean). Returns 0 or -errno.
+ * (punch a hole in an image file; store zeros on devdax/pmem). Returns 0 or
+ * -errno (-EIO: the device faulted).
  */
 int fused_zero(uint64_t devoff, uint64_t len);
 /** fused_sync_data() - make what was written to the device durable (fsync). 0 or -errno. */

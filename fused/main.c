@@ -297,14 +297,26 @@ int main(int argc, char **argv)
 	mnt = argv[optind + 1];
 	fused.devpath = dev;
 	fused.mount_time = time(NULL);
-	pthread_rwlock_init(&fused.lock, NULL);
+	/*
+	 * Writer-preferring: a steady stream of shared holders (lookups, reads,
+	 * GET_FMAP) must not starve create, commit and allocation. Safe because
+	 * no thread ever takes the lock twice (NONRECURSIVE: a nested rdlock
+	 * would deadlock behind a waiting writer; there is none, see design.md).
+	 */
+	pthread_rwlockattr_t lattr;
 
-	if (open_image(dev, ro))
-		goto out;
+	pthread_rwlockattr_init(&lattr);
+	pthread_rwlockattr_setkind_np(&lattr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&fused.lock, &lattr);
+	pthread_rwlockattr_destroy(&lattr);
+
+	/* First: a fault in the log or header while replaying is EIO, not death. */
 	if (fused_data_init()) {
 		fprintf(stderr, "famfs_fused: cannot install the SIGBUS handler\n");
 		goto out;
 	}
+	if (open_image(dev, ro))
+		goto out;
 
 	snprintf(fuseopts, sizeof(fuseopts),
 		 "fsname=%s,subtype=famfs,default_permissions,allow_other%s%s",

@@ -185,20 +185,26 @@ bool fused_is_pending(const struct famfs_node *n)
  * DAX path with our module). A file whose earlier write failed stays
  * pending, to be discarded at its last release. Exclusive lock held.
  */
+static bool pending_failed(struct fused_pending *p)
+{
+	bool failed;
+
+	pthread_mutex_lock(&p->mu);
+	failed = p->failed;
+	pthread_mutex_unlock(&p->mu);
+	return failed;
+}
+
 static int size_pending(struct famfs_node *n, uint64_t size, bool exact)
 {
 	struct fused_pending *p = fused_node_state(n)->pend;
 	char name[FAMFS_PATH_MAX + 1];
 	fuse_ino_t parent;
-	bool failed;
 	int rc = fused_pending_set_size(n, size, exact);
 
 	if (rc || size == 0)
 		return rc;
-	pthread_mutex_lock(&p->mu);
-	failed = p->failed;
-	pthread_mutex_unlock(&p->mu);
-	return failed ? 0 : fused_pending_commit(n, &parent, name, sizeof(name));
+	return pending_failed(p) ? 0 : fused_pending_commit(n, false, &parent, name, sizeof(name));
 }
 
 /* Free log slots not promised to a pending file (exclusive lock held). */
@@ -382,12 +388,18 @@ static void fused_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t
 static void fused_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	int acc = fi->flags & O_ACCMODE;
+	bool trunc = fi->flags & O_TRUNC;
 	struct fused_node *fn = NULL;
 	struct famfs_node *n;
 	bool pend = false;
 	int err = 0;
 
-	rdlock();
+	/* O_TRUNC may size a pending file: the kernel negotiated atomic O_TRUNC
+	 * (libfuse's default), so the open itself must truncate. */
+	if (trunc)
+		wrlock();
+	else
+		rdlock();
 	n = node(ino);
 	if (n)
 		fn = fused_node_state(n);
@@ -401,8 +413,10 @@ static void fused_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		err = EROFS;
 	else if (acc != O_RDONLY && (fused_is_meta(n) || all_hosts_ro(n)))
 		err = EPERM; /* read-only on every host: no writable descriptor, FUSE or DAX */
-	else if ((fi->flags & O_TRUNC) && !fn->pend && n->size > 0)
+	else if (trunc && !fn->pend && n->size > 0)
 		err = EPERM; /* would change the size */
+	else if (trunc && fn->pend)
+		err = -fused_pending_set_size(n, 0, true);
 	if (!err) {
 		pend = fn->pend != NULL;
 		atomic_fetch_add(&fn->opens, 1);
@@ -453,6 +467,7 @@ static int new_pending(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 		return -rc;
 	}
 	fused_now(&n->mtime_sec, &n->mtime_nsec);
+	fused_node_state(n)->was_pending = true;
 	*out = n;
 	return 0;
 }
@@ -506,9 +521,22 @@ static void fused_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 	wrlock();
 	err = new_pending(req, parent, name, mode, &n);
 	if (!err) {
-		err = -fused_pending_commit(n, &dummy, nm, sizeof(nm));
-		if (!err)
+		struct fused_pending *p = fused_node_state(n)->pend;
+		int rc = fused_pending_commit(n, true, &dummy, nm, sizeof(nm));
+
+		if (rc < 0) {
+			/* Nobody has it open, so no release would ever commit or discard
+			 * it: discard it now (its slot and unit go back). */
+			pthread_mutex_lock(&p->mu);
+			p->failed = true;
+			pthread_mutex_unlock(&p->mu);
+			fused_pending_commit(n, true, &dummy, nm, sizeof(nm));
+			err = -rc;
+		} else if (rc == 1) {
+			err = EIO; /* discarded */
+		} else {
 			fill_entry(n, &e);
+		}
 	}
 	unlock();
 	if (err)
@@ -603,12 +631,24 @@ static void fused_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	wrlock();
 	n = node(ino);
 	fn = n ? fused_node_state(n) : NULL;
-	if (fn && atomic_fetch_sub(&fn->opens, 1) == 1 && fn->pend) {
-		/* Committed or discarded, the kernel's inode must go (below). */
+	if (fn && atomic_fetch_sub(&fn->opens, 1) == 1 && (fn->pend || fn->was_pending)) {
+		/* Committed (now, or earlier by fsync/fallocate) or discarded, the
+		 * kernel's inode must go (below). */
 		parent = n->parent->ino;
 		snprintf(name, sizeof(name), "%s", n->name);
-		if (fused_pending_commit(n, &parent, name, sizeof(name)) < 0)
-			parent = 0;
+		if (fn->pend) {
+			int rc = fused_pending_commit(n, true, &parent, name, sizeof(name));
+
+			/* Its unwritten bytes could not be cleared: it failed now, discard. */
+			if (rc < 0 && fn->pend && pending_failed(fn->pend))
+				rc = fused_pending_commit(n, true, &parent, name, sizeof(name));
+			if (rc < 0)
+				parent = 0; /* stays pending: a later close tries again */
+			else if (rc == 0)
+				fn->was_pending = false;
+		} else {
+			fn->was_pending = false;
+		}
 	}
 	unlock();
 	fuse_reply_err(req, 0);
@@ -732,6 +772,7 @@ static void fused_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, siz
 	if (ino == FAMFS_ROOT_INO && !strcmp(name, XATTR_STATS)) {
 		len = fused_stats_text(buf, cap);
 	} else if (ino == FAMFS_ROOT_INO && !strcmp(name, XATTR_SERVER)) {
+		rdlock(); /* log_reserved and the replay counters change under the lock */
 		len = (size_t)snprintf(
 		    buf, cap,
 		    "read_invalidated_bytes %lu\nio_faults %lu\nlog_polls %lu\n"
@@ -740,6 +781,7 @@ static void fused_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, siz
 		    atomic_load(&fused.read_invalidated), atomic_load(&fused.io_faults),
 		    atomic_load(&fused.polls), fused.im->replay.retries, fused.log_reserved,
 		    atomic_load(&fused.commit_invals), atomic_load(&fused.fmap_align_refused));
+		unlock();
 	} else if (ino == FAMFS_ROOT_INO && !strcmp(name, XATTR_PID)) {
 		len = (size_t)snprintf(buf, cap, "%ld", (long)getpid());
 	} else if (ino == FAMFS_ROOT_INO && !strcmp(name, XATTR_ROLE)) {
@@ -861,8 +903,13 @@ static void fused_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, con
 		struct fused_pending *p = fused_node_state(n)->pend;
 
 		pthread_mutex_lock(&p->mu);
-		p->stripe = st;
-		p->has_stripe = true;
+		if (p->written || p->size || p->body.nextents != 1 ||
+		    p->body.ext_type != FAMFS_EXT_SIMPLE || p->cap != fused.im->alloc.unit) {
+			err = EBUSY; /* written or sized already: its layout is chosen */
+		} else {
+			p->stripe = st;
+			p->has_stripe = true;
+		}
 		pthread_mutex_unlock(&p->mu);
 	}
 	unlock();
@@ -958,9 +1005,9 @@ static void fused_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fus
 		n = node(ino);
 		fn = n ? fused_node_state(n) : NULL;
 		if (fn && fn->pend) {
-			int rc = fused_pending_commit(n, &parent, name, sizeof(name));
-
-			err = rc == 1 ? EIO : -rc; /* discarded: a write had failed */
+			/* A failed file (a write failed) is EIO here and discarded at its
+			 * last release, not under its other openers. */
+			err = -fused_pending_commit(n, false, &parent, name, sizeof(name));
 			if (!err)
 				err = -fused_sync_data(); /* the log entry too */
 		}

@@ -52,19 +52,101 @@ static bool packs(void)
 	return famfs_alloc_packs(&fused.im->alloc);
 }
 
-void fused_pending_io_done(struct fused_pending *p)
+void fused_pending_io_done(struct fused_pending *p, struct fused_fresh *fresh)
 {
 	pthread_mutex_lock(&p->mu);
+	for (struct fused_fresh **f = &p->fresh; fresh && *f; f = &(*f)->next) {
+		if (*f == fresh) {
+			*f = fresh->next;
+			break;
+		}
+	}
 	if (--p->inflight == 0)
 		pthread_cond_broadcast(&p->idle);
 	pthread_mutex_unlock(&p->mu);
 }
 
-/* p->mu held: wait until no planned read or write still uses the old place. */
+/*
+ * p->mu held (and fused.lock exclusively, so nothing new is planned): wait
+ * until no planned read or write still uses the file's space. Commit,
+ * discard, promotion and sizing free or move space, or log the file.
+ */
 static void wait_idle(struct fused_pending *p)
 {
 	while (p->inflight)
 		pthread_cond_wait(&p->idle, &p->mu);
+}
+
+/* Zero file bytes [@from, @to) of @p (inside its space), through its map. 0 or -errno. */
+static int zero_file(const struct fused_pending *p, uint64_t from, uint64_t to)
+{
+	uint64_t d[16], l[16];
+
+	while (from < to) {
+		int k = fused_pending_resolve(p, from, to - from, d, l, 16);
+
+		if (k <= 0)
+			return k < 0 ? k : -EIO;
+		for (int i = 0; i < k; i++) {
+			int rc = fused_zero(d[i], l[i]);
+
+			if (rc)
+				return rc;
+			from += l[i];
+		}
+	}
+	return 0;
+}
+
+/*
+ * Device bytes [@off, @off+@len) go back to the pool, their first @zlen
+ * bytes cleared first. If clearing fails (EIO, poison) they stay allocated
+ * until the next mount rather than be handed out dirty.
+ */
+static void release_space(uint64_t off, uint64_t len, uint64_t zlen)
+{
+	int rc = zlen ? fused_zero(off, zlen) : 0;
+
+	if (rc) {
+		fuse_log(FUSE_LOG_ERR,
+			 "famfs_fused: cannot clear %" PRIu64 " bytes at 0x%" PRIx64
+			 " (%s): kept out of the pool until the next mount\n",
+			 zlen, off, strerror(-rc));
+		return;
+	}
+	famfs_alloc_unmark_range(&fused.im->alloc, off, len);
+}
+
+int fused_pending_plan_write(struct fused_pending *p, uint64_t o, uint64_t len,
+			     struct fused_fresh *fresh)
+{
+	uint64_t end = o + len;
+
+	if (o > p->clean) {
+		/* A sparse write: the gap must read as zeros from now on. */
+		int rc = zero_file(p, p->clean, o);
+
+		if (rc)
+			return rc;
+		p->clean = o;
+		if (o > p->written)
+			p->written = o;
+	}
+	fresh->from = o > p->clean ? o : p->clean;
+	fresh->to = end;
+	fresh->next = NULL;
+	if (fresh->to > fresh->from) {
+		fresh->next = p->fresh;
+		p->fresh = fresh;
+	}
+	if (end > p->clean)
+		p->clean = end;
+	if (end > p->written)
+		p->written = end;
+	if (end > p->size)
+		p->size = end;
+	p->inflight++;
+	return 0;
 }
 
 int fused_pending_new(struct famfs_node *n)
@@ -188,8 +270,7 @@ static int promote(struct fused_pending *p, uint64_t end)
 
 		rc = fused_move(off + done, old.se[i].offset, len);
 		if (rc) {
-			famfs_alloc_unmark_range(&fused.im->alloc, off, n * FAMFS_REGION);
-			fused_zero(off, done + len);
+			release_space(off, n * FAMFS_REGION, done + len);
 			return rc;
 		}
 		done += len;
@@ -197,11 +278,9 @@ static int promote(struct fused_pending *p, uint64_t end)
 	/* The packed space goes back to the pool clean. */
 	done = 0;
 	for (uint32_t i = 0; i < old.nextents; i++) {
-		if (done < p->written)
-			fused_zero(old.se[i].offset, old.se[i].len < p->written - done
-							 ? old.se[i].len
-							 : p->written - done);
-		famfs_alloc_unmark_range(&fused.im->alloc, old.se[i].offset, old.se[i].len);
+		uint64_t z = done < p->written ? p->written - done : 0;
+
+		release_space(old.se[i].offset, old.se[i].len, z < old.se[i].len ? z : old.se[i].len);
 		done += old.se[i].len;
 	}
 	memset(p->body.se, 0, sizeof(p->body.se));
@@ -255,6 +334,7 @@ int fused_pending_set_size(struct famfs_node *n, uint64_t size, bool exact)
 	int rc = 0;
 
 	pthread_mutex_lock(&p->mu);
+	wait_idle(p); /* the placement below frees the first unit; a shrink moves clean */
 	/*
 	 * Sized before anything was written: placed at once. A striped file is
 	 * allocated then (and only then); with 4 KiB units any file is placed
@@ -278,8 +358,10 @@ int fused_pending_set_size(struct famfs_node *n, uint64_t size, bool exact)
 			p->aligned = large;
 		}
 	}
-	pthread_mutex_unlock(&p->mu);
-	pthread_mutex_lock(&p->mu);
+	/* Cut off: those bytes read as zeros if the file grows again (written
+	 * still covers them, so a discard or trim clears them). */
+	if (exact && size < p->clean)
+		p->clean = size;
 	grow = fused_pending_needs_grow(p, size);
 	pthread_mutex_unlock(&p->mu);
 	if (!rc && grow)
@@ -301,11 +383,9 @@ int fused_pending_resolve(const struct fused_pending *p, uint64_t off, uint64_t 
 
 	if (off + len > p->cap)
 		return -EIO;
-	while (len) {
+	while (len && k < max) {
 		uint64_t d, l;
 
-		if (k == max)
-			return -EIO;
 		if (f->ext_type == FAMFS_EXT_INTERLEAVE) {
 			const struct famfs_interleave_extent *ie = &f->ie[0];
 			uint64_t c = off / ie->chunk_size, in = off % ie->chunk_size;
@@ -348,9 +428,8 @@ static void give_back(struct fused_pending *p, uint64_t from)
 		if (kept < x.len) {
 			uint64_t zend = p->written < base + x.len ? p->written : base + x.len;
 
-			if (zend > base + kept)
-				fused_zero(x.offset + kept, zend - (base + kept));
-			famfs_alloc_unmark_range(&fused.im->alloc, x.offset + kept, x.len - kept);
+			release_space(x.offset + kept, x.len - kept,
+				      zend > base + kept ? zend - (base + kept) : 0);
 		}
 		base += x.len;
 		x.len = kept;
@@ -361,32 +440,42 @@ static void give_back(struct fused_pending *p, uint64_t from)
 		f->se[i] = (struct famfs_simple_extent){0};
 	f->nextents = keep;
 	p->cap = famfs_file_capacity(f);
+	if (p->written > p->cap)
+		p->written = p->cap;
+	if (p->clean > p->cap)
+		p->clean = p->cap;
 }
 
-static void discard(struct famfs_node *n, struct fused_pending *p)
+static void discard(struct fused_pending *p)
 {
+	int rc;
+
 	if (p->body.ext_type == FAMFS_EXT_SIMPLE) {
 		give_back(p, 0);
-	} else {
-		uint64_t written = p->written;
-
-		/* Striped: clear what was written, through the file's own map. */
-		for (uint64_t off = 0; off < written;) {
-			uint64_t d, l;
-
-			if (fused_pending_resolve(
-				p, off, written - off < (1ULL << 30) ? written - off : (1ULL << 30),
-				&d, &l, 1) != 1)
-				break;
-			fused_zero(d, l);
-			off += l;
-		}
-		famfs_alloc_unmark_file(&fused.im->alloc, &p->body);
+		return;
 	}
-	(void)n;
+	/* Striped: clear what was written, chunk by chunk through the file's own map. */
+	rc = zero_file(p, 0, p->written < p->cap ? p->written : p->cap);
+	if (rc) {
+		fuse_log(FUSE_LOG_ERR,
+			 "famfs_fused: cannot clear a discarded striped file (%s): its space "
+			 "stays allocated until the next mount\n",
+			 strerror(-rc));
+		return;
+	}
+	famfs_alloc_unmark_file(&fused.im->alloc, &p->body);
 }
 
-int fused_pending_commit(struct famfs_node *n, fuse_ino_t *parent, char *name, size_t namelen)
+/* The file's end on the device as a mapping shows it: its last page (64 KiB covers every page size). */
+static uint64_t visible_end(const struct fused_pending *p)
+{
+	uint64_t end = (p->size + 65535) / 65536 * 65536;
+
+	return end < p->cap ? end : p->cap;
+}
+
+int fused_pending_commit(struct famfs_node *n, bool discard_ok, fuse_ino_t *parent, char *name,
+			 size_t namelen)
 {
 	struct fused_node *fn = fused_node_state(n);
 	struct fused_pending *p = fn->pend;
@@ -396,8 +485,31 @@ int fused_pending_commit(struct famfs_node *n, fuse_ino_t *parent, char *name, s
 	if (!p)
 		return 0;
 	pthread_mutex_lock(&p->mu);
+	/* Reads and writes planned on it finish first: nothing is freed under them,
+	 * and the entry is appended after the data it describes. */
+	wait_idle(p);
+	if (!p->failed && visible_end(p) > p->clean) {
+		/* Never written there (holes, a size set): whatever the space held must
+		 * not become the file's contents. */
+		rc = zero_file(p, p->clean, visible_end(p));
+		if (rc) {
+			fuse_log(FUSE_LOG_ERR,
+				 "famfs_fused: inode %" PRIu64 ": cannot clear its unwritten "
+				 "bytes (%s): discarded\n",
+				 n->ino, strerror(-rc));
+			p->failed = true;
+		} else {
+			p->clean = visible_end(p);
+			if (p->clean > p->written)
+				p->written = p->clean;
+		}
+	}
+	if (p->failed && !discard_ok) {
+		pthread_mutex_unlock(&p->mu);
+		return -EIO; /* discarded at its last release, not under other openers */
+	}
 	if (p->failed) {
-		discard(n, p);
+		discard(p);
 		pthread_mutex_unlock(&p->mu);
 		*parent = n->parent->ino;
 		snprintf(name, namelen, "%s", n->name);
