@@ -98,8 +98,11 @@ struct famfs_daxdev_out {
  * (index out of range, bad flags or reserved, not mounted yet), EBADF,
  * EBUSY (index already registered), EOPNOTSUPP (fd is not a device this
  * kernel can map, e.g. a character devdax device without famfs_dax.ko, a
- * block device without DAX, a regular file), EACCES (fd not open for
- * reading, or not for writing on a read-write mount).
+ * block device without DAX, a regular file, or a device that another famfs
+ * mount or DAX file system of this host maps already: one DAX user per
+ * device and host), EACCES (fd not open for reading). An fd not open for
+ * writing is accepted on a read-write mount too: writes to its files fail
+ * with EROFS (write(2)) or SIGBUS (a write fault).
  * An fmap whose extent names an index that is not registered, or that
  * leaves its device, fails the open with EIO.
  */

@@ -43,6 +43,12 @@ void fuse_famfs_free_inode(struct fuse_inode *fi);
 
 /* Attributes from the server (fi->lock held): the rules of mapped files */
 void fuse_famfs_attr(struct inode *inode, struct fuse_attr *attr);
+/* fuse_change_attributes(): page-cache work only on unmapped files, atomically */
+bool fuse_famfs_pagecache_begin(struct inode *inode);
+void fuse_famfs_pagecache_end(struct inode *inode);
+
+/* fadvise(WILLNEED) commits an undecided inode to FUSE before readahead */
+int fuse_famfs_fadvise(struct file *file, loff_t offset, loff_t len, int advice);
 
 /* Open: refuse O_TRUNC of a mapped file; fetch and cache the fmap */
 int fuse_famfs_may_open(struct inode *inode, struct file *file);
@@ -71,6 +77,9 @@ static inline bool fuse_famfs_mapped(struct inode *inode)
  * Dispatch predicate of read_iter, write_iter and mmap: true if @inode is
  * served through its fmap.  On a famfs connection, a file without a map is
  * committed to the FUSE path from here on (famfs_mode.c, "Switching to DAX").
+ * Also what every other page-cache user of fs/fuse asks first (6.12
+ * splice_read, fallocate, notify_store, reverse invalidation,
+ * copy_file_range): true means "a DAX file, not page cache".
  */
 static inline bool fuse_famfs_use_dax(struct inode *inode)
 {

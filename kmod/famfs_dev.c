@@ -20,9 +20,19 @@
  * device, and every other file, keeps working. A device that goes away
  * (len U64_MAX) is bad as a whole.
  *
+ * A device that goes away (len U64_MAX: a pmem namespace removed, kill_dax;
+ * famfs_dax unbound) is also detached from every file that maps it
+ * (famfs_conn_detach_dev()) before the callback returns: the pages go next.
+ *
+ * One DAX user per device and host: fs/dax keeps one owner per page
+ * (page->mapping), so a device that another holder (a second famfs mount,
+ * xfs/ext4 -o dax) already has is refused with EOPNOTSUPP, and the server
+ * serves that mount's data itself.
+ *
  * Locking: fcf->lock serialises registration; an entry is published once
  * (smp_store_release of its kind) and read without the lock afterwards.
- * dev->bad_lock (a spinlock) guards the bad ranges.
+ * dev->bad_lock (a spinlock) guards the bad ranges. famfs_holder_srcu
+ * keeps a pmem holder callback's device entry alive until it returns.
  */
 #include "fuse_i.h"
 #include "famfs_priv.h"
@@ -40,9 +50,11 @@ struct famfs_conn *famfs_conn_alloc(struct fuse_conn *fc)
 	if (!fcf)
 		return NULL;
 	mutex_init(&fcf->lock);
+	spin_lock_init(&fcf->inodes_lock);
+	INIT_LIST_HEAD(&fcf->inodes);
 	for (i = 0; i < FAMFS_MAX_DAXDEVS; i++) {
 		fcf->dev[i].index = i;
-		fcf->dev[i].fc = fc;
+		fcf->dev[i].fcf = fcf;
 		spin_lock_init(&fcf->dev[i].bad_lock);
 	}
 	return fcf;
@@ -124,15 +136,37 @@ out:
 	return ret;
 }
 
-/* The dax_device holder callback of a pmem device (fs_dax_get_by_bdev). */
+/*
+ * A pmem holder callback can run while the connection is torn down: the
+ * dax core reads holder_data under its own SRCU (dax_srcu, not exported),
+ * so famfs_dev_detach() clears our holder and then waits for callbacks
+ * that read it before, here, before the table is freed.
+ */
+DEFINE_STATIC_SRCU(famfs_holder_srcu);
+
+/*
+ * The dax_device holder callback of a pmem device (fs_dax_get_by_bdev):
+ * a failed range, or (len U64_MAX) the namespace going away (kill_dax(),
+ * MF_MEM_PRE_REMOVE on 6.12, 0 on 6.1), after which its pages are freed.
+ */
 static int famfs_pmem_notify_failure(struct dax_device *dax_dev, u64 offset,
 				     u64 len, int mf_flags)
 {
-	struct famfs_daxdev *dev = dax_holder(dax_dev);
+	struct famfs_daxdev *dev;
+	int idx;
 
-	if (!dev)
-		return -EOPNOTSUPP;
-	famfs_dev_mark_bad(dev, offset, len);
+	idx = srcu_read_lock(&famfs_holder_srcu);
+	dev = dax_holder(dax_dev);
+	if (dev) {
+		famfs_dev_mark_bad(dev, offset, len);
+		if (len == U64_MAX) {
+			/* unmap, wait for held pages, drop the DAX entries */
+			famfs_conn_detach_dev(dev->fcf, dev->index);
+			pr_info("device %u: removed: its files are unmapped and fail with EIO\n",
+				dev->index);
+		}
+	}
+	srcu_read_unlock(&famfs_holder_srcu, idx);
 	/*
 	 * Let memory_failure() fall back to its generic handler, which
 	 * unmaps the page and signals the processes that map it.
@@ -146,33 +180,40 @@ static const struct dax_holder_operations famfs_pmem_holder_ops = {
 
 /* ------------------------------------------------------------ attach */
 
-/* @f is a block device: serve it by DAX if it is an fsdax pmem device. */
+/*
+ * @f is a block device: serve it by DAX if it is an fsdax pmem device that
+ * no one else holds. fs_dax_get_by_bdev() takes its reference before it
+ * tries the holder slot and leaks it when the slot is taken, so ask without
+ * a holder first (a reference, always), and only for the slot when it is
+ * free; a holder that wins the slot in between still costs that leaked
+ * reference (fs/dax's, not fixable from here).
+ */
 static int famfs_dev_attach_pmem(struct famfs_daxdev *dev, struct file *f)
 {
 	struct block_device *bdev = I_BDEV(f->f_mapping->host);
-	struct dax_device *dax_dev;
-	bool holder = true;
+	struct dax_device *dax_dev, *held = NULL;
 	u64 part_off = 0;
 
-	dax_dev = fs_dax_get_by_bdev(bdev, &part_off, dev, &famfs_pmem_holder_ops);
-	if (!dax_dev) {
-		/* Another holder (e.g. a second famfs mount): no failure notices. */
-		holder = false;
-		dax_dev = fs_dax_get_by_bdev(bdev, &part_off, NULL, NULL);
-	}
+	dax_dev = fs_dax_get_by_bdev(bdev, &part_off, NULL, NULL);
 	if (!dax_dev) {
 		pr_info("device %u: block device %pg does not support DAX\n",
 			dev->index, bdev);
 		return -EOPNOTSUPP;
 	}
+	if (!dax_holder(dax_dev))
+		held = fs_dax_get_by_bdev(bdev, &part_off, dev, &famfs_pmem_holder_ops);
+	fs_put_dax(dax_dev, NULL);	/* the holder-less reference */
+	if (!held) {
+		pr_info("device %u: %pg is mapped by another famfs mount or DAX file system on this host: its files are served by the server\n",
+			dev->index, bdev);
+		return -EOPNOTSUPP;
+	}
 	dev->bdev = bdev;
-	dev->dax_dev = dax_dev;
-	dev->holder = holder;
+	dev->dax_dev = held;
 	dev->part_off = part_off;
 	dev->size = bdev_nr_bytes(bdev);
-	pr_info("device %u: %pg, %llu MiB%s%s\n", dev->index, bdev,
-		dev->size >> 20, dev->writable ? "" : ", read-only",
-		holder ? "" : " (shared holder: no failure notices)");
+	pr_info("device %u: %pg, %llu MiB%s\n", dev->index, bdev,
+		dev->size >> 20, dev->writable ? "" : ", read-only");
 	return FAMFS_DEV_PMEM;
 }
 
@@ -207,8 +248,11 @@ static int famfs_dev_attach(struct famfs_daxdev *dev, struct file *f)
 
 static void famfs_dev_detach(struct famfs_daxdev *dev)
 {
-	if (dev->kind == FAMFS_DEV_PMEM)
-		fs_put_dax(dev->dax_dev, dev->holder ? dev : NULL);
+	if (dev->kind == FAMFS_DEV_PMEM) {
+		fs_put_dax(dev->dax_dev, dev);
+		/* a callback that read the holder before is done */
+		synchronize_srcu(&famfs_holder_srcu);
+	}
 	if (dev->kind == FAMFS_DEV_DEVDAX)
 		famfs_devdax_detach(dev);
 	if (dev->file)
@@ -223,6 +267,8 @@ void famfs_conn_destroy(struct famfs_conn *fcf)
 
 	for (i = 0; i < FAMFS_MAX_DAXDEVS; i++)
 		famfs_dev_detach(&fcf->dev[i]);
+	/* every super block is gone, so every inode was evicted */
+	WARN_ON_ONCE(!list_empty(&fcf->inodes));
 	mutex_destroy(&fcf->lock);
 	kfree(fcf);
 }

@@ -18,10 +18,15 @@
  *  - the device is being unbound (len FAMFS_DAX_GONE), possibly while
  *    mounted: the whole device is marked bad first (every later fault,
  *    read and write fails), then every inode of the connection whose map
- *    uses it loses its mappings and DAX entries (famfs_inode_detach_dev:
- *    faults blocked, busy pages waited for) before we return, because the
- *    driver frees the pages right after.  The file system keeps working
- *    for every other device, and umount works.
+ *    uses it loses its mappings and DAX entries (famfs_conn_detach_dev:
+ *    faults blocked, busy pages waited for; inodes being evicted, also
+ *    those of a super block being unmounted, are waited for) before we
+ *    return, because the driver frees the pages right after.  The file
+ *    system keeps working for every other device, and umount works.
+ *
+ * famfs_dax gives a device to one holder at a time (fs/dax keeps one owner
+ * per page): a second mount of it on this host gets EBUSY, and we answer
+ * EOPNOTSUPP, so the server serves that mount's data.
  */
 #include "fuse_i.h"
 #include "famfs_priv.h"
@@ -30,45 +35,6 @@
 #include <linux/dax.h>
 #include <linux/fs.h>
 
-/* Every inode of every super block of the connection: @fn(inode, index). */
-static void famfs_devdax_for_each_inode(struct fuse_conn *fc, u32 index,
-					void (*fn)(struct inode *, u32))
-{
-	struct fuse_mount *fm;
-
-	/* fc->mounts and each fm->sb stay put while killsb is held */
-	down_read(&fc->killsb);
-	list_for_each_entry(fm, &fc->mounts, fc_entry) {
-		struct super_block *sb = fm->sb;
-		struct inode *inode, *prev = NULL;
-
-		if (!sb)
-			continue;
-		/* the walk of fs/drop_caches.c: pin one inode at a time */
-		spin_lock(&sb->s_inode_list_lock);
-		list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
-			spin_lock(&inode->i_lock);
-			if ((inode->i_state & (I_FREEING | I_WILL_FREE | I_NEW)) ||
-			    !S_ISREG(inode->i_mode) || !fuse_famfs_mapped(inode)) {
-				spin_unlock(&inode->i_lock);
-				continue;
-			}
-			__iget(inode);
-			spin_unlock(&inode->i_lock);
-			spin_unlock(&sb->s_inode_list_lock);
-
-			fn(inode, index);
-			iput(prev);
-			prev = inode;
-			cond_resched();
-			spin_lock(&sb->s_inode_list_lock);
-		}
-		spin_unlock(&sb->s_inode_list_lock);
-		iput(prev);
-	}
-	up_read(&fc->killsb);
-}
-
 static int famfs_devdax_notify(void *holder, u64 off, u64 len, int mf_flags)
 {
 	struct famfs_daxdev *dev = holder;
@@ -76,7 +42,7 @@ static int famfs_devdax_notify(void *holder, u64 off, u64 len, int mf_flags)
 	famfs_dev_mark_bad(dev, off, len);
 	if (len != FAMFS_DAX_GONE)
 		return -EOPNOTSUPP; /* memory_failure(): unmap + SIGBUS the mappers */
-	famfs_devdax_for_each_inode(dev->fc, dev->index, famfs_inode_detach_dev);
+	famfs_conn_detach_dev(dev->fcf, dev->index);
 	pr_info("device %u: unbound from famfs_dax: its files are unmapped and fail with EIO\n",
 		dev->index);
 	return 0;
@@ -102,7 +68,9 @@ int famfs_devdax_attach(struct famfs_daxdev *dev, struct file *f)
 
 		pr_info("device %u: %pD: %s\n", dev->index, f,
 			err == -ENXIO ? "not bound to famfs_dax (or opened before it was)" :
-			err == -ENODEV ? "not a dax device" : "famfs_dax refused it");
+			err == -ENODEV ? "not a dax device" :
+			err == -EBUSY ? "mapped by another famfs mount on this host: its files are served by the server" :
+			"famfs_dax refused it");
 		return err == -ENOMEM ? -ENOMEM : -EOPNOTSUPP;
 	}
 	dev->dax_dev = dax_dev;

@@ -59,6 +59,7 @@
 #include "fmap.h"
 
 #include <linux/dax.h>
+#include <linux/fadvise.h>
 #include <linux/falloc.h>
 #include <linux/iomap.h>
 #include <linux/module.h>
@@ -70,6 +71,7 @@
 
 /* fi->famfs_state bits */
 #define FAMFS_I_FUSE_PATH	0	/* committed to the FUSE data path */
+#define FAMFS_I_DETACHING	1	/* a device removal works on it (fcf->inodes_lock) */
 
 static bool famfs_enable = true;
 module_param(famfs_enable, bool, 0644);
@@ -93,11 +95,18 @@ module_param(famfs_fmap_bufsize, uint, 0644);
 MODULE_PARM_DESC(famfs_fmap_bufsize,
 		 "First GET_FMAP reply buffer in bytes, 4..1048576 (default PAGE_SIZE); a small value forces the size-negotiated retry");
 
+static unsigned int famfs_pin_report_secs = 30;
+module_param(famfs_pin_report_secs, uint, 0644);
+MODULE_PARM_DESC(famfs_pin_report_secs,
+		 "Log every N seconds that eviction or a device removal still waits for a DAX page held by another task (default 30)");
+
 /* Per-inode state of a file served through its map. */
 struct famfs_imap {
 	struct fmap *fmap;
 	loff_t size;			/* min(fmap file_size, i_size at the switch) */
 	struct famfs_daxdev *wb_dev;	/* whose cache policy DAX writeback follows */
+	struct inode *inode;
+	struct list_head conn_node;	/* fcf->inodes until eviction dropped the entries */
 };
 
 /* ------------------------------------------------------------------ INIT */
@@ -140,6 +149,13 @@ int fuse_famfs_init_reply(struct fuse_conn *fc, u32 offered_flags2, u64 flags)
 	if (!fcf || !(flags & FAMFS_DAX_FMAP) ||
 	    !(offered_flags2 & FAMFS_DAX_FMAP_FLAGS2))
 		return 0;
+	/*
+	 * O_TRUNC then reaches the server as a SETATTR from fuse_do_setattr()
+	 * under the inode lock, where the size rule holds against a switch;
+	 * atomic O_TRUNC would set i_size to 0 and truncate the page cache
+	 * of whatever inode an OPEN or CREATE reply names, with no lock.
+	 */
+	fc->atomic_o_trunc = 0;
 	/* pairs with the acquire in fuse_famfs_conn() */
 	smp_store_release(&fcf->enabled, true);
 	return 0;
@@ -274,6 +290,7 @@ static int famfs_map_check(struct fuse_mount *fm, u64 nodeid, struct fmap *fmap,
 /* ------------------------------------------------------- switch to DAX */
 
 static const struct address_space_operations famfs_dax_aops;
+static struct famfs_imap *famfs_imap_of(struct inode *inode);
 
 /*
  * Make @inode a DAX file served through @im.  Caller holds the inode lock.
@@ -282,11 +299,21 @@ static const struct address_space_operations famfs_dax_aops;
 static bool famfs_switch_to_dax(struct inode *inode, struct famfs_imap *im)
 {
 	struct fuse_inode *fi = get_fuse_inode(inode);
+	struct famfs_conn *fcf = get_fuse_conn(inode)->famfs;
 	struct address_space *mapping = inode->i_mapping;
 	bool ok = false;
 
 	filemap_invalidate_lock(mapping);
 	if (!test_bit(FAMFS_I_FUSE_PATH, &fi->famfs_state)) {
+		/*
+		 * On the connection's list before any DAX entry can exist: a
+		 * device removal that misses it ran before this lock section,
+		 * and its all_bad is seen by every fault after (same lock).
+		 */
+		im->inode = inode;
+		spin_lock(&fcf->inodes_lock);
+		list_add_tail(&im->conn_node, &fcf->inodes);
+		spin_unlock(&fcf->inodes_lock);
 		/* Only readahead (fadvise) can have cached pages: drop them. */
 		truncate_inode_pages(mapping, 0);
 		mapping->a_ops = &famfs_dax_aops;
@@ -298,7 +325,7 @@ static bool famfs_switch_to_dax(struct inode *inode, struct famfs_imap *im)
 		 */
 		spin_lock(&fi->lock);
 		inode->i_blkbits = PAGE_SHIFT;
-		/* S_DAX and a_ops before the map: pairs with famfs_imap() */
+		/* S_DAX and a_ops before the map: pairs with famfs_imap_of() */
 		smp_store_release(&fi->famfs_imap, im);
 		spin_unlock(&fi->lock);
 		ok = true;
@@ -394,6 +421,45 @@ bool __fuse_famfs_use_dax(struct inode *inode)
 	return dax;
 }
 
+/**
+ * fuse_famfs_fadvise() - fadvise(2), readahead(2) and madvise(WILLNEED) of
+ * a fuse file: WILLNEED reads ahead into the page cache, so an undecided
+ * inode is committed to the FUSE path first (a switch to DAX could
+ * otherwise happen while readahead waits for the invalidate lock, and its
+ * pages would land in a DAX mapping). A mapped inode is S_DAX:
+ * generic_fadvise() does nothing for it.
+ */
+int fuse_famfs_fadvise(struct file *file, loff_t offset, loff_t len, int advice)
+{
+	if (advice == POSIX_FADV_WILLNEED)
+		fuse_famfs_use_dax(file_inode(file));
+	return generic_fadvise(file, offset, len, advice);
+}
+
+/**
+ * fuse_famfs_pagecache_begin() - may fuse_change_attributes() truncate or
+ * invalidate @inode's page cache? False for a mapped file. On a famfs
+ * connection the answer holds until fuse_famfs_pagecache_end(): the
+ * invalidate lock is held shared, which the switch to DAX takes exclusively.
+ */
+bool fuse_famfs_pagecache_begin(struct inode *inode)
+{
+	if (!fuse_famfs_conn(get_fuse_conn(inode)))
+		return true;
+	filemap_invalidate_lock_shared(inode->i_mapping);
+	if (!fuse_famfs_mapped(inode))
+		return true;
+	filemap_invalidate_unlock_shared(inode->i_mapping);
+	return false;
+}
+
+void fuse_famfs_pagecache_end(struct inode *inode)
+{
+	/* INIT is done before any regular file exists: the same answer */
+	if (fuse_famfs_conn(get_fuse_conn(inode)))
+		filemap_invalidate_unlock_shared(inode->i_mapping);
+}
+
 /* ---------------------------------------------- rules servers cannot bend */
 
 /**
@@ -433,10 +499,16 @@ int fuse_famfs_may_open(struct inode *inode, struct file *file)
  */
 int fuse_famfs_fallocate(struct inode *inode, int mode, loff_t offset, loff_t length)
 {
+	/*
+	 * Punch hole and zero range truncate page cache (no invalidate
+	 * lock): decided here, so an undecided inode is committed to FUSE
+	 * and never switched under it. Plain allocation touches no page
+	 * cache: a pending file sized by fallocate still gets its map later.
+	 */
+	if (mode & ~FALLOC_FL_KEEP_SIZE)
+		return fuse_famfs_use_dax(inode) ? -EOPNOTSUPP : 0;
 	if (!fuse_famfs_mapped(inode))
 		return 0;
-	if (mode & ~FALLOC_FL_KEEP_SIZE)
-		return -EOPNOTSUPP;
 	if (offset + length > i_size_read(inode))
 		return -EPERM;
 	return 0;
@@ -450,11 +522,12 @@ void fuse_famfs_inode_init(struct fuse_inode *fi)
 	fi->famfs_state = 0;
 }
 
-static void famfs_wait_dax_page(struct inode *inode)
+static long famfs_wait_dax_page(struct inode *inode, long timeout)
 {
 	filemap_invalidate_unlock(inode->i_mapping);
-	schedule();
+	timeout = schedule_timeout(timeout);
 	filemap_invalidate_lock(inode->i_mapping);
+	return timeout;
 }
 
 /*
@@ -508,64 +581,140 @@ out:
  * Unmap the whole file and wait until no DAX page of it is held (mapped,
  * or pinned by get_user_pages()).  Caller holds the invalidate lock
  * exclusively, so no new mapping can be set up: the map may then go.
+ *
+ * The wait has no bound: a page that a pipe holds (vmsplice) stays held
+ * until the pipe is drained or closed, and dropping its DAX entry before
+ * would leave the page owned by a mapping that is about to be freed (fs/dax
+ * WARNs, and memory_failure() would follow page->mapping into freed
+ * memory).  It sleeps as TASK_IDLE (no load, no hung-task report) and says
+ * every famfs_pin_report_secs which file waits (docs/kernel.md, "Known
+ * limits").
  */
-static void famfs_break_layouts(struct inode *inode)
+static void famfs_break_layouts(struct inode *inode, const char *why)
 {
+	unsigned long t0 = jiffies, waited;
 	struct page *page;
 
 	for (;;) {
+		long timeout = max_t(long, READ_ONCE(famfs_pin_report_secs), 1) * HZ;
+
 		page = dax_layout_busy_page_range(inode->i_mapping, 0, LLONG_MAX);
 		if (!page)
 			page = famfs_pinned_page(inode->i_mapping);
 		if (!page)
 			break;
-		___wait_var_event(&page->_refcount,
-				  atomic_read(&page->_refcount) == 1,
-				  TASK_UNINTERRUPTIBLE, 0, 0,
-				  famfs_wait_dax_page(inode));
+		timeout = ___wait_var_event(&page->_refcount,
+					    ___wait_cond_timeout(atomic_read(&page->_refcount) == 1),
+					    TASK_IDLE, 0, timeout,
+					    __ret = famfs_wait_dax_page(inode, __ret));
+		if (timeout)
+			continue;
+		waited = jiffies_to_msecs(jiffies - t0) / 1000;
+		pr_warn("inode %llu: %s waits for a DAX page that another task holds (pinned: vmsplice, I/O) for %lu s; it goes on when that task releases it\n",
+			get_fuse_inode(inode)->nodeid, why, waited);
 	}
 }
 
 /*
- * The only path that drops a map: block faults, wait for every DAX page,
- * then truncate_inode_pages_final() (the caller) removes the entries and
- * the map is freed with the inode.
+ * Eviction: block faults, write back what write faults dirtied (other
+ * hosts read the memory), wait for every DAX page, and remove the DAX
+ * entries here (the later truncate_inode_pages_final() in fuse_evict_inode()
+ * finds nothing); only then leave the connection's list, so that a device
+ * removal that runs meanwhile waits for this inode instead of missing it.
+ * The map is freed with the inode.
  */
 void fuse_famfs_evict_inode(struct inode *inode)
 {
-	if (!fuse_famfs_mapped(inode))
+	struct fuse_inode *fi = get_fuse_inode(inode);
+	struct famfs_imap *im = famfs_imap_of(inode);
+	struct address_space *mapping = inode->i_mapping;
+	struct famfs_conn *fcf;
+
+	if (!im)
 		return;
-	filemap_invalidate_lock(inode->i_mapping);
-	famfs_break_layouts(inode);
-	filemap_invalidate_unlock(inode->i_mapping);
+	fcf = get_fuse_conn(inode)->famfs;
+	filemap_invalidate_lock(mapping);
+	if (im->wb_dev && mapping_tagged(mapping, PAGECACHE_TAG_DIRTY)) {
+		struct writeback_control wbc = {
+			.sync_mode = WB_SYNC_ALL,
+			.nr_to_write = LONG_MAX,
+			.range_end = LLONG_MAX,
+		};
+
+		dax_writeback_mapping_range(mapping, im->wb_dev->dax_dev, &wbc);
+	}
+	famfs_break_layouts(inode, "eviction");
+	truncate_inode_pages_final(mapping);
+	filemap_invalidate_unlock(mapping);
+
+	spin_lock(&fcf->inodes_lock);
+	while (test_bit(FAMFS_I_DETACHING, &fi->famfs_state)) {
+		spin_unlock(&fcf->inodes_lock);
+		wait_var_event(&fi->famfs_state,
+			       !test_bit(FAMFS_I_DETACHING, &fi->famfs_state));
+		spin_lock(&fcf->inodes_lock);
+	}
+	list_del_init(&im->conn_node);
+	spin_unlock(&fcf->inodes_lock);
 }
 
-/*
- * Device @index is going away (famfs_devdax.c, the device is already marked
- * bad): if @inode's map uses it, unmap the file, wait for its busy DAX
- * pages and remove its DAX entries (which reference the device's pages).
- * The map stays: later I/O and faults fail on the bad device.
- */
-void famfs_inode_detach_dev(struct inode *inode, u32 index)
+/* Does @im's map use device @index? */
+static bool famfs_imap_uses(const struct famfs_imap *im, u32 index)
 {
-	struct fuse_inode *fi = get_fuse_inode(inode);
-	const struct fmap *fmap;
-	bool uses = false;
+	const struct fmap *fmap = im->fmap;
 	u32 i, n;
 
-	/* pairs with the release in famfs_switch_to_dax() */
-	if (!smp_load_acquire(&fi->famfs_imap))
-		return;
-	fmap = fi->famfs_imap->fmap;
 	n = fmap->ext_type == FMAP_EXT_SIMPLE ? fmap->nextents : fmap->nstrips_total;
-	for (i = 0; i < n && !uses; i++)
-		uses = fmap->ext[i].devindex == index;
-	if (!uses)
-		return;
-	filemap_invalidate_lock(inode->i_mapping);
-	famfs_break_layouts(inode);
-	truncate_inode_pages(inode->i_mapping, 0);
-	filemap_invalidate_unlock(inode->i_mapping);
+	for (i = 0; i < n; i++)
+		if (fmap->ext[i].devindex == index)
+			return true;
+	return false;
+}
+
+/**
+ * famfs_conn_detach_dev() - device @index of @fcf goes away (its pages are
+ * freed when we return; it is already marked bad, so no new DAX entry of it
+ * can appear): every file whose map uses it is unmapped, its held DAX pages
+ * are waited for and its DAX entries removed. The maps stay: later I/O and
+ * faults fail on the bad device.
+ *
+ * Walks fcf->inodes, which holds every switched inode until its eviction
+ * removed its entries: inodes being evicted and inodes of a super block
+ * being unmounted are there too. No inode reference is taken (igrab() fails
+ * on those, and a reference would keep an unmounting super block busy):
+ * FAMFS_I_DETACHING keeps the inode's eviction from finishing while we work
+ * on it. Sleeps; process context.
+ */
+void famfs_conn_detach_dev(struct famfs_conn *fcf, u32 index)
+{
+	struct famfs_imap *im;
+
+	spin_lock(&fcf->inodes_lock);
+	im = list_first_entry_or_null(&fcf->inodes, struct famfs_imap, conn_node);
+	while (im) {
+		struct inode *inode = im->inode;
+		struct fuse_inode *fi = get_fuse_inode(inode);
+		struct famfs_imap *next;
+
+		set_bit(FAMFS_I_DETACHING, &fi->famfs_state);
+		spin_unlock(&fcf->inodes_lock);
+		if (famfs_imap_uses(im, index)) {
+			filemap_invalidate_lock(inode->i_mapping);
+			famfs_break_layouts(inode, "device removal");
+			truncate_inode_pages(inode->i_mapping, 0);
+			filemap_invalidate_unlock(inode->i_mapping);
+		}
+		cond_resched();
+		spin_lock(&fcf->inodes_lock);
+		/* still listed: its eviction waits for the bit */
+		next = list_is_last(&im->conn_node, &fcf->inodes) ? NULL :
+			list_next_entry(im, conn_node);
+		clear_bit(FAMFS_I_DETACHING, &fi->famfs_state);
+		smp_mb__after_atomic();
+		wake_up_var(&fi->famfs_state);
+		im = next;
+	}
+	spin_unlock(&fcf->inodes_lock);
 }
 
 void fuse_famfs_free_inode(struct fuse_inode *fi)
@@ -581,7 +730,7 @@ void fuse_famfs_free_inode(struct fuse_inode *fi)
 
 /* ------------------------------------------------------------ iomap */
 
-static struct famfs_imap *famfs_imap(struct inode *inode)
+static struct famfs_imap *famfs_imap_of(struct inode *inode)
 {
 	/* pairs with the release in famfs_switch_to_dax() */
 	return smp_load_acquire(&get_fuse_inode(inode)->famfs_imap);
@@ -592,7 +741,7 @@ static int famfs_iomap_begin(struct inode *inode, loff_t pos, loff_t length,
 			     struct iomap *srcmap)
 {
 	struct famfs_conn *fcf = get_fuse_conn(inode)->famfs;
-	struct famfs_imap *im = famfs_imap(inode);
+	struct famfs_imap *im = famfs_imap_of(inode);
 	struct famfs_daxdev *dev;
 	struct fmap_loc loc;
 	u64 addr, len;
@@ -679,7 +828,7 @@ ssize_t fuse_famfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	ret = generic_write_checks(iocb, from);
 	if (ret <= 0)
 		goto out;
-	size = min(famfs_imap(inode)->size, i_size_read(inode));
+	size = min(famfs_imap_of(inode)->size, i_size_read(inode));
 	if (iocb->ki_pos >= size) {
 		ret = -EFBIG;
 		goto out;
@@ -781,14 +930,25 @@ int fuse_famfs_mmap(struct file *file, struct vm_area_struct *vma)
 static int famfs_dax_writepages(struct address_space *mapping,
 				struct writeback_control *wbc)
 {
-	struct famfs_imap *im = famfs_imap(mapping->host);
+	struct famfs_imap *im = famfs_imap_of(mapping->host);
 
 	if (!im || !im->wb_dev)
 		return 0;
 	return dax_writeback_mapping_range(mapping, im->wb_dev->dax_dev, wbc);
 }
 
+/*
+ * Nothing is read into the page cache of a DAX file; readahead that raced
+ * the switch (fuse_famfs_fadvise() closes that) must not call NULL.
+ */
+static int famfs_dax_read_folio(struct file *file, struct folio *folio)
+{
+	folio_unlock(folio);
+	return -EIO;
+}
+
 static const struct address_space_operations famfs_dax_aops = {
+	.read_folio	= famfs_dax_read_folio,
 	.writepages	= famfs_dax_writepages,
 	.direct_IO	= noop_direct_IO,
 	.dirty_folio	= noop_dirty_folio,

@@ -28,8 +28,7 @@ struct famfs_range {
 struct famfs_daxdev {
 	int kind;			/* enum famfs_dev_kind, published last */
 	u32 index;
-	struct fuse_conn *fc;		/* the connection (unbind walks its inodes) */
-	bool holder;			/* we hold the dax_device: failure notices */
+	struct famfs_conn *fcf;		/* its table (removal walks its mapped inodes) */
 	bool writable;			/* the server's fd was open for writing */
 	struct file *file;		/* our reference to the server's fd */
 	struct block_device *bdev;	/* FAMFS_DEV_PMEM */
@@ -47,6 +46,14 @@ struct famfs_daxdev {
 struct famfs_conn {
 	struct mutex lock;		/* registration */
 	bool enabled;			/* INIT negotiated FAMFS_DAX_FMAP */
+	/*
+	 * Every inode that was switched to DAX and whose eviction has not
+	 * yet removed its DAX entries (struct famfs_imap.conn_node): what a
+	 * device removal must detach, including inodes being evicted and
+	 * inodes of super blocks being torn down.
+	 */
+	spinlock_t inodes_lock;
+	struct list_head inodes;
 	struct famfs_daxdev dev[FAMFS_MAX_DAXDEVS];
 };
 
@@ -62,6 +69,6 @@ int famfs_devdax_attach(struct famfs_daxdev *dev, struct file *f);
 void famfs_devdax_detach(struct famfs_daxdev *dev);
 
 /* famfs_mode.c */
-void famfs_inode_detach_dev(struct inode *inode, u32 index);
+void famfs_conn_detach_dev(struct famfs_conn *fcf, u32 index);
 
 #endif /* _FS_FUSE_FAMFS_PRIV_H */

@@ -73,6 +73,7 @@
 #include <linux/slab.h>
 #include <linux/uio.h>
 #include <linux/version.h>
+#include <linux/wait_bit.h>
 
 /* drivers/dax private headers, copied from the matching linux-source */
 #include "dax-private.h"
@@ -402,7 +403,7 @@ struct dax_device *famfs_dax_get(struct file *devfile, void *holder,
 				 const struct famfs_dax_holder_ops *ops, u64 *size)
 {
 	struct inode *inode = file_inode(devfile);
-	struct famfs_dax_holder *h, *nh;
+	struct famfs_dax_holder *nh;
 	struct famfs_dax_dev *fdev;
 	struct device *dev;
 
@@ -428,12 +429,15 @@ struct dax_device *famfs_dax_get(struct file *devfile, void *holder,
 		kfree(nh);
 		return ERR_PTR(-ENXIO);
 	}
-	list_for_each_entry(h, &fdev->holders, list) {
-		if (h->holder == holder) {
-			mutex_unlock(&fdev->lock);
-			kfree(nh);
-			return ERR_PTR(-EBUSY);
-		}
+	/*
+	 * One holder: fs/dax keeps one owner per page (page->mapping), so two
+	 * file systems (two famfs mounts) mapping the same memory on one host
+	 * would fight over it and memory_failure() would signal the wrong one.
+	 */
+	if (!list_empty(&fdev->holders)) {
+		mutex_unlock(&fdev->lock);
+		kfree(nh);
+		return ERR_PTR(-EBUSY);
 	}
 	nh->holder = holder;
 	nh->ops = ops;
@@ -608,6 +612,52 @@ static int famfs_dax_probe(struct dev_dax *dev_dax)
 	return 0;
 }
 
+/* Report every this many seconds that unbinding still waits for a page. */
+#define FAMFS_DAX_BUSY_REPORT_SECS	30
+
+/*
+ * After the holders were told and the dax_device is dead, nothing can map
+ * or pin a page of ours anew; wait until every page is idle (refcount 1,
+ * fs-dax pages are 1-based) before the core frees the memmap: a holder that
+ * lost track of a page (a bug, or a holder that is not famfs.ko) must not
+ * turn into a use after free. One pass over the memmap, like the bind.
+ * A page still owned by a file (page->mapping) is reported.
+ */
+static void famfs_dax_wait_idle(struct famfs_dax_dev *fdev)
+{
+	unsigned long busy = 0, owned = 0, t0 = jiffies;
+	int i;
+
+	for (i = 0; i < fdev->nr_range; i++) {
+		unsigned long pfn = PHYS_PFN(fdev->ranges[i].range.start);
+		unsigned long end = PHYS_PFN(fdev->ranges[i].range.end + 1);
+
+		for (; pfn < end; pfn++) {
+			struct page *page = pfn_to_page(pfn);
+
+			if (READ_ONCE(page->mapping))
+				owned++;
+			if (page_ref_count(page) > 1)
+				busy++;
+			while (page_ref_count(page) > 1) {
+				long left = ___wait_var_event(&page->_refcount,
+					___wait_cond_timeout(page_ref_count(page) == 1),
+					TASK_IDLE, 0, FAMFS_DAX_BUSY_REPORT_SECS * HZ,
+					__ret = schedule_timeout(__ret));
+
+				if (!left)
+					dev_warn(fdev->dev, "unbind waits %u s for a page still held (pfn %#lx)\n",
+						 jiffies_to_msecs(jiffies - t0) / 1000, pfn);
+			}
+			if (!(pfn & 4095))
+				cond_resched();
+		}
+	}
+	if (busy || owned)
+		dev_info(fdev->dev, "famfs_dax: unbind waited for %lu held page(s), %lu still owned by a file\n",
+			 busy, owned);
+}
+
 static void famfs_dax_remove(struct dev_dax *dev_dax)
 {
 	struct famfs_dax_dev *fdev = dev_get_drvdata(&dev_dax->dev);
@@ -629,6 +679,7 @@ static void famfs_dax_remove(struct dev_dax *dev_dax)
 
 	/* in-flight DAX access drains, new access fails (-ENXIO) */
 	kill_dax(fdev->dax_dev);
+	famfs_dax_wait_idle(fdev);
 	cdev_del(fdev->cdev);
 	fdev->cdev = NULL;
 	dev_info(&dev_dax->dev, "famfs_dax: unbound (%d holder(s) told)\n", n);

@@ -49,15 +49,18 @@ struct famfs_dax_holder_ops {
  * @ops: failure callbacks, non-NULL
  * @size: out: bytes addressable through the dax_device (pgoff 0 .. size-1)
  *
- * Several holders may hold one device (two mounts on one host); each gets
- * every notice.  The dax_device stays allocated until famfs_dax_put(); after
- * an unbind it is dead (dax_direct_access() fails with -ENXIO).
+ * One holder at a time: fs/dax keeps one owner per page, so a second file
+ * system (a second famfs mount on this host) gets -EBUSY and must not map
+ * the device (famfs.ko lets the server serve that mount's data).  The
+ * dax_device stays allocated until famfs_dax_put(); after an unbind it is
+ * dead (dax_direct_access() fails with -ENXIO).
  *
  * Return: the dax_device, with a reference held for the caller, or
  * ERR_PTR(-ENODEV) if @devfile is not a DAX character device,
  * ERR_PTR(-ENXIO) if it is one but not bound to famfs_dax (or was opened
- * before it was, or has been unbound since), ERR_PTR(-EBUSY) if @holder
- * already holds it, ERR_PTR(-EINVAL) for a NULL @holder or @ops.
+ * before it was, or has been unbound since), ERR_PTR(-EBUSY) if a holder
+ * (@holder or another) already holds it, ERR_PTR(-EINVAL) for a NULL
+ * @holder or @ops.
  */
 struct dax_device *famfs_dax_get(struct file *devfile, void *holder,
 				 const struct famfs_dax_holder_ops *ops,
