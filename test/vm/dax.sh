@@ -20,8 +20,9 @@
 #                       are devmap entries); famfs umount --devdax gives
 #                       the device back; a memory failure fails one page, not
 #                       its neighbours; unbinding famfs_dax while mounted
-#                       unmaps every file (SIGBUS) and fails I/O with EIO,
-#                       umount and fsck work after
+#                       waits for a file being evicted whose page a pipe
+#                       holds, unmaps every file (SIGBUS) and fails I/O with
+#                       EIO, umount and fsck work after
 #   famfs.case=drv      NVDIMM devdax: famfs_dax never binds by itself; bind by
 #                       unbind + new_id (timed per GiB); data written through
 #                       device_dax's mmap reads back through famfs_dax's
@@ -38,8 +39,9 @@
 #                       cases reuse the namespace's); 6.12 makes it a
 #                       kmem-type device (no driver here: daxctl
 #                       reconfigure-device -m devdax); famfs mount rebinds,
-#                       files byte-identical, no data upcalls; unbind while
-#                       mounted -> EIO
+#                       files byte-identical, no data upcalls; unbinding
+#                       while an unmount waits for a file's pinned page
+#                       waits for that page
 #   famfs.case=cxl-fsdax   a CXL pmem region in fsdax mode (/dev/pmem0):
 #                       kernel-mode famfs through the block device
 #   famfs.case=cxl-setup   first boot of host A on a fresh CXL device and
@@ -452,6 +454,13 @@ case_pmem() {
 	dmesg | grep -q 'dax0.0: memory failure at device offset' || fail "no memory failure from famfs_dax"
 	dmesg | grep -q 'famfs: device 0: memory failure' || fail "no memory failure in famfs"
 
+	say "unbinding famfs_dax while mounted: it waits for a file being evicted whose page a pipe holds"
+	t0=$(date +%s)
+	vmtool pinbg $MNT/linux/can/raw.h 8
+	# drop_caches evicts raw.h, and its eviction waits for the pinned page
+	(echo 2 >/proc/sys/vm/drop_caches) &
+	dc=$!
+	sleep 1
 	say "unbinding famfs_dax while mounted: mappings gone (SIGBUS), I/O fails with EIO"
 	rm -f /tmp/go
 	mkfifo /tmp/go
@@ -461,6 +470,11 @@ case_pmem() {
 	daxtool write-file $SYS/drivers/famfs_dax/unbind dax0.0 &
 	ub=$!
 	wait_bg $ub 30
+	t1=$(date +%s)
+	[ $((t1 - t0)) -ge 7 ] ||
+		fail "unbind returned $((t1 - t0)) s after a page of a file being evicted was pinned for 8 s"
+	say "  the unbind waited $((t1 - t0)) s for the evicting file's pinned page"
+	wait_bg $dc 30
 	expect_driver dax0.0 none
 	echo go >/tmp/go
 	wait_bg $pid 10
@@ -579,15 +593,24 @@ case_hmem() {
 	expect_counter WRITE 0
 	row hmem-devdax
 	say "  $(stats_line)"
+	say "unbinding famfs_dax while an unmount evicts a file whose page a pipe holds: it waits"
+	t0=$(date +%s)
+	vmtool pinbg $MNT/vmlinuz 8
+	umount $MNT &
+	um=$!
+	sleep 1
 	daxtool write-file $SYS/drivers/famfs_dax/unbind "$dev"
-	if cat $MNT/can/can.h >/dev/null 2>&1; then fail "read after the unbind worked"; fi
-	famfs umount $MNT
+	t1=$(date +%s)
+	[ $((t1 - t0)) -ge 7 ] ||
+		fail "unbind returned $((t1 - t0)) s after a page of a file being unmounted was pinned for 8 s"
+	say "  the unbind waited $((t1 - t0)) s for the unmount's pinned page"
+	wait_bg $um 30
 	daxtool write-file $SYS/drivers/famfs_dax/remove_id "$dev"
 	daxctl reconfigure-device -m devdax "$dev" >/dev/null 2>&1 ||
 		daxtool write-file $SYS/drivers/device_dax/new_id "$dev"
 	expect_driver "$dev" device_dax
 	famfs fsck /dev/"$dev" >/dev/null
-	say "unbound while mounted: EIO; unmounted; fsck clean on device_dax"
+	say "unbound while unmounting; fsck clean on device_dax"
 	say "all hmem checks passed"
 }
 

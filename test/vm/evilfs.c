@@ -13,6 +13,19 @@
  *   MODE unreg     the fmap names device index 1, which nobody registered:
  *                  the open fails with EIO
  *   MODE beyond    the fmap's extent lies past the end of DEV: EIO
+ *   MODE share     honest; run twice on one DEV (two mounts of one device on
+ *                  one host): the kernel gives DAX to the first only, the
+ *                  second's registration gets EOPNOTSUPP and this server
+ *                  then registers the device as its own (READ from DEV)
+ *   MODE create    atomic O_TRUNC offered, and a CREATE of any name answers
+ *                  with "f" (nodeid 2) opened: the kernel must not cut the
+ *                  mapped file to size 0
+ *   MODE store     each STATFS first sends a NOTIFY_STORE of one page just
+ *                  past the end of "f": refused for a mapped file (it would
+ *                  grow it and put page cache into its DAX mapping)
+ *   MODE late      the first GET_FMAP says ENODATA (not sized yet), later
+ *                  ones send the map: a file opened before its map
+ * Every mode answers READ from DEV (the FUSE data path).
  * Exit status: 0 when the kernel unmounts it (DESTROY or ENODEV), 1 on
  * errors (stderr).
  */
@@ -39,6 +52,12 @@
 static uint64_t size, devsize;
 static const char *mode;
 static bool opened;
+static int getfmaps;
+
+static bool is(const char *m)
+{
+	return !strcmp(mode, m);
+}
 
 static void attr_of(uint64_t ino, struct fuse_attr *a)
 {
@@ -86,6 +105,23 @@ static size_t fmap_of(unsigned char *b)
 	return 56;
 }
 
+/* NOTIFY_STORE of one page at the end of "f"; the kernel's answer is printed. */
+static void notify_store(int fd)
+{
+	static char page[4096];
+	struct fuse_out_header h = {.len = sizeof(h) + sizeof(struct fuse_notify_store_out) +
+					   sizeof(page),
+				    .error = FUSE_NOTIFY_STORE};
+	struct fuse_notify_store_out o = {.nodeid = FILE_INO, .offset = size, .size = sizeof(page)};
+	struct iovec iov[3] = {{&h, sizeof(h)}, {&o, sizeof(o)}, {page, sizeof(page)}};
+
+	memset(page, 'S', sizeof(page));
+	if (writev(fd, iov, 3) < 0)
+		fprintf(stderr, "evilfs: NOTIFY_STORE refused: %s\n", strerror(errno));
+	else
+		fprintf(stderr, "evilfs: NOTIFY_STORE accepted\n");
+}
+
 static int serve(int fd, int devfd)
 {
 	static unsigned char buf[1 << 20 | 4096];
@@ -105,6 +141,8 @@ static int serve(int fd, int devfd)
 		}
 		switch (h->opcode) {
 		case FUSE_INIT: {
+			struct famfs_daxdev_reg server = {.index = 0, .fd = -1,
+							  .flags = FAMFS_DAXDEV_SERVER_DATA};
 			struct fuse_init_in *i = in;
 			struct fuse_init_out o = {.major = 7, .minor = 31, .max_readahead = i->max_readahead,
 						  .max_write = 131072, .time_gran = 1,
@@ -112,10 +150,16 @@ static int serve(int fd, int devfd)
 			struct famfs_daxdev_reg reg = {.index = 0, .fd = devfd};
 
 			if (ioctl(fd, FAMFS_DEV_IOC_DAXDEV_REGISTER, &reg) < 0) {
-				perror("evilfs: FAMFS_DEV_IOC_DAXDEV_REGISTER");
-				return 1;
+				if (errno != EOPNOTSUPP ||
+				    ioctl(fd, FAMFS_DEV_IOC_DAXDEV_REGISTER, &server) < 0) {
+					perror("evilfs: FAMFS_DEV_IOC_DAXDEV_REGISTER");
+					return 1;
+				}
+				fprintf(stderr, "evilfs: the kernel refused the device: server data\n");
 			}
 			o.flags = FUSE_INIT_EXT | FUSE_MAX_PAGES;
+			if (is("create"))
+				o.flags |= FUSE_ATOMIC_O_TRUNC;
 			o.max_pages = 256;
 			o.flags2 = FAMFS_DAX_FMAP_FLAGS2;
 			reply(fd, h->unique, 0, &o, sizeof(o));
@@ -153,7 +197,45 @@ static int serve(int fd, int devfd)
 		case FAMFS_OP_GET_FMAP: {
 			unsigned char m[56];
 
-			reply(fd, h->unique, 0, m, fmap_of(m));
+			if (is("late") && getfmaps++ == 0)
+				reply(fd, h->unique, ENODATA, NULL, 0);
+			else
+				reply(fd, h->unique, 0, m, fmap_of(m));
+			break;
+		}
+		case FUSE_CREATE: {
+			struct {
+				struct fuse_entry_out e;
+				struct fuse_open_out o;
+			} r;
+
+			memset(&r, 0, sizeof(r));
+			if (!is("create")) {
+				reply(fd, h->unique, ENOSYS, NULL, 0);
+				break;
+			}
+			r.e.nodeid = FILE_INO;
+			r.e.generation = 1;
+			attr_of(FILE_INO, &r.e.attr);
+			r.o.fh = 1;
+			reply(fd, h->unique, 0, &r, sizeof(r));
+			break;
+		}
+		case FUSE_READ: {
+			static char data[1 << 20];
+			struct fuse_read_in *r = in;
+			uint32_t n = r->size > sizeof(data) ? sizeof(data) : r->size;
+			ssize_t got = 0;
+
+			if (r->offset < size) {
+				if (n > size - r->offset)
+					n = size - r->offset;
+				got = pread(devfd, data, n, (off_t)r->offset);
+			}
+			if (got < 0)
+				reply(fd, h->unique, EIO, NULL, 0);
+			else
+				reply(fd, h->unique, 0, data, (size_t)got);
 			break;
 		}
 		case FUSE_READDIR: {
@@ -162,6 +244,9 @@ static int serve(int fd, int devfd)
 		}
 		case FUSE_STATFS: {
 			struct fuse_statfs_out s = {.st = {.bsize = 4096, .namelen = 255, .frsize = 4096}};
+
+			if (is("store"))
+				notify_store(fd);
 
 			reply(fd, h->unique, 0, &s, sizeof(s));
 			break;
@@ -190,7 +275,7 @@ int main(int argc, char **argv)
 	int fd, devfd;
 
 	if (argc != 5) {
-		fprintf(stderr, "usage: evilfs MNT DEV SIZE lie|setid|unreg|beyond\n");
+		fprintf(stderr, "usage: evilfs MNT DEV SIZE lie|setid|unreg|beyond|share|create|store|late\n");
 		return 2;
 	}
 	size = strtoull(argv[3], NULL, 0);

@@ -27,6 +27,8 @@
 #                       size changes refused before any upcall, punch hole /
 #                       zero range refused, set-id bits never honoured,
 #                       nosuid,nodev, eviction waits for a pinned DAX page
+#                       (and says so); removing the pmem namespace while
+#                       mounted unmaps every file (SIGBUS), I/O gets EIO
 #   famfs.case=nsattack uid 1000 with its own user and mount namespace
 #                       bind-mounts /dev/pmem1 (memmap=) over /dev/pmem0 and
 #                       opens a famfs file first: it reads the right bytes
@@ -35,7 +37,11 @@
 #   famfs.case=evil     a lying server (evilfs): a mapped file keeps its size
 #                       and mapping when attribute replies halve it; set-id
 #                       bits from the server never show; fmaps naming an
-#                       unregistered device or leaving the device fail
+#                       unregistered device or leaving the device fail;
+#                       two mounts of one device: DAX for the first only; a
+#                       CREATE answering with a mapped file under atomic
+#                       O_TRUNC, a NOTIFY_STORE past its end: size kept;
+#                       fadvise(WILLNEED) before the map: FUSE path
 #   famfs.case=master2  second boot of the master's image: files persisted;
 #                       appends a directory while a client is mounted
 #   famfs.case=client   another host on the same memory: mounts read-only,
@@ -450,9 +456,34 @@ case_rules() {
 	say "  famfs creat -m 6755: mode $m"
 	row pmem-fsdax
 
-	say "dropping the map waits for a pinned DAX page (eviction at umount)"
+	say "dropping the map waits for a pinned DAX page (eviction at umount), and says so"
+	famfs_param famfs_pin_report_secs 1
 	vmtool pin $MNT/f $MNT 3
+	famfs_param famfs_pin_report_secs 30
 	grep -q " $MNT " /proc/mounts && fail "still mounted"
+	# the server lets go of the device (one DAX holder per host) when it exits
+	poll 10 '! pidof famfs_fused >/dev/null' || fail "the server did not exit after umount"
+	dmesg | grep 'famfs: inode [0-9]*: eviction waits for a DAX page' | tail -1 ||
+		fail "no message while eviction waited for the pinned page"
+
+	say "removing the pmem namespace while mounted: every mapping goes (SIGBUS), I/O fails with EIO"
+	fmount $PMEM
+	rm -f /tmp/go
+	mkfifo /tmp/go
+	daxtool map-hold $MNT/f /tmp/go >/tmp/held &
+	pid=$!
+	poll 10 "grep -q 'mapped and read' /tmp/held" || fail "map-hold did not start: $(cat /tmp/held)"
+	# fsdax: nd_pmem drives the namespace's pfn device, the disk's parent
+	nd=$(basename "$(readlink -f /sys/block/pmem0/device)")
+	say "  echo $nd >/sys/bus/nd/drivers/nd_pmem/unbind"
+	echo "$nd" >/sys/bus/nd/drivers/nd_pmem/unbind
+	echo go >/tmp/go
+	wait $pid || fail "map-hold failed: $(cat /tmp/held)"
+	grep -q 'mmap: SIGBUS' /tmp/held || fail "a mapping survived the namespace's removal: $(cat /tmp/held)"
+	grep -q 'read: EIO' /tmp/held || fail "read after the removal: $(cat /tmp/held)"
+	dmesg | grep -q 'famfs: device 0: removed: its files are unmapped' || fail "famfs was not told"
+	say "  $(tr '\n' ' ' </tmp/held)"
+	umount $MNT
 	say "all rules checks passed"
 }
 
@@ -482,10 +513,23 @@ case_nsattack() {
 
 # A server that lies (evilfs, the raw protocol on /dev/famfs): famfs.ko
 # keeps the rules whatever the replies say.
-evil() { # MODE
-	mkdir -p $MNT
-	evilfs $MNT $PMEM 8388608 "$1"
-	grep -q " $MNT famfs " /proc/mounts || fail "evilfs $1 did not mount"
+evil() { # MODE [MNT]
+	_m=${2:-$MNT}
+	mkdir -p "$_m"
+	evilfs "$_m" $PMEM 8388608 "$1" 2>>/tmp/evil.err
+	grep -q " $_m famfs " /proc/mounts || fail "evilfs $1 did not mount on $_m"
+}
+
+# Unmount and wait until the server is gone: its connection (and the
+# device's DAX holder slot, one per host) is released when it exits.
+evil_umount() { # [MNT]
+	umount "${1:-$MNT}"
+	poll 10 '! pidof evilfs >/dev/null' || fail "evilfs still running after umount"
+}
+
+size_is() { # FILE BYTES WHAT
+	_s=$(stat -c %s "$1")
+	[ "$_s" = "$2" ] || fail "$3: $1 has size $_s, want $2"
 }
 
 case_evil() {
@@ -496,24 +540,66 @@ case_evil() {
 	evil lie
 	vmtool liesize $MNT/f 8388608
 	dmesg | grep -q 'famfs: inode 2: server says size 4194304' || fail "no message about the lie"
-	umount $MNT
+	evil_umount
 	say "set-id bits in every attribute reply"
 	evil setid
 	m=$(stat -c %a $MNT/f)
 	[ "$m" = 644 ] || [ "$m" = 755 ] || fail "the server's 6755 shows as $m"
 	say "  mode $m"
-	umount $MNT
+	evil_umount
 	say "an fmap naming device index 1, which nobody registered"
 	evil unreg
 	if (exec 3<$MNT/f) 2>/dev/null; then fail "a file on an unregistered device opened"; fi
 	dmesg | grep -q 'famfs: inode 2: fmap names device 1, which is not registered' ||
 		fail "no message about the unregistered device"
-	umount $MNT
+	evil_umount
 	say "an fmap extent past the end of the device"
 	evil beyond
 	if (exec 3<$MNT/f) 2>/dev/null; then fail "a file past the device's end opened"; fi
 	dmesg | grep -q 'famfs: inode 2: extent .* beyond device 0' || fail "no message about the extent"
-	umount $MNT
+	evil_umount
+
+	say "two mounts of one device on one host: DAX for the first only, the second's server moves the data"
+	: >/tmp/evil.err
+	evil share
+	evil share /mnt/b
+	vmtool touch $MNT/f r 4096
+	vmtool touch /mnt/b/f r 4096
+	cmp $MNT/f /mnt/b/f || fail "the two mounts read different bytes"
+	grep -q 'the kernel refused the device: server data' /tmp/evil.err ||
+		fail "the second mount's registration was not refused: $(cat /tmp/evil.err)"
+	dmesg | grep 'famfs: device 0: pmem0 is mapped by another famfs mount' | tail -1 ||
+		fail "no message about the second mount"
+	umount /mnt/b
+	evil_umount
+
+	say "a CREATE that answers with the mapped file, atomic O_TRUNC offered: its size stays"
+	evil create
+	exec 3<$MNT/f
+	vmtool touch $MNT/f r 4096
+	: >$MNT/g
+	size_is $MNT/f 8388608 "after O_CREAT|O_TRUNC answered with it"
+	vmtool touch $MNT/f r 4096
+	exec 3<&-
+	evil_umount
+
+	say "NOTIFY_STORE past the end of a mapped file is refused"
+	: >/tmp/evil.err
+	evil store
+	exec 3<$MNT/f
+	vmtool touch $MNT/f r 4096
+	stat -f $MNT >/dev/null
+	size_is $MNT/f 8388608 "after a NOTIFY_STORE past its end"
+	grep -q 'NOTIFY_STORE refused' /tmp/evil.err || fail "NOTIFY_STORE: $(cat /tmp/evil.err)"
+	exec 3<&-
+	evil_umount
+
+	say "fadvise(WILLNEED) of a file opened before its map commits it to the FUSE path"
+	evil late
+	out=$(vmtool fadvise $MNT/f)
+	echo "$out"
+	[ "${out##*: }" = fuse ] || fail "a file read ahead into the page cache switched to DAX: $out"
+	evil_umount
 	echo "FAMFS-ROW pmem-fsdax kernel-dax - - -"
 	say "all evil-server checks passed"
 }

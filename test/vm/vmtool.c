@@ -32,6 +32,14 @@
  *   rofile FILE             a read-only mount: O_RDWR gives EROFS, a shared
  *                           writable mmap of an O_RDONLY fd EACCES, a private
  *                           one works and changes nothing
+ *   pinbg FILE SECONDS      pin FILE's first page as pin does, unmap and close
+ *                           it, and return at once: a child holds the pipe
+ *                           for SECONDS, then drains it
+ *   fadvise FILE            open FILE (before it has a map: undecided),
+ *                           fadvise(WILLNEED), open it again (it has a map
+ *                           now): print the second descriptor's data path,
+ *                           "dax" or "fuse" (statx STATX_ATTR_DAX), and check
+ *                           that both read the same bytes
  *   touch FILE r|w STEP     map FILE shared and read (or write back) one
  *                           byte every STEP bytes (fault tracing)
  *   poison FILE             map FILE, inject a memory failure into its first
@@ -887,6 +895,94 @@ static int cmd_poison(char **argv)
 
 /* --------------------------------------------------------------- pin */
 
+/* Pin the first page of @path into a new pipe (vmsplice of a shared mapping,
+ * then munmap and close): *@rfd is the pipe's read end. */
+static int pin_page(const char *path, int *rfd)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct iovec iov;
+	int fd, p[2];
+	char *m;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return fail("%s: open: %s", path, strerror(errno));
+	m = mmap(NULL, (size_t)pg, PROT_READ, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		return fail("%s: mmap: %s", path, strerror(errno));
+	if (pipe(p) < 0)
+		return fail("pipe: %s", strerror(errno));
+	iov.iov_base = m;
+	iov.iov_len = (size_t)pg;
+	if (vmsplice(p[1], &iov, 1, 0) != pg)
+		return fail("vmsplice: %s", strerror(errno));
+	munmap(m, (size_t)pg);
+	close(fd);
+	close(p[1]);
+	*rfd = p[0];
+	return 0;
+}
+
+static int cmd_pinbg(char **argv)
+{
+	long secs = strtol(argv[1], NULL, 0);
+	char buf[4096];
+	int rfd = -1;
+	pid_t pid;
+
+	if (pin_page(argv[0], &rfd))
+		return 1;
+	pid = fork();
+	if (pid < 0)
+		return fail("fork: %s", strerror(errno));
+	if (pid == 0) {
+		setsid();
+		sleep((unsigned int)secs);
+		if (read(rfd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+			_exit(1);
+		printf("pinbg: released the first page of %s\n", argv[0]);
+		_exit(0);
+	}
+	close(rfd);
+	printf("pinbg: first page of %s pinned by a pipe for %ld s (pid %d), unmapped and closed\n",
+	       argv[0], secs, (int)pid);
+	return 0;
+}
+
+#ifndef STATX_ATTR_DAX
+#define STATX_ATTR_DAX 0x00200000
+#endif
+
+static int cmd_fadvise(char **argv)
+{
+	static char a[65536], b[65536];
+	struct statx st;
+	ssize_t na, nb;
+	int fd1, fd2;
+
+	fd1 = open(argv[0], O_RDONLY);
+	if (fd1 < 0)
+		return fail("%s: open: %s", argv[0], strerror(errno));
+	errno = posix_fadvise(fd1, 0, 0, POSIX_FADV_WILLNEED);
+	if (errno)
+		return fail("%s: fadvise: %s", argv[0], strerror(errno));
+	fd2 = open(argv[0], O_RDONLY);
+	if (fd2 < 0)
+		return fail("%s: second open: %s", argv[0], strerror(errno));
+	if (statx(fd2, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &st) < 0)
+		return fail("%s: statx: %s", argv[0], strerror(errno));
+	na = pread(fd1, a, sizeof(a), 0);
+	nb = pread(fd2, b, sizeof(b), 0);
+	if (na <= 0 || na != nb || memcmp(a, b, (size_t)na))
+		return fail("%s: the two descriptors read different bytes (%zd, %zd)", argv[0], na, nb);
+	printf("fadvise: %s: %s\n", argv[0],
+	       !(st.stx_attributes_mask & STATX_ATTR_DAX) ? "unknown" :
+	       (st.stx_attributes & STATX_ATTR_DAX) ? "dax" : "fuse");
+	close(fd2);
+	close(fd1);
+	return 0;
+}
+
 static int cmd_pin(char **argv)
 {
 	long pg = sysconf(_SC_PAGESIZE), secs = strtol(argv[2], NULL, 0);
@@ -1230,6 +1326,7 @@ static const struct {
 	{"sizes", 1, cmd_sizes},   {"rofile", 1, cmd_rofile}, {"touch", 3, cmd_touch},
 	{"poison", 1, cmd_poison}, {"bench", 2, cmd_bench},   {"pending", 2, cmd_pending},
 	{"pin", 3, cmd_pin},	   {"nsattack", 4, cmd_nsattack}, {"liesize", 2, cmd_liesize},
+	{"pinbg", 2, cmd_pinbg},   {"fadvise", 1, cmd_fadvise},
 };
 
 int main(int argc, char **argv)
