@@ -149,6 +149,11 @@ except OSError as e:
 else:
     raise AssertionError("write past a striped file's allocation succeeded")
 os.close(fd)                                       # discarded
+# close() returns before the kernel's RELEASE reaches the server: wait for it.
+import time
+end = time.time() + 10
+while os.path.exists(p) and time.time() < end:
+    time.sleep(0.01)
 assert not os.path.exists(p), "a failed file was kept"
 print("ok")
 PY
@@ -195,6 +200,10 @@ else:
 assert os.pread(fd2, 4, 0) == b"data"
 os.close(fd)
 os.close(fd2)
+import time  # the last RELEASE reaches the server after close() returns
+end = time.time() + 10
+while os.path.exists(p) and time.time() < end:
+    time.sleep(0.01)
 assert not os.path.exists(p), "a failed file was committed"
 print("ok")
 PY
@@ -215,6 +224,11 @@ fd = os.open(m + "/f10", os.O_CREAT | os.O_WRONLY, 0o644)
 os.write(fd, b"x" * 5000)
 os.fsync(fd)  # committed here
 os.close(fd)  # the last release: the inode must leave the FUSE data path
+# close() returns before the kernel's RELEASE reaches the server: wait for it.
+import time
+end = time.time() + 10
+while invals() == before and time.time() < end:
+    time.sleep(0.01)
 assert invals() == before + 1, (before, invals())
 print("ok")
 PY
