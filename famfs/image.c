@@ -175,7 +175,7 @@ static int log_file(struct famfs_image *im, struct famfs_node *node, const char 
 	e.file.mtime_sec = node->mtime_sec = im->now_sec;
 	e.file.mtime_nsec = node->mtime_nsec = im->now_nsec;
 	if (famfs_log_free(im->fs) == 0)
-		return -ENOSPC; /* log full: do not touch the bitmap */
+		return -ENOSPC;	      /* log full: do not touch the bitmap */
 	copy = malloc(sizeof(*copy)); /* before the append: nothing may fail after it */
 	if (!copy)
 		return -ENOMEM;

@@ -228,8 +228,8 @@ int famfs_ns_remove(struct famfs_ns *ns, struct famfs_node *node)
 	return 0;
 }
 
-void famfs_ns_attach_file(struct famfs_ns *ns, struct famfs_node *node,
-			  struct famfs_file_body *f, int64_t index)
+void famfs_ns_attach_file(struct famfs_ns *ns, struct famfs_node *node, struct famfs_file_body *f,
+			  int64_t index)
 {
 	free(node->file);
 	node->file = f;

@@ -98,8 +98,8 @@ int famfs_ns_remove(struct famfs_ns *ns, struct famfs_node *node);
  * which it takes over (malloc'ed by the caller). Cannot fail: for callers
  * that must not fail after a log append (famfs_image_commit_file).
  */
-void famfs_ns_attach_file(struct famfs_ns *ns, struct famfs_node *node,
-			  struct famfs_file_body *f, int64_t index);
+void famfs_ns_attach_file(struct famfs_ns *ns, struct famfs_node *node, struct famfs_file_body *f,
+			  int64_t index);
 
 /**
  * famfs_ns_set_file() - give a file node its extents and size from @f

@@ -453,8 +453,8 @@ copy:;
 		if (p->devoff[i] == ZERO_PIECE)
 			memset(b, 0, p->iov[i].iov_len);
 		else if (map)
-			err = -guarded(ACC_COPY, (uint8_t *)b, map + p->devoff[i],
-				       p->iov[i].iov_len);
+			err =
+			    -guarded(ACC_COPY, (uint8_t *)b, map + p->devoff[i], p->iov[i].iov_len);
 		else
 			err = -famfs_dev_pread(dev, b, p->iov[i].iov_len, p->devoff[i]);
 		b += p->iov[i].iov_len;

@@ -280,7 +280,8 @@ static int promote(struct fused_pending *p, uint64_t end)
 	for (uint32_t i = 0; i < old.nextents; i++) {
 		uint64_t z = done < p->written ? p->written - done : 0;
 
-		release_space(old.se[i].offset, old.se[i].len, z < old.se[i].len ? z : old.se[i].len);
+		release_space(old.se[i].offset, old.se[i].len,
+			      z < old.se[i].len ? z : old.se[i].len);
 		done += old.se[i].len;
 	}
 	memset(p->body.se, 0, sizeof(p->body.se));
@@ -466,7 +467,8 @@ static void discard(struct fused_pending *p)
 	famfs_alloc_unmark_file(&fused.im->alloc, &p->body);
 }
 
-/* The file's end on the device as a mapping shows it: its last page (64 KiB covers every page size). */
+/* The file's end on the device as a mapping shows it: its last page (64 KiB covers every page
+ * size). */
 static uint64_t visible_end(const struct fused_pending *p)
 {
 	uint64_t end = (p->size + 65535) / 65536 * 65536;
