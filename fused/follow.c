@@ -46,8 +46,6 @@ long fused_catch_up(void)
 {
 	static int64_t reported = -1;
 	struct new_names nn = {0};
-	fuse_ino_t *parents = NULL;
-	char **names = NULL;
 	long got;
 
 	pthread_rwlock_wrlock(&fused.lock);
@@ -60,27 +58,14 @@ long fused_catch_up(void)
 			 why);
 		reported = fused.im->replay.bad_index;
 	}
-	/* Copy what the notifications need; they are sent without the lock. */
-	if (nn.n) {
-		parents = calloc(nn.n, sizeof(*parents));
-		names = calloc(nn.n, sizeof(*names));
-		for (size_t i = 0; parents && names && i < nn.n; i++) {
-			parents[i] = nn.v[i]->parent->ino;
-			names[i] = strdup(nn.v[i]->name);
-		}
+	/* Queued for the notifier thread (notify.c), sent without the lock. */
+	for (size_t i = 0; i < nn.n; i++) {
+		fused_notify_entry(nn.v[i]->parent->ino, nn.v[i]->name, false);
+		if (i == 0 || nn.v[i]->parent != nn.v[i - 1]->parent)
+			fused_notify_inode(nn.v[i]->parent->ino);
 	}
 	pthread_rwlock_unlock(&fused.lock);
 
-	for (size_t i = 0; parents && names && i < nn.n; i++) {
-		if (!names[i])
-			continue;
-		fuse_lowlevel_notify_inval_entry(fused.se, parents[i], names[i], strlen(names[i]));
-		if (i == 0 || parents[i] != parents[i - 1])
-			fuse_lowlevel_notify_inval_inode(fused.se, parents[i], -1, 0);
-		free(names[i]);
-	}
-	free(parents);
-	free(names);
 	free(nn.v);
 	return got;
 }

@@ -79,9 +79,9 @@ struct fused_node {
 	struct fmap *fmap;	    /* built on first use, then immutable; NULL if none */
 	atomic_uint opens;	    /* open file descriptions */
 	struct fused_pending *pend; /* a pending file; changed only under the exclusive lock */
-	bool was_pending;	    /* created here: its kernel dentry is dropped at its last release */
-	bool file_type_set;	    /* meta file: fmap file_type below */
-	uint8_t file_type;	    /* FMAP_FILE_* */
+	bool was_pending;   /* created here: its kernel dentry is dropped at its last release */
+	bool file_type_set; /* meta file: fmap file_type below */
+	uint8_t file_type;  /* FMAP_FILE_* */
 };
 
 struct fused {
@@ -245,6 +245,22 @@ int fused_move(uint64_t dst, uint64_t src, uint64_t len);
 int fused_zero(uint64_t devoff, uint64_t len);
 /** fused_sync_data() - make what was written to the device durable (fsync). 0 or -errno. */
 int fused_sync_data(void);
+
+/* notify.c */
+/**
+ * fused_notify_entry() - queue FUSE_NOTIFY_INVAL_ENTRY of @name in directory
+ * @parent for the notifier thread (copied; no lock needed). @commit: count it
+ * in commit_invals once sent. Never sends from the caller's thread: the
+ * kernel takes the directory's inode lock, which a task waiting for one of
+ * our replies may hold. Dropped silently if memory runs out.
+ */
+void fused_notify_entry(fuse_ino_t parent, const char *name, bool commit);
+/** fused_notify_inode() - queue FUSE_NOTIFY_INVAL_INODE of @ino (attributes, all data). */
+void fused_notify_inode(fuse_ino_t ino);
+/** fused_notify_start() - start the notifier thread (after daemonizing). 0 or -errno. */
+int fused_notify_start(void);
+/** fused_notify_stop() - stop it after the session loop; queued notices are dropped. */
+void fused_notify_stop(void);
 
 /* follow.c */
 /** fused_catch_up() - replay new log entries and tell the kernel; returns entries replayed or

@@ -346,6 +346,8 @@ int main(int argc, char **argv)
 		fuse_set_log_func(syslog_func);
 	}
 	fuse_daemonize(foreground);
+	if (fused_notify_start())
+		fuse_log(FUSE_LOG_ERR, "famfs_fused: cannot start the notifier thread\n");
 	if (!fused.writable && fused_follow_start())
 		fuse_log(FUSE_LOG_ERR, "famfs_fused: cannot start following the log\n");
 
@@ -356,6 +358,7 @@ int main(int argc, char **argv)
 	fuse_loop_cfg_destroy(cfg);
 
 	fused_follow_stop();
+	fused_notify_stop();
 	fuse_remove_signal_handlers(fused.se);
 out_unmount:
 	fused_unmount(fused.se);

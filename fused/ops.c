@@ -656,13 +656,11 @@ static void fused_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	 * Drop the kernel's dentry, and with it the inode (FUSE deletes unused
 	 * inodes): while pending, the inode used the server's data path, and
 	 * famfs.ko keeps an inode on one data path for its life. The next open
-	 * gets a new inode, which GET_FMAP maps. After the reply: the
-	 * notification takes the parent directory's inode lock.
+	 * gets a new inode, which GET_FMAP maps. Queued, never sent from here
+	 * (notify.c: it takes the parent directory's inode lock).
 	 */
-	if (parent) {
-		fuse_lowlevel_notify_inval_entry(fused.se, parent, name, strlen(name));
-		atomic_fetch_add(&fused.commit_invals, 1);
-	}
+	if (parent)
+		fused_notify_entry(parent, name, true);
 }
 
 static void fused_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
