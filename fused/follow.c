@@ -62,7 +62,7 @@ long fused_catch_up(void)
 	for (size_t i = 0; i < nn.n; i++) {
 		fused_notify_entry(nn.v[i]->parent->ino, nn.v[i]->name, false);
 		if (i == 0 || nn.v[i]->parent != nn.v[i - 1]->parent)
-			fused_notify_inode(nn.v[i]->parent->ino);
+			fused_notify_inode(nn.v[i]->parent->ino, false);
 	}
 	pthread_rwlock_unlock(&fused.lock);
 

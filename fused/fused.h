@@ -84,6 +84,9 @@ struct fused_node {
 	uint8_t file_type;  /* FMAP_FILE_* */
 };
 
+/* -o threads=N: at most this many request handler threads. */
+#define FUSED_MAX_THREADS 256
+
 struct fused {
 	struct famfs_image *im;
 	pthread_rwlock_t lock; /* namespace, allocator, log */
@@ -107,6 +110,7 @@ struct fused {
 	/* Clients: following the master's log (follow.c). */
 	pthread_t follow_thread;
 	bool follow_running;
+	unsigned int threads;	  /* -o threads=N, or 0: default_threads() (main.c) */
 	unsigned int poll_ms;	  /* longest interval between two looks at the log header */
 	unsigned int poll_min_us; /* shortest, right after a change */
 	atomic_bool stopping;
@@ -255,8 +259,11 @@ int fused_sync_data(void);
  * our replies may hold. Dropped silently if memory runs out.
  */
 void fused_notify_entry(fuse_ino_t parent, const char *name, bool commit);
-/** fused_notify_inode() - queue FUSE_NOTIFY_INVAL_INODE of @ino (attributes, all data). */
-void fused_notify_inode(fuse_ino_t ino);
+/**
+ * fused_notify_inode() - queue FUSE_NOTIFY_INVAL_INODE of @ino's attributes
+ * (offset -1: no page-cache data). @commit: counted in commit_invalidations.
+ */
+void fused_notify_inode(fuse_ino_t ino, bool commit);
 /** fused_notify_start() - start the notifier thread (after daemonizing). 0 or -errno. */
 int fused_notify_start(void);
 /** fused_notify_stop() - stop it after the session loop; queued notices are dropped. */

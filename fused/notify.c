@@ -57,9 +57,9 @@ void fused_notify_entry(fuse_ino_t parent, const char *name, bool commit)
 	push(parent, name, commit);
 }
 
-void fused_notify_inode(fuse_ino_t ino)
+void fused_notify_inode(fuse_ino_t ino, bool commit)
 {
-	push(ino, NULL, false);
+	push(ino, NULL, commit);
 }
 
 static void *notifier(void *arg)

@@ -626,6 +626,7 @@ static void fused_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	struct fused_node *fn;
 	struct famfs_node *n;
 	fuse_ino_t parent = 0;
+	bool discarded = false;
 
 	(void)fi;
 	wrlock();
@@ -646,6 +647,7 @@ static void fused_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 				parent = 0; /* stays pending: a later close tries again */
 			else if (rc == 0)
 				fn->was_pending = false;
+			discarded = rc == 1;
 		} else {
 			fn->was_pending = false;
 		}
@@ -653,14 +655,19 @@ static void fused_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	unlock();
 	fuse_reply_err(req, 0);
 	/*
-	 * Drop the kernel's dentry, and with it the inode (FUSE deletes unused
-	 * inodes): while pending, the inode used the server's data path, and
-	 * famfs.ko keeps an inode on one data path for its life. The next open
-	 * gets a new inode, which GET_FMAP maps. Queued, never sent from here
-	 * (notify.c: it takes the parent directory's inode lock).
+	 * A discarded name, or any committed file under famfs.ko: drop the
+	 * kernel's dentry, and with it the inode (FUSE deletes unused inodes).
+	 * While pending, the inode used the server's data path, and famfs.ko
+	 * keeps an inode on one data path for its life; the next open gets a new
+	 * inode, which GET_FMAP maps. Without famfs.ko the inode stays on the
+	 * server's data path: only its cached attributes (the mtime the commit
+	 * set) go, which spares a FORGET and a LOOKUP per file. Queued, never
+	 * sent from here (notify.c: it takes the parent directory's inode lock).
 	 */
-	if (parent)
+	if (parent && (discarded || fused.fmap_enabled))
 		fused_notify_entry(parent, name, true);
+	else if (parent)
+		fused_notify_inode(ino, true);
 }
 
 static void fused_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
@@ -968,18 +975,17 @@ static void fused_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	struct famfs_node *n;
 
 	(void)fi;
-	if (closer_killed(ctx->pid)) {
+	rdlock();
+	n = node(ino);
+	fn = n ? fused_node_state(n) : NULL;
+	/* Only a pending file can be lost to a killed writer: others skip /proc. */
+	if (fn && fn->pend && closer_killed(ctx->pid)) {
 		/* The writer died mid-file: nothing half-written may look complete. */
-		rdlock();
-		n = node(ino);
-		fn = n ? fused_node_state(n) : NULL;
-		if (fn && fn->pend) {
-			pthread_mutex_lock(&fn->pend->mu);
-			fn->pend->failed = true;
-			pthread_mutex_unlock(&fn->pend->mu);
-		}
-		unlock();
+		pthread_mutex_lock(&fn->pend->mu);
+		fn->pend->failed = true;
+		pthread_mutex_unlock(&fn->pend->mu);
 	}
+	unlock();
 	fuse_reply_err(req, 0);
 }
 

@@ -210,7 +210,7 @@ PY
 alive "$M" "$PID" || fail "the server died"
 expect 0 "$FAMFS" fsck "$M" && contains "clean"
 
-step "finding 10: the last release of a file committed by fsync still drops the kernel's dentry"
+step "finding 10: the last release of a file committed by fsync still invalidates what the kernel holds of it"
 expect 0 py "$M" <<'PY'
 import os, sys
 m = sys.argv[1]
@@ -230,6 +230,24 @@ end = time.time() + 10
 while invals() == before and time.time() < end:
     time.sleep(0.01)
 assert invals() == before + 1, (before, invals())
+print("ok")
+PY
+
+step "the mtime a commit sets is what stat shows after the last close (the kernel's attributes are dropped)"
+expect 0 py "$M" <<'PY'
+import os, sys, time
+m = sys.argv[1]
+p = m + "/mtime"
+fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o644)
+os.write(fd, b"x" * 100)
+os.fstat(fd)          # the kernel caches the attributes: the creation's mtime
+time.sleep(1.2)
+closing = time.time()
+os.close(fd)          # the last release commits, with the time of the commit
+end = time.time() + 10
+while os.stat(p).st_mtime < closing - 0.05 and time.time() < end:
+    time.sleep(0.01)  # the RELEASE comes after close() returns
+assert os.stat(p).st_mtime >= closing - 0.05, (os.stat(p).st_mtime, closing)
 print("ok")
 PY
 
