@@ -46,6 +46,7 @@ struct job {
 	mode_t mode;
 	bool dir;
 	long parent;	     /* index of the directory job it goes into, or -1 */
+	size_t rank;	     /* files: how many files of the same directory come before */
 	_Atomic bool failed; /* directories: could not be made, skip what is inside */
 };
 
@@ -64,6 +65,7 @@ struct cp {
 	struct stat stack[MAX_DEPTH]; /* directories being planned, to catch loops */
 	int depth;
 	/* the work */
+	size_t *order; /* job indexes in the order the threads take them */
 	_Atomic uint64_t done_files, done_bytes;
 	_Atomic int errors;
 	_Atomic bool fatal; /* the file system is full: stop */
@@ -407,7 +409,7 @@ out:
 static void worker(void *arg, size_t i)
 {
 	struct cp *c = arg;
-	struct job *j = &c->jobs[i];
+	struct job *j = &c->jobs[c->order ? c->order[i] : i];
 
 	if (!tbuf) {
 		/* First job on this thread: its buffer and its owner ids. */
@@ -422,6 +424,50 @@ static void worker(void *arg, size_t i)
 	if (c->fatal || j->dir)
 		return;
 	copy_file(c, j);
+}
+
+static const struct job *sort_jobs; /* qsort has no context argument */
+
+static int by_rank(const void *a, const void *b)
+{
+	const struct job *x = &sort_jobs[*(const size_t *)a], *y = &sort_jobs[*(const size_t *)b];
+
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	if (x->parent != y->parent)
+		return x->parent < y->parent ? -1 : 1;
+	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+/*
+ * With several threads, take the files round-robin over their directories:
+ * the first file of every directory, then the second, and so on. Creating
+ * in one directory is serialized by the kernel (its inode lock is held over
+ * the LOOKUP and CREATE round trips), so threads working in different
+ * directories overlap where threads in the same one would queue. Directory
+ * jobs sort first (rank 0, made already). NULL (the plan's order) if memory
+ * runs out.
+ */
+static size_t *interleave(struct cp *c)
+{
+	size_t *count = calloc(c->njobs + 1, sizeof(*count));
+	size_t *order = malloc(c->njobs * sizeof(*order));
+
+	if (!count || !order) {
+		free(count);
+		free(order);
+		return NULL;
+	}
+	for (size_t i = 0; i < c->njobs; i++) {
+		struct job *j = &c->jobs[i];
+
+		j->rank = j->dir ? 0 : count[j->parent + 1]++;
+		order[i] = i;
+	}
+	free(count);
+	sort_jobs = c->jobs;
+	qsort(order, c->njobs, sizeof(*order), by_rank);
+	return order;
 }
 
 static void enough_room(struct cp *c, const char *dest_dir)
@@ -585,8 +631,11 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	for (size_t i = 0; i < c.njobs && !c.fatal; i++)
 		if (c.jobs[i].dir)
 			make_dir(&c, &c.jobs[i]);
+	if (threads > 1)
+		c.order = interleave(&c);
 	if (!c.fatal)
 		cli_parallel(c.njobs, threads, worker, &c);
+	free(c.order);
 	progress(&c, true);
 	free(tbuf);
 	tbuf = NULL;
