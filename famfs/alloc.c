@@ -30,13 +30,13 @@ static void count_region(struct famfs_alloc *a, uint64_t u, int64_t delta)
 		    (uint16_t)(a->region_used[u / a->region_units] + delta);
 }
 
-/* First unit in [from, to) whose bit is @set, or @to. */
-static uint64_t find_bit(const struct famfs_alloc *a, uint64_t from, uint64_t to, bool set)
+/* First bit in [from, to) of bitmap @bm that is @set, or @to. */
+static uint64_t bm_find(const uint64_t *bm, uint64_t from, uint64_t to, bool set)
 {
 	uint64_t u = from;
 
 	while (u < to) {
-		uint64_t w = a->bits[u / WORD_BITS], b = u % WORD_BITS;
+		uint64_t w = bm[u / WORD_BITS], b = u % WORD_BITS;
 
 		if (!set)
 			w = ~w;
@@ -51,6 +51,20 @@ static uint64_t find_bit(const struct famfs_alloc *a, uint64_t from, uint64_t to
 	return to;
 }
 
+static void bm_put(uint64_t *bm, uint64_t i, bool set)
+{
+	if (set)
+		bm[i / WORD_BITS] |= 1ULL << (i % WORD_BITS);
+	else
+		bm[i / WORD_BITS] &= ~(1ULL << (i % WORD_BITS));
+}
+
+/* First unit in [from, to) whose bit is @set, or @to. */
+static uint64_t find_bit(const struct famfs_alloc *a, uint64_t from, uint64_t to, bool set)
+{
+	return bm_find(a->bits, from, to, set);
+}
+
 static bool region_free(const struct famfs_alloc *a, uint64_t r)
 {
 	if (!a->region_used)
@@ -58,17 +72,40 @@ static bool region_free(const struct famfs_alloc *a, uint64_t r)
 	return a->region_used[r] == 0;
 }
 
+/* First wholly free region in [from, to), or @to. */
+static uint64_t next_free_region(const struct famfs_alloc *a, uint64_t from, uint64_t to)
+{
+	return bm_find(a->region_used ? a->region_inuse : a->bits, from, to, false);
+}
+
 static void advance_hints(struct famfs_alloc *a)
 {
 	a->hint = find_bit(a, a->hint, a->nunits, false);
-	while (a->free_hint < a->nregions && !region_free(a, a->free_hint))
-		a->free_hint++;
+	a->free_hint = next_free_region(a, a->free_hint, a->nregions);
+}
+
+static uint64_t region_hwm(const struct famfs_alloc *a, uint64_t r);
+static uint64_t region_len(const struct famfs_alloc *a, uint64_t r);
+
+/* Region bitmaps of regions [@r0, @r1] after a mark or clear in them. */
+static void update_regions(struct famfs_alloc *a, uint64_t r0, uint64_t r1)
+{
+	if (!a->region_used)
+		return;
+	for (uint64_t r = r0; r <= r1; r++) {
+		uint64_t used = a->region_used[r], len = region_len(a, r);
+
+		bm_put(a->region_inuse, r, used > 0);
+		bm_put(a->region_part, r, used > 0 && used < len);
+		bm_put(a->region_room, r,
+		       used > 0 && used < len && len - region_hwm(a, r) >= START_ROOM / a->unit);
+	}
 }
 
 /* Set units [u, u+n); returns how many were set already. */
 static uint64_t mark(struct famfs_alloc *a, uint64_t u, uint64_t n)
 {
-	uint64_t dup = 0, end = u + n < a->nunits ? u + n : a->nunits;
+	uint64_t dup = 0, end = u + n < a->nunits ? u + n : a->nunits, first = u;
 
 	if (n > a->nunits)
 		end = a->nunits;
@@ -83,6 +120,8 @@ static uint64_t mark(struct famfs_alloc *a, uint64_t u, uint64_t n)
 		count_region(a, u, (int64_t)newly);
 		u += cnt;
 	}
+	if (first < end)
+		update_regions(a, first / a->region_units, (end - 1) / a->region_units);
 	advance_hints(a);
 	return dup;
 }
@@ -103,12 +142,11 @@ static void clear(struct famfs_alloc *a, uint64_t u, uint64_t n)
 		u += cnt;
 	}
 	if (first < end) {
+		update_regions(a, first / a->region_units, (end - 1) / a->region_units);
 		if (first < a->hint)
 			a->hint = first;
 		if (first / a->region_units < a->free_hint)
 			a->free_hint = first / a->region_units;
-		if (first / a->region_units < a->start_hint)
-			a->start_hint = first / a->region_units;
 		advance_hints(a);
 	}
 }
@@ -127,8 +165,13 @@ int famfs_alloc_init(struct famfs_alloc *a, uint64_t devsize, uint64_t meta_end,
 		return -ENOMEM;
 	if (a->region_units > 1) {
 		/* Counts for every region, the partial last one too (small files use it). */
+		size_t words = (a->nregions + 2) / WORD_BITS + 1;
+
 		a->region_used = calloc(a->nregions + 2, sizeof(uint16_t));
-		if (!a->region_used) {
+		a->region_inuse = calloc(words, sizeof(uint64_t));
+		a->region_part = calloc(words, sizeof(uint64_t));
+		a->region_room = calloc(words, sizeof(uint64_t));
+		if (!a->region_used || !a->region_inuse || !a->region_part || !a->region_room) {
 			famfs_alloc_destroy(a);
 			return -ENOMEM;
 		}
@@ -141,8 +184,12 @@ void famfs_alloc_destroy(struct famfs_alloc *a)
 {
 	free(a->bits);
 	free(a->region_used);
+	free(a->region_inuse);
+	free(a->region_part);
+	free(a->region_room);
 	a->bits = NULL;
 	a->region_used = NULL;
+	a->region_inuse = a->region_part = a->region_room = NULL;
 }
 
 /* The extents (simple) or strips (interleaved) of a checked FILE body, and how many. */
@@ -298,7 +345,7 @@ static uint64_t find_regions(const struct famfs_alloc *a, uint64_t from, uint64_
 		nfull = 1;
 		tail = 0;
 	}
-	while (r < to) {
+	while ((r = next_free_region(a, r, to)) < to) {
 		uint64_t s = r, n = 0;
 
 		while (r < to && n < nfull && region_free(a, r)) {
@@ -421,10 +468,13 @@ static uint64_t all_regions(const struct famfs_alloc *a)
 /* The small-file packer: first fit of @n units inside one partly used region. */
 static bool pack_fit(const struct famfs_alloc *a, uint64_t n, uint64_t *start)
 {
-	for (uint64_t r = a->hint / a->region_units; r < all_regions(a); r++) {
+	uint64_t end = all_regions(a);
+
+	for (uint64_t r = bm_find(a->region_part, a->hint / a->region_units, end, true); r < end;
+	     r = bm_find(a->region_part, r + 1, end, true)) {
 		uint64_t used = a->region_used[r], len = region_len(a, r), u0 = r * a->region_units;
 
-		if (used == 0 || len - used < n)
+		if (len - used < n)
 			continue;
 		if (first_fit(a, u0, u0 + len, n, start))
 			return true;
@@ -469,37 +519,19 @@ static int alloc_small_file(struct famfs_alloc *a, uint64_t units, struct famfs_
 
 int famfs_alloc_start(struct famfs_alloc *a, uint64_t *off)
 {
-	uint64_t room = START_ROOM / a->unit, r;
-	bool advance = true;
+	uint64_t r;
 
 	if (!famfs_alloc_packs(a))
 		return famfs_alloc_run(a, 1, off);
-	/*
-	 * The free tail of a partly used region, where the file can grow in
-	 * place. Regions passed over for lack of room stay so until a unit in
-	 * them is cleared (clear() lowers start_hint), so the scan starts after
-	 * the leading run of them.
-	 */
-	r = a->hint / a->region_units;
-	if (r < a->start_hint)
-		r = a->start_hint;
-	for (; r < all_regions(a); r++) {
-		uint64_t hwm;
+	/* The free tail of the first partly used region with room, where the
+	 * file can grow in place (region_room, kept by mark and clear). */
+	r = bm_find(a->region_room, 0, all_regions(a), true);
+	if (r < all_regions(a)) {
+		uint64_t s = r * a->region_units + region_hwm(a, r);
 
-		if (a->region_used[r] == 0) {
-			advance = false; /* free: may become a region with room later */
-			continue;
-		}
-		hwm = region_hwm(a, r);
-		if (region_len(a, r) - hwm >= room) {
-			uint64_t s = r * a->region_units + hwm;
-
-			mark(a, s, 1);
-			*off = s * a->unit;
-			return 0;
-		}
-		if (advance)
-			a->start_hint = r + 1;
+		mark(a, s, 1);
+		*off = s * a->unit;
+		return 0;
 	}
 	/* Else a free region, else any free unit. */
 	r = find_regions(a, 0, all_regions(a), 1, 0);

@@ -41,7 +41,14 @@ struct famfs_alloc {
 	uint64_t nregions;     /* whole regions on the device (what large files use) */
 	uint16_t *region_used; /* units set per region (NULL with 2 MiB units) */
 	uint64_t free_hint;    /* every whole region below it has a unit set */
-	uint64_t start_hint;   /* every region below it is in use with < 64 KiB free at its end */
+	/*
+	 * Region bitmaps, one bit per region (the partial last one included),
+	 * kept by every mark and clear so that placement skips 64 regions per
+	 * word instead of visiting each (NULL with 2 MiB units):
+	 */
+	uint64_t *region_inuse; /* at least one unit set */
+	uint64_t *region_part;	/* partly used: some units set, some free */
+	uint64_t *region_room;	/* in use, and >= 64 KiB free after its last set unit */
 };
 
 /* Interleaved ("striped") allocation parameters. */

@@ -327,6 +327,104 @@ static void test_4k_mixed_sequence(void **state)
 	famfs_alloc_destroy(&a);
 }
 
+static int region_bit(const uint64_t *bm, uint64_t r)
+{
+	return (int)((bm[r / 64] >> (r % 64)) & 1);
+}
+
+/*
+ * The region counts and bitmaps (in use, partly used, room for a growing
+ * file) agree with the unit bitmap, recomputed here from scratch.
+ */
+static void assert_regions_consistent(const struct famfs_alloc *a)
+{
+	uint64_t nreg = (a->nunits + a->region_units - 1) / a->region_units;
+
+	for (uint64_t r = 0; r < nreg; r++) {
+		uint64_t u0 = r * a->region_units, len = a->nunits - u0, used = 0, hwm = 0;
+
+		if (len > a->region_units)
+			len = a->region_units;
+		for (uint64_t i = 0; i < len; i++)
+			if (famfs_alloc_test(a, u0 + i)) {
+				used++;
+				hwm = i + 1;
+			}
+		if (a->region_used[r] != used || region_bit(a->region_inuse, r) != (used > 0) ||
+		    region_bit(a->region_part, r) != (used > 0 && used < len) ||
+		    region_bit(a->region_room, r) !=
+			(used > 0 && (len - hwm) * a->unit >= 64 * KiB))
+			fail_msg("region %llu: used %llu (count %u), hwm %llu of %llu: in use %d, "
+				 "part %d, room %d",
+				 (unsigned long long)r, (unsigned long long)used, a->region_used[r],
+				 (unsigned long long)hwm, (unsigned long long)len,
+				 region_bit(a->region_inuse, r), region_bit(a->region_part, r),
+				 region_bit(a->region_room, r));
+	}
+}
+
+/*
+ * Random creates, growths, discards and small allocations on a 4 KiB-unit
+ * device whose size is not a whole number of regions: the region bitmaps
+ * stay exact, and a growing file starts where the rule says, checked
+ * against a scan of the unit bitmap (the first region in use with >= 64 KiB
+ * free after its last set unit, else the first wholly free region).
+ */
+static void test_4k_region_maps(void **state)
+{
+	enum { N = 400 };
+	struct famfs_file_body *f = calloc(N, sizeof(*f));
+	bool live[N] = {0};
+	struct famfs_alloc a;
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(famfs_alloc_init(&a, 256 * MiB + 36 * KiB, META, U4K), 0);
+	assert_regions_consistent(&a);
+	for (int step = 0; step < 3000; step++) {
+		int k = (int)(rnd() % N);
+		uint64_t op = rnd() % 100, off, want = UINT64_MAX;
+
+		if (op < 40 && !live[k]) {
+			uint64_t size = rnd() % 100 < 85 ? rnd() % (256 * KiB) : rnd() % (6 * MiB);
+
+			live[k] = famfs_alloc_file(&a, size, NULL, &f[k]) == 0;
+		} else if (op < 65 && live[k]) {
+			famfs_alloc_unmark_file(&a, &f[k]);
+			live[k] = false;
+		} else if (op < 90) {
+			/* The reference: the rule, by brute force. */
+			uint64_t nreg = (a.nunits + a.region_units - 1) / a.region_units;
+
+			for (uint64_t r = 0; r < nreg && want == UINT64_MAX; r++) {
+				uint64_t u0 = r * a.region_units, len = a.nunits - u0, hwm = 0;
+
+				if (len > a.region_units)
+					len = a.region_units;
+				for (uint64_t i = 0; i < len; i++)
+					if (famfs_alloc_test(&a, u0 + i))
+						hwm = i + 1;
+				if (hwm && (len - hwm) * U4K >= 64 * KiB)
+					want = (u0 + hwm) * U4K;
+			}
+			for (uint64_t r = 0; r < a.nregions && want == UINT64_MAX; r++)
+				if (!a.region_used[r])
+					want = r * RGN;
+			if (famfs_alloc_start(&a, &off) == 0) {
+				if (want != UINT64_MAX)
+					assert_int_equal(off, want);
+				famfs_alloc_extend(&a, off + U4K, rnd() % 40);
+			}
+		} else {
+			if (famfs_alloc_small(&a, 1 + rnd() % 64, &off) == 0 && rnd() % 2)
+				famfs_alloc_unmark_range(&a, off, U4K);
+		}
+		assert_regions_consistent(&a);
+	}
+	free(f);
+	famfs_alloc_destroy(&a);
+}
+
 static void test_4k_full_device(void **state)
 {
 	struct famfs_file_body f = {0}, g = {0};
@@ -477,7 +575,8 @@ static void test_4k_growing_files(void **state)
 		assert_int_equal(off, META + r * RGN);
 		assert_int_equal(famfs_alloc_extend(&a, off + U4K, 500), 500); /* 11 pages left */
 	}
-	assert_int_equal(a.start_hint, 5 + 3); /* the last one is scanned by the next start */
+	for (int r = 5; r < 5 + 4; r++) /* none of the four has room left at its end */
+		assert_false((a.region_room[r / 64] >> (r % 64)) & 1);
 	famfs_alloc_unmark_range(&a, META + RGN + 496 * U4K, 5 * U4K); /* 64 KiB at its end */
 	assert_int_equal(famfs_alloc_start(&a, &off), 0);
 	assert_int_equal(off, META + RGN + 496 * U4K);
@@ -514,6 +613,7 @@ int main(void)
 	    cmocka_unit_test(test_4k_small_packed),
 	    cmocka_unit_test(test_4k_large_aligned),
 	    cmocka_unit_test(test_4k_mixed_sequence),
+	    cmocka_unit_test(test_4k_region_maps),
 	    cmocka_unit_test(test_4k_full_device),
 	    cmocka_unit_test(test_4k_fragmentation),
 	    cmocka_unit_test(test_4k_striped),
