@@ -100,8 +100,11 @@ static int parse_opts(char *opts, bool *ro, char *pass, size_t passlen)
 		} else if (!strcmp(o, "cache=direct")) {
 			fused.cache_mode = FUSED_CACHE_DIRECT;
 		} else if (!strncmp(o, "threads=", 8)) {
-			fused.threads = (unsigned int)strtoul(o + 8, NULL, 0);
-			if (!fused.threads || fused.threads > FUSED_MAX_THREADS) {
+			char *end;
+			unsigned long n = strtoul(o + 8, &end, 10);
+
+			fused.threads = *end || n > FUSED_MAX_THREADS ? 0 : (unsigned int)n;
+			if (!fused.threads) {
 				fprintf(stderr, "famfs_fused: threads must be 1..%d\n",
 					FUSED_MAX_THREADS);
 				return -1;

@@ -173,6 +173,22 @@ for off in range(0, len(d), 1 << 20):
     assert d[off + 16:off + 32] == b"page-cache-mmap!", off
 PY
 
+step "-o threads=N: a bad count is refused; one request handler serves 8 copying threads"
+IMG1=$T/one.img
+M1=$T/m1
+mkdir -p "$M1"
+expect 0 "$FAMFS" mkfs --alloc-unit 4K --size 1G "$IMG1"
+expect 1 "$FAMFS" mount -o threads=4x "$IMG1" "$M1" && contains "threads must be 1..256"
+mountpoint -q "$M1" && fail "mounted with a bad thread count"
+mount_famfs -o threads=1 "$IMG1" "$M1" || fail "mount -o threads=1 failed"
+expect 0 timeout 120 "$FAMFS" cp -r -t 8 "$SRC" "$M1/tree"
+expect 0 diff -r "$SRC" "$M1/tree"
+# libfuse starts handlers as requests pile up: after the copy, the main
+# thread, the one handler and the notifier.
+n=$(ps -L -o tid= -p "$(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.famfs.pid").decode())' "$M1")" | wc -l)
+[ "$n" -le 3 ] || fail "the server runs $n threads: more than 1 handler"
+expect 0 "$FAMFS" umount "$M1"
+
 step "plain umount(8) stops the server too"
 expect 0 umount "$M"
 expect 0 "$FAMFS" mount "$IMG" "$M" # the device is free again
