@@ -269,6 +269,7 @@ again:
 	} else if (fn->pend) {
 		struct fused_pending *pd = fn->pend;
 
+		atomic_store(&fn->served_io, true);
 		p->pend = pd;
 		pthread_mutex_lock(&pd->mu);
 		if (write && fused_pending_needs_grow(pd, o + size)) {
@@ -300,6 +301,8 @@ again:
 		pthread_rwlock_unlock(&fused.lock);
 		return err;
 	} else {
+		if (fn->was_pending) /* committed by fsync/fallocate, still open */
+			atomic_store(&fn->served_io, true);
 		fsize = n->size;
 		p->meta = fused_is_meta(n);
 		m = fused_node_fmap(n);

@@ -79,7 +79,10 @@ struct fused_node {
 	struct fmap *fmap;	    /* built on first use, then immutable; NULL if none */
 	atomic_uint opens;	    /* open file descriptions */
 	struct fused_pending *pend; /* a pending file; changed only under the exclusive lock */
-	bool was_pending;   /* created here: its kernel dentry is dropped at its last release */
+	bool was_pending;	    /* created here: committed or discarded at its last release */
+	/* READ/WRITE served while was_pending: the kernel's inode may be on
+	 * the FUSE data path (famfs.ko), so its last release drops the dentry */
+	atomic_bool served_io;
 	bool file_type_set; /* meta file: fmap file_type below */
 	uint8_t file_type;  /* FMAP_FILE_* */
 };

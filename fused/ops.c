@@ -626,15 +626,15 @@ static void fused_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	struct fused_node *fn;
 	struct famfs_node *n;
 	fuse_ino_t parent = 0;
-	bool discarded = false;
+	bool discarded = false, drop = false;
 
 	(void)fi;
 	wrlock();
 	n = node(ino);
 	fn = n ? fused_node_state(n) : NULL;
 	if (fn && atomic_fetch_sub(&fn->opens, 1) == 1 && (fn->pend || fn->was_pending)) {
-		/* Committed (now, or earlier by fsync/fallocate) or discarded, the
-		 * kernel's inode must go (below). */
+		/* Committed (now, or earlier by fsync/fallocate) or discarded: what
+		 * the kernel holds of it is invalidated (below). */
 		parent = n->parent->ino;
 		snprintf(name, sizeof(name), "%s", n->name);
 		if (fn->pend) {
@@ -651,20 +651,31 @@ static void fused_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 		} else {
 			fn->was_pending = false;
 		}
+		if (discarded) {
+			drop = true; /* and fn is freed */
+		} else {
+			drop = fused.fmap_enabled && atomic_load(&fn->served_io);
+			if (!fn->was_pending)
+				atomic_store(&fn->served_io, false);
+		}
 	}
 	unlock();
 	fuse_reply_err(req, 0);
 	/*
-	 * A discarded name, or any committed file under famfs.ko: drop the
-	 * kernel's dentry, and with it the inode (FUSE deletes unused inodes).
-	 * While pending, the inode used the server's data path, and famfs.ko
-	 * keeps an inode on one data path for its life; the next open gets a new
-	 * inode, which GET_FMAP maps. Without famfs.ko the inode stays on the
-	 * server's data path: only its cached attributes (the mtime the commit
-	 * set) go, which spares a FORGET and a LOOKUP per file. Queued, never
-	 * sent from here (notify.c: it takes the parent directory's inode lock).
+	 * A discarded name, or a committed file whose data went through the
+	 * server while pending, under famfs.ko: drop the kernel's dentry, and
+	 * with it the inode (FUSE deletes unused inodes). famfs.ko keeps an
+	 * inode on one data path for its life, and I/O on a file without a map
+	 * put it on the server's; the next open gets a new inode, which GET_FMAP
+	 * maps. Otherwise (no famfs.ko, or a file only created and sized, as by
+	 * famfs creat and cp) the inode stays: it is on the server's path
+	 * without famfs.ko, and undecided, so mapped at its next open, with it.
+	 * Only its cached attributes (the mtime the commit set) go, which spares
+	 * a FORGET and a LOOKUP per file, and an open that races with this
+	 * release keeps the inode it got. Queued, never sent from here
+	 * (notify.c: it takes the parent directory's inode lock).
 	 */
-	if (parent && (discarded || fused.fmap_enabled))
+	if (parent && drop)
 		fused_notify_entry(parent, name, true);
 	else if (parent)
 		fused_notify_inode(ino, true);
