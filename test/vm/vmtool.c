@@ -985,39 +985,24 @@ static int cmd_fadvise(char **argv)
 
 static int cmd_pin(char **argv)
 {
-	long pg = sysconf(_SC_PAGESIZE), secs = strtol(argv[2], NULL, 0);
-	struct iovec iov;
-	int fd, p[2], status;
+	long secs = strtol(argv[2], NULL, 0);
+	int rfd, status;
 	double t0, took;
-	char *m, buf[4096];
+	char buf[4096];
 	pid_t pid;
 
-	fd = open(argv[0], O_RDONLY);
-	if (fd < 0)
-		return fail("%s: open: %s", argv[0], strerror(errno));
-	m = mmap(NULL, (size_t)pg, PROT_READ, MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED)
-		return fail("%s: mmap: %s", argv[0], strerror(errno));
-	if (pipe(p) < 0)
-		return fail("pipe: %s", strerror(errno));
-	iov.iov_base = m;
-	iov.iov_len = (size_t)pg;
-	if (vmsplice(p[1], &iov, 1, 0) != pg)
-		return fail("vmsplice: %s", strerror(errno));
-	munmap(m, (size_t)pg);
-	close(fd);
+	if (pin_page(argv[0], &rfd))
+		return 1;
 	pid = fork();
 	if (pid < 0)
 		return fail("fork: %s", strerror(errno));
 	if (pid == 0) {
-		close(p[1]);
 		sleep((unsigned int)secs);
-		if (read(p[0], buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+		if (read(rfd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
 			_exit(1);
 		_exit(0);
 	}
-	close(p[0]);
-	close(p[1]);
+	close(rfd);
 	printf("pin: first page of %s pinned by a pipe for %ld s, unmapped and closed\n",
 	       argv[0], secs);
 	t0 = now();
