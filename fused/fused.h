@@ -113,8 +113,8 @@ struct fused {
 	/* Clients: following the master's log (follow.c). */
 	pthread_t follow_thread;
 	bool follow_running;
-	unsigned int threads;	  /* -o threads=N, or 0: default_threads() (main.c) */
-	unsigned int poll_ms;	  /* longest interval between two looks at the log header */
+	unsigned int threads; /* handler threads: -o threads=N, else default_threads() (main.c) */
+	unsigned int poll_ms; /* longest interval between two looks at the log header */
 	unsigned int poll_min_us; /* shortest, right after a change */
 	atomic_bool stopping;
 	atomic_ulong polls; /* looks at the log header */

@@ -379,10 +379,12 @@ int main(int argc, char **argv)
 	if (!fused.writable && fused_follow_start())
 		fuse_log(FUSE_LOG_ERR, "famfs_fused: cannot start following the log\n");
 
+	if (!fused.threads)
+		fused.threads = default_threads();
 	cfg = fuse_loop_cfg_create();
 	/* All kept (idle = max): no thread is made and unmade per request burst. */
-	fuse_loop_cfg_set_max_threads(cfg, fused.threads ? fused.threads : default_threads());
-	fuse_loop_cfg_set_idle_threads(cfg, fused.threads ? fused.threads : default_threads());
+	fuse_loop_cfg_set_max_threads(cfg, fused.threads);
+	fuse_loop_cfg_set_idle_threads(cfg, fused.threads);
 	ret = fuse_session_loop_mt(fused.se, cfg) ? 1 : 0;
 	fuse_loop_cfg_destroy(cfg);
 
