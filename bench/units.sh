@@ -73,21 +73,33 @@ mkfs_mount 2M 64G u2m
 echo "== create rate of large files: open(O_CREAT)+fallocate+close, $NFILES files a round, $ROUNDS rounds each"
 echo "   (files/s of wall time, and the server's CPU time per file: less disturbed by a busy machine)"
 pid4=$(srv_pid "$T/u4k") pid2=$(srv_pid "$T/u2m")
-for size in $((8 << 20)) $(((8 << 20) + 12345)); do
-	r4="" r2="" c4="" c2=""
+
+# alternate FN DIV FMT: ROUNDS rounds, each running `FN UNIT ROUND` (it prints
+# one figure) on the 4K then the 2M file system. Sets r4/r2 (the figures),
+# m4/m2 (their medians) and u4/u2: the medians of the server's CPU time per
+# run, in ns / DIV, printed with FMT.
+alternate() {
+	local r u pid before v cpu c4="" c2=""
+	r4="" r2=""
 	for r in $(seq "$ROUNDS"); do
 		for u in 4k 2m; do
 			pid=$pid2
 			[ $u = 4k ] && pid=$pid4
-			mkdir -p "$T/u$u/c$size-$r"
 			before=$(cpu_ns "$pid")
-			v=$("$BUILD/bench/create_rate" "$T/u$u/c$size-$r" "$NFILES" "$size")
-			us=$(awk -v a="$before" -v b="$(cpu_ns "$pid")" -v n="$NFILES" 'BEGIN { printf "%.1f", (b - a) / n / 1000 }')
-			if [ $u = 4k ]; then r4="$r4 $v" c4="$c4 $us"; else r2="$r2 $v" c2="$c2 $us"; fi
+			v=$("$1" $u "$r")
+			cpu=$(awk -v a="$before" -v b="$(cpu_ns "$pid")" -v d="$2" -v f="$3" 'BEGIN { printf f, (b - a) / d }')
+			if [ $u = 4k ]; then r4="$r4 $v" c4="$c4 $cpu"; else r2="$r2 $v" c2="$c2 $cpu"; fi
 		done
 	done
 	m4=$(echo "$r4" | median) m2=$(echo "$r2" | median)
 	u4=$(echo "$c4" | median) u2=$(echo "$c2" | median)
+}
+create() { # UNIT ROUND: files/s of NFILES creates of $size bytes
+	mkdir -p "$T/u$1/c$size-$2"
+	"$BUILD/bench/create_rate" "$T/u$1/c$size-$2" "$NFILES" "$size"
+}
+for size in $((8 << 20)) $(((8 << 20) + 12345)); do
+	alternate create $((NFILES * 1000)) %.1f # server CPU in us per file
 	printf "  %9d bytes: 4K %6.0f/s  2M %6.0f/s  4K/2M %sx;  server CPU per file 4K %s us  2M %s us  (2M/4K %sx)\n" \
 		"$size" "$m4" "$m2" "$(ratio "$m4" "$m2")" "$u4" "$u2" "$(ratio "$u2" "$u4")"
 	echo "      rounds: 4K$r4 / 2M$r2 files/s"
@@ -100,20 +112,9 @@ for u in 4k 2m; do
 	"$BUILD/bench/seqio" write "$T/u$u/big" $((1 << 20)) 1 >/dev/null
 done
 "$FAMFS" getmap "$T/u4k/big" | sed 's/^/  4K map: /'
+seq_op() { "$BUILD/bench/seqio" "$op" "$T/u$1/big" $((1 << 20)) 1; } # UNIT ROUND: MiB/s
 for op in read mmap write; do
-	r4="" r2="" c4="" c2=""
-	for r in $(seq "$ROUNDS"); do
-		for u in 4k 2m; do
-			pid=$pid2
-			[ $u = 4k ] && pid=$pid4
-			before=$(cpu_ns "$pid")
-			v=$("$BUILD/bench/seqio" $op "$T/u$u/big" $((1 << 20)) 1)
-			ms=$(awk -v a="$before" -v b="$(cpu_ns "$pid")" 'BEGIN { printf "%.0f", (b - a) / 1e6 }')
-			if [ $u = 4k ]; then r4="$r4 $v" c4="$c4 $ms"; else r2="$r2 $v" c2="$c2 $ms"; fi
-		done
-	done
-	m4=$(echo "$r4" | median) m2=$(echo "$r2" | median)
-	u4=$(echo "$c4" | median) u2=$(echo "$c2" | median)
+	alternate seq_op 1000000 %.0f # server CPU in ms per GiB
 	printf "  %-5s 4K %6.0f  2M %6.0f MiB/s  4K/2M %sx;  server CPU per GiB 4K %s ms  2M %s ms  (2M/4K %sx)\n" \
 		"$op" "$m4" "$m2" "$(ratio "$m4" "$m2")" "$u4" "$u2" "$(ratio "$u2" "$u4")"
 	echo "      rounds: 4K$r4 / 2M$r2 MiB/s"
