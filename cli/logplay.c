@@ -99,6 +99,7 @@ static int dry_run(const struct cli_cmd *cmd, const char *path, bool yaml)
 	}
 	p.ap = (struct famfs_applier){
 	    .g = &p.fs->geom, .ns = famfs_ns_new(), .alloc = &alloc, .log = p.fs->ent};
+	p.fs->geom.devs = &p.ap.devs; /* files on the devices the log adds */
 	if (!p.ap.ns || famfs_alloc_init(&alloc, p.fs->geom.devsize, p.fs->geom.meta_end,
 					 p.fs->geom.alloc_unit)) {
 		famfs_ns_free(p.ap.ns);
@@ -124,6 +125,7 @@ static int dry_run(const struct cli_cmd *cmd, const char *path, bool yaml)
 			(unsigned long long)p.skipped, (unsigned long long)p.ignored,
 			(unsigned long long)famfs_log_used(p.fs),
 			(unsigned long long)p.fs->geom.nslots);
+	famfs_applier_release(&p.ap);
 	famfs_alloc_destroy(&alloc);
 	famfs_ns_free(p.ap.ns);
 	famfs_fs_close(p.fs);
@@ -232,6 +234,7 @@ static int write_shadow(const struct cli_cmd *cmd, const char *dev, const char *
 	}
 	sh.ap = (struct famfs_applier){
 	    .g = &sh.fs->geom, .ns = famfs_ns_new(), .alloc = &alloc, .log = sh.fs->ent};
+	sh.fs->geom.devs = &sh.ap.devs; /* files on the devices the log adds */
 	if (!sh.ap.ns || famfs_alloc_init(&alloc, sh.fs->geom.devsize, sh.fs->geom.meta_end,
 					  sh.fs->geom.alloc_unit)) {
 		famfs_ns_free(sh.ap.ns);
@@ -256,6 +259,7 @@ static int write_shadow(const struct cli_cmd *cmd, const char *dev, const char *
 		       "skipped\n",
 		       dev, sh.root, (unsigned long long)sh.dirs, (unsigned long long)sh.files,
 		       (unsigned long long)sh.skipped);
+	famfs_applier_release(&sh.ap);
 	famfs_alloc_destroy(&alloc);
 	famfs_ns_free(sh.ap.ns);
 	famfs_fs_close(sh.fs);

@@ -32,7 +32,8 @@ static int64_t owner(struct famfs_applier *a, uint64_t index, const struct famfs
 								       : FAMFS_MAX_SIMPLE_EXTENTS;
 		}
 		for (uint64_t k = 0; k < n; k++)
-			if (x->offset < y[k].offset + y[k].len && y[k].offset < x->offset + x->len)
+			if (y[k].devindex == x->devindex && x->offset < y[k].offset + y[k].len &&
+			    y[k].offset < x->offset + x->len)
 				return (int64_t)i;
 	}
 	return -1;
@@ -47,7 +48,7 @@ static int claim(struct famfs_applier *a, const struct famfs_file_body *f, uint6
 	int64_t other;
 	uint32_t bad;
 
-	if (famfs_alloc_claim_file(a->alloc, f, &bad, &self) == 0)
+	if (famfs_devtab_claim_file(&a->devs, f, &bad, &self) == 0)
 		return 0;
 	x = striped ? &f->ie[0].strips[bad] : &f->se[bad];
 	if (self) {
@@ -76,6 +77,8 @@ int famfs_apply_entry(struct famfs_applier *a, const struct famfs_log_entry *e, 
 	int rc;
 
 	*out = NULL;
+	if (!a->devs.ndevs)
+		famfs_devtab_seed(&a->devs, a->g, a->alloc);
 	if (famfs_entry_check(a->g, e, index, c))
 		return FAMFS_BAD;
 	switch (famfs_entry_type(a->g, e)) {
@@ -83,14 +86,10 @@ int famfs_apply_entry(struct famfs_applier *a, const struct famfs_log_entry *e, 
 	case FAMFS_LOG_INVALID:
 		return FAMFS_IGNORED;
 	case FAMFS_LOG_ADD_DAXDEV:
-		if (e->daxdev.index != a->ndaxdev + 1) {
-			famfs_report(c, FAMFS_P_ENT_DAXDEV, ix,
-				     "index %u, expected %u (dense, from 1)", e->daxdev.index,
-				     a->ndaxdev + 1);
-			return FAMFS_BAD;
-		}
-		a->ndaxdev++;
-		return FAMFS_IGNORED;
+		rc = famfs_devtab_add(&a->devs, &e->daxdev, index, a->g->alloc_unit, c);
+		if (rc == -ENOMEM)
+			return rc;
+		return rc ? FAMFS_BAD : FAMFS_IGNORED;
 	case FAMFS_LOG_FILE:
 		if (claim(a, &e->file, index, c))
 			return FAMFS_BAD;
@@ -126,4 +125,9 @@ int famfs_apply_entry(struct famfs_applier *a, const struct famfs_log_entry *e, 
 	default:
 		return rc;
 	}
+}
+
+void famfs_applier_release(struct famfs_applier *a)
+{
+	famfs_devtab_release(&a->devs);
 }

@@ -17,13 +17,34 @@ static void forward(const struct famfs_problem *p, void *arg)
 	famfs_report_problem(arg, p);
 }
 
+/* The devices of @t into @st: each one's figures, and the sums over all. */
+static void fsck_devices(const struct famfs_devtab *t, struct famfs_fsck_stats *st)
+{
+	st->ndevs = t->ndevs;
+	for (uint32_t d = 0; d < t->ndevs; d++) {
+		const struct famfs_alloc *a = t->dev[d].alloc;
+		uint64_t meta_units = (t->dev[d].meta_end + a->unit - 1) / a->unit;
+
+		memcpy(st->dev[d].uuid, t->dev[d].uuid, FAMFS_UUID_LEN);
+		st->dev[d].capacity = t->dev[d].size;
+		st->dev[d].meta_bytes = t->dev[d].meta_end;
+		st->dev[d].alloc_bytes = (a->used - meta_units) * a->unit;
+		st->dev[d].log_index = t->dev[d].log_index;
+		if (d) {
+			st->capacity += st->dev[d].capacity;
+			st->meta_bytes += st->dev[d].meta_bytes;
+			st->alloc_bytes += st->dev[d].alloc_bytes;
+		}
+	}
+}
+
 int famfs_fsck(const struct famfs_superblock *sb, const void *log, uint64_t log_avail,
 	       uint64_t devsize, struct famfs_checker *c, famfs_fsck_entry_fn each, void *arg,
 	       struct famfs_fsck_stats *st)
 {
 	const struct famfs_log_header *h = log;
 	const struct famfs_log_entry *ent = (const void *)(h + 1);
-	struct famfs_applier ap;
+	struct famfs_applier ap = {0};
 	struct famfs_alloc alloc = {0};
 	struct famfs_geom g;
 	struct famfs_ns *ns;
@@ -74,6 +95,7 @@ int famfs_fsck(const struct famfs_superblock *sb, const void *log, uint64_t log_
 		goto out;
 	meta_units = alloc.used;
 	ap = (struct famfs_applier){.g = &g, .ns = ns, .alloc = &alloc, .log = ent};
+	g.devs = &ap.devs;
 
 	for (uint64_t i = 0; i < used; i++) {
 		struct famfs_log_entry e = ent[i]; /* the log may be a live window: check a copy */
@@ -96,6 +118,9 @@ int famfs_fsck(const struct famfs_superblock *sb, const void *log, uint64_t log_
 			st->large_files++;
 			st->large_pmd += famfs_file_pmd_mappable(&e.file);
 		}
+		if (v == FAMFS_APPLIED && famfs_entry_type(&g, &e) == FAMFS_LOG_FILE)
+			for (uint32_t d = 0, m = famfs_file_devices(&e.file); m; d++, m >>= 1)
+				st->dev[d].files += m & 1;
 		if (each)
 			each(&g, &e, i, arg);
 	}
@@ -103,7 +128,9 @@ int famfs_fsck(const struct famfs_superblock *sb, const void *log, uint64_t log_
 	st->dirs = ns->ndirs - 1;
 	st->file_bytes = ns->file_bytes;
 	st->alloc_bytes = (alloc.used - meta_units) * g.alloc_unit;
+	fsck_devices(&ap.devs, st);
 out:
+	famfs_applier_release(&ap);
 	famfs_alloc_destroy(&alloc);
 	famfs_ns_free(ns);
 	return rc;
@@ -113,9 +140,14 @@ static int describe_extents(char *buf, size_t size, const struct famfs_simple_ex
 {
 	int o = 0;
 
-	for (uint64_t i = 0; i < n && (size_t)o < size; i++)
-		o += snprintf(buf + o, size - (size_t)o, "%s%#" PRIx64 "+%#" PRIx64, i ? " " : "",
-			      x[i].offset, x[i].len);
+	for (uint64_t i = 0; i < n && (size_t)o < size; i++) {
+		if (x[i].devindex) /* a device the log added: "dev2:0x...+0x..." */
+			o += snprintf(buf + o, size - (size_t)o, "%sdev%" PRIu64 ":", i ? " " : "",
+				      x[i].devindex);
+		if ((size_t)o < size)
+			o += snprintf(buf + o, size - (size_t)o, "%s%#" PRIx64 "+%#" PRIx64,
+				      i && !x[i].devindex ? " " : "", x[i].offset, x[i].len);
+	}
 	return o;
 }
 

@@ -27,6 +27,16 @@ struct famfs_fsck_stats {
 	uint64_t large_pmd;	   /* of those, laid out for PMD faults (famfs_file_pmd_mappable) */
 	int64_t first_bad;	   /* slot where replay (a mount) stops, or -1 */
 	struct famfs_problem stop; /* why, when first_bad >= 0 */
+	/* Per device, as the log describes them (devtab.h); the fields above are the sums. */
+	uint32_t ndevs; /* the primary and the devices ADD_DAXDEV entries added */
+	struct famfs_fsck_dev {
+		uint8_t uuid[FAMFS_UUID_LEN];
+		uint64_t capacity;    /* bytes */
+		uint64_t meta_bytes;  /* its superblock area (the primary's: and the log) */
+		uint64_t alloc_bytes; /* in allocation units used by files */
+		uint64_t files;	      /* files with an extent or strip on it */
+		int64_t log_index;    /* slot of its ADD_DAXDEV entry; -1 for the primary */
+	} dev[FAMFS_MAX_DAXDEVS];
 };
 
 /* Called for each slot in use, good or bad, after it has been checked. */
@@ -45,8 +55,8 @@ typedef void (*famfs_fsck_entry_fn)(const struct famfs_geom *g, const struct fam
  *           (SB_DEVSIZE) and checked as if it were @devsize.
  * @c:       receives every problem
  * @each, @arg: optional per-entry callback (fsck -v)
- * @st:      filled with capacity, usage and log occupancy, and where a
- *           replay would stop
+ * @st:      filled with capacity, usage and log occupancy (the whole file
+ *           system and each device), and where a replay would stop
  *
  * Every entry goes through famfs_apply_entry(), the rules replay uses, and
  * the check goes on past a bad one. Memory: one bit per allocation unit of
@@ -63,7 +73,8 @@ int famfs_fsck(const struct famfs_superblock *sb, const void *log, uint64_t log_
 
 /**
  * famfs_entry_describe() - one line for a log entry: type, path, size,
- * mode, owner, extents ("file a/b 1234 bytes 0644 0:0 [0x...+0x...]").
+ * mode, owner, extents ("file a/b 1234 bytes 0644 0:0 [0x...+0x...]"; an
+ * extent on device N > 0 as "devN:0x...+0x...").
  */
 void famfs_entry_describe(const struct famfs_geom *g, const struct famfs_log_entry *e, char *buf,
 			  size_t size);

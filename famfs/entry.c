@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "crc.h"
+#include "devtab.h"
 #include "entry.h"
 #include "path.h"
 
@@ -13,6 +14,8 @@ void famfs_geom_from_sb(struct famfs_geom *g, const struct famfs_superblock *sb)
 	g->alloc_unit = sb->alloc_unit;
 	g->version = sb->version;
 	g->nslots = famfs_log_nslots(sb->log_len);
+	g->devs = NULL;
+	memcpy(g->dev_uuid, sb->device_uuid, FAMFS_UUID_LEN);
 }
 
 uint32_t famfs_entry_type(const struct famfs_geom *g, const struct famfs_log_entry *e)
@@ -62,12 +65,18 @@ static unsigned int check_extent(const struct famfs_geom *g, const struct famfs_
 				 struct famfs_checker *c)
 {
 	unsigned long long off = x->offset, len = x->len;
+	uint64_t devsize = g->devsize, meta_end = g->meta_end;
+	uint32_t ndevs = g->devs && g->devs->ndevs ? g->devs->ndevs : 1;
 	unsigned int n = 0;
 
-	if (x->devindex != 0) {
-		famfs_report(c, FAMFS_P_ENT_DEVINDEX, index, "%s %u: devindex %llu", what, i,
-			     (unsigned long long)x->devindex);
+	if (x->devindex >= ndevs) {
+		famfs_report(c, FAMFS_P_ENT_DEVINDEX, index,
+			     "%s %u: devindex %llu, the file system has %u device%s here", what, i,
+			     (unsigned long long)x->devindex, ndevs, ndevs > 1 ? "s" : "");
 		n++;
+	} else if (x->devindex) {
+		devsize = g->devs->dev[x->devindex].size;
+		meta_end = g->devs->dev[x->devindex].meta_end;
 	}
 	if (len == 0 || off % g->alloc_unit || len % g->alloc_unit) {
 		famfs_report(c, FAMFS_P_ENT_ALIGN, index,
@@ -75,15 +84,16 @@ static unsigned int check_extent(const struct famfs_geom *g, const struct famfs_
 			     (unsigned long long)g->alloc_unit);
 		n++;
 	}
-	if (off > g->devsize || len > g->devsize - off) {
+	if (off > devsize || len > devsize - off) {
 		famfs_report(c, FAMFS_P_ENT_RANGE, index,
 			     "%s %u: [%#llx, +%#llx) beyond device size %#llx", what, i, off, len,
-			     (unsigned long long)g->devsize);
+			     (unsigned long long)devsize);
 		n++;
-	} else if (off < g->meta_end) {
-		famfs_report(c, FAMFS_P_ENT_META, index,
-			     "%s %u: offset %#llx below the end of the log %#llx", what, i, off,
-			     (unsigned long long)g->meta_end);
+	} else if (off < meta_end) {
+		famfs_report(c, FAMFS_P_ENT_META, index, "%s %u: offset %#llx below %#llx, %s",
+			     what, i, off, (unsigned long long)meta_end,
+			     x->devindex ? "the end of its device's superblock"
+					 : "the end of the log");
 		n++;
 	}
 	return n;
@@ -194,11 +204,7 @@ unsigned int famfs_entry_check(const struct famfs_geom *g, const struct famfs_lo
 	case FAMFS_LOG_MKDIR:
 		return n + check_path(e->mkdir.relpath, ix, c);
 	case FAMFS_LOG_ADD_DAXDEV:
-		if (e->daxdev.index == 0) {
-			famfs_report(c, FAMFS_P_ENT_DAXDEV, ix, "index 0 (indices start at 1)");
-			n++;
-		}
-		return n;
+		return n + famfs_daxdev_entry_check(&e->daxdev, ix, c);
 	case FAMFS_LOG_DELETE:
 	case FAMFS_LOG_INVALID:
 		return n; /* defined, written by no famfs, carry nothing we read (apply.h) */

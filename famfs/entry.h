@@ -8,6 +8,8 @@
 #include "format.h"
 #include "problem.h"
 
+struct famfs_devtab;
+
 /* What an entry is checked against; derived from a verified superblock. */
 struct famfs_geom {
 	uint64_t devsize;    /* capacity in bytes (superblock daxdev.size) */
@@ -15,9 +17,19 @@ struct famfs_geom {
 	uint64_t alloc_unit; /* bytes */
 	uint64_t version;    /* 47 or 48: decides what type code 3 means */
 	uint64_t nslots;     /* log capacity in entries */
+	/*
+	 * The devices the log has added so far (devtab.h), which extents with a
+	 * devindex other than 0 are checked against; NULL: only device 0 exists.
+	 * Whoever replays links it to its applier's table.
+	 */
+	const struct famfs_devtab *devs;
+	uint8_t dev_uuid[FAMFS_UUID_LEN]; /* the primary's device uuid */
 };
 
-/** famfs_geom_from_sb() - geometry of a superblock that passed famfs_sb_check(). */
+/**
+ * famfs_geom_from_sb() - geometry of a superblock that passed famfs_sb_check()
+ * (devs NULL).
+ */
 void famfs_geom_from_sb(struct famfs_geom *g, const struct famfs_superblock *sb);
 
 /**
@@ -38,10 +50,12 @@ unsigned int famfs_entry_intact(const struct famfs_log_entry *e, uint64_t index,
 /**
  * famfs_entry_check() - everything that can be checked on one entry alone:
  * integrity, type (0-4; DELETE and INVALID have no body to check), path
- * rules, extent count and type, devindex, alignment to the allocation unit,
- * extents inside the device and clear of the superblock and log, interleave
- * parameters, size covered by the extents, ADD_DAXDEV index not 0. What
- * needs the entries before it (overlap, existing paths, ADD_DAXDEV order) is
+ * rules, extent count and type, devindex (0, or a device of @g->devs),
+ * alignment to the allocation unit, extents inside their device and clear of
+ * its superblock and log, interleave parameters, size covered by the
+ * extents, ADD_DAXDEV index not 0, uuid not zero, size within
+ * [FAMFS_DAXDEV_SIZE_MIN, FAMFS_DAXDEV_SIZE_MAX]. What needs the entries
+ * before it (overlap, existing paths, ADD_DAXDEV order and uniqueness) is
  * famfs_apply_entry()'s. Returns the number of problems reported to @c.
  */
 unsigned int famfs_entry_check(const struct famfs_geom *g, const struct famfs_log_entry *e,

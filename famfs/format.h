@@ -42,6 +42,14 @@
 #define FAMFS_UUID_LEN	  16
 #define FAMFS_DEVNAME_LEN 64
 
+/* Several devices (format doc, "Several devices"). */
+#define FAMFS_MAX_DAXDEVS 32 /* devices per file system: indices 0..31, famfs.ko's table */
+/* A secondary's data starts after its reserved superblock area. */
+#define FAMFS_SECONDARY_META_END FAMFS_SUPERBLOCK_SIZE
+/* ADD_DAXDEV size bounds: a superblock area plus one 2 MiB region; 1 PiB. */
+#define FAMFS_DAXDEV_SIZE_MIN (FAMFS_SUPERBLOCK_SIZE + 0x200000ULL)
+#define FAMFS_DAXDEV_SIZE_MAX (1ULL << 50)
+
 struct famfs_daxdev_info {
 	uint64_t size; /* device size in bytes: the file system's capacity */
 	uint8_t uuid[FAMFS_UUID_LEN];
@@ -101,7 +109,7 @@ enum famfs_fmap_ext_type {
 #define FAMFS_FILE_FLAG_ALL_RW 0x2
 
 struct famfs_simple_extent {
-	uint64_t devindex; /* must be 0 today */
+	uint64_t devindex; /* 0: the primary; N: the device of the ADD_DAXDEV entry with index N */
 	uint64_t offset;   /* device byte offset */
 	uint64_t len;	   /* bytes */
 };

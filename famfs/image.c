@@ -34,6 +34,8 @@ int famfs_image_open(const char *path, unsigned int flags, struct famfs_image **
 	}
 	im->ap = (struct famfs_applier){
 	    .g = &im->fs->geom, .ns = im->ns, .alloc = &im->alloc, .log = im->fs->ent};
+	famfs_devtab_seed(&im->ap.devs, &im->fs->geom, &im->alloc);
+	im->fs->geom.devs = &im->ap.devs; /* extents on the devices the log adds */
 	im->replay.bad_index = -1;
 	*out = im;
 	return 0;
@@ -43,6 +45,7 @@ void famfs_image_close(struct famfs_image *im)
 {
 	if (!im)
 		return;
+	famfs_applier_release(&im->ap);
 	famfs_alloc_destroy(&im->alloc);
 	famfs_ns_free(im->ns);
 	famfs_fs_close(im->fs);
@@ -55,12 +58,23 @@ struct catch_up {
 	void *arg;
 };
 
+/* A file on a device this image does not serve (any but device 0) stops the replay. */
 static int apply(const struct famfs_log_entry *e, uint64_t index, void *arg,
 		 struct famfs_checker *c)
 {
 	struct catch_up *cu = arg;
 	struct famfs_node *n;
-	int v = famfs_apply_entry(&cu->im->ap, e, index, c, &n);
+	uint32_t away;
+	int v;
+
+	if (famfs_entry_type(&cu->im->fs->geom, e) == FAMFS_LOG_FILE &&
+	    (away = famfs_file_devices(&e->file) & ~1U)) {
+		famfs_report(c, FAMFS_P_DEV_UNSERVED, (int64_t)index,
+			     "\"%s\" has data on device %d, which this opener does not serve",
+			     e->file.relpath, __builtin_ctz(away));
+		return FAMFS_REPLAY_STOP;
+	}
+	v = famfs_apply_entry(&cu->im->ap, e, index, c, &n);
 
 	switch (v) {
 	case FAMFS_APPLIED:
@@ -179,11 +193,11 @@ static int log_file(struct famfs_image *im, struct famfs_node *node, const char 
 	copy = malloc(sizeof(*copy)); /* before the append: nothing may fail after it */
 	if (!copy)
 		return -ENOMEM;
-	rc = famfs_alloc_file(&im->alloc, size, stripe, &e.file);
+	rc = famfs_devtab_alloc_file(&im->ap.devs, 1, size, stripe, &e.file);
 	if (!rc) {
 		rc = append(im, &e);
 		if (rc)
-			famfs_alloc_unmark_file(&im->alloc, &e.file);
+			famfs_devtab_unmark_file(&im->ap.devs, &e.file);
 	}
 	if (rc) {
 		free(copy);

@@ -19,7 +19,7 @@ struct famfs_image {
 	struct famfs_fs *fs;
 	struct famfs_ns *ns;
 	struct famfs_alloc alloc;
-	struct famfs_applier ap; /* the replay rules (apply.h) over ns and alloc */
+	struct famfs_applier ap; /* the replay rules (apply.h) over ns, alloc and ap.devs */
 	struct famfs_replay replay;
 	uint64_t skipped; /* log entries that created nothing (path exists, no parent) */
 	/* The time entries created by famfs_image_mkdir()/mkfile()/log_file() record
@@ -34,6 +34,8 @@ typedef void (*famfs_node_fn)(struct famfs_node *node, void *arg);
  * famfs_image_open() - famfs_fs_open() (same @flags, errors and @c) and
  * famfs_fs_servable() (-EOPNOTSUPP: not a file system this version serves),
  * then an empty namespace and bitmap; call famfs_image_catch_up() to replay.
+ * Only device 0 is served: replay stops at the first file with an extent
+ * on a device the log added (DEV_UNSERVED), and files are placed there.
  */
 int famfs_image_open(const char *path, unsigned int flags, struct famfs_image **out,
 		     struct famfs_checker *c);

@@ -41,7 +41,11 @@
 	X(ENT_OVERLAP, "log entry extent overlaps another file")                                   \
 	X(ENT_SIZE, "log entry file size exceeds its extents")                                     \
 	X(ENT_STRIPE, "log entry interleave parameters invalid")                                   \
-	X(ENT_DAXDEV, "log entry ADD_DAXDEV invalid")
+	X(ENT_DAXDEV, "log entry ADD_DAXDEV invalid")                                              \
+	X(ENT_DAXDEV_ORDER, "log entry ADD_DAXDEV index not the next one")                         \
+	X(ENT_DAXDEV_DUP, "log entry ADD_DAXDEV names a device already in the file system")        \
+	X(ENT_DAXDEV_FULL, "log entry ADD_DAXDEV beyond the device table")                         \
+	X(DEV_UNSERVED, "file on a device this opener does not serve")
 
 enum famfs_pcode {
 #define FAMFS_PCODE_ENUM(name, text) FAMFS_P_##name,

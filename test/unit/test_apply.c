@@ -263,40 +263,89 @@ static void test_v47_type3_ignored(void **state)
 	famfs_image_close(v.im);
 }
 
-/* ADD_DAXDEV: dense indices from 1 are ignored; index 2 first stops replay (fsck: ENT_DAXDEV). */
+/* An ADD_DAXDEV entry for device @index with a uuid made of @tag. */
+static void daxdev_entry(struct famfs_log_entry *e, uint32_t index, uint8_t tag)
+{
+	memset(e, 0, sizeof(*e));
+	e->type = FAMFS_LOG_ADD_DAXDEV;
+	e->daxdev.index = index;
+	e->daxdev.size = DEVSIZE;
+	memset(e->daxdev.uuid, tag, sizeof(e->daxdev.uuid));
+}
+
+/*
+ * ADD_DAXDEV: dense indices from 1 in log order add devices (ignored: no
+ * name); out of order, a uuid the file system has already (the primary's
+ * too) and one device beyond the table each stop replay with a code of
+ * their own, the same in fsck, and change nothing (the entry after a retry
+ * of the good ones applies).
+ */
 static void test_add_daxdev(void **state)
 {
 	const char *img = base_image("dax.img", NULL);
+	struct famfs_superblock sb;
 	struct famfs_log_entry e;
 	struct verdicts v;
 	uint64_t slot;
 
 	(void)state;
 	for (uint32_t i = 1; i <= 2; i++) {
-		memset(&e, 0, sizeof(e));
-		e.type = FAMFS_LOG_ADD_DAXDEV;
-		e.daxdev.index = i;
-		e.daxdev.size = DEVSIZE;
-		e.daxdev.uuid[0] = (uint8_t)i;
+		daxdev_entry(&e, i, (uint8_t)i);
 		craft(img, &e);
 	}
 	v = replay_and_fsck(img, 0);
 	assert_int_equal(v.stop, -1);
 	assert_int_equal(v.problems, 0);
 	assert_int_equal(v.ignored, 2);
+	assert_int_equal(v.im->ap.devs.ndevs, 3);
 	famfs_image_close(v.im);
 
+	/* a gap: index 2 first */
 	img = base_image("dax2.img", NULL);
-	memset(&e, 0, sizeof(e));
-	e.type = FAMFS_LOG_ADD_DAXDEV;
-	e.daxdev.index = 2;
+	daxdev_entry(&e, 2, 2);
 	slot = craft(img, &e);
 	mkdir_entry(&e, "after");
 	craft(img, &e);
 	v = replay_and_fsck(img, 0);
 	assert_int_equal(v.stop, slot);
-	assert_int_equal(v.code, FAMFS_P_ENT_DAXDEV);
+	assert_int_equal(v.code, FAMFS_P_ENT_DAXDEV_ORDER);
 	assert_null(famfs_ns_walk(v.im->ns, "after"));
+	assert_int_equal(v.im->ap.devs.ndevs, 1); /* the bad entry changed nothing */
+	famfs_image_close(v.im);
+
+	/* a uuid added twice; then the primary's own */
+	img = base_image("dax3.img", NULL);
+	daxdev_entry(&e, 1, 7);
+	craft(img, &e);
+	daxdev_entry(&e, 2, 7);
+	slot = craft(img, &e);
+	v = replay_and_fsck(img, 0);
+	assert_int_equal(v.stop, slot);
+	assert_int_equal(v.code, FAMFS_P_ENT_DAXDEV_DUP);
+	assert_int_equal(v.im->ap.devs.ndevs, 2);
+	famfs_image_close(v.im);
+	img = base_image("dax4.img", NULL);
+	assert_int_equal(file_io(img, &sb, sizeof(sb), 0, 0), 0);
+	daxdev_entry(&e, 1, 0);
+	memcpy(e.daxdev.uuid, sb.device_uuid, sizeof(sb.device_uuid));
+	slot = craft(img, &e);
+	v = replay_and_fsck(img, 0);
+	assert_int_equal(v.stop, slot);
+	assert_int_equal(v.code, FAMFS_P_ENT_DAXDEV_DUP);
+	famfs_image_close(v.im);
+
+	/* the table holds devices 0 to 31: a 32nd ADD_DAXDEV is one too many */
+	img = base_image("dax5.img", NULL);
+	for (uint32_t i = 1; i < FAMFS_MAX_DAXDEVS; i++) {
+		daxdev_entry(&e, i, (uint8_t)i);
+		craft(img, &e);
+	}
+	daxdev_entry(&e, FAMFS_MAX_DAXDEVS, 200);
+	slot = craft(img, &e);
+	v = replay_and_fsck(img, 0);
+	assert_int_equal(v.stop, slot);
+	assert_int_equal(v.code, FAMFS_P_ENT_DAXDEV_FULL);
+	assert_int_equal(v.im->ap.devs.ndevs, FAMFS_MAX_DAXDEVS);
 	famfs_image_close(v.im);
 }
 

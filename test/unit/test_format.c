@@ -327,7 +327,7 @@ static void test_entry_problems(void **state)
 	e.seqnum = 0;
 	e.crc = famfs_log_entry_crc(&e);
 	assert_int_equal(famfs_entry_type(&g, &e), FAMFS_LOG_ADD_DAXDEV);
-	assert_int_equal(famfs_entry_check(&g, &e, 0, NULL), 1); /* index 0 */
+	assert_int_equal(famfs_entry_check(&g, &e, 0, NULL), 3); /* index 0, no uuid, size 0 */
 	g.version = 47;
 	assert_int_equal(famfs_entry_type(&g, &e), FAMFS_LOG_INVALID);
 	assert_int_equal(famfs_entry_check(&g, &e, 0, NULL), 0);
