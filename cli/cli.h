@@ -215,6 +215,15 @@ extern const struct cli_cmd cli_cmd_mkfs, cli_cmd_fsck, cli_cmd_logplay, cli_cmd
     cli_cmd_umount, cli_cmd_mkdir, cli_cmd_creat, cli_cmd_cp, cli_cmd_getmap, cli_cmd_verify,
     cli_cmd_flush, cli_cmd_chkread, cli_cmd_mkmeta;
 
+struct famfs_superblock;
+
+/**
+ * cli_secondary_text() - "PATH is a secondary device of famfs file system
+ * F (device U; its primary is device P)" for the valid secondary
+ * superblock @sb read from @path (a static buffer; cli/member.c).
+ */
+const char *cli_secondary_text(const char *path, const struct famfs_superblock *sb);
+
 /**
  * cli_famfs_umount() - unmount the famfs at @mnt and wait for its server to
  * exit (see famfs umount). Returns 0 or -errno (-EINVAL: not a famfs mount).

@@ -141,6 +141,9 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		rc = famfs_fs_probe(path, &old);
 		if (rc < 0)
 			return cli_error(cmd, "%s: %s", path, strerror(-rc));
+		if (rc == 1 && !force && famfs_sb_is_secondary(&old))
+			return cli_error(cmd, "%s; use -f to overwrite it",
+					 cli_secondary_text(path, &old));
 		if (rc == 1 && !force) {
 			uuid_unparse(old.system_uuid, ustr);
 			if (!famfs_sb_is_master(&old, me))

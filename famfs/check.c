@@ -59,7 +59,7 @@ int famfs_fsck(const struct famfs_superblock *sb, const void *log, uint64_t log_
 		famfs_sb_check(sb, devsize, c);
 		return -EMEDIUMTYPE;
 	}
-	famfs_sb_check(sb, devsize, c);
+	famfs_sb_check_primary(sb, devsize, c);
 	famfs_geom_from_sb(&g, sb);
 	/* daxdev.size is outside the superblock crc: never size anything from
 	 * more than the real device (SB_DEVSIZE is reported above). */

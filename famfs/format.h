@@ -42,8 +42,15 @@
 #define FAMFS_UUID_LEN	  16
 #define FAMFS_DEVNAME_LEN 64
 
-/* Several devices (format doc, "Several devices"). */
-#define FAMFS_MAX_DAXDEVS 32 /* devices per file system: indices 0..31, famfs.ko's table */
+/*
+ * Several devices (format doc, "Several devices"). sb_flags: bit 0 marks the
+ * primary of a file system with several devices (informational: a primary
+ * with flags 0 is still a primary); bit 1 marks a secondary device's
+ * superblock, which has no log and no allocation unit of its own.
+ */
+#define FAMFS_SB_PRIMARY   0x1U
+#define FAMFS_SB_SECONDARY 0x2U
+#define FAMFS_MAX_DAXDEVS  32 /* devices per file system: indices 0..31, famfs.ko's table */
 /* A secondary's data starts after its reserved superblock area. */
 #define FAMFS_SECONDARY_META_END FAMFS_SUPERBLOCK_SIZE
 /* ADD_DAXDEV size bounds: a superblock area plus one 2 MiB region; 1 PiB. */
@@ -66,8 +73,11 @@ struct famfs_superblock {
 	uint32_t omf_ver_minor;
 	uint8_t fs_uuid[FAMFS_UUID_LEN];
 	uint8_t device_uuid[FAMFS_UUID_LEN];
-	uint8_t system_uuid[FAMFS_UUID_LEN]; /* identity of the master host */
-	uint64_t crc;			     /* over bytes [0, 96) */
+	union {
+		uint8_t system_uuid[FAMFS_UUID_LEN];  /* primary: identity of the master host */
+		uint8_t primary_uuid[FAMFS_UUID_LEN]; /* secondary: the primary's device_uuid */
+	};
+	uint64_t crc; /* over bytes [0, 96) */
 	uint32_t sb_flags;
 	struct famfs_daxdev_info daxdev;
 };
@@ -190,6 +200,7 @@ FAMFS_CHECK_OFFSET(famfs_superblock, omf_ver_minor, 44);
 FAMFS_CHECK_OFFSET(famfs_superblock, fs_uuid, 48);
 FAMFS_CHECK_OFFSET(famfs_superblock, device_uuid, 64);
 FAMFS_CHECK_OFFSET(famfs_superblock, system_uuid, 80);
+FAMFS_CHECK_OFFSET(famfs_superblock, primary_uuid, 80);
 FAMFS_CHECK_OFFSET(famfs_superblock, crc, 96);
 FAMFS_CHECK_OFFSET(famfs_superblock, sb_flags, 104);
 FAMFS_CHECK_OFFSET(famfs_superblock, daxdev.size, 112);

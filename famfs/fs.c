@@ -2,11 +2,27 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uuid/uuid.h>
 
 #include "crc.h"
 #include "fs.h"
 #include "identity.h"
 #include "super.h"
+
+/* A secondary superblock where a file system is opened: -EXDEV, saying whose it is. */
+static int secondary(const struct famfs_superblock *sb, uint64_t devsize, struct famfs_checker *c)
+{
+	char fs[UUID_STR_LEN], dev[UUID_STR_LEN], primary[UUID_STR_LEN];
+
+	if (famfs_sb_check_secondary(sb, devsize, c))
+		return -EUCLEAN;
+	uuid_unparse(sb->fs_uuid, fs);
+	uuid_unparse(sb->device_uuid, dev);
+	uuid_unparse(sb->primary_uuid, primary);
+	famfs_report(c, FAMFS_P_SB_SECONDARY, -1,
+		     "device %s of file system %s; its primary is device %s", dev, fs, primary);
+	return -EXDEV;
+}
 
 int famfs_fs_open(const char *path, unsigned int flags, struct famfs_fs **out,
 		  struct famfs_checker *c)
@@ -50,7 +66,11 @@ int famfs_fs_open(const char *path, unsigned int flags, struct famfs_fs **out,
 		rc = -EMEDIUMTYPE;
 		goto fail;
 	}
-	if (famfs_sb_check(fs->sb, fs->dev->size, c)) {
+	if (famfs_sb_is_secondary(fs->sb)) {
+		rc = secondary(fs->sb, fs->dev->size, c);
+		goto fail;
+	}
+	if (famfs_sb_check_primary(fs->sb, fs->dev->size, c)) {
 		rc = -EUCLEAN;
 		goto fail;
 	}

@@ -48,6 +48,8 @@ struct famfs_fs {
  * a negative errno:
  *  -EMEDIUMTYPE  no famfs superblock (magic) on the device
  *  -EUCLEAN      superblock or log header corrupt (see @c)
+ *  -EXDEV        a secondary device of a file system, not its primary
+ *                (SB_SECONDARY in @c names the file system and its primary)
  *  -EPERM        FAMFS_FS_WRITE but this host is not the master
  *  -EBUSY        FAMFS_FS_NOWAIT and another process holds the writer lock
  *  other         from the device (-ENOENT, -EACCES, ...)

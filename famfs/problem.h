@@ -45,7 +45,9 @@
 	X(ENT_DAXDEV_ORDER, "log entry ADD_DAXDEV index not the next one")                         \
 	X(ENT_DAXDEV_DUP, "log entry ADD_DAXDEV names a device already in the file system")        \
 	X(ENT_DAXDEV_FULL, "log entry ADD_DAXDEV beyond the device table")                         \
-	X(DEV_UNSERVED, "file on a device this opener does not serve")
+	X(DEV_UNSERVED, "file on a device this opener does not serve")                             \
+	X(SB_FLAGS, "superblock flags invalid")                                                    \
+	X(SB_SECONDARY, "device holds a secondary superblock, not a primary")
 
 enum famfs_pcode {
 #define FAMFS_PCODE_ENUM(name, text) FAMFS_P_##name,

@@ -95,6 +95,99 @@ unsigned int famfs_sb_check(const struct famfs_superblock *sb, uint64_t devsize,
 	return c->count - before;
 }
 
+unsigned int famfs_sb_check_primary(const struct famfs_superblock *sb, uint64_t devsize,
+				    struct famfs_checker *c)
+{
+	unsigned int n = famfs_sb_check(sb, devsize, c);
+
+	if (sb->magic == FAMFS_SUPER_MAGIC && (sb->sb_flags & ~FAMFS_SB_PRIMARY)) {
+		famfs_report(c, FAMFS_P_SB_FLAGS, -1, "sb_flags %#x: a primary has bit 0 at most",
+			     sb->sb_flags);
+		n++;
+	}
+	return n;
+}
+
+void famfs_sb_format_secondary(struct famfs_superblock *sb, const struct famfs_superblock *primary,
+			       uint64_t devsize, const char *devname)
+{
+	memset(sb, 0, sizeof(*sb));
+	sb->magic = FAMFS_SUPER_MAGIC;
+	sb->version = primary->version;
+	sb->omf_ver_major = primary->omf_ver_major;
+	sb->omf_ver_minor = primary->omf_ver_minor;
+	memcpy(sb->fs_uuid, primary->fs_uuid, FAMFS_UUID_LEN);
+	uuid_generate(sb->device_uuid);
+	memcpy(sb->primary_uuid, primary->device_uuid, FAMFS_UUID_LEN);
+	sb->sb_flags = FAMFS_SB_SECONDARY;
+	sb->daxdev.size = devsize;
+	snprintf(sb->daxdev.name, sizeof(sb->daxdev.name), "%s", devname);
+	sb->crc = famfs_sb_crc(sb);
+}
+
+bool famfs_sb_is_secondary(const struct famfs_superblock *sb)
+{
+	return sb->sb_flags & FAMFS_SB_SECONDARY;
+}
+
+static bool uuid_zero(const uint8_t u[FAMFS_UUID_LEN])
+{
+	static const uint8_t zero[FAMFS_UUID_LEN];
+
+	return !memcmp(u, zero, FAMFS_UUID_LEN);
+}
+
+unsigned int famfs_sb_check_secondary(const struct famfs_superblock *sb, uint64_t devsize,
+				      struct famfs_checker *c)
+{
+	unsigned int before = c ? c->count : 0;
+	struct famfs_checker local = {0};
+	uint64_t crc;
+
+	if (!c)
+		c = &local;
+	if (sb->magic != FAMFS_SUPER_MAGIC) {
+		famfs_report(c, FAMFS_P_SB_MAGIC, -1, "magic %#llx, expected %#llx",
+			     (unsigned long long)sb->magic, FAMFS_SUPER_MAGIC);
+		return c->count - before;
+	}
+	if (sb->version != FAMFS_VERSION_48)
+		famfs_report(c, FAMFS_P_SB_VERSION, -1,
+			     "version %llu: secondary superblocks exist from version 48",
+			     (unsigned long long)sb->version);
+	else if (sb->omf_ver_major != FAMFS_OMF_MAJOR || sb->omf_ver_minor != FAMFS_OMF_MINOR)
+		famfs_report(c, FAMFS_P_SB_OMF, -1, "omf %u.%u with version %llu",
+			     sb->omf_ver_major, sb->omf_ver_minor, (unsigned long long)sb->version);
+	crc = famfs_sb_crc(sb);
+	if (sb->crc != crc)
+		famfs_report(c, FAMFS_P_SB_CRC, -1, "crc %#llx, computed %#llx",
+			     (unsigned long long)sb->crc, (unsigned long long)crc);
+	if (sb->sb_flags != FAMFS_SB_SECONDARY)
+		famfs_report(c, FAMFS_P_SB_FLAGS, -1, "sb_flags %#x: a secondary has bit 1 only",
+			     sb->sb_flags);
+	if (sb->log_offset != 0)
+		famfs_report(c, FAMFS_P_SB_LOG_OFFSET, -1,
+			     "log_offset %#llx: a secondary has no log",
+			     (unsigned long long)sb->log_offset);
+	if (sb->log_len != 0)
+		famfs_report(c, FAMFS_P_SB_LOG_LEN, -1, "log_len %#llx: a secondary has no log",
+			     (unsigned long long)sb->log_len);
+	if (sb->alloc_unit != 0)
+		famfs_report(c, FAMFS_P_SB_ALLOC_UNIT, -1,
+			     "alloc_unit %#llx: a secondary has none (its primary's applies)",
+			     (unsigned long long)sb->alloc_unit);
+	if (uuid_zero(sb->device_uuid) || uuid_zero(sb->primary_uuid) || uuid_zero(sb->fs_uuid))
+		famfs_report(c, FAMFS_P_SB_SECONDARY, -1,
+			     "a secondary needs its file system, device and primary uuids");
+	if (sb->daxdev.size < FAMFS_DAXDEV_SIZE_MIN)
+		famfs_report(c, FAMFS_P_SB_DEVSIZE, -1, "daxdev.size %llu, at least %llu",
+			     (unsigned long long)sb->daxdev.size, FAMFS_DAXDEV_SIZE_MIN);
+	if (devsize && sb->daxdev.size > devsize)
+		famfs_report(c, FAMFS_P_SB_DEVSIZE, -1, "daxdev.size %llu exceeds device size %llu",
+			     (unsigned long long)sb->daxdev.size, (unsigned long long)devsize);
+	return c->count - before;
+}
+
 bool famfs_sb_is_master(const struct famfs_superblock *sb, const uint8_t system_uuid[16])
 {
 	return memcmp(sb->system_uuid, system_uuid, FAMFS_UUID_LEN) == 0;

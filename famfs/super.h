@@ -39,6 +39,42 @@ uint64_t famfs_default_log_len(uint64_t devsize, uint64_t alloc_unit);
 unsigned int famfs_sb_check(const struct famfs_superblock *sb, uint64_t devsize,
 			    struct famfs_checker *c);
 
+/**
+ * famfs_sb_check_primary() - famfs_sb_check(), and the flags of a primary:
+ * no bit but FAMFS_SB_PRIMARY (SB_FLAGS otherwise). What opening a file
+ * system checks. Returns the number of problems reported to @c.
+ */
+unsigned int famfs_sb_check_primary(const struct famfs_superblock *sb, uint64_t devsize,
+				    struct famfs_checker *c);
+
+/**
+ * famfs_sb_format_secondary() - fill @sb for a secondary device of the file
+ * system whose primary superblock is @primary (docs/format.md, "Secondary
+ * superblock"): @primary's fs uuid, version and OMF; a fresh device uuid;
+ * the primary's device uuid where a primary has its system uuid; log offset,
+ * log length and allocation unit 0 (so readers that know no secondary
+ * refuse it); sb_flags FAMFS_SB_SECONDARY; capacity @devsize; @devname
+ * recorded (informational); crc computed over bytes [0, 96) as for a
+ * primary.
+ */
+void famfs_sb_format_secondary(struct famfs_superblock *sb, const struct famfs_superblock *primary,
+			       uint64_t devsize, const char *devname);
+
+/** famfs_sb_is_secondary() - does @sb carry the secondary flag (bit 1)? */
+bool famfs_sb_is_secondary(const struct famfs_superblock *sb);
+
+/**
+ * famfs_sb_check_secondary() - verify a secondary superblock read from a
+ * device of @devsize bytes (0: unknown): magic, version and OMF, crc, flags
+ * exactly FAMFS_SB_SECONDARY (SB_FLAGS), log offset and length 0
+ * (SB_LOG_OFFSET, SB_LOG_LEN), allocation unit 0 (SB_ALLOC_UNIT), non-zero
+ * device and primary uuids (SB_SECONDARY), capacity at least
+ * FAMFS_DAXDEV_SIZE_MIN and within the device (SB_DEVSIZE). Returns the
+ * number of problems reported to @c.
+ */
+unsigned int famfs_sb_check_secondary(const struct famfs_superblock *sb, uint64_t devsize,
+				      struct famfs_checker *c);
+
 /** famfs_sb_is_master() - does @sb name @system_uuid as its master? */
 bool famfs_sb_is_master(const struct famfs_superblock *sb, const uint8_t system_uuid[16]);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * One file system over several devices: the device table's per-device
+ * One file system over several devices: the secondary superblock and what
+ * readers that know no secondary make of it, the device table's per-device
  * bitmaps, the placement policy, and an opener that serves device 0 alone
  * (docs/format.md, "Several devices").
  */
@@ -13,11 +14,132 @@
 #include <errno.h>
 
 #include "check.h"
+#include "crc.h"
 #include "devtab.h"
 #include "helpers.h"
 #include "image.h"
+#include "super.h"
 
 #define MiB (1ULL << 20)
+
+static struct famfs_superblock read_sb_of(const char *path)
+{
+	struct famfs_superblock sb;
+
+	assert_int_equal(file_io(path, &sb, sizeof(sb), 0, 0), 0);
+	return sb;
+}
+
+#define read_sb read_sb_of
+
+/* A blank image file @name of @size bytes in the scratch directory (a static buffer each). */
+static const char *blank(const char *name, uint64_t size)
+{
+	static char paths[8][PATH_MAX + 64];
+	static int next;
+	char *p = paths[next++ % 8];
+
+	snprintf(p, PATH_MAX + 64, "%s/%s", scratch_dir, name);
+	unlink(p);
+	assert_int_equal(famfs_dev_create_file(p, size), 0);
+	return p;
+}
+
+/*
+ * The existing tools' superblock check, from the format facts: magic,
+ * version equal to theirs (48), crc over bytes 0..95, allocation unit
+ * 4 KiB or 2 MiB. Nothing else.
+ */
+static bool existing_tools_accept(const struct famfs_superblock *sb)
+{
+	return sb->magic == FAMFS_SUPER_MAGIC && sb->version == 48 && sb->crc == famfs_sb_crc(sb) &&
+	       (sb->alloc_unit == 4096 || sb->alloc_unit == 0x200000);
+}
+
+static bool reported(const struct famfs_checker *c, enum famfs_pcode code, unsigned int *seen)
+{
+	(void)c;
+	return seen[code] != 0;
+}
+
+static void count_problem(const struct famfs_problem *p, void *arg)
+{
+	((unsigned int *)arg)[p->code]++;
+}
+
+/*
+ * A secondary superblock: the fields the format gives it, what our check
+ * accepts, and refused by the readers that know no secondaries: the
+ * existing tools' check and our primary check (famfs_sb_check, unchanged
+ * since one-device famfs) each say why.
+ */
+static void test_secondary_superblock(void **state)
+{
+	const char *a = scratch_image("p.img", 64 * MiB, 8 * MiB);
+	struct famfs_superblock p = read_sb(a), s;
+	unsigned int seen[FAMFS_P_COUNT] = {0};
+	struct famfs_checker c = {.fn = count_problem, .arg = seen};
+	const uint8_t *raw = (const uint8_t *)&s;
+	struct famfs_fs *fs;
+	uint64_t u64;
+	uint32_t u32;
+
+	(void)state;
+	assert_true(existing_tools_accept(&p));
+	assert_int_equal(p.sb_flags, 0); /* one device: as before */
+	famfs_sb_format_secondary(&s, &p, 32 * MiB, "/dev/dax9.9");
+	assert_int_equal(famfs_sb_check_secondary(&s, 32 * MiB, NULL), 0);
+	assert_true(famfs_sb_is_secondary(&s));
+	/* the bytes */
+	memcpy(&u64, raw + 16, 8);
+	assert_int_equal(u64, 0); /* log_offset */
+	memcpy(&u64, raw + 24, 8);
+	assert_int_equal(u64, 0); /* log_len */
+	memcpy(&u64, raw + 32, 8);
+	assert_int_equal(u64, 0); /* alloc_unit */
+	assert_memory_equal(raw + 48, p.fs_uuid, 16);
+	assert_memory_not_equal(raw + 64, p.device_uuid, 16);
+	assert_memory_equal(raw + 80, p.device_uuid, 16); /* the primary's device uuid */
+	memcpy(&u32, raw + 104, 4);
+	assert_int_equal(u32, FAMFS_SB_SECONDARY);
+	memcpy(&u64, raw + 112, 8);
+	assert_int_equal(u64, 32 * MiB);
+	assert_int_equal(s.crc, famfs_sb_crc(&s)); /* bytes 0..95: the primary uuid is covered */
+
+	/* Old readers refuse it, cleanly: no log, no allocation unit. */
+	assert_false(existing_tools_accept(&s));
+	assert_true(famfs_sb_check(&s, 32 * MiB, &c) >= 3);
+	assert_true(reported(&c, FAMFS_P_SB_ALLOC_UNIT, seen));
+	assert_true(reported(&c, FAMFS_P_SB_LOG_OFFSET, seen));
+	assert_true(reported(&c, FAMFS_P_SB_LOG_LEN, seen));
+	assert_false(reported(&c, FAMFS_P_SB_CRC, seen));
+
+	/* The primary's uuid is under the crc; the flags are checked against the kind. */
+	s.primary_uuid[3] ^= 1;
+	c.count = 0;
+	memset(seen, 0, sizeof(seen));
+	assert_int_equal(famfs_sb_check_secondary(&s, 32 * MiB, &c), 1);
+	assert_true(reported(&c, FAMFS_P_SB_CRC, seen));
+	s.primary_uuid[3] ^= 1;
+	s.sb_flags |= FAMFS_SB_PRIMARY;
+	c.count = 0;
+	memset(seen, 0, sizeof(seen));
+	assert_int_equal(famfs_sb_check_secondary(&s, 32 * MiB, &c), 1);
+	assert_true(reported(&c, FAMFS_P_SB_FLAGS, seen));
+	p.sb_flags = FAMFS_SB_PRIMARY;
+	assert_int_equal(famfs_sb_check_primary(&p, 64 * MiB, NULL), 0);
+	p.sb_flags = 4;
+	assert_int_equal(famfs_sb_check_primary(&p, 64 * MiB, NULL), 1);
+
+	/* Opening it as a file system: -EXDEV, naming what it is. */
+	s.sb_flags = FAMFS_SB_SECONDARY;
+	a = blank("s.img", 32 * MiB);
+	assert_int_equal(file_io(a, &s, sizeof(s), 0, 1), 0);
+	c.count = 0;
+	memset(seen, 0, sizeof(seen));
+	assert_int_equal(famfs_fs_open(a, 0, &fs, &c), -EXDEV);
+	assert_int_equal(c.first.code, FAMFS_P_SB_SECONDARY);
+}
 
 /* The policy on a table: a device with the most free bytes that cannot hold the file is passed. */
 static void test_alloc_fallback(void **state)
@@ -160,6 +282,7 @@ static void test_unserved(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_secondary_superblock),
 	    cmocka_unit_test(test_alloc_fallback),
 	    cmocka_unit_test(test_claims),
 	    cmocka_unit_test(test_unserved),
