@@ -213,16 +213,67 @@ int cli_devdax_mode(const struct cli_cmd *cmd, const char *dev, bool kernel);
 /* The subcommands (cli/<name>.c). */
 extern const struct cli_cmd cli_cmd_mkfs, cli_cmd_fsck, cli_cmd_logplay, cli_cmd_mount,
     cli_cmd_umount, cli_cmd_mkdir, cli_cmd_creat, cli_cmd_cp, cli_cmd_getmap, cli_cmd_verify,
-    cli_cmd_flush, cli_cmd_chkread, cli_cmd_mkmeta;
+    cli_cmd_flush, cli_cmd_chkread, cli_cmd_mkmeta, cli_cmd_devadd, cli_cmd_daxdev;
+
+/* What famfs mkfs was asked for (cli/mkfs.c), for cli_mkfs_devices(). */
+struct cli_mkfs_opts {
+	uint64_t log_len; /* 0: the default for the primary's size */
+	uint64_t size;	  /* 0, or create/resize image files to this many bytes */
+	uint64_t unit;	  /* allocation unit, bytes */
+	bool force, small, verbose;
+};
+
+/**
+ * cli_mkfs_devices() - famfs mkfs over the @n devices @paths (the first the
+ * primary; cli/mkfs_devices.c): every one checked and claimed as mkfs does
+ * one device, then famfs_mkfs_devices(). Returns the exit status.
+ */
+int cli_mkfs_devices(const struct cli_cmd *cmd, const struct cli_mkfs_opts *o, char **paths, int n);
 
 struct famfs_superblock;
 
 /**
  * cli_secondary_text() - "PATH is a secondary device of famfs file system
  * F (device U; its primary is device P)" for the valid secondary
- * superblock @sb read from @path (a static buffer; cli/member.c).
+ * superblock @sb read from @path (a static buffer).
  */
 const char *cli_secondary_text(const char *path, const struct famfs_superblock *sb);
+
+/**
+ * cli_find_primary() - the primary device (into @primary) of the file
+ * system whose secondary superblock @sb was read from @path: CLI_OK, or
+ * CLI_FAIL after saying why none was found (cli/member.c).
+ */
+int cli_find_primary(const struct cli_cmd *cmd, const char *path, const struct famfs_superblock *sb,
+		     char *primary, size_t size);
+
+struct famfs_fsck_stats;
+struct famfs_checker;
+
+/**
+ * cli_fsck_devices() - what famfs fsck adds for a file system of several
+ * devices (cli/fsck_devices.c): a line per device (uuid, local path,
+ * capacity, allocated, free, files) from @st, and each secondary found and
+ * checked on this host (famfs_device_check(): DEV_* problems to @chk).
+ * @given, read from @given_path, is the secondary fsck was given (NULL: it
+ * was given the primary @primary); one the log does not name is
+ * DEV_UNLISTED. Prints nothing for one device given as the primary.
+ */
+void cli_fsck_devices(const struct famfs_superblock *sb, const struct famfs_fsck_stats *st,
+		      const char *primary, const struct famfs_superblock *given,
+		      const char *given_path, struct famfs_checker *chk);
+
+struct famfs_image;
+
+/**
+ * cli_member_image() - famfs_image_open() of the file system that @target
+ * (its primary, or a secondary: the primary is then found) belongs to, with
+ * @flags, replayed to the end; the primary's path into @primary. CLI_OK, or
+ * CLI_FAIL after the message (not the master, mounted read-write, no famfs,
+ * replay stops at a bad entry, ...).
+ */
+int cli_member_image(const struct cli_cmd *cmd, const char *target, unsigned int flags,
+		     struct famfs_image **im, char *primary, size_t size);
 
 /**
  * cli_famfs_umount() - unmount the famfs at @mnt and wait for its server to

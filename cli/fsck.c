@@ -11,6 +11,7 @@
 #include "check.h"
 #include "cli.h"
 #include "dev.h"
+#include "super.h"
 
 /* The metadata to check: superblock and log, however they were read. */
 struct meta {
@@ -18,8 +19,9 @@ struct meta {
 	const void *log;
 	uint64_t log_avail;
 	uint64_t devsize;
-	struct famfs_dev *dev;	/* device case */
-	void *sb_buf, *log_buf; /* mount case */
+	struct famfs_dev *dev;	       /* device case */
+	void *sb_buf, *log_buf;	       /* mount case */
+	struct famfs_superblock given; /* a secondary given instead of the primary */
 };
 
 static int read_file(const char *path, void **buf, uint64_t *len)
@@ -92,6 +94,10 @@ static int load_device(const char *path, struct meta *m)
 		return -errno;
 	famfs_dev_invalidate(m->dev, win, sizeof(*sb));
 	sb = (const void *)win;
+	if (famfs_sb_is_secondary(sb) && !famfs_sb_check_secondary(sb, m->dev->size, NULL)) {
+		m->given = *sb; /* a device of several: its primary is checked */
+		return -EXDEV;
+	}
 	/* Map through the log the superblock describes, as far as the device goes. */
 	want = FAMFS_LOG_OFFSET + FAMFS_LOG_LEN_DEFAULT;
 	if (sb->log_len >= FAMFS_LOG_LEN_MIN && sb->log_len <= FAMFS_LOG_LEN_MAX)
@@ -171,7 +177,7 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	struct meta m = {0};
 	bool verbose = false, human = false, in_mount;
 	const char *arg, *path;
-	char b1[32], b2[32], b3[32], root[4096];
+	char b1[32], b2[32], b3[32], root[4096], primary[PATH_MAX];
 	struct stat sst;
 	int c, rc, ret, method = 0;
 
@@ -208,6 +214,21 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		rc = S_ISDIR(sst.st_mode) ? load_mount(path, &m) : load_device(path, &m);
 	if (S_ISDIR(sst.st_mode) && !in_mount && rc == -ENOENT)
 		rc = -ENOTSUP;
+	if (rc == -EXDEV) {
+		famfs_dev_close(m.dev);
+		m.dev = NULL;
+		if (cli_find_primary(cmd, path, &m.given, primary, sizeof(primary))) {
+			ret = CLI_USAGE;
+			goto out;
+		}
+		printf("famfs fsck: %s: checking its file system from the primary %s\n",
+		       cli_secondary_text(path, &m.given), primary);
+		rc = load_device(primary, &m);
+	} else if (!in_mount && !S_ISDIR(sst.st_mode) && m.dev) {
+		snprintf(primary, sizeof(primary), "%s", m.dev->path);
+	} else if (cli_famfs_device(in_mount ? root : path, primary, sizeof(primary))) {
+		snprintf(primary, sizeof(primary), "%s", path);
+	}
 	if (rc == -EMEDIUMTYPE) {
 		printf("famfs fsck: %s: %llu bytes, too small to hold a famfs superblock\n", path,
 		       (unsigned long long)m.devsize);
@@ -266,6 +287,7 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		compat_line("Device capacity", st.capacity, human);
 		compat_line("Free space", st.capacity > used ? st.capacity - used : 0, human);
 		compat_line("log_len", m.sb->log_len, human);
+		cli_fsck_devices(m.sb, &st, primary, m.given.magic ? &m.given : NULL, path, &chk);
 		if (st.ignored)
 			printf(
 			    "  ignored       %llu entries that create nothing (ADD_DAXDEV, DELETE, "

@@ -7,9 +7,9 @@
 #include "cli.h"
 
 static const struct cli_cmd *const commands[] = {
-    &cli_cmd_mkfs, &cli_cmd_mount,   &cli_cmd_umount, &cli_cmd_mkdir, &cli_cmd_creat,
-    &cli_cmd_cp,   &cli_cmd_verify,  &cli_cmd_getmap, &cli_cmd_flush, &cli_cmd_chkread,
-    &cli_cmd_fsck, &cli_cmd_logplay, &cli_cmd_mkmeta,
+    &cli_cmd_mkfs, &cli_cmd_mount,   &cli_cmd_umount, &cli_cmd_mkdir,  &cli_cmd_creat,
+    &cli_cmd_cp,   &cli_cmd_verify,  &cli_cmd_getmap, &cli_cmd_flush,  &cli_cmd_chkread,
+    &cli_cmd_fsck, &cli_cmd_logplay, &cli_cmd_mkmeta, &cli_cmd_devadd, &cli_cmd_daxdev,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

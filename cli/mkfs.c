@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "fs.h"
 #include "identity.h"
+#include "resolve.h"
 #include "super.h"
 
 enum { OPT_ALLOW_SMALL = 256, OPT_FUSE, OPT_ALLOC_UNIT };
@@ -72,6 +73,8 @@ static int kill_sb(const struct cli_cmd *cmd, const char *path, bool verbose)
 		if (!rc)
 			rc = famfs_dev_sync(dev);
 	}
+	if (!rc)
+		famfs_cache_forget(dev->path);
 	famfs_dev_close(dev);
 	if (rc)
 		return cli_error(cmd, "%s: writing: %s", path, strerror(-rc));
@@ -123,14 +126,20 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 			break;
 		}
 	}
-	if (argc - cli_optind() != 1)
-		return cli_usage_error(cmd, "expected one DEVICE");
+	if (argc - cli_optind() < 1)
+		return cli_usage_error(cmd, "expected a DEVICE");
 	path = argv[cli_optind()];
 	if (kill) {
 		if (!force)
 			return cli_usage_error(cmd, "--kill wipes a file system: it needs -f too");
+		if (argc - cli_optind() != 1)
+			return cli_usage_error(cmd, "--kill wipes one DEVICE at a time");
 		return kill_sb(cmd, path, verbose);
 	}
+	if (argc - cli_optind() > 1)
+		return cli_mkfs_devices(
+		    cmd, &(struct cli_mkfs_opts){log_len, size, unit, force, small, verbose},
+		    argv + cli_optind(), argc - cli_optind());
 
 	rc = famfs_identity(me);
 	if (rc)
@@ -205,6 +214,7 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 				   : strerror(-rc));
 		goto out;
 	}
+	famfs_cache_forget(dev->path); /* what it held is gone */
 	rc = famfs_mkfs_unit(dev, log_len, unit, me);
 	if (rc) {
 		rc = cli_error(cmd, "%s: writing the file system failed: %s", path, strerror(-rc));
@@ -230,8 +240,8 @@ out:
 
 const struct cli_cmd cli_cmd_mkfs = {
     .name = "mkfs",
-    .args = "[OPTIONS] DEVICE",
-    .summary = "Create a famfs file system on a devdax, pmem or image-file DEVICE.",
+    .args = "[OPTIONS] DEVICE [DEVICE...]",
+    .summary = "Create a famfs file system on devdax, pmem or image-file devices.",
     .details = "DEVICE is a devdax device (/dev/daxX.Y), a pmem block device (/dev/pmemX)\n"
 	       "or a regular image file (--size creates it). This host becomes the file\n"
 	       "system's master, the only host that may add files; its identity is the uuid\n"
@@ -240,6 +250,12 @@ const struct cli_cmd cli_cmd_mkfs = {
 	       "always (even with -f) refuses one that any famfs server on this host has\n"
 	       "open, master or client. -f -k wipes a famfs (its superblock) instead of\n"
 	       "creating one. `mkfs.famfs` is the same command.\n\n"
+	       "Several DEVICEs make one file system over all of them: the first is the\n"
+	       "primary (superblock and log), each other one gets a secondary superblock\n"
+	       "and an ADD_DAXDEV log entry (device 1, 2, ... in the order given). Image\n"
+	       "files go only with image files; devdax and pmem devices mix. Each device\n"
+	       "needs the minimum size; every one is refused, as one device is, when it\n"
+	       "holds a famfs (without -f) or is in use. `famfs devadd` adds one later.\n\n"
 	       "--alloc-unit 4K: files under 2 MiB take 4 KiB-granular space packed into\n"
 	       "shared 2 MiB regions; larger files stay 2 MiB-aligned (PMD faults but for\n"
 	       "their tail). The default, 2M, is what the existing famfs kernel patches\n"

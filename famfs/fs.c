@@ -172,8 +172,7 @@ int famfs_mkfs(struct famfs_dev *dev, uint64_t log_len, const uint8_t system_uui
 	return famfs_mkfs_unit(dev, log_len, FAMFS_ALLOC_UNIT, system_uuid);
 }
 
-int famfs_mkfs_unit(struct famfs_dev *dev, uint64_t log_len, uint64_t alloc_unit,
-		    const uint8_t system_uuid[16])
+int famfs_mkfs_begin(struct famfs_dev *dev, uint64_t log_len, uint64_t alloc_unit)
 {
 	struct famfs_superblock *sb;
 	struct famfs_log_header *hdr;
@@ -198,12 +197,28 @@ int famfs_mkfs_unit(struct famfs_dev *dev, uint64_t log_len, uint64_t alloc_unit
 	/* Clear the whole log so stale entries of an earlier fs never resurface. */
 	memset(hdr, 0, log_len);
 	famfs_log_header_init(hdr, log_len);
-	rc = famfs_dev_flush(dev, hdr, log_len);
-	if (rc)
-		return rc;
-	famfs_sb_format(sb, dev->size, log_len, alloc_unit, system_uuid, dev->path);
-	rc = famfs_dev_flush(dev, sb, sizeof(*sb));
+	return famfs_dev_flush(dev, hdr, log_len);
+}
+
+int famfs_mkfs_finish(struct famfs_dev *dev, const struct famfs_superblock *sb)
+{
+	int rc;
+
+	memcpy(dev->map, sb, sizeof(*sb));
+	rc = famfs_dev_flush(dev, dev->map, sizeof(*sb));
 	if (rc)
 		return rc;
 	return famfs_dev_sync(dev);
+}
+
+int famfs_mkfs_unit(struct famfs_dev *dev, uint64_t log_len, uint64_t alloc_unit,
+		    const uint8_t system_uuid[16])
+{
+	struct famfs_superblock sb;
+	int rc = famfs_mkfs_begin(dev, log_len, alloc_unit);
+
+	if (rc)
+		return rc;
+	famfs_sb_format(&sb, dev->size, log_len, alloc_unit, system_uuid, dev->path);
+	return famfs_mkfs_finish(dev, &sb);
 }

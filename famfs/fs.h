@@ -38,6 +38,10 @@ struct famfs_fs {
 #define FAMFS_FS_WRITE	 0x1 /* append: requires the master; takes the writer lock */
 #define FAMFS_FS_NOWAIT	 0x2 /* with FAMFS_FS_WRITE: -EBUSY instead of waiting for the lock */
 #define FAMFS_FS_MAP_ALL 0x4 /* map the whole device (file, devdax), not only the metadata */
+/* famfs_image_open(): serve the devices the log adds too (devset.h); else device 0 only */
+#define FAMFS_FS_DEVICES 0x8
+/* famfs_image_open(): metadata only (devadd, tools): files on any device replay, none is served */
+#define FAMFS_FS_NODATA 0x10
 
 /**
  * famfs_fs_open() - open the famfs on the device or image at @path.
@@ -86,6 +90,23 @@ int famfs_fs_probe(const char *path, struct famfs_superblock *sb);
  */
 int famfs_mkfs_unit(struct famfs_dev *dev, uint64_t log_len, uint64_t alloc_unit,
 		    const uint8_t system_uuid[16]);
+
+/**
+ * famfs_mkfs_begin() - the first half of famfs_mkfs_unit(): check the
+ * geometry (-EINVAL), map [0, 2 MiB + @log_len), zero the old superblock and
+ * flush it (a crash from here on leaves no file system), clear the log and
+ * write an empty log header, flushed. The window stays mapped for
+ * famfs_mkfs_finish(). Returns 0 or -errno.
+ */
+int famfs_mkfs_begin(struct famfs_dev *dev, uint64_t log_len, uint64_t alloc_unit);
+
+/**
+ * famfs_mkfs_finish() - the last step of every mkfs: store the superblock
+ * @sb (already formatted, crc computed) at offset 0 of the window
+ * famfs_mkfs_begin() mapped, flush it and sync the device: the file system
+ * exists from here on. Returns 0 or -errno.
+ */
+int famfs_mkfs_finish(struct famfs_dev *dev, const struct famfs_superblock *sb);
 
 /** famfs_mkfs() - famfs_mkfs_unit() with 2 MiB allocation units. */
 int famfs_mkfs(struct famfs_dev *dev, uint64_t log_len, const uint8_t system_uuid[16]);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "devset.h"
 #include "image.h"
 #include "path.h"
 
@@ -36,6 +37,11 @@ int famfs_image_open(const char *path, unsigned int flags, struct famfs_image **
 	    .g = &im->fs->geom, .ns = im->ns, .alloc = &im->alloc, .log = im->fs->ent};
 	famfs_devtab_seed(&im->ap.devs, &im->fs->geom, &im->alloc);
 	im->fs->geom.devs = &im->ap.devs; /* extents on the devices the log adds */
+	im->set = famfs_devset_new(im, flags);
+	if (!im->set) {
+		famfs_image_close(im);
+		return -ENOMEM;
+	}
 	im->replay.bad_index = -1;
 	*out = im;
 	return 0;
@@ -45,6 +51,7 @@ void famfs_image_close(struct famfs_image *im)
 {
 	if (!im)
 		return;
+	famfs_devset_free(im->set);
 	famfs_applier_release(&im->ap);
 	famfs_alloc_destroy(&im->alloc);
 	famfs_ns_free(im->ns);
@@ -58,24 +65,33 @@ struct catch_up {
 	void *arg;
 };
 
-/* A file on a device this image does not serve (any but device 0) stops the replay. */
+/*
+ * Devices: a file on a device this image does not serve stops the replay;
+ * a device the log adds is opened here (FAMFS_FS_DEVICES), or the replay
+ * stops at its entry, which then changes nothing.
+ */
 static int apply(const struct famfs_log_entry *e, uint64_t index, void *arg,
 		 struct famfs_checker *c)
 {
 	struct catch_up *cu = arg;
+	struct famfs_image *im = cu->im;
+	uint32_t type = famfs_entry_type(&im->fs->geom, e), away;
 	struct famfs_node *n;
-	uint32_t away;
 	int v;
 
-	if (famfs_entry_type(&cu->im->fs->geom, e) == FAMFS_LOG_FILE &&
-	    (away = famfs_file_devices(&e->file) & ~1U)) {
+	if (type == FAMFS_LOG_FILE && !(im->set->flags & FAMFS_FS_NODATA) &&
+	    (away = famfs_file_devices(&e->file) & ~famfs_image_devmask(im))) {
 		famfs_report(c, FAMFS_P_DEV_UNSERVED, (int64_t)index,
 			     "\"%s\" has data on device %d, which this opener does not serve",
 			     e->file.relpath, __builtin_ctz(away));
 		return FAMFS_REPLAY_STOP;
 	}
-	v = famfs_apply_entry(&cu->im->ap, e, index, c, &n);
-
+	v = famfs_apply_entry(&im->ap, e, index, c, &n);
+	if (v == FAMFS_IGNORED && type == FAMFS_LOG_ADD_DAXDEV &&
+	    (im->set->flags & FAMFS_FS_DEVICES) && famfs_image_attach(im, e->daxdev.index, c)) {
+		famfs_devtab_drop_last(&im->ap.devs);
+		return FAMFS_REPLAY_STOP;
+	}
 	switch (v) {
 	case FAMFS_APPLIED:
 		if (n && cu->fn)
@@ -143,6 +159,11 @@ static int append(struct famfs_image *im, struct famfs_log_entry *e)
 	return rc;
 }
 
+int famfs_image_append(struct famfs_image *im, struct famfs_log_entry *e)
+{
+	return append(im, e);
+}
+
 int famfs_image_mkdir(struct famfs_image *im, struct famfs_node *dir, const char *name,
 		      uint32_t mode, uint32_t uid, uint32_t gid, struct famfs_node **out)
 {
@@ -193,7 +214,7 @@ static int log_file(struct famfs_image *im, struct famfs_node *node, const char 
 	copy = malloc(sizeof(*copy)); /* before the append: nothing may fail after it */
 	if (!copy)
 		return -ENOMEM;
-	rc = famfs_devtab_alloc_file(&im->ap.devs, 1, size, stripe, &e.file);
+	rc = famfs_devtab_alloc_file(&im->ap.devs, famfs_image_devmask(im), size, stripe, &e.file);
 	if (!rc) {
 		rc = append(im, &e);
 		if (rc)

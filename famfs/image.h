@@ -17,6 +17,7 @@
 
 struct famfs_image {
 	struct famfs_fs *fs;
+	struct famfs_devset *set; /* the devices open here (devset.h): device 0, or all */
 	struct famfs_ns *ns;
 	struct famfs_alloc alloc;
 	struct famfs_applier ap; /* the replay rules (apply.h) over ns, alloc and ap.devs */
@@ -34,8 +35,10 @@ typedef void (*famfs_node_fn)(struct famfs_node *node, void *arg);
  * famfs_image_open() - famfs_fs_open() (same @flags, errors and @c) and
  * famfs_fs_servable() (-EOPNOTSUPP: not a file system this version serves),
  * then an empty namespace and bitmap; call famfs_image_catch_up() to replay.
- * Only device 0 is served: replay stops at the first file with an extent
- * on a device the log added (DEV_UNSERVED), and files are placed there.
+ * With FAMFS_FS_DEVICES the devices the log adds are found and opened as
+ * replay reaches them (devset.h); without it only device 0 is served and
+ * replay stops at the first file on another device (DEV_UNSERVED), unless
+ * FAMFS_FS_NODATA says the opener serves no data at all.
  */
 int famfs_image_open(const char *path, unsigned int flags, struct famfs_image **out,
 		     struct famfs_checker *c);
@@ -96,6 +99,13 @@ int famfs_image_commit_file(struct famfs_image *im, struct famfs_node *node,
  */
 int famfs_image_update_attrs(struct famfs_image *im, struct famfs_node *node, uint32_t mode,
 			     uint32_t uid, uint32_t gid, uint32_t mtime_sec, uint32_t mtime_nsec);
+
+/**
+ * famfs_image_append() - append the entry @e (seqnum and crc filled in) to
+ * the log and move the replay cursor past it: for entries the caller
+ * applies itself (famfs_image_devadd). Errors of famfs_log_append().
+ */
+int famfs_image_append(struct famfs_image *im, struct famfs_log_entry *e);
 
 /**
  * famfs_image_child_path() - log path of @name inside @dir into @buf

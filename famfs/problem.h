@@ -47,7 +47,12 @@
 	X(ENT_DAXDEV_FULL, "log entry ADD_DAXDEV beyond the device table")                         \
 	X(DEV_UNSERVED, "file on a device this opener does not serve")                             \
 	X(SB_FLAGS, "superblock flags invalid")                                                    \
-	X(SB_SECONDARY, "device holds a secondary superblock, not a primary")
+	X(SB_SECONDARY, "device holds a secondary superblock, not a primary")                      \
+	X(DEV_MISSING, "device of the file system not found on this host")                         \
+	X(DEV_FOREIGN, "device found for an index is not that device")                             \
+	X(DEV_SIZE, "device smaller than the log says")                                            \
+	X(DEV_DUPLICATE, "two devices on this host carry one device uuid")                         \
+	X(DEV_UNLISTED, "secondary superblock of this file system that its log does not name")
 
 enum famfs_pcode {
 #define FAMFS_PCODE_ENUM(name, text) FAMFS_P_##name,

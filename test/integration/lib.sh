@@ -8,6 +8,8 @@ FILL="$BUILD/test/tools/famfs_fill"
 YAMLCHECK="$BUILD/test/tools/famfs_yaml_check"
 T=$(mktemp -d /tmp/famfs-it.XXXXXX)
 export FAMFS_SYSTEM_UUID_FILE="$T/hostA"
+# This test's own device cache (famfs daxdev), never the host's.
+export FAMFS_DEVICE_CACHE="$T/devices"
 STEP=""
 FAILED=0
 

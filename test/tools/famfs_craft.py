@@ -12,6 +12,11 @@ zlib.crc32, independent of our C code. Used by the integration tests.
   famfs_craft.py IMG daxdev-size N                         set daxdev.size (not under the crc)
   famfs_craft.py IMG version 47                            make it a version-47 image
   famfs_craft.py IMG alloc-unit N                          set the allocation unit
+  famfs_craft.py IMG sb-bytes OFF HEX                      overwrite superblock bytes at
+                                                           OFF, then seal its crc
+  famfs_craft.py IMG sb-from SRC                           copy SRC's first 4 KiB over IMG's
+
+--extent OFF,LEN[,DEVINDEX]: DEVINDEX 0 unless given.
 
 TYPE: file, mkdir, delete, daxdev, invalid, or a number. Prints the slot used.
 """
@@ -61,8 +66,8 @@ def main():
                 struct.pack_into("<II", e, 16 + 104, 0, 0)
                 struct.pack_into("<I", e, 16 + 112, len(a.extent))
                 for i, x in enumerate(a.extent):
-                    off, ln = (int(v, 0) for v in x.split(","))
-                    struct.pack_into("<QQQ", e, 16 + 120 + 24 * i, 0, off, ln)
+                    v = [int(w, 0) for w in x.split(",")] + [0]
+                    struct.pack_into("<QQQ", e, 16 + 120 + 24 * i, v[2], v[0], v[1])
                 if a.extents_of:  # another file's extents (and size) under this name
                     want = a.extents_of.encode()
                     for i in range(nxt):
@@ -116,6 +121,19 @@ def main():
             struct.pack_into("<Q", sb, 96, zlib.crc32(bytes(sb[:96])))
             f.seek(0)
             f.write(sb)
+        elif a.what == "sb-bytes":
+            f.seek(0)
+            sb = bytearray(f.read(200))
+            off, data = int(a.args[0], 0), bytes.fromhex(a.args[1])
+            sb[off:off + len(data)] = data
+            struct.pack_into("<Q", sb, 96, zlib.crc32(bytes(sb[:96])))
+            f.seek(0)
+            f.write(sb)
+        elif a.what == "sb-from":
+            with open(a.args[0], "rb") as src:
+                head = src.read(4096)
+            f.seek(0)
+            f.write(head)
         else:
             sys.exit("unknown: " + a.what)
 

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * One file system over several devices: the secondary superblock and what
- * readers that know no secondary make of it, the device table's per-device
- * bitmaps, the placement policy, and an opener that serves device 0 alone
- * (docs/format.md, "Several devices").
+ * older readers make of it, mkfs over several devices, devadd and the state
+ * an interrupted one leaves, the per-device allocation policy, attaching
+ * the devices an image's log adds, and uuid resolution through the
+ * host-local cache (docs/format.md, "Several devices").
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,15 +13,29 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 
 #include "check.h"
 #include "crc.h"
-#include "devtab.h"
+#include "devset.h"
 #include "helpers.h"
 #include "image.h"
+#include "resolve.h"
 #include "super.h"
 
 #define MiB (1ULL << 20)
+
+static char cache[PATH_MAX + 32];
+
+/* The scratch directory, and a device cache of its own (never the host's). */
+static int setup(void **state)
+{
+	scratch_setup(state);
+	snprintf(cache, sizeof(cache), "%s/devices", scratch_dir);
+	setenv(FAMFS_DEVICE_CACHE_ENV, cache, 1);
+	return 0;
+}
 
 static struct famfs_superblock read_sb_of(const char *path)
 {
@@ -43,6 +58,55 @@ static const char *blank(const char *name, uint64_t size)
 	unlink(p);
 	assert_int_equal(famfs_dev_create_file(p, size), 0);
 	return p;
+}
+
+/*
+ * What the primary looks like when its superblock is published (traced):
+ * the secondaries must be written and the log must add them already.
+ */
+struct order {
+	const char *const *paths;
+	uint32_t n;
+	unsigned int sb_flushes; /* flushes of the superblock: zeroed, then the new one */
+	bool checked;
+};
+
+static void mkfs_trace(void *arg, enum famfs_dev_op op, uint64_t off, uint64_t len)
+{
+	struct order *o = arg;
+	struct famfs_superblock s, p;
+	uint64_t k[2];
+
+	(void)len;
+	if (op != FAMFS_DEV_FLUSH || off != 0 || ++o->sb_flushes != 2)
+		return;
+	p = read_sb_of(o->paths[0]);
+	assert_int_equal(file_io(o->paths[0], k, sizeof(k), FAMFS_LOG_OFFSET + 32, 0), 0);
+	assert_int_equal(k[1], o->n - 1); /* every ADD_DAXDEV published */
+	for (uint32_t i = 1; i < o->n; i++) {
+		s = read_sb_of(o->paths[i]);
+		assert_int_equal(famfs_sb_check_secondary(&s, 0, NULL), 0);
+		assert_memory_equal(s.fs_uuid, p.fs_uuid, 16);
+	}
+	o->checked = true;
+}
+
+/* mkfs over the images @paths[0..n) (8 MiB log), checking the write order. */
+static void mkfs_devices(const char *const *paths, uint32_t n, uint64_t unit)
+{
+	struct famfs_dev *devs[FAMFS_MAX_DAXDEVS];
+	struct order o = {.paths = paths, .n = n};
+	uint8_t me[16];
+
+	assert_int_equal(famfs_identity(me), 0);
+	for (uint32_t i = 0; i < n; i++)
+		assert_int_equal(famfs_dev_open(paths[i], FAMFS_DEV_WRITE, &devs[i]), 0);
+	devs[0]->trace = mkfs_trace;
+	devs[0]->trace_arg = &o;
+	assert_int_equal(famfs_mkfs_devices(devs, n, 8 * MiB, unit, me), 0);
+	assert_true(o.checked);
+	for (uint32_t i = 0; i < n; i++)
+		famfs_dev_close(devs[i]);
 }
 
 /*
@@ -141,6 +205,91 @@ static void test_secondary_superblock(void **state)
 	assert_int_equal(c.first.code, FAMFS_P_SB_SECONDARY);
 }
 
+/*
+ * mkfs over three devices: the primary flagged, each secondary naming it, the
+ * log adding devices 1 and 2; files placed by the policy (most free first,
+ * a striped file's strips on distinct devices); an opener that serves
+ * device 0 only stops at the first file elsewhere; fsck counts per device.
+ */
+static void test_mkfs_and_placement(void **state)
+{
+	const char *paths[3] = {blank("m0.img", 64 * MiB), blank("m1.img", 64 * MiB),
+				blank("m2.img", 48 * MiB)};
+	struct famfs_stripe st = {.nbuckets = 1, .nstrips = 3, .chunk_size = 2 * MiB};
+	struct famfs_superblock p, s;
+	struct famfs_fsck_stats fst;
+	struct famfs_checker chk = {0};
+	struct famfs_image *im;
+	struct famfs_node *f1, *f2, *f3, *f4;
+	struct famfs_fs *fs;
+
+	(void)state;
+	mkfs_devices(paths, 3, FAMFS_ALLOC_UNIT);
+	p = read_sb(paths[0]);
+	assert_int_equal(p.sb_flags, FAMFS_SB_PRIMARY);
+	assert_int_equal(famfs_sb_check_primary(&p, 64 * MiB, NULL), 0);
+	for (int i = 1; i < 3; i++) {
+		s = read_sb(paths[i]);
+		assert_int_equal(famfs_sb_check_secondary(&s, 64 * MiB, NULL), 0);
+		assert_memory_equal(s.fs_uuid, p.fs_uuid, 16);
+		assert_memory_equal(s.primary_uuid, p.device_uuid, 16);
+	}
+
+	assert_int_equal(famfs_image_open(paths[0], FAMFS_FS_WRITE | FAMFS_FS_DEVICES, &im, NULL),
+			 0);
+	assert_int_equal(famfs_image_catch_up(im, NULL, NULL), 2);
+	assert_int_equal(im->replay.bad_index, -1);
+	assert_int_equal(im->ap.devs.ndevs, 3);
+	assert_int_equal(famfs_image_devmask(im), 7);
+	s = read_sb(paths[2]);
+	assert_memory_equal(im->ap.devs.dev[2].uuid, s.device_uuid, 16);
+	/* most free first: device 1 (62 MiB free), then 2 (46 MiB) over the primary (54 MiB) */
+	assert_int_equal(
+	    famfs_image_mkfile(im, famfs_ns_root(im->ns), "f1", 20 * MiB, 0644, 0, 0, NULL, &f1),
+	    0);
+	assert_int_equal(famfs_file_devices(f1->file), 1U << 1);
+	assert_int_equal(
+	    famfs_image_mkfile(im, famfs_ns_root(im->ns), "f2", 4 * MiB, 0644, 0, 0, NULL, &f2), 0);
+	assert_int_equal(famfs_file_devices(f2->file), 1U << 0);
+	/* a striped file: one strip on each device */
+	assert_int_equal(
+	    famfs_image_mkfile(im, famfs_ns_root(im->ns), "f3", 12 * MiB, 0644, 0, 0, &st, &f3), 0);
+	assert_int_equal(f3->file->ext_type, FAMFS_EXT_INTERLEAVE);
+	assert_int_equal(famfs_file_devices(f3->file), 7);
+	/* more strips than devices */
+	st.nstrips = 4;
+	st.nbuckets = 4;
+	assert_int_equal(
+	    famfs_image_mkfile(im, famfs_ns_root(im->ns), "f4", 12 * MiB, 0644, 0, 0, &st, &f4),
+	    -EINVAL);
+	famfs_image_close(im);
+
+	/* device 0 only: replay stops at f1, whose bytes are on device 1 */
+	assert_int_equal(famfs_image_open(paths[0], 0, &im, NULL), 0);
+	famfs_image_catch_up(im, NULL, NULL);
+	assert_int_equal(im->replay.bad_index, 2);
+	assert_int_equal(im->replay.bad.code, FAMFS_P_DEV_UNSERVED);
+	famfs_image_close(im);
+	/* metadata only: everything */
+	assert_int_equal(famfs_image_open(paths[0], FAMFS_FS_NODATA, &im, NULL), 0);
+	assert_int_equal(famfs_image_catch_up(im, NULL, NULL), 5);
+	assert_int_equal(im->replay.bad_index, -1);
+	famfs_image_close(im);
+
+	assert_int_equal(famfs_fs_open(paths[0], 0, &fs, NULL), 0);
+	assert_int_equal(
+	    famfs_fsck(fs->sb, fs->hdr, fs->sb->log_len, fs->dev->size, &chk, NULL, NULL, &fst), 0);
+	famfs_fs_close(fs);
+	assert_int_equal(chk.count, 0);
+	assert_int_equal(fst.ndevs, 3);
+	assert_int_equal(fst.capacity, (64 + 64 + 48) * MiB);
+	assert_int_equal(fst.dev[0].files, 2);
+	assert_int_equal(fst.dev[1].files, 2);
+	assert_int_equal(fst.dev[2].files, 1);
+	assert_int_equal(fst.dev[1].alloc_bytes, 24 * MiB);
+	assert_int_equal(fst.alloc_bytes, (20 + 4 + 12) * MiB);
+}
+
 /* The policy on a table: a device with the most free bytes that cannot hold the file is passed. */
 static void test_alloc_fallback(void **state)
 {
@@ -173,6 +322,21 @@ static void test_alloc_fallback(void **state)
 	assert_int_equal(famfs_file_devices(&f), 1U << 0);
 	famfs_devtab_release(&t);
 	famfs_alloc_destroy(&a0);
+}
+
+static bool devadd_checked;
+
+/* When the ADD_DAXDEV entry is stored, the new device's superblock is written already. */
+static void devadd_trace(void *arg, enum famfs_dev_op op, uint64_t off, uint64_t len)
+{
+	struct famfs_superblock s;
+
+	(void)len;
+	if (op != FAMFS_DEV_STORE || off < FAMFS_LOG_OFFSET + FAMFS_LOG_HEADER_SIZE)
+		return;
+	s = read_sb_of(arg);
+	assert_int_equal(famfs_sb_check_secondary(&s, 0, NULL), 0);
+	devadd_checked = true;
 }
 
 /*
@@ -219,6 +383,185 @@ static void test_claims(void **state)
 	assert_int_equal(a0.used, used0);
 	famfs_devtab_release(&t);
 	famfs_alloc_destroy(&a0);
+}
+
+/*
+ * devadd: the device joins (entry, flag, cache), refusals, and the state an
+ * interrupted devadd leaves (a secondary its log does not name): harmless,
+ * and the next devadd reuses it without -f.
+ */
+static void test_devadd(void **state)
+{
+	char *a = strdup(scratch_image("d0.img", 64 * MiB, 8 * MiB));
+	const char *b = blank("d1.img", 32 * MiB), *c = blank("d2.img", 32 * MiB);
+	const char *tiny = blank("tiny.img", 3 * MiB);
+	char *other = strdup(scratch_image("other.img", 64 * MiB, 8 * MiB));
+	struct famfs_superblock p, s;
+	struct famfs_image *im;
+	struct famfs_found f;
+	uint32_t idx;
+	uint64_t k[2];
+
+	(void)state;
+	assert_int_equal(famfs_image_open(a, FAMFS_FS_NODATA, &im, NULL), 0);
+	assert_int_equal(famfs_image_devadd(im, b, FAMFS_DEVADD_SMALL, &idx), -EROFS);
+	famfs_image_close(im);
+	assert_int_equal(famfs_image_open(a, FAMFS_FS_WRITE | FAMFS_FS_NODATA, &im, NULL), 0);
+	assert_int_equal(famfs_image_catch_up(im, NULL, NULL), 0);
+	assert_int_equal(famfs_image_devadd(im, b, 0, &idx), -ERANGE); /* < 4 GiB */
+	assert_int_equal(famfs_image_devadd(im, tiny, FAMFS_DEVADD_SMALL, &idx), -ERANGE);
+	assert_int_equal(famfs_image_devadd(im, a, FAMFS_DEVADD_SMALL, &idx), -EEXIST);
+	assert_int_equal(famfs_image_devadd(im, other, FAMFS_DEVADD_SMALL, &idx), -ENOTEMPTY);
+	im->fs->dev->trace = devadd_trace;
+	im->fs->dev->trace_arg = (void *)b;
+	assert_int_equal(famfs_image_devadd(im, b, FAMFS_DEVADD_SMALL, &idx), 0);
+	assert_true(devadd_checked);
+	im->fs->dev->trace = NULL;
+	assert_int_equal(idx, 1);
+	assert_int_equal(famfs_image_devadd(im, b, FAMFS_DEVADD_SMALL, &idx), -EEXIST);
+	famfs_image_close(im);
+	p = read_sb(a);
+	s = read_sb(b);
+	assert_int_equal(p.sb_flags, FAMFS_SB_PRIMARY);
+	assert_int_equal(famfs_sb_check_secondary(&s, 32 * MiB, NULL), 0);
+	assert_int_equal(famfs_resolve(p.fs_uuid, s.device_uuid, NULL, 0, &f), 0);
+	assert_string_equal(f.path, b);
+
+	/* An interrupted devadd: the secondary written, its entry not (the append fails). */
+	assert_int_equal(file_io(a, k, sizeof(k), FAMFS_LOG_OFFSET + 32, 0), 0);
+	k[0]++; /* next_seqnum != next_index: appends refuse the log (-EUCLEAN) */
+	assert_int_equal(file_io(a, k, sizeof(k), FAMFS_LOG_OFFSET + 32, 1), 0);
+	assert_int_equal(famfs_image_open(a, FAMFS_FS_WRITE | FAMFS_FS_NODATA, &im, NULL),
+			 -EUCLEAN);
+	k[0]--;
+	assert_int_equal(file_io(a, k, sizeof(k), FAMFS_LOG_OFFSET + 32, 1), 0);
+	assert_int_equal(famfs_image_open(a, FAMFS_FS_WRITE | FAMFS_FS_NODATA, &im, NULL), 0);
+	assert_int_equal(famfs_image_catch_up(im, NULL, NULL), 1);
+	famfs_sb_format_secondary(&s, im->fs->sb, 32 * MiB, c);
+	assert_int_equal(file_io(c, &s, sizeof(s), 0, 1), 0); /* step 1 done, then the crash */
+	famfs_image_close(im);
+	assert_int_equal(famfs_image_open(a, FAMFS_FS_WRITE | FAMFS_FS_NODATA, &im, NULL), 0);
+	assert_int_equal(famfs_image_catch_up(im, NULL, NULL), 1);
+	assert_int_equal(im->ap.devs.ndevs, 2); /* the log never named it */
+	assert_int_equal(famfs_image_devadd(im, c, FAMFS_DEVADD_SMALL, &idx), 0);
+	assert_int_equal(idx, 2);
+	famfs_image_close(im);
+	free(a);
+	free(other);
+}
+
+/*
+ * Attaching: a device the log adds is found by uuid wherever it is; a
+ * missing one stops the replay at its entry, changing nothing, and the
+ * replay goes on once the device is back.
+ */
+static void test_attach(void **state)
+{
+	const char *paths[2] = {blank("a0.img", 64 * MiB), blank("a1.img", 32 * MiB)};
+	char moved[PATH_MAX + 64];
+	struct famfs_checker c = {0};
+	struct famfs_image *im;
+	struct famfs_node *n;
+
+	(void)state;
+	mkfs_devices(paths, 2, FAMFS_ALLOC_UNIT_4K);
+	snprintf(moved, sizeof(moved), "%s/elsewhere.img", scratch_dir);
+	assert_int_equal(rename(paths[1], moved), 0);
+	assert_int_equal(famfs_image_open(paths[0], FAMFS_FS_WRITE | FAMFS_FS_DEVICES, &im, &c), 0);
+	famfs_image_catch_up(im, NULL, NULL);
+	assert_int_equal(im->replay.bad_index, 0);
+	assert_int_equal(im->replay.bad.code, FAMFS_P_DEV_MISSING);
+	assert_int_equal(im->ap.devs.ndevs, 1);
+	assert_int_equal(famfs_image_devmask(im), 1);
+	/* back, under another name that this host learns */
+	assert_true(famfs_refresh((const char *const[]){moved}, 1, NULL, NULL) >= 2);
+	assert_int_equal(famfs_image_catch_up(im, NULL, NULL), 1);
+	assert_int_equal(im->replay.bad_index, -1);
+	assert_int_equal(famfs_image_devmask(im), 3);
+	assert_non_null(famfs_image_dev(im, 1));
+	assert_string_equal(famfs_image_dev(im, 1)->path, moved);
+	/* 4 KiB units: a small file packs on the device with the most room */
+	assert_int_equal(
+	    famfs_image_mkfile(im, famfs_ns_root(im->ns), "small", 5000, 0644, 0, 0, NULL, &n), 0);
+	assert_int_equal(famfs_file_devices(n->file), 1U << 0); /* 54 vs 30 MiB free */
+	famfs_image_close(im);
+}
+
+static const char *row_path;
+
+/* The cache row of row_path into *arg. */
+static void row_of(const struct famfs_cache_row *r, void *arg)
+{
+	if (!strcmp(r->path, row_path))
+		*(struct famfs_cache_row *)arg = *r;
+}
+
+/*
+ * Resolution: cache answers are re-read before they are trusted (a device
+ * reformatted under it is dropped), two devices with one uuid are refused,
+ * and the in-use lock is seen.
+ */
+static void test_resolve(void **state)
+{
+	const char *paths[2] = {blank("r0.img", 64 * MiB), blank("r1.img", 64 * MiB)};
+	char copy[PATH_MAX + 64], cmd[3 * PATH_MAX];
+	struct famfs_superblock p, s;
+	struct famfs_cache_row row = {0};
+	struct famfs_found f;
+	struct famfs_dev *dev;
+	uint8_t me[16];
+
+	(void)state;
+	row_path = paths[1];
+	mkfs_devices(paths, 2, FAMFS_ALLOC_UNIT);
+	p = read_sb(paths[0]);
+	s = read_sb(paths[1]);
+	assert_int_equal(famfs_resolve(p.fs_uuid, s.device_uuid, NULL, 0, &f), 0);
+	assert_string_equal(f.path[0], paths[1]);
+	assert_int_equal(famfs_find_primary(&s, NULL, 0, copy, sizeof(copy), NULL), 0);
+	assert_string_equal(copy, paths[0]);
+
+	/* a copy of the device: two carry the uuid */
+	snprintf(copy, sizeof(copy), "%s/r1-copy.img", scratch_dir);
+	snprintf(cmd, sizeof(cmd), "cp --sparse=always %s %s", paths[1], copy);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(
+	    famfs_resolve(p.fs_uuid, s.device_uuid, (const char *const[]){copy}, 1, &f), -ENOTUNIQ);
+	assert_int_equal(f.n, 2);
+	unlink(copy);
+	famfs_cache_forget(copy);
+
+	/* held: the in-use lock of an opener */
+	assert_false(famfs_path_held(paths[1]));
+	assert_int_equal(famfs_dev_open(paths[1], 0, &dev), 0);
+	assert_int_equal(famfs_dev_hold(dev), 0);
+	assert_true(famfs_path_held(paths[1]));
+	famfs_dev_close(dev);
+	assert_false(famfs_path_held(paths[1]));
+
+	/* reformatted behind the cache's back: the stale answer is dropped */
+	assert_int_equal(famfs_dev_open(paths[1], FAMFS_DEV_WRITE, &dev), 0);
+	assert_int_equal(famfs_identity(me), 0);
+	assert_int_equal(famfs_mkfs(dev, 8 * MiB, me), 0);
+	famfs_dev_close(dev);
+	assert_int_equal(famfs_resolve(p.fs_uuid, s.device_uuid, NULL, 0, &f), -ENOENT);
+	assert_true(famfs_cache_list(row_of, &row) >= 1);
+	assert_false(row.secondary); /* r1's row now says what it holds: a primary */
+	assert_memory_not_equal(row.fs_uuid, p.fs_uuid, 16);
+	assert_int_equal(famfs_resolve(p.fs_uuid, p.device_uuid, NULL, 0, &f), 0);
+
+	/* a scan does not read a cached device a famfs opener holds: its row stays as it was */
+	assert_int_equal(famfs_dev_open(paths[1], 0, &dev), 0);
+	assert_int_equal(famfs_dev_hold(dev), 0);
+	assert_int_equal(file_io(paths[1], &p, sizeof(p), 0, 1), 0); /* now carries r0's uuids */
+	assert_true(famfs_refresh(NULL, 0, NULL, NULL) >= 1);
+	assert_true(famfs_cache_list(row_of, &row) >= 2);
+	assert_memory_not_equal(row.fs_uuid, p.fs_uuid, 16);
+	famfs_dev_close(dev);
+	assert_true(famfs_refresh(NULL, 0, NULL, NULL) >= 2);
+	assert_true(famfs_cache_list(row_of, &row) >= 2);
+	assert_memory_equal(row.fs_uuid, p.fs_uuid, 16); /* read now */
+	assert_int_equal(famfs_resolve(p.fs_uuid, p.device_uuid, NULL, 0, &f), -ENOTUNIQ);
 }
 
 /*
@@ -283,10 +626,14 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_secondary_superblock),
+	    cmocka_unit_test(test_mkfs_and_placement),
 	    cmocka_unit_test(test_alloc_fallback),
 	    cmocka_unit_test(test_claims),
 	    cmocka_unit_test(test_unserved),
+	    cmocka_unit_test(test_devadd),
+	    cmocka_unit_test(test_attach),
+	    cmocka_unit_test(test_resolve),
 	};
 
-	return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
+	return cmocka_run_group_tests(tests, setup, scratch_teardown);
 }

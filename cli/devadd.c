@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: Apache-2.0
+/* famfs devadd: add a device to a file system that is not mounted. */
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <uuid/uuid.h>
+
+#include "cli.h"
+#include "devset.h"
+#include "image.h"
+#include "resolve.h"
+
+enum { OPT_ALLOW_SMALL = 256 };
+
+static const struct cli_opt opts[] = {
+    {"force", 'f', NULL, "overwrite a famfs that DEVICE holds", NULL, false},
+    {"allow-small", OPT_ALLOW_SMALL, NULL, "accept a device smaller than mkfs's minimum (tests)",
+     NULL, false},
+    {0},
+};
+
+static const char *why(int rc)
+{
+	switch (rc) {
+	case -EEXIST:
+		return "it is the primary or already a device of this file system";
+	case -ENOTEMPTY:
+		return "it holds a famfs file system; use -f to overwrite it";
+	case -EMEDIUMTYPE:
+		return "image files go only with image files, memory devices with memory devices";
+	case -ERANGE:
+		return "too small (4 GiB with 2 MiB units, 1 GiB with 4 KiB; --allow-small for "
+		       "tests) or larger than 1 PiB";
+	case -EBUSY:
+		return "in use by famfs on this host (mounted, or being read); unmount it first";
+	case -EOVERFLOW:
+		return "the file system has 32 devices already";
+	case -ENOSPC:
+		return "the log is full";
+	case -ENODEV:
+		return "not a regular file, devdax or block device";
+	default:
+		return strerror(-rc);
+	}
+}
+
+static int run(const struct cli_cmd *cmd, int argc, char **argv)
+{
+	unsigned int flags = 0;
+	struct famfs_image *im = NULL;
+	const char *arg, *target, *path;
+	char primary[PATH_MAX], root[PATH_MAX], b1[32], ustr[UUID_STR_LEN];
+	uint32_t index;
+	int c, rc;
+
+	while ((c = cli_getopt(cmd, argc, argv, &arg)) != -1) {
+		if (c == 'f')
+			flags |= FAMFS_DEVADD_FORCE;
+		else if (c == OPT_ALLOW_SMALL)
+			flags |= FAMFS_DEVADD_SMALL;
+	}
+	if (argc - cli_optind() != 2)
+		return cli_usage_error(cmd, "expected TARGET and DEVICE");
+	target = argv[cli_optind()];
+	path = argv[cli_optind() + 1];
+	if (cli_famfs_root(target, root, sizeof(root)) == 0)
+		return cli_error(cmd,
+				 "%s is in a mounted famfs: devadd works on an unmounted file "
+				 "system (give its primary device after unmounting it)",
+				 target);
+	rc = cli_member_image(cmd, target, FAMFS_FS_WRITE | FAMFS_FS_NOWAIT | FAMFS_FS_NODATA, &im,
+			      primary, sizeof(primary));
+	if (rc)
+		return rc;
+	rc = famfs_image_devadd(im, path, flags, &index);
+	if (rc) {
+		famfs_image_close(im);
+		return cli_error(cmd, "%s: not added: %s", path, why(rc));
+	}
+	uuid_unparse(im->ap.devs.dev[index].uuid, ustr);
+	printf("famfs devadd: %s is device %u of %s: %s, uuid %s\n", path, index, primary,
+	       cli_fmt_size(im->ap.devs.dev[index].size, b1, sizeof(b1)), ustr);
+	famfs_image_close(im);
+	return CLI_OK;
+}
+
+const struct cli_cmd cli_cmd_devadd = {
+    .name = "devadd",
+    .args = "[-f] [--allow-small] TARGET DEVICE",
+    .summary = "Add a device to a famfs file system that is not mounted.",
+    .details = "TARGET is the file system: its primary device or image, or any device of it\n"
+	       "(its primary is then found on this host). DEVICE becomes its next device: it\n"
+	       "gets a secondary superblock, then the log an ADD_DAXDEV entry naming it by\n"
+	       "uuid. Only the master adds devices, and only while no server of this host\n"
+	       "has the file system mounted read-write. DEVICE must be of the primary's kind\n"
+	       "(image files with image files; devdax and pmem mix), at least mkfs's minimum\n"
+	       "size, and not in use; one that holds a famfs is refused unless -f (a device\n"
+	       "an interrupted devadd of this file system left behind is reused without\n"
+	       "-f). This host's device cache learns both devices (famfs daxdev).\n\n"
+	       "Exit status: 0 added, 1 refused or failed, 2 usage error.",
+    .opts = opts,
+    .run = run,
+};
