@@ -38,8 +38,12 @@ long fuse_famfs_dev_ioctl(struct fuse_dev *fud, unsigned int cmd, unsigned long 
 
 /* Inode life cycle */
 void fuse_famfs_inode_init(struct fuse_inode *fi);
+int fuse_famfs_drop_inode(struct inode *inode);
 void fuse_famfs_evict_inode(struct inode *inode);
 void fuse_famfs_free_inode(struct fuse_inode *fi);
+
+/* Release of an open file: write back what a shared mapping dirtied */
+void fuse_famfs_release(struct inode *inode, struct file *file);
 
 /* Attributes from the server (fi->lock held): the rules of mapped files */
 void fuse_famfs_attr(struct inode *inode, struct fuse_attr *attr);
@@ -54,7 +58,7 @@ int fuse_famfs_fadvise(struct file *file, loff_t offset, loff_t len, int advice)
 int fuse_famfs_may_open(struct inode *inode, struct file *file);
 int fuse_famfs_open(struct inode *inode, struct file *file);
 
-/* fallocate: what would change a mapped file's size or drop its blocks */
+/* fallocate (inode lock held): what would change a mapped file's size or drop its blocks */
 int fuse_famfs_fallocate(struct inode *inode, int mode, loff_t offset, loff_t length);
 
 /* Data path of files that have their map */

@@ -37,9 +37,13 @@
  *     zero range: EOPNOTSUPP; all before any upcall or page cache work;
  *   - an attribute reply with another size for a mapped file is not applied
  *     (its size stays, nothing is truncated); set-id bits are never taken
- *     from any reply, and the superblock is nodev;
+ *     from any reply (a DAX write by a task without CAP_FSETID strips the
+ *     server's), and the superblock is nodev;
  *   - the map is dropped only at eviction, under the exclusive invalidate
- *     lock, after every DAX page of the file has been released;
+ *     lock, after every DAX page of the file has been released; reclaim
+ *     never evicts an inode whose DAX page another task holds (drop_inode);
+ *   - the release of a writable file writes back what its shared mappings
+ *     dirtied before RELEASE reaches the server;
  *   - memory failure fails I/O that touches the failed range (famfs_dev.c).
  *
  * Locking
@@ -58,6 +62,7 @@
 #include "famfs_priv.h"
 #include "fmap.h"
 
+#include <linux/blkdev.h>
 #include <linux/dax.h>
 #include <linux/fadvise.h>
 #include <linux/falloc.h>
@@ -71,7 +76,17 @@
 
 /* fi->famfs_state bits */
 #define FAMFS_I_FUSE_PATH	0	/* committed to the FUSE data path */
-#define FAMFS_I_DETACHING	1	/* a device removal works on it (fcf->inodes_lock) */
+#define FAMFS_I_SETUID		1	/* the server's mode has S_ISUID (never shown) */
+#define FAMFS_I_SETGID		2	/* the server's mode has S_ISGID (never shown) */
+
+/*
+ * MODULE_ALIAS_FS("famfs"): mount(2) and fsopen(2) of type "famfs" (mount
+ * -t famfs, mount.famfs) make the kernel load famfs.ko. famfs_kbuild.h
+ * empties MODULE_ALIAS(), and so MODULE_ALIAS_FS(), for fs/fuse's own
+ * aliases (fs-fuse, fs-fuseblk, char-major-10-229, devname:fuse), which
+ * stay the kernel FUSE's: this one is spelled out.
+ */
+MODULE_INFO(alias, "fs-famfs");
 
 static bool famfs_enable = true;
 module_param(famfs_enable, bool, 0644);
@@ -107,6 +122,12 @@ struct famfs_imap {
 	struct famfs_daxdev *wb_dev;	/* whose cache policy DAX writeback follows */
 	struct inode *inode;
 	struct list_head conn_node;	/* fcf->inodes until eviction dropped the entries */
+	/*
+	 * Device removals working on this inode right now (fcf->inodes_lock):
+	 * a count, because removals of two devices that a striped file uses
+	 * walk it at the same time, and its eviction must wait for both.
+	 */
+	unsigned int detaching;
 };
 
 /* ------------------------------------------------------------------ INIT */
@@ -467,10 +488,21 @@ void fuse_famfs_pagecache_end(struct inode *inode)
  * applies them (fuse_change_attributes_common(), fi->lock held): a mapped
  * file keeps its size (so fs/fuse neither changes i_size nor truncates
  * the page cache behind the fault lock) and page-size blocks (DAX writeback
- * insists); set-id bits are never honoured on a famfs mount.
+ * insists); set-id bits are never honoured on a famfs mount: they are
+ * remembered (a write must strip them, famfs_kill_setid()) and cleared.
  */
 void fuse_famfs_attr(struct inode *inode, struct fuse_attr *attr)
 {
+	struct fuse_inode *fi = get_fuse_inode(inode);
+
+	if (attr->mode & S_ISUID)
+		set_bit(FAMFS_I_SETUID, &fi->famfs_state);
+	else
+		clear_bit(FAMFS_I_SETUID, &fi->famfs_state);
+	if (attr->mode & S_ISGID)
+		set_bit(FAMFS_I_SETGID, &fi->famfs_state);
+	else
+		clear_bit(FAMFS_I_SETGID, &fi->famfs_state);
 	attr->mode &= ~(S_ISUID | S_ISGID);
 	if (!fuse_famfs_mapped(inode))
 		return;
@@ -493,12 +525,15 @@ int fuse_famfs_may_open(struct inode *inode, struct file *file)
 }
 
 /*
- * fallocate of a mapped file, before the upcall: nothing may change its
- * size (EPERM past EOF) or drop its blocks (punch hole, zero range:
- * EOPNOTSUPP). Returns 0 to let the server see the rest.
+ * fallocate of a mapped file, before the upcall and under the inode lock
+ * (which the switch to DAX takes: the answer holds until the reply is
+ * applied): nothing may change its size (EPERM past EOF) or drop its
+ * blocks (punch hole, zero range: EOPNOTSUPP). Returns 0 to let the
+ * server see the rest.
  */
 int fuse_famfs_fallocate(struct inode *inode, int mode, loff_t offset, loff_t length)
 {
+	lockdep_assert_held(&inode->i_rwsem);
 	/*
 	 * Punch hole and zero range truncate page cache (no invalidate
 	 * lock): decided here, so an undecided inode is committed to FUSE
@@ -625,7 +660,6 @@ static void famfs_break_layouts(struct inode *inode, const char *why)
  */
 void fuse_famfs_evict_inode(struct inode *inode)
 {
-	struct fuse_inode *fi = get_fuse_inode(inode);
 	struct famfs_imap *im = famfs_imap_of(inode);
 	struct address_space *mapping = inode->i_mapping;
 	struct famfs_conn *fcf;
@@ -648,14 +682,60 @@ void fuse_famfs_evict_inode(struct inode *inode)
 	filemap_invalidate_unlock(mapping);
 
 	spin_lock(&fcf->inodes_lock);
-	while (test_bit(FAMFS_I_DETACHING, &fi->famfs_state)) {
+	while (im->detaching) {
 		spin_unlock(&fcf->inodes_lock);
-		wait_var_event(&fi->famfs_state,
-			       !test_bit(FAMFS_I_DETACHING, &fi->famfs_state));
+		wait_var_event(&im->detaching, !READ_ONCE(im->detaching));
 		spin_lock(&fcf->inodes_lock);
 	}
 	list_del_init(&im->conn_node);
 	spin_unlock(&fcf->inodes_lock);
+}
+
+/**
+ * fuse_famfs_drop_inode() - the super block's drop_inode (iput_final(),
+ * inode->i_lock held): the last reference to @inode went. fs/fuse evicts
+ * every inode right then (generic_delete_inode), and so do we, except a
+ * mapped inode one of whose DAX pages another task still holds (pinned by
+ * get_user_pages(): vmsplice into a pipe, O_DIRECT I/O): its eviction would
+ * wait for that page without a bound, in whatever task dropped the
+ * reference - the dentry or inode shrinker, kswapd, a memcg reclaimer, on
+ * 6.1 with shrinker_rwsem held, which every mount and umount of the host
+ * needs. Such an inode stays cached (the inode shrinker never evicts an
+ * inode that has DAX entries); it goes at a later last reference once the
+ * page is free, at umount, or its DAX entries go when its device is
+ * removed: the unbounded wait happens only where root started it. Nobody
+ * can pin a page anew once the last reference is gone (no mapping is
+ * left), so the answer cannot go stale.
+ */
+int fuse_famfs_drop_inode(struct inode *inode)
+{
+	if (fuse_famfs_mapped(inode) && !inode_unhashed(inode) &&
+	    famfs_pinned_page(inode->i_mapping))
+		return 0;
+	return generic_delete_inode(inode);
+}
+
+/**
+ * fuse_famfs_release() - the release of @file (its last reference: close(2),
+ * or the munmap of a mapping that outlived the descriptor), before fs/fuse
+ * sends RELEASE: if it was open for writing, write back what write faults
+ * dirtied in @inode's DAX mapping (what fsync does: the cache lines go to
+ * the memory). A server commits a file when its last writable handle is
+ * released, and other hosts read it from then on, past this CPU's caches.
+ * Nothing to do for a file without a map (the server moved its data) or
+ * without dirty entries (write() stores bypass the cache).
+ */
+void fuse_famfs_release(struct inode *inode, struct file *file)
+{
+	int err;
+
+	if (!(file->f_mode & FMODE_WRITE) || !fuse_famfs_mapped(inode) ||
+	    !mapping_tagged(inode->i_mapping, PAGECACHE_TAG_DIRTY))
+		return;
+	err = filemap_write_and_wait(inode->i_mapping);
+	if (err)
+		pr_warn_ratelimited("inode %llu: writeback at release: %d\n",
+				    get_fuse_inode(inode)->nodeid, err);
 }
 
 /* Does @im's map use device @index? */
@@ -682,8 +762,10 @@ static bool famfs_imap_uses(const struct famfs_imap *im, u32 index)
  * removed its entries: inodes being evicted and inodes of a super block
  * being unmounted are there too. No inode reference is taken (igrab() fails
  * on those, and a reference would keep an unmounting super block busy):
- * FAMFS_I_DETACHING keeps the inode's eviction from finishing while we work
- * on it. Sleeps; process context.
+ * im->detaching, counted because the removals of two devices walk at the
+ * same time, keeps the inode's eviction from finishing (and the inode and
+ * its map from being freed) until every walker is done with it. Sleeps;
+ * process context.
  */
 void famfs_conn_detach_dev(struct famfs_conn *fcf, u32 index)
 {
@@ -693,10 +775,9 @@ void famfs_conn_detach_dev(struct famfs_conn *fcf, u32 index)
 	im = list_first_entry_or_null(&fcf->inodes, struct famfs_imap, conn_node);
 	while (im) {
 		struct inode *inode = im->inode;
-		struct fuse_inode *fi = get_fuse_inode(inode);
 		struct famfs_imap *next;
 
-		set_bit(FAMFS_I_DETACHING, &fi->famfs_state);
+		im->detaching++;
 		spin_unlock(&fcf->inodes_lock);
 		if (famfs_imap_uses(im, index)) {
 			filemap_invalidate_lock(inode->i_mapping);
@@ -706,12 +787,14 @@ void famfs_conn_detach_dev(struct famfs_conn *fcf, u32 index)
 		}
 		cond_resched();
 		spin_lock(&fcf->inodes_lock);
-		/* still listed: its eviction waits for the bit */
+		/* still listed: its eviction waits for im->detaching */
 		next = list_is_last(&im->conn_node, &fcf->inodes) ? NULL :
 			list_next_entry(im, conn_node);
-		clear_bit(FAMFS_I_DETACHING, &fi->famfs_state);
-		smp_mb__after_atomic();
-		wake_up_var(&fi->famfs_state);
+		if (!--im->detaching) {
+			/* the store before the waiter's check; wait_var_event() pairs */
+			smp_mb();
+			wake_up_var(&im->detaching);
+		}
 		im = next;
 	}
 	spin_unlock(&fcf->inodes_lock);
@@ -767,7 +850,9 @@ static int famfs_iomap_begin(struct inode *inode, loff_t pos, loff_t length,
 	if (fmap_resolve(im->fmap, pos, &loc))
 		return -EIO;
 	dev = &fcf->dev[loc.devindex];	/* registered: checked at open */
-	if ((flags & IOMAP_WRITE) && !dev->writable)
+	/* a block device may be made read-only later (BLKROSET) */
+	if ((flags & IOMAP_WRITE) &&
+	    (!dev->writable || (dev->bdev && bdev_read_only(dev->bdev))))
 		return -EROFS;
 	addr = dev->part_off + loc.offset;
 	/* To the end of the extent or chunk, and of the file's last page, */
@@ -810,6 +895,48 @@ ssize_t fuse_famfs_read_iter(struct kiocb *iocb, struct iov_iter *to)
 }
 
 /*
+ * A write by a task without CAP_FSETID strips set-id bits, as Linux does
+ * for every file system (should_remove_suid(), 6.2+: setattr_should_drop_
+ * suidgid()): set-user-ID always, set-group-ID if group-executable (6.2+:
+ * also if the writer is not in the file's group). famfs.ko never shows
+ * them (fuse_famfs_attr()), so file_remove_privs() cannot see them: the
+ * server's bits are remembered per inode, and the kill is a SETATTR of the
+ * mode (ATTR_FORCE, as file_remove_privs() does: the writer need not own
+ * the file), which the server logs for every host. famfs keeps no
+ * security.* xattrs, so nothing else needs removing. Inode lock held.
+ */
+static int famfs_kill_setid(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+	struct fuse_inode *fi = get_fuse_inode(inode);
+	umode_t have = 0, kill = 0;
+	struct iattr attr = {};
+
+	if (test_bit(FAMFS_I_SETUID, &fi->famfs_state))
+		have |= S_ISUID;
+	if (test_bit(FAMFS_I_SETGID, &fi->famfs_state))
+		have |= S_ISGID;
+	if (!have)
+		return 0;
+	kill = have & S_ISUID;
+	if ((have & S_ISGID) && (inode->i_mode & S_IXGRP))
+		kill |= S_ISGID;
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+	if ((have & S_ISGID) && !in_group_p(inode->i_gid))
+		kill |= S_ISGID;
+#endif
+	if (!kill || capable(CAP_FSETID))
+		return 0;
+	attr.ia_valid = ATTR_MODE | ATTR_FORCE;
+	attr.ia_mode = (inode->i_mode & ~(S_ISUID | S_ISGID)) | (have & ~kill);
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	return notify_change(file_mnt_idmap(file), file_dentry(file), &attr, NULL);
+#else
+	return notify_change(file_mnt_user_ns(file), file_dentry(file), &attr, NULL);
+#endif
+}
+
+/*
  * Writes never extend a famfs file: one that starts at or past EOF fails
  * with EFBIG, one that straddles EOF is cut short there (the server's rules).
  */
@@ -834,16 +961,9 @@ ssize_t fuse_famfs_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		goto out;
 	}
 	iov_iter_truncate(from, size - iocb->ki_pos);
-	/*
-	 * famfs keeps no security.* xattrs, so only set-id bits can need
-	 * removing; file_remove_privs() would otherwise ask the server for
-	 * security.capability (a GETXATTR upcall) on every write.
-	 */
-	if (inode->i_mode & (S_ISUID | S_ISGID)) {
-		ret = file_remove_privs(iocb->ki_filp);
-		if (ret)
-			goto out;
-	}
+	ret = famfs_kill_setid(iocb->ki_filp);
+	if (ret)
+		goto out;
 	ret = dax_iomap_rw(iocb, from, &famfs_iomap_ops);
 out:
 	inode_unlock(inode);
