@@ -94,15 +94,21 @@ struct famfs_daxdev_out {
  *           FAMFS_DAXDEV_SERVER_DATA: files on @index are served by the
  *              server's READ/WRITE (a device the kernel refused)
  *   reserved  0
+ * A block device is claimed exclusively (the block layer's holder: the
+ * server's file) until the connection goes: no file system, device-mapper
+ * table, md array or swap can take it meanwhile.
  * Errors: EPERM (not a famfs-capable mount, or no CAP_SYS_RAWIO), EINVAL
  * (index out of range, bad flags or reserved, not mounted yet), EBADF,
- * EBUSY (index already registered), EOPNOTSUPP (fd is not a device this
- * kernel can map, e.g. a character devdax device without famfs_dax.ko, a
- * block device without DAX, a regular file, or a device that another famfs
- * mount or DAX file system of this host maps already: one DAX user per
- * device and host), EACCES (fd not open for reading). An fd not open for
- * writing is accepted on a read-write mount too: writes to its files fail
- * with EROFS (write(2)) or SIGBUS (a write fault).
+ * EBUSY (index already registered, or a block device that another owner
+ * holds: a mounted file system, device-mapper, md, swap, an O_EXCL open),
+ * EOPNOTSUPP (fd is not a device this kernel can map, e.g. a character
+ * devdax device without famfs_dax.ko, a block device without DAX, a regular
+ * file, or a device that another famfs mount or DAX file system of this
+ * host maps already: one DAX user per device and host), EACCES (fd not
+ * open for reading). An fd not open for writing is accepted on a
+ * read-write mount too, and a block device that is read-only (BLKROSET,
+ * at registration or later) is read-only whatever the fd: writes to its
+ * files fail with EROFS (write(2)) or SIGBUS (a write fault).
  * An fmap whose extent names an index that is not registered, or that
  * leaves its device, fails the open with EIO.
  */

@@ -25,14 +25,20 @@
  * (famfs_conn_detach_dev()) before the callback returns: the pages go next.
  *
  * One DAX user per device and host: fs/dax keeps one owner per page
- * (page->mapping), so a device that another holder (a second famfs mount,
- * xfs/ext4 -o dax) already has is refused with EOPNOTSUPP, and the server
- * serves that mount's data itself.
+ * (page->mapping). A pmem block device is claimed exclusively (the block
+ * layer's holder, as a mounted file system, device-mapper, md and swap
+ * claim theirs) for as long as famfs.ko maps it: while ext4 or xfs has it
+ * mounted, or device-mapper has a table on it, registration fails with
+ * EBUSY; while famfs.ko maps it, they cannot take it. A second famfs mount
+ * of the device on this host is refused with EOPNOTSUPP, and its server
+ * serves that mount's data itself. A read-only block device (BLKROSET,
+ * blockdev --setro) is read-only to famfs.ko whatever fd it came from.
  *
  * Locking: fcf->lock serialises registration; an entry is published once
  * (smp_store_release of its kind) and read without the lock afterwards.
  * dev->bad_lock (a spinlock) guards the bad ranges. famfs_holder_srcu
  * keeps a pmem holder callback's device entry alive until it returns.
+ * famfs_claims_lock: the list of claimed block devices, and claiming.
  */
 #include "fuse_i.h"
 #include "famfs_priv.h"
@@ -178,21 +184,80 @@ static const struct dax_holder_operations famfs_pmem_holder_ops = {
 	.notify_failure = famfs_pmem_notify_failure,
 };
 
+/* ------------------------------------------------------------ claims */
+
+/* Block devices famfs.ko has claimed (famfs_daxdev.claim_node). */
+static DEFINE_MUTEX(famfs_claims_lock);
+static LIST_HEAD(famfs_claims);
+
+/*
+ * Claim @bdev exclusively for @dev, with the server's file @f as the
+ * holder: a server that opened the device O_EXCL (famfs_fused does) holds
+ * it with that same file, and the block layer lets a holder claim again.
+ * Returns 0; -EOPNOTSUPP if another famfs mount of this host has claimed
+ * it (that mount maps it, this one's server serves its data); -EBUSY if
+ * any other owner has (a mounted file system, device-mapper, md, swap,
+ * another process's O_EXCL open); or another -errno.
+ */
+static int famfs_dev_claim(struct famfs_daxdev *dev, struct block_device *bdev,
+			   struct file *f)
+{
+	struct famfs_daxdev *other;
+	void *claim;
+	int err = 0;
+
+	mutex_lock(&famfs_claims_lock);
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+	claim = bdev_file_open_by_dev(bdev->bd_dev, BLK_OPEN_READ, f, NULL);
+#else
+	claim = blkdev_get_by_dev(bdev->bd_dev, FMODE_READ | FMODE_EXCL, f);
+#endif
+	if (IS_ERR(claim)) {
+		err = PTR_ERR(claim);
+		list_for_each_entry(other, &famfs_claims, claim_node)
+			if (err == -EBUSY && other->bdev->bd_dev == bdev->bd_dev)
+				err = -EOPNOTSUPP;
+	} else {
+		dev->claim = claim;
+		list_add(&dev->claim_node, &famfs_claims);
+	}
+	mutex_unlock(&famfs_claims_lock);
+	return err;
+}
+
+static void famfs_dev_unclaim(struct famfs_daxdev *dev)
+{
+	if (!dev->claim)
+		return;
+	mutex_lock(&famfs_claims_lock);
+	list_del(&dev->claim_node);
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+	bdev_fput(dev->claim);
+#else
+	blkdev_put(dev->claim, FMODE_READ | FMODE_EXCL);
+#endif
+	mutex_unlock(&famfs_claims_lock);
+	dev->claim = NULL;
+}
+
 /* ------------------------------------------------------------ attach */
 
 /*
  * @f is a block device: serve it by DAX if it is an fsdax pmem device that
- * no one else holds. fs_dax_get_by_bdev() takes its reference before it
- * tries the holder slot and leaks it when the slot is taken, so ask without
- * a holder first (a reference, always), and only for the slot when it is
- * free; a holder that wins the slot in between still costs that leaked
- * reference (fs/dax's, not fixable from here).
+ * no one else holds: claimed exclusively first (famfs_dev_claim()), then
+ * its dax_device's holder slot. fs_dax_get_by_bdev() takes its reference
+ * before it tries the holder slot and leaks it when the slot is taken, so
+ * ask without a holder first (a reference, always), and only for the slot
+ * when it is free; a holder that wins the slot in between still costs that
+ * leaked reference (fs/dax's, not fixable from here). A block device that
+ * is read-only (bdev_read_only()) is served read-only, whatever @f's mode.
  */
 static int famfs_dev_attach_pmem(struct famfs_daxdev *dev, struct file *f)
 {
 	struct block_device *bdev = I_BDEV(f->f_mapping->host);
 	struct dax_device *dax_dev, *held = NULL;
 	u64 part_off = 0;
+	int err;
 
 	dax_dev = fs_dax_get_by_bdev(bdev, &part_off, NULL, NULL);
 	if (!dax_dev) {
@@ -200,15 +265,31 @@ static int famfs_dev_attach_pmem(struct famfs_daxdev *dev, struct file *f)
 			dev->index, bdev);
 		return -EOPNOTSUPP;
 	}
+	dev->bdev = bdev;
+	err = famfs_dev_claim(dev, bdev, f);
+	if (err) {
+		fs_put_dax(dax_dev, NULL);
+		dev->bdev = NULL;
+		if (err == -EOPNOTSUPP)
+			pr_info("device %u: %pg is mapped by another famfs mount on this host: its files are served by the server\n",
+				dev->index, bdev);
+		else
+			pr_info("device %u: %pg is in use by another file system or driver (%d): refused\n",
+				dev->index, bdev, err);
+		return err;
+	}
 	if (!dax_holder(dax_dev))
 		held = fs_dax_get_by_bdev(bdev, &part_off, dev, &famfs_pmem_holder_ops);
 	fs_put_dax(dax_dev, NULL);	/* the holder-less reference */
 	if (!held) {
-		pr_info("device %u: %pg is mapped by another famfs mount or DAX file system on this host: its files are served by the server\n",
+		famfs_dev_unclaim(dev);
+		dev->bdev = NULL;
+		pr_info("device %u: %pg is mapped by another DAX user on this host: its files are served by the server\n",
 			dev->index, bdev);
 		return -EOPNOTSUPP;
 	}
-	dev->bdev = bdev;
+	if (bdev_read_only(bdev))
+		dev->writable = false;
 	dev->dax_dev = held;
 	dev->part_off = part_off;
 	dev->size = bdev_nr_bytes(bdev);
@@ -252,6 +333,7 @@ static void famfs_dev_detach(struct famfs_daxdev *dev)
 		fs_put_dax(dev->dax_dev, dev);
 		/* a callback that read the holder before is done */
 		synchronize_srcu(&famfs_holder_srcu);
+		famfs_dev_unclaim(dev);
 	}
 	if (dev->kind == FAMFS_DEV_DEVDAX)
 		famfs_devdax_detach(dev);

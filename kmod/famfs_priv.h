@@ -29,9 +29,16 @@ struct famfs_daxdev {
 	int kind;			/* enum famfs_dev_kind, published last */
 	u32 index;
 	struct famfs_conn *fcf;		/* its table (removal walks its mapped inodes) */
-	bool writable;			/* the server's fd was open for writing */
+	bool writable;			/* open for writing, and (pmem) not read-only */
 	struct file *file;		/* our reference to the server's fd */
 	struct block_device *bdev;	/* FAMFS_DEV_PMEM */
+	/*
+	 * FAMFS_DEV_PMEM: our exclusive claim of bdev (famfs_dev.c): the
+	 * block device file (6.9+) or block_device (6.1) that releases it,
+	 * and our entry on the list of devices famfs.ko has claimed.
+	 */
+	void *claim;
+	struct list_head claim_node;
 	struct dax_device *dax_dev;
 	u64 part_off;			/* byte offset of bdev on dax_dev */
 	u64 size;			/* bytes addressable through this device */
