@@ -173,6 +173,34 @@ int cli_become_owner(unsigned int uid, unsigned int gid);
 /** cli_famfs_xattr() - read xattr @name of @path as a NUL-terminated string; length or -errno. */
 ssize_t cli_famfs_xattr(const char *path, const char *name, char *buf, size_t size);
 
+/** cli_famfs_module_loaded() - is the famfs kernel module (famfs.ko) loaded (/sys/module/famfs)? */
+bool cli_famfs_module_loaded(void);
+
+/**
+ * cli_famfs_module_installed() - is famfs.ko installed for the running
+ * kernel: named in /lib/modules/$(uname -r)/modules.dep (a file famfs.ko,
+ * compressed or not), so that modprobe famfs would load it?
+ */
+bool cli_famfs_module_installed(void);
+
+/**
+ * cli_famfs_load_module() - ask the kernel for the file system type
+ * "famfs" (fsopen(2)), as mount(2) of that type does: if famfs.ko is
+ * installed and not loaded, the kernel loads it (its alias fs-famfs), and
+ * famfs_fused then mounts through it. Needs CAP_SYS_ADMIN; returns
+ * cli_famfs_module_loaded() afterwards.
+ */
+bool cli_famfs_load_module(void);
+
+/**
+ * cli_data_path() - the data path of the famfs mount at @root, in words,
+ * from its server's user.famfs.stats: "kernel DAX (...)" when the kernel
+ * maps the files itself, "server (why)" when the server moves the data.
+ * Returns @buf (NUL-terminated, truncated to @size), or NULL if @root's
+ * server does not say.
+ */
+const char *cli_data_path(const char *root, char *buf, size_t size);
+
 /**
  * cli_famfs_create() - create file @path in a famfs mount with its final
  * @size (bytes) and @mode: open(O_CREAT|O_EXCL), optionally set its stripe
@@ -214,6 +242,30 @@ int cli_devdax_mode(const struct cli_cmd *cmd, const char *dev, bool kernel);
 extern const struct cli_cmd cli_cmd_mkfs, cli_cmd_fsck, cli_cmd_logplay, cli_cmd_mount,
     cli_cmd_umount, cli_cmd_mkdir, cli_cmd_creat, cli_cmd_cp, cli_cmd_getmap, cli_cmd_verify,
     cli_cmd_flush, cli_cmd_chkread, cli_cmd_mkmeta, cli_cmd_devadd, cli_cmd_daxdev;
+
+struct famfs_dev;
+
+/**
+ * cli_mkfs_devdax_ok() - may mkfs format @path, if it is a devdax device:
+ * only while device_dax or famfs_dax drives it (bound to kmem it is system
+ * RAM; bound to nothing it cannot be opened). Checked before anything opens
+ * @path. Returns CLI_OK (anything that is not a devdax device passes), or
+ * CLI_FAIL with the refusal printed.
+ */
+int cli_mkfs_devdax_ok(const struct cli_cmd *cmd, const char *path);
+
+/**
+ * cli_mkfs_open() - open @path to rewrite it from scratch (mkfs, mkfs -k,
+ * each device of a multi-device mkfs): refused, -f or not, unless it is
+ * memory that nobody on this host uses. A block device is opened
+ * exclusively (O_EXCL, held until *@out is closed, as mkfs.ext4 does) and
+ * must support DAX; a devdax device must pass cli_mkfs_devdax_ok() and be
+ * open or mapped by no other process; no famfs opener of this host may have
+ * it (the in-use lock and the writer lock are taken, held until closed).
+ * Every refusal is printed; returns CLI_OK with *@out open read-write, or
+ * CLI_FAIL.
+ */
+int cli_mkfs_open(const struct cli_cmd *cmd, const char *path, struct famfs_dev **out);
 
 /* What famfs mkfs was asked for (cli/mkfs.c), for cli_mkfs_devices(). */
 struct cli_mkfs_opts {

@@ -33,6 +33,11 @@ static const char *why(int rc)
 		       "tests) or larger than 1 PiB";
 	case -EBUSY:
 		return "in use by famfs on this host (mounted, or being read); unmount it first";
+	case -ETXTBSY:
+		return "in use by another file system or driver on this host (mounted, or held by "
+		       "device-mapper, md or swap)";
+	case -ENOTBLK:
+		return "a block device without DAX: famfs keeps files in memory it maps";
 	case -EOVERFLOW:
 		return "the file system has 32 devices already";
 	case -ENOSPC:

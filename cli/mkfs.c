@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /* famfs mkfs: create a file system on a memory device or image file. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <uuid/uuid.h>
 
 #include "cli.h"
+#include "daxbind.h"
 #include "fs.h"
 #include "identity.h"
 #include "resolve.h"
@@ -36,32 +38,116 @@ static const struct cli_opt opts[] = {
     {0},
 };
 
-/* mkfs -f -k: make DEVICE hold no famfs: zero its superblock (the log stays, unreachable). */
-static int kill_sb(const struct cli_cmd *cmd, const char *path, bool verbose)
+#define IN_USE_BY_FAMFS                                                                            \
+	"in use by famfs on this host (mounted, as master or client, or being read); unmount it "  \
+	"first"
+
+int cli_mkfs_devdax_ok(const struct cli_cmd *cmd, const char *path)
+{
+	struct stat st;
+	char drv[64];
+
+	if (stat(path, &st) == 0 && S_ISCHR(st.st_mode) &&
+	    famfs_daxdev_driver(st.st_rdev, drv, sizeof(drv)) == 0) {
+		if (!strcmp(drv, "kmem"))
+			return cli_error(cmd,
+					 "%s is system RAM (bound to kmem): famfs mkfs never "
+					 "overwrites memory in use; give it back first (daxctl "
+					 "reconfigure-device -m devdax)",
+					 path);
+		if (!drv[0])
+			return cli_error(cmd,
+					 "%s is bound to no driver: bind it to device_dax first "
+					 "(daxctl reconfigure-device -m devdax)",
+					 path);
+		if (strcmp(drv, FAMFS_DEVDAX_DRIVER) && strcmp(drv, FAMFS_DAX_DRIVER))
+			return cli_error(cmd, "%s is bound to %s, not to %s or %s: refused", path,
+					 drv, FAMFS_DEVDAX_DRIVER, FAMFS_DAX_DRIVER);
+	}
+	return CLI_OK;
+}
+
+int cli_mkfs_open(const struct cli_cmd *cmd, const char *path, struct famfs_dev **out)
 {
 	struct famfs_dev *dev;
-	uint8_t *win;
-	int rc = famfs_dev_open(path, FAMFS_DEV_WRITE, &dev);
+	struct stat st;
+	pid_t pid;
+	int rc;
 
+	if (stat(path, &st) < 0)
+		return cli_error(cmd, "%s: %s", path, strerror(errno));
+	if (cli_mkfs_devdax_ok(cmd, path) != CLI_OK)
+		return CLI_FAIL;
+	rc = famfs_dev_open(path, FAMFS_DEV_WRITE | FAMFS_DEV_EXCL, &dev);
+	if (rc == -EBUSY)
+		return cli_error(cmd, "%s: " IN_USE_BY_FAMFS, path);
+	if (rc == -ETXTBSY)
+		return cli_error(
+		    cmd,
+		    "%s is in use by another file system or driver on this host "
+		    "(mounted, or held by device-mapper, md or swap): famfs mkfs never "
+		    "overwrites a device in use, even with -f",
+		    path);
 	if (rc)
 		return cli_error(cmd, "%s: %s", path,
 				 rc == -ENODEV ? "not a regular file, devdax or block device"
 					       : strerror(-rc));
-	if (dev->size < sizeof(struct famfs_superblock)) {
+	if (dev->kind == FAMFS_DEV_PMEM && !dev->dax) {
 		famfs_dev_close(dev);
-		return cli_error(cmd, "%s: too small to hold a famfs superblock", path);
+		return cli_error(cmd,
+				 "%s is a block device with no DAX (sysfs queue/dax is not 1): "
+				 "famfs keeps files in memory it maps: use an fsdax pmem device "
+				 "(/dev/pmemX), a devdax device (/dev/daxX.Y) or an image file",
+				 path);
 	}
-	/* As mkfs: never under any famfs server on this host, master or client. */
+	/* Every famfs server on this host holds the in-use lock, master or
+	 * client: reformatting under a client would make it serve old names
+	 * over new files' bytes. */
 	rc = famfs_dev_claim(dev);
 	if (rc == 0)
 		rc = famfs_dev_lock(dev, false);
 	if (rc) {
 		famfs_dev_close(dev);
 		return cli_error(cmd, "%s: %s", path,
-				 rc == -EBUSY || rc == -EWOULDBLOCK
-				     ? "in use by famfs on this host (mounted, as master or "
-				       "client, or being read); unmount it first"
-				     : strerror(-rc));
+				 rc == -EBUSY || rc == -EWOULDBLOCK ? IN_USE_BY_FAMFS
+								    : strerror(-rc));
+	}
+	/* A devdax device has no O_EXCL: any other process that uses it. */
+	pid = dev->kind == FAMFS_DEV_DAX ? famfs_daxdev_busy(st.st_rdev, st.st_dev, st.st_ino) : 0;
+	if (pid) {
+		char comm[64] = "?";
+		char cpath[64];
+		FILE *f;
+
+		snprintf(cpath, sizeof(cpath), "/proc/%d/comm", (int)pid);
+		f = fopen(cpath, "r");
+		if (f) {
+			if (fgets(comm, sizeof(comm), f))
+				comm[strcspn(comm, "\n")] = '\0';
+			fclose(f);
+		}
+		famfs_dev_close(dev);
+		return cli_error(cmd,
+				 "%s is in use by process %d (%s), which has it open or mapped: "
+				 "famfs mkfs never overwrites a device in use, even with -f",
+				 path, (int)pid, comm);
+	}
+	*out = dev;
+	return CLI_OK;
+}
+
+/* mkfs -f -k: make DEVICE hold no famfs: zero its superblock (the log stays, unreachable). */
+static int kill_sb(const struct cli_cmd *cmd, const char *path, bool verbose)
+{
+	struct famfs_dev *dev;
+	uint8_t *win;
+	int rc;
+
+	if (cli_mkfs_open(cmd, path, &dev) != CLI_OK)
+		return CLI_FAIL;
+	if (dev->size < sizeof(struct famfs_superblock)) {
+		famfs_dev_close(dev);
+		return cli_error(cmd, "%s: too small to hold a famfs superblock", path);
 	}
 	/* As famfs_mkfs() does first: through the window, flushed, synced. */
 	win = famfs_dev_map(dev, sizeof(struct famfs_superblock));
@@ -147,6 +233,8 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 				 famfs_identity_path(), strerror(-rc));
 
 	if (stat(path, &st) == 0) {
+		if (cli_mkfs_devdax_ok(cmd, path) != CLI_OK)
+			return CLI_FAIL;
 		rc = famfs_fs_probe(path, &old);
 		if (rc < 0)
 			return cli_error(cmd, "%s: %s", path, strerror(-rc));
@@ -179,11 +267,8 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 					 strerror(-rc));
 	}
 
-	rc = famfs_dev_open(path, FAMFS_DEV_WRITE, &dev);
-	if (rc)
-		return cli_error(cmd, "%s: %s", path,
-				 rc == -ENODEV ? "not a regular file, devdax or block device"
-					       : strerror(-rc));
+	if (cli_mkfs_open(cmd, path, &dev) != CLI_OK)
+		return CLI_FAIL;
 	/* Every refusal below reports from @dev: close it only afterwards. */
 	min_size = unit == FAMFS_ALLOC_UNIT ? FAMFS_MIN_DEVSIZE : FAMFS_MIN_DEVSIZE_4K;
 	if (dev->size < min_size && !small) {
@@ -198,20 +283,6 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		rc = cli_error(cmd, "%s is %s: no room for a %s log and any data", path,
 			       cli_fmt_size(dev->size, b1, sizeof(b1)),
 			       cli_fmt_size(log_len, b2, sizeof(b2)));
-		goto out;
-	}
-	/* Every famfs server on this host holds the in-use lock, master or client:
-	 * reformatting under a client would make it serve old names over new
-	 * files' bytes. */
-	rc = famfs_dev_claim(dev);
-	if (rc == 0)
-		rc = famfs_dev_lock(dev, false);
-	if (rc) {
-		rc = cli_error(cmd, "%s: %s", path,
-			       rc == -EBUSY || rc == -EWOULDBLOCK
-				   ? "in use by famfs on this host (mounted, as master or "
-				     "client, or being read); unmount it first"
-				   : strerror(-rc));
 		goto out;
 	}
 	famfs_cache_forget(dev->path); /* what it held is gone */
@@ -246,10 +317,14 @@ const struct cli_cmd cli_cmd_mkfs = {
 	       "or a regular image file (--size creates it). This host becomes the file\n"
 	       "system's master, the only host that may add files; its identity is the uuid\n"
 	       "in /opt/famfs/system_uuid, or in the file named by $FAMFS_SYSTEM_UUID_FILE.\n"
-	       "mkfs refuses a device that already holds a famfs file system unless -f, and\n"
-	       "always (even with -f) refuses one that any famfs server on this host has\n"
-	       "open, master or client. -f -k wipes a famfs (its superblock) instead of\n"
-	       "creating one. `mkfs.famfs` is the same command.\n\n"
+	       "mkfs refuses a device that already holds a famfs file system unless -f.\n"
+	       "-f means \"overwrite a famfs\", never \"overwrite something in use\": mkfs\n"
+	       "always refuses a device that any famfs server on this host has open, a\n"
+	       "block device that another file system or driver holds (it opens it O_EXCL,\n"
+	       "as mkfs.ext4 does), a block device without DAX, and a devdax device that\n"
+	       "another process has open or mapped, that is system RAM (kmem) or that no\n"
+	       "driver drives. -f -k wipes a famfs (its superblock) instead of creating\n"
+	       "one. `mkfs.famfs` is the same command.\n\n"
 	       "Several DEVICEs make one file system over all of them: the first is the\n"
 	       "primary (superblock and log), each other one gets a secondary superblock\n"
 	       "and an ADD_DAXDEV log entry (device 1, 2, ... in the order given). Image\n"

@@ -13,16 +13,16 @@
 #include "resolve.h"
 #include "super.h"
 
-/* Is @a the same device node or image file as @b? */
-static bool same(const struct famfs_dev *a, const struct famfs_dev *b)
+/* Is @x (stat of a path) the same device node or image file as the open @b? */
+static bool same_node(const struct stat *x, const struct famfs_dev *b)
 {
-	struct stat x, y;
+	struct stat y;
 
-	if (fstat(a->fd, &x) < 0 || fstat(b->fd, &y) < 0)
+	if (fstat(b->fd, &y) < 0)
 		return false;
-	if (S_ISREG(x.st_mode))
-		return S_ISREG(y.st_mode) && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
-	return (x.st_mode & S_IFMT) == (y.st_mode & S_IFMT) && x.st_rdev == y.st_rdev;
+	if (S_ISREG(x->st_mode))
+		return S_ISREG(y.st_mode) && x->st_dev == y.st_dev && x->st_ino == y.st_ino;
+	return (x->st_mode & S_IFMT) == (y.st_mode & S_IFMT) && x->st_rdev == y.st_rdev;
 }
 
 /* Refuse @path if it holds a famfs (without -f); create or resize it with --size. */
@@ -35,6 +35,8 @@ static int prepare(const struct cli_cmd *cmd, const struct cli_mkfs_opts *o, con
 	int rc;
 
 	if (stat(path, &st) == 0) {
+		if (cli_mkfs_devdax_ok(cmd, path) != CLI_OK)
+			return CLI_FAIL;
 		rc = famfs_fs_probe(path, &old);
 		if (rc < 0)
 			return cli_error(cmd, "%s: %s", path, strerror(-rc));
@@ -69,19 +71,22 @@ static int prepare(const struct cli_cmd *cmd, const struct cli_mkfs_opts *o, con
 	return CLI_OK;
 }
 
-/* Open, size-check and claim device @i; CLI_OK or the exit status after the message. */
+/* Open (cli_mkfs_open(): claimed, in use refused) and size-check device @i; CLI_OK or the exit
+ * status after the message. */
 static int open_one(const struct cli_cmd *cmd, const struct cli_mkfs_opts *o, const char *path,
 		    struct famfs_dev **devs, int i)
 {
 	uint64_t min = o->unit == FAMFS_ALLOC_UNIT ? FAMFS_MIN_DEVSIZE : FAMFS_MIN_DEVSIZE_4K;
+	struct stat st;
 	char b1[32];
-	int rc;
 
-	rc = famfs_dev_open(path, FAMFS_DEV_WRITE, &devs[i]);
-	if (rc)
-		return cli_error(cmd, "%s: %s", path,
-				 rc == -ENODEV ? "not a regular file, devdax or block device"
-					       : strerror(-rc));
+	/* given twice: opening it again would find it in use (by us) */
+	for (int k = 0; k < i && stat(path, &st) == 0; k++)
+		if (same_node(&st, devs[k]))
+			return cli_usage_error(cmd, "%s is given twice (as %s too)", path,
+					       devs[k]->path);
+	if (cli_mkfs_open(cmd, path, &devs[i]) != CLI_OK)
+		return CLI_FAIL;
 	if (devs[i]->size < min && !o->small)
 		return cli_error(cmd, "%s is %s; famfs needs at least %s (--allow-small for tests)",
 				 path, cli_fmt_size(devs[i]->size, b1, sizeof(b1)),
@@ -90,9 +95,6 @@ static int open_one(const struct cli_cmd *cmd, const struct cli_mkfs_opts *o, co
 		return cli_error(cmd, "%s is %s: a device of several needs 4 MiB to 1 PiB", path,
 				 cli_fmt_size(devs[i]->size, b1, sizeof(b1)));
 	for (int k = 0; k < i; k++) {
-		if (same(devs[i], devs[k]))
-			return cli_usage_error(cmd, "%s is given twice (as %s too)", path,
-					       devs[k]->path);
 		if ((devs[i]->kind == FAMFS_DEV_FILE) != (devs[k]->kind == FAMFS_DEV_FILE))
 			return cli_usage_error(cmd,
 					       "%s is %s, %s is %s: image files go only with "
@@ -100,16 +102,6 @@ static int open_one(const struct cli_cmd *cmd, const struct cli_mkfs_opts *o, co
 					       path, famfs_dev_kind_name(devs[i]->kind),
 					       devs[k]->path, famfs_dev_kind_name(devs[k]->kind));
 	}
-	/* As for one device: never under any famfs server on this host. */
-	rc = famfs_dev_claim(devs[i]);
-	if (rc == 0)
-		rc = famfs_dev_lock(devs[i], false);
-	if (rc)
-		return cli_error(cmd, "%s: %s", path,
-				 rc == -EBUSY || rc == -EWOULDBLOCK
-				     ? "in use by famfs on this host (mounted, as master or "
-				       "client, or being read); unmount it first"
-				     : strerror(-rc));
 	return CLI_OK;
 }
 

@@ -12,6 +12,8 @@
 #include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <linux/securebits.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/vfs.h>
 #include <sys/xattr.h>
 
@@ -85,6 +87,88 @@ ssize_t cli_famfs_xattr(const char *path, const char *name, char *buf, size_t si
 		return -errno;
 	buf[n] = '\0';
 	return n;
+}
+
+bool cli_famfs_module_loaded(void)
+{
+	return access("/sys/module/famfs", F_OK) == 0;
+}
+
+bool cli_famfs_module_installed(void)
+{
+	char path[PATH_MAX], line[PATH_MAX + 256];
+	struct utsname u;
+	bool found = false;
+	FILE *f;
+
+	if (uname(&u) < 0)
+		return false;
+	snprintf(path, sizeof(path), "/lib/modules/%s/modules.dep", u.release);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':'), *base;
+
+		if (!colon)
+			continue;
+		*colon = '\0';
+		base = strrchr(line, '/') ? strrchr(line, '/') + 1 : line;
+		found = !strncmp(base, "famfs.ko", 8) && (!base[8] || base[8] == '.');
+	}
+	fclose(f);
+	return found;
+}
+
+bool cli_famfs_load_module(void)
+{
+	long fd;
+
+	if (cli_famfs_module_loaded())
+		return true;
+	fd = syscall(SYS_fsopen, "famfs", 1 /* FSOPEN_CLOEXEC */);
+	if (fd >= 0)
+		close((int)fd);
+	return cli_famfs_module_loaded();
+}
+
+/* The value of line "@key VALUE" of @text into @out ("" if none). */
+static void stats_value(const char *text, const char *key, char *out, size_t size)
+{
+	size_t klen = strlen(key);
+
+	out[0] = '\0';
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		if (!strncmp(l, key, klen) && l[klen] == ' ') {
+			size_t n = strcspn(l + klen + 1, "\n");
+
+			snprintf(out, size, "%.*s", (int)n, l + klen + 1);
+			return;
+		}
+	}
+}
+
+const char *cli_data_path(const char *root, char *buf, size_t size)
+{
+	char stats[8192], fmap[32], data[40];
+
+	if (cli_famfs_xattr(root, "user.famfs.stats", stats, sizeof(stats)) <= 0)
+		return NULL;
+	stats_value(stats, "fmap", fmap, sizeof(fmap));
+	stats_value(stats, "data", data, sizeof(data));
+	if (!strcmp(data, "kernel-dax"))
+		snprintf(buf, size, "kernel DAX (the kernel maps every file to the device)");
+	else if (!strcmp(data, "kernel-maps-server-data"))
+		snprintf(buf, size, "server (the kernel cannot map this device: see dmesg)");
+	else if (!strcmp(fmap, "offered-declined"))
+		snprintf(buf, size, "server (famfs mode declined: -o nofmap)");
+	else if (!strcmp(fmap, "not-offered") && !cli_famfs_module_loaded())
+		snprintf(buf, size, "server (famfs.ko is not loaded)");
+	else if (!strcmp(fmap, "not-offered"))
+		snprintf(buf, size, "server (the kernel did not offer famfs mode)");
+	else
+		return NULL;
+	return buf;
 }
 
 int cli_famfs_create_fd(const char *path, uint64_t size, mode_t mode, const char *stripe, int *fdp)

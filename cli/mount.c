@@ -35,7 +35,7 @@ enum { OPT_BOUNCEDAX = 256, OPT_DEVDAX };
 
 static int run(const struct cli_cmd *cmd, int argc, char **argv)
 {
-	char fused[PATH_MAX + 16], opts[1024] = "", mntreal[PATH_MAX], role[16];
+	char fused[PATH_MAX + 16], opts[1024] = "", mntreal[PATH_MAX], role[16], how[96];
 	const char *arg, *fargv[10];
 	bool ro = false, debug = false, remount = false, devdax = false;
 	int c, n = 0, status, verbose = 0, role_opt = 0;
@@ -145,9 +145,17 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		return cli_error(cmd, "waitpid: %s", strerror(errno));
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return cli_error(cmd, "mounting %s on %s failed", dev, mnt);
-	if (verbose && realpath(mnt, mntreal) &&
+	/* Which data path the mount got, and why the slow one if so. */
+	if (realpath(mnt, mntreal) &&
 	    cli_famfs_xattr(mntreal, "user.famfs.role", role, sizeof(role)) > 0)
-		printf("famfs mount: %s on %s: %s\n", dev, mntreal, role);
+		printf("famfs mount: %s on %s: %s, data path: %s\n", dev, mntreal, role,
+		       cli_data_path(mntreal, how, sizeof(how)) ?: "unknown");
+	if (!cli_famfs_module_loaded() && cli_famfs_module_installed())
+		fprintf(
+		    stderr,
+		    "famfs mount: warning: the famfs kernel module is installed but not loaded: "
+		    "the server moves every byte of file data; modprobe famfs (or load it at "
+		    "boot) and the kernel maps the files itself\n");
 	return CLI_OK;
 }
 
@@ -159,7 +167,7 @@ static const struct cli_opt opts[] = {
      false},
     {"timeout", 't', "SEC", "kernel attribute and entry cache time (-o timeout=SEC)", NULL, false},
     {"remount", 'R', NULL, "unmount MOUNTPOINT first if a famfs is mounted there", NULL, false},
-    {"verbose", 'v', NULL, "print the server's command line and the role mounted", NULL, false},
+    {"verbose", 'v', NULL, "print the server's command line", NULL, false},
     {"fuse", 'f', NULL, NULL, "famfs always mounts through FUSE (with the famfs module if loaded)",
      false},
     {"nofuse", 'F', NULL, NULL, "there is no standalone famfs file system here", false},
@@ -191,6 +199,12 @@ const struct cli_cmd cli_cmd_mount = {
 	       "second. A device can be mounted read-write once per host. famfs is always\n"
 	       "mounted nosuid,nodev: set-user-ID bits and device files in it have no effect.\n"
 	       "mount(8) works too: mount -t famfs DEVICE MOUNTPOINT, or a line in /etc/fstab.\n\n"
+	       "It prints the role mounted and the data path: kernel DAX when the famfs kernel\n"
+	       "module (famfs.ko) maps the files to the device itself, else the server, which\n"
+	       "then moves every byte (and why: the module is not loaded, it cannot map the\n"
+	       "device, -o nofmap). It warns when famfs.ko is installed but not loaded;\n"
+	       "mount -t famfs loads it (the kernel does for the file system type famfs),\n"
+	       "famfs mount does not.\n\n"
 	       "A devdax device (/dev/daxX.Y) is moved from device_dax to the famfs_dax\n"
 	       "driver when the famfs and famfs_dax kernel modules are loaded: the kernel\n"
 	       "then maps files straight to the device. It stays there after umount\n"

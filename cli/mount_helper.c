@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * mount.famfs: the helper mount(8) runs for `mount -t famfs DEVICE DIR` and
- * for fstab lines of type famfs. It turns mount(8)'s options into famfs
- * mount's and runs it: ro becomes -r; options that only mount(8) reads
+ * for fstab lines of type famfs. It asks the kernel for the file system type
+ * famfs first (which loads an installed famfs.ko, as mount(2) of any type
+ * does), then turns mount(8)'s options into famfs mount's and runs it: ro
+ * becomes -r; options that only mount(8) reads
  * (defaults, auto, noauto, nofail, user, _netdev, x-*, ...) are dropped;
  * famfs_fused's own (poll_ms=, timeout=, cache=, fmap=, nofmap) and the
  * generic ones (nosuid, noatime, ...) go to -o.
@@ -31,7 +33,8 @@ static bool userspace_only(const char *o)
 static void usage(FILE *out)
 {
 	fprintf(out, "Usage: mount.famfs DEVICE DIR [-sfnv] [-o OPTIONS]\n\n"
-		     "mount(8)'s helper for file system type famfs: runs famfs mount. OPTIONS:\n"
+		     "mount(8)'s helper for file system type famfs: loads the famfs kernel\n"
+		     "module if it is installed and not loaded, then runs famfs mount. OPTIONS:\n"
 		     "ro (a read-only client mount), famfs_fused's (poll_ms=N, timeout=S,\n"
 		     "cache=MODE, fmap=MODE, nofmap) and generic ones (nosuid, noatime, ...);\n"
 		     "defaults, auto, noauto, nofail, user, _netdev, x-* are mount(8)'s own.\n");
@@ -118,5 +121,8 @@ int cli_mount_helper(int argc, char **argv)
 	}
 	if (fake)
 		return CLI_OK;
+	/* mount -t famfs names the kernel's file system type famfs: like
+	 * mount(2) of any type, it loads the module that provides it. */
+	cli_famfs_load_module();
 	return cli_cmd_mount.run(&cli_cmd_mount, n, (char **)mnt_argv);
 }

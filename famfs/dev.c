@@ -93,6 +93,43 @@ out:
 	return rc;
 }
 
+/* Does the block device @rdev support DAX? sysfs queue/dax ("1"), on the
+ * disk of a partition. */
+static bool block_dax(dev_t rdev)
+{
+	static const char *const rel[] = {"queue/dax", "../queue/dax"};
+	char path[96], v[4] = "";
+
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		int fd;
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/%s", major(rdev), minor(rdev),
+			 rel[i]);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, v, sizeof(v) - 1);
+		close(fd);
+		return n > 0 && v[0] == '1';
+	}
+	return false;
+}
+
+/* Does a famfs opener of this host hold @path's in-use lock (famfs_dev_hold)? */
+static bool held_by_famfs(const char *path)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool held;
+
+	if (fd < 0)
+		return false;
+	held = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+	close(fd);
+	return held;
+}
+
 int famfs_dev_open(const char *path, unsigned int flags, struct famfs_dev **out)
 {
 	bool wr = flags & FAMFS_DEV_WRITE;
@@ -129,7 +166,8 @@ int famfs_dev_open(const char *path, unsigned int flags, struct famfs_dev **out)
 	} else if (S_ISBLK(st.st_mode)) {
 		dev->kind = FAMFS_DEV_PMEM;
 		dev->align = DIO_ALIGN;
-		oflags |= O_DIRECT;
+		dev->dax = block_dax(st.st_rdev);
+		oflags |= O_DIRECT | ((flags & FAMFS_DEV_EXCL) ? O_EXCL : 0);
 	} else {
 		rc = -ENODEV;
 		goto fail;
@@ -137,6 +175,8 @@ int famfs_dev_open(const char *path, unsigned int flags, struct famfs_dev **out)
 	dev->fd = open(dev->path, oflags);
 	if (dev->fd < 0) {
 		rc = -errno;
+		if (rc == -EBUSY && (oflags & O_EXCL) && !held_by_famfs(dev->path))
+			rc = -ETXTBSY;
 		goto fail;
 	}
 	if (dev->kind == FAMFS_DEV_PMEM && ioctl(dev->fd, BLKGETSIZE64, &dev->size) < 0) {
@@ -147,6 +187,15 @@ int famfs_dev_open(const char *path, unsigned int flags, struct famfs_dev **out)
 	return 0;
 fail:
 	famfs_dev_close(dev);
+	return rc;
+}
+
+int famfs_dev_open_served(const char *path, unsigned int flags, struct famfs_dev **out)
+{
+	int rc = famfs_dev_open(path, flags | FAMFS_DEV_EXCL, out);
+
+	if (rc == -EBUSY) /* another famfs server of this host claimed it */
+		rc = famfs_dev_open(path, flags & ~FAMFS_DEV_EXCL, out);
 	return rc;
 }
 

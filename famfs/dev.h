@@ -62,6 +62,7 @@ struct famfs_dev {
 	enum famfs_dev_kind kind;
 	bool writable;
 	bool famfs_dax; /* FAMFS_DEV_DAX bound to famfs_dax: read()/write(), no mmap */
+	bool dax;	/* FAMFS_DEV_PMEM: the block device supports DAX (sysfs queue/dax) */
 	uint64_t size;	/* bytes */
 	uint64_t align; /* mapping granularity in bytes */
 	uint8_t *map;	/* window [0, map_len), or NULL */
@@ -73,19 +74,37 @@ struct famfs_dev {
 
 /* famfs_dev_open() flags */
 #define FAMFS_DEV_WRITE 0x1 /* open read-write */
+#define FAMFS_DEV_EXCL	0x2 /* a block device: claim it (O_EXCL) against every other owner */
 
 /**
  * famfs_dev_open() - open a memory device or image file.
  * @path:  regular file, /dev/daxX.Y or a block device
- * @flags: FAMFS_DEV_WRITE for read-write
+ * @flags: FAMFS_DEV_WRITE for read-write; FAMFS_DEV_EXCL to open a block
+ *         device exclusively (O_EXCL) for as long as it stays open, as a
+ *         mounted file system, device-mapper, md or swap hold theirs: none
+ *         of them can take it meanwhile (no effect on files and devdax)
  * @out:   the device; free with famfs_dev_close()
  *
  * Size and alignment come from fstat (file), libdaxctl (devdax) or
- * BLKGETSIZE64 (block). Returns 0 or a negative errno: -ENOENT, -EACCES,
- * -ENODEV (not a file, devdax or block device), -EINVAL (a devdax device
- * libdaxctl does not know).
+ * BLKGETSIZE64 (block); whether a block device supports DAX from sysfs
+ * (@dev->dax). Returns 0 or a negative errno: -ENOENT, -EACCES, -ENODEV
+ * (not a file, devdax or block device), -EINVAL (a devdax device libdaxctl
+ * does not know); with FAMFS_DEV_EXCL, when another owner holds the block
+ * device: -EBUSY if a famfs opener of this host holds its in-use lock
+ * (famfs_dev_hold(): a server, fsck), else -ETXTBSY (a mounted file system,
+ * device-mapper, md, swap, another exclusive opener).
  */
 int famfs_dev_open(const char *path, unsigned int flags, struct famfs_dev **out);
+
+/**
+ * famfs_dev_open_served() - famfs_dev_open() for a device a server serves:
+ * a block device is opened exclusively (FAMFS_DEV_EXCL), or, if another
+ * famfs server of this host has claimed it already, shared with that one
+ * (its claim keeps every other owner out while it lasts). @flags:
+ * FAMFS_DEV_WRITE or 0. Returns famfs_dev_open()'s values; -ETXTBSY when
+ * another file system or driver holds the block device.
+ */
+int famfs_dev_open_served(const char *path, unsigned int flags, struct famfs_dev **out);
 
 /**
  * famfs_dev_create_file() - create or resize a regular image file to @size

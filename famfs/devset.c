@@ -146,7 +146,10 @@ int famfs_image_attach(struct famfs_image *im, uint32_t index, struct famfs_chec
 				set->hints, set->nhints, &chk, c);
 	if (rc)
 		return rc;
-	rc = famfs_dev_open(chk.path, im->fs->writable ? FAMFS_DEV_WRITE : 0, &dev);
+	if (set->flags & FAMFS_FS_EXCL) /* a server: claimed as the primary is */
+		rc = famfs_dev_open_served(chk.path, im->fs->writable ? FAMFS_DEV_WRITE : 0, &dev);
+	else
+		rc = famfs_dev_open(chk.path, im->fs->writable ? FAMFS_DEV_WRITE : 0, &dev);
 	if (!rc)
 		rc = famfs_dev_hold(dev);
 	if (rc)
@@ -384,9 +387,14 @@ int famfs_image_devadd(struct famfs_image *im, const char *path, unsigned int fl
 		return -EOVERFLOW;
 	if (famfs_log_free(im->fs) == 0)
 		return -ENOSPC;
-	rc = famfs_dev_open(path, FAMFS_DEV_WRITE, &dev);
+	/* never a device in use (O_EXCL), never a block device without DAX */
+	rc = famfs_dev_open(path, FAMFS_DEV_WRITE | FAMFS_DEV_EXCL, &dev);
 	if (rc)
 		return rc;
+	if (dev->kind == FAMFS_DEV_PMEM && !dev->dax) {
+		rc = -ENOTBLK;
+		goto out;
+	}
 	for (uint32_t i = 0; i < idx; i++) {
 		struct famfs_dev *o = famfs_image_dev(im, i);
 

@@ -157,6 +157,9 @@ int famfs_mkfs_devices(struct famfs_dev **devs, uint32_t n, uint64_t log_len, ui
  *               4 KiB; FAMFS_DAXDEV_SIZE_MIN with FAMFS_DEVADD_SMALL) or
  *               above FAMFS_DAXDEV_SIZE_MAX
  *  -EBUSY       a famfs opener on this host holds @path
+ *  -ETXTBSY     another owner holds the block device @path (a mounted file
+ *               system, device-mapper, md, swap: it is opened O_EXCL)
+ *  -ENOTBLK     @path is a block device without DAX
  *  -EOVERFLOW   the file system has FAMFS_MAX_DAXDEVS devices already
  *  -ENOSPC      the log is full
  *  other        from the device (-ENOENT, -EACCES, -ENODEV, -EIO)

@@ -36,7 +36,10 @@ int famfs_fs_open(const char *path, unsigned int flags, struct famfs_fs **out,
 	fs = calloc(1, sizeof(*fs));
 	if (!fs)
 		return -ENOMEM;
-	rc = famfs_dev_open(path, write ? FAMFS_DEV_WRITE : 0, &fs->dev);
+	if (flags & FAMFS_FS_EXCL)
+		rc = famfs_dev_open_served(path, write ? FAMFS_DEV_WRITE : 0, &fs->dev);
+	else
+		rc = famfs_dev_open(path, write ? FAMFS_DEV_WRITE : 0, &fs->dev);
 	if (rc)
 		goto fail;
 	/* In use by us until closed: mkfs refuses meanwhile (and we wait for one). */

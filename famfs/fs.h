@@ -42,6 +42,8 @@ struct famfs_fs {
 #define FAMFS_FS_DEVICES 0x8
 /* famfs_image_open(): metadata only (devadd, tools): files on any device replay, none is served */
 #define FAMFS_FS_NODATA 0x10
+/* a block device: claim it against other owners (a server; devset.h: the added devices too) */
+#define FAMFS_FS_EXCL 0x20
 
 /**
  * famfs_fs_open() - open the famfs on the device or image at @path.
@@ -56,6 +58,10 @@ struct famfs_fs {
  *                (SB_SECONDARY in @c names the file system and its primary)
  *  -EPERM        FAMFS_FS_WRITE but this host is not the master
  *  -EBUSY        FAMFS_FS_NOWAIT and another process holds the writer lock
+ *  -ETXTBSY      FAMFS_FS_EXCL and another owner holds the block device (a
+ *                mounted file system, device-mapper, md, swap); a block
+ *                device that another famfs server of this host claimed is
+ *                opened without the claim (theirs keeps the others out)
  *  other         from the device (-ENOENT, -EACCES, ...)
  */
 int famfs_fs_open(const char *path, unsigned int flags, struct famfs_fs **out,

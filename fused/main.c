@@ -221,8 +221,9 @@ static int open_image(const char *dev, bool ro)
 	for (int tries = 0;; tries++) {
 		chk.count = 0;
 		rc = famfs_image_open(dev,
-				      ro ? FAMFS_FS_MAP_ALL
-					 : FAMFS_FS_MAP_ALL | FAMFS_FS_WRITE | FAMFS_FS_NOWAIT,
+				      ro ? FAMFS_FS_MAP_ALL | FAMFS_FS_EXCL
+					 : FAMFS_FS_MAP_ALL | FAMFS_FS_EXCL | FAMFS_FS_WRITE |
+					       FAMFS_FS_NOWAIT,
 				      &fused.im, &chk);
 		if (rc != -EBUSY || tries == 100)
 			break;
@@ -232,7 +233,7 @@ static int open_image(const char *dev, bool ro)
 		fprintf(stderr,
 			"famfs_fused: %s: this host is not the master: mounting read-only\n", dev);
 		chk.count = 0;
-		rc = famfs_image_open(dev, FAMFS_FS_MAP_ALL, &fused.im, &chk);
+		rc = famfs_image_open(dev, FAMFS_FS_MAP_ALL | FAMFS_FS_EXCL, &fused.im, &chk);
 	}
 	if (rc) {
 		if (chk.count)
@@ -242,6 +243,12 @@ static int open_image(const char *dev, bool ro)
 				chk.count ? " (" : "", chk.count ? why : "", chk.count ? ")" : "");
 		} else if (chk.count) {
 			fprintf(stderr, "famfs_fused: %s: %s\n", dev, why);
+		} else if (rc == -ETXTBSY) {
+			fprintf(stderr,
+				"famfs_fused: %s: in use by another file system or driver on this "
+				"host (mounted, or held by device-mapper, md or swap): famfs needs "
+				"it to itself\n",
+				dev);
 		} else if (rc == -EBUSY) {
 			fprintf(stderr,
 				"famfs_fused: %s: already mounted read-write on this host (another "
