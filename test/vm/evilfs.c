@@ -5,7 +5,7 @@
  * "f" of SIZE bytes mapped at offset 0 of DEV, and lies the way MODE says.
  * The kernel (famfs.ko) must not believe it.
  *
- * Usage: evilfs MNT DEV SIZE MODE      (runs in the background once mounted)
+ * Usage: evilfs MNT DEV SIZE MODE [DEV2]   (runs in the background once mounted)
  *   MODE lie       after the file's first OPEN, every attribute reply says
  *                  it is half its size: a mapped file keeps its size and its
  *                  mapping (no truncation behind the fault lock)
@@ -25,6 +25,21 @@
  *                  grow it and put page cache into its DAX mapping)
  *   MODE late      the first GET_FMAP says ENODATA (not sized yet), later
  *                  ones send the map: a file opened before its map
+ *   MODE commit    honest, and "f" counts as a file the server commits at
+ *                  its RELEASE: each RELEASE writes "evilfs: RELEASE ...
+ *                  (commit)" to the trace (trace_marker), so a test can
+ *                  order the kernel's writeback of the file's dirty DAX
+ *                  lines against the commit
+ *   MODE fallocrace  the first GET_FMAP says ENODATA; the second creates
+ *                  /tmp/evilfs-getfmap and answers after 2 s, with the
+ *                  map; FALLOCATE succeeds (and would grow the file): a
+ *                  fallocate racing with the open that maps the file
+ *   MODE rofd      honest, but DEV is opened and registered read-only on a
+ *                  read-write mount: writes to "f" fail (EROFS, SIGBUS)
+ *   MODE stripe2   two devices: DEV registered as index 0, DEV2 as index 1;
+ *                  "f" (SIZE bytes) is striped over both (2 MiB chunks,
+ *                  each strip at offset 0), "g" (SIZE bytes) lies on
+ *                  device 1 only, at 16 MiB
  * Every mode answers READ from DEV (the FUSE data path).
  * Exit status: 0 when the kernel unmounts it (DESTROY or ENODEV), 1 on
  * errors (stderr).
@@ -48,11 +63,14 @@
 #include "famfs_kabi.h"
 
 #define FILE_INO 2
+#define G_INO	 3 /* stripe2: "g", on device 1 */
+#define MiB	 (1ULL << 20)
 
 static uint64_t size, devsize;
 static const char *mode;
 static bool opened;
 static int getfmaps;
+static int marker = -1;
 
 static bool is(const char *m)
 {
@@ -85,12 +103,40 @@ static void reply(int fd, uint64_t unique, int error, const void *p, size_t len)
 		perror("evilfs: writev");
 }
 
-/* The fmap of "f": one simple extent (fmap/fmap.h, docs/fmap-codec.md). */
-static size_t fmap_of(unsigned char *b)
+/* The fmap of "f" striped over devices 0 and 1: one interleaved extent. */
+static size_t fmap_striped(unsigned char *b)
+{
+	uint64_t chunks = (size + 2 * MiB - 1) / (2 * MiB);
+
+	memset(b, 0, 104);
+	*(uint16_t *)(b + 2) = 1;	     /* fmap_version */
+	*(uint32_t *)(b + 4) = 1;	     /* ext_type: interleave */
+	*(uint32_t *)(b + 8) = 1;	     /* nextents */
+	*(uint64_t *)(b + 16) = size;	     /* file_size */
+	*(uint32_t *)(b + 32) = 2;	     /* nstrips */
+	*(uint32_t *)(b + 36) = 2 * MiB;     /* chunk_size */
+	*(uint64_t *)(b + 40) = chunks * 2 * MiB; /* nbytes */
+	for (int i = 0; i < 2; i++) {
+		unsigned char *st = b + 56 + 24 * i;
+
+		*(uint32_t *)st = (uint32_t)i;			 /* devindex */
+		*(uint64_t *)(st + 16) = (chunks + 1) / 2 * 2 * MiB; /* len */
+	}
+	return 104;
+}
+
+/* The fmap of a file: one simple extent (fmap/fmap.h, docs/fmap-codec.md). */
+static size_t fmap_of(uint64_t ino, unsigned char *b)
 {
 	uint64_t len = (size + 0x1fffff) & ~0x1fffffULL, off = 0;
 	uint32_t one = 1, dev = 0;
 
+	if (is("stripe2") && ino == FILE_INO)
+		return fmap_striped(b);
+	if (is("stripe2")) {
+		dev = 1;
+		off = 16 * MiB;
+	}
 	if (!strcmp(mode, "beyond"))
 		off = (devsize + 0x1fffff) & ~0x1fffffULL;
 	if (!strcmp(mode, "unreg"))
@@ -122,7 +168,16 @@ static void notify_store(int fd)
 		fprintf(stderr, "evilfs: NOTIFY_STORE accepted\n");
 }
 
-static int serve(int fd, int devfd)
+/* A line in the kernel's trace, where the test orders it against events. */
+static void trace_marker(const char *text)
+{
+	if (marker < 0)
+		marker = open("/sys/kernel/tracing/trace_marker", O_WRONLY);
+	if (marker < 0 || write(marker, text, strlen(text)) < 0)
+		perror("evilfs: trace_marker");
+}
+
+static int serve(int fd, int devfd, int dev2fd)
 {
 	static unsigned char buf[1 << 20 | 4096];
 
@@ -157,6 +212,12 @@ static int serve(int fd, int devfd)
 				}
 				fprintf(stderr, "evilfs: the kernel refused the device: server data\n");
 			}
+			reg.index = 1;
+			reg.fd = dev2fd;
+			if (dev2fd >= 0 && ioctl(fd, FAMFS_DEV_IOC_DAXDEV_REGISTER, &reg) < 0) {
+				perror("evilfs: FAMFS_DEV_IOC_DAXDEV_REGISTER (device 1)");
+				return 1;
+			}
 			o.flags = FUSE_INIT_EXT | FUSE_MAX_PAGES;
 			if (is("create"))
 				o.flags |= FUSE_ATOMIC_O_TRUNC;
@@ -168,13 +229,14 @@ static int serve(int fd, int devfd)
 		case FUSE_LOOKUP: {
 			struct fuse_entry_out e = {0};
 
-			if (h->nodeid != FUSE_ROOT_ID || strcmp(in, "f")) {
+			if (h->nodeid != FUSE_ROOT_ID ||
+			    (strcmp(in, "f") && (!is("stripe2") || strcmp(in, "g")))) {
 				reply(fd, h->unique, ENOENT, NULL, 0);
 				break;
 			}
-			e.nodeid = FILE_INO;
+			e.nodeid = strcmp(in, "g") ? FILE_INO : G_INO;
 			e.generation = 1;
-			attr_of(FILE_INO, &e.attr);
+			attr_of(e.nodeid, &e.attr);
 			reply(fd, h->unique, 0, &e, sizeof(e));
 			break;
 		}
@@ -195,14 +257,26 @@ static int serve(int fd, int devfd)
 			break;
 		}
 		case FAMFS_OP_GET_FMAP: {
-			unsigned char m[56];
+			unsigned char m[104];
+			int nth = getfmaps++;
 
-			if (is("late") && getfmaps++ == 0)
+			if ((is("late") || is("fallocrace")) && nth == 0) {
 				reply(fd, h->unique, ENODATA, NULL, 0);
-			else
-				reply(fd, h->unique, 0, m, fmap_of(m));
+				break;
+			}
+			if (is("fallocrace") && nth == 1) {
+				int mk = open("/tmp/evilfs-getfmap", O_WRONLY | O_CREAT, 0644);
+
+				if (mk >= 0)
+					close(mk);
+				sleep(2);
+			}
+			reply(fd, h->unique, 0, m, fmap_of(h->nodeid, m));
 			break;
 		}
+		case FUSE_FALLOCATE:
+			reply(fd, h->unique, is("fallocrace") ? 0 : ENOSYS, NULL, 0);
+			break;
 		case FUSE_CREATE: {
 			struct {
 				struct fuse_entry_out e;
@@ -251,8 +325,17 @@ static int serve(int fd, int devfd)
 			reply(fd, h->unique, 0, &s, sizeof(s));
 			break;
 		}
-		case FUSE_FLUSH:
 		case FUSE_RELEASE:
+			if (is("commit")) {
+				char text[96];
+
+				snprintf(text, sizeof(text), "evilfs: RELEASE nodeid %llu (commit)",
+					 (unsigned long long)h->nodeid);
+				trace_marker(text);
+			}
+			reply(fd, h->unique, 0, NULL, 0);
+			break;
+		case FUSE_FLUSH:
 		case FUSE_RELEASEDIR:
 		case FUSE_ACCESS:
 			reply(fd, h->unique, 0, NULL, 0);
@@ -272,15 +355,24 @@ static int serve(int fd, int devfd)
 int main(int argc, char **argv)
 {
 	char opts[256];
-	int fd, devfd;
+	int fd, devfd, dev2fd = -1;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: evilfs MNT DEV SIZE lie|setid|unreg|beyond|share|create|store|late\n");
+	if (argc != 5 && argc != 6) {
+		fprintf(stderr, "usage: evilfs MNT DEV SIZE lie|setid|unreg|beyond|share|create|"
+				"store|late|commit|fallocrace|rofd|stripe2 [DEV2]\n");
 		return 2;
 	}
 	size = strtoull(argv[3], NULL, 0);
 	mode = argv[4];
-	devfd = open(argv[2], O_RDWR);
+	if (is("stripe2") != (argc == 6)) {
+		fprintf(stderr, "evilfs: DEV2 goes with stripe2, and only with it\n");
+		return 2;
+	}
+	devfd = open(argv[2], is("rofd") ? O_RDONLY : O_RDWR);
+	if (argc == 6 && (dev2fd = open(argv[5], O_RDWR)) < 0) {
+		perror("evilfs: open DEV2");
+		return 1;
+	}
 	fd = open(FAMFS_CHANNEL_DEV, O_RDWR);
 	if (devfd < 0 || fd < 0 || ioctl(devfd, BLKGETSIZE64, &devsize) < 0) {
 		perror("evilfs: open");
@@ -296,5 +388,5 @@ int main(int argc, char **argv)
 		perror("evilfs: daemon");
 		return 1;
 	}
-	return serve(fd, devfd);
+	return serve(fd, devfd, dev2fd);
 }

@@ -27,13 +27,17 @@
 #                       size changes refused before any upcall, punch hole /
 #                       zero range refused, set-id bits never honoured,
 #                       nosuid,nodev, eviction waits for a pinned DAX page
-#                       (and says so); removing the pmem namespace while
-#                       mounted unmaps every file (SIGBUS), I/O gets EIO
+#                       (and says so) at umount, but drop_caches and a tmpfs
+#                       mount do not; a DAX write without CAP_FSETID strips
+#                       set-id bits; the last release writes back what a
+#                       shared mapping dirtied; removing the pmem namespace
+#                       while mounted unmaps every file (SIGBUS), I/O gets EIO
 #   famfs.case=nsattack uid 1000 with its own user and mount namespace
 #                       bind-mounts /dev/pmem1 (memmap=) over /dev/pmem0 and
 #                       opens a famfs file first: it reads the right bytes
 #   famfs.case=stock    famfs.ko not loaded: the kernel's FUSE, type
-#                       fuse.famfs, the server moves the data
+#                       fuse.famfs, the server moves the data, famfs mount
+#                       says so and warns; mount.famfs loads famfs.ko
 #   famfs.case=evil     a lying server (evilfs): a mapped file keeps its size
 #                       and mapping when attribute replies halve it; set-id
 #                       bits from the server never show; fmaps naming an
@@ -41,7 +45,15 @@
 #                       two mounts of one device: DAX for the first only; a
 #                       CREATE answering with a mapped file under atomic
 #                       O_TRUNC, a NOTIFY_STORE past its end: size kept;
-#                       fadvise(WILLNEED) before the map: FUSE path
+#                       fadvise(WILLNEED) before the map: FUSE path; a
+#                       fallocate racing the switch to the map; writeback
+#                       before a commit at RELEASE; read-only fds and block
+#                       devices; one owner per device (ext4, device-mapper,
+#                       famfs mkfs, both orders); mkfs without DAX
+#   famfs.case=detach   /dev/pmem0 and legacy /dev/pmem1 (memmap=): both
+#                       removed at once, 20 rounds, while a file striped over
+#                       them is evicted with a page pinned
+#   famfs.rounds=N      detach rounds (default 20)
 #   famfs.case=master2  second boot of the master's image: files persisted;
 #                       appends a directory while a client is mounted
 #   famfs.case=client   another host on the same memory: mounts read-only,
@@ -466,8 +478,13 @@ case_rules() {
 	dmesg | grep 'famfs: inode [0-9]*: eviction waits for a DAX page' | tail -1 ||
 		fail "no message while eviction waited for the pinned page"
 
-	say "removing the pmem namespace while mounted: every mapping goes (SIGBUS), I/O fails with EIO"
 	fmount $PMEM
+	section "a pinned page holds neither drop_caches nor a tmpfs mount" rules_pin_reclaim
+	section "a write by a user without CAP_FSETID strips set-id bits" rules_setid_write
+	section "the last release writes back what a shared mapping dirtied" rules_release_writeback
+	sections_done
+
+	say "removing the pmem namespace while mounted: every mapping goes (SIGBUS), I/O fails with EIO"
 	rm -f /tmp/go
 	mkfifo /tmp/go
 	daxtool map-hold $MNT/f /tmp/go >/tmp/held &
@@ -485,6 +502,84 @@ case_rules() {
 	say "  $(tr '\n' ' ' </tmp/held)"
 	umount $MNT
 	say "all rules checks passed"
+}
+
+# A page of a closed file pinned for 60 s (vmsplice into a pipe a child
+# keeps): reclaim of the inode must not wait for it. drop_caches evicts
+# unused inodes through the dentry and inode shrinkers; on 6.1 the shrinker
+# runs under shrinker_rwsem, which every mount and umount of the host takes
+# too (tmpfs here). The pinned inode stays cached; umount waits (root's).
+rules_pin_reclaim() {
+	famfs creat -s 2M $MNT/pinned
+	# to a file: the child that holds the pipe keeps the output open
+	vmtool pinbg $MNT/pinned 60 >/tmp/pinbg.out
+	cat /tmp/pinbg.out
+	holder=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' /tmp/pinbg.out)
+	[ -n "$holder" ] || fail "no pid from pinbg"
+	mkdir -p /mnt/tmpfs-probe
+	t0=$(date +%s)
+	# a few passes: a dentry used lately survives the first
+	(for i in 1 2 3; do echo 2 >/proc/sys/vm/drop_caches; done) &
+	dc=$!
+	sleep 2 # drop_caches is in the shrinkers (6.1: under shrinker_rwsem) by now
+	(mount -t tmpfs none /mnt/tmpfs-probe) &
+	tm=$!
+	stuck=""
+	poll 15 '! kill -0 "$dc" 2>/dev/null' || stuck="drop_caches"
+	poll 15 '! kill -0 "$tm" 2>/dev/null' || stuck="$stuck tmpfs-mount"
+	took=$(($(date +%s) - t0))
+	kill "$holder" # the pipe goes: the page is released
+	wait "$dc" "$tm" || true
+	umount /mnt/tmpfs-probe 2>/dev/null || true
+	[ -z "$stuck" ] || fail "still running 15 s later while a famfs page was pinned: $stuck"
+	say "  drop_caches and a tmpfs mount finished in $took s with a page of a closed famfs file pinned"
+}
+
+# Linux strips set-user-ID (and group-executable set-group-ID) bits when a
+# task without CAP_FSETID writes a file: famfs.ko's DAX write path sends
+# the SETATTR that does it (the server logs the new mode; the kernel never
+# shows set-id bits of a famfs file, so the log tells).
+rules_setid_write() {
+	famfs creat -m 6777 -s 2M $MNT/setid-user
+	famfs creat -m 6777 -s 2M $MNT/setid-root
+	s0=$(counter SETATTR) w0=$(counter WRITE)
+	vmtool writeas 65534 $MNT/setid-user
+	vmtool writeas 0 $MNT/setid-root
+	expect_counter WRITE "$w0" # both writes went through the map
+	expect_counter SETATTR $((s0 + 1))
+	mu=$(famfs logplay -n $MNT | grep ' file  setid-user ' | tail -1 | awk '{print $6}')
+	mr=$(famfs logplay -n $MNT | grep ' file  setid-root ' | tail -1 | awk '{print $6}')
+	[ "$mu" = 0777 ] || fail "after a write by uid 65534 the log says mode $mu, want 0777"
+	[ "$mr" = 6777 ] || fail "after a write by root (CAP_FSETID) the log says mode $mr, want 6777"
+	say "  uid 65534's write: mode 6777 -> $mu (one SETATTR); root's: $mr"
+}
+
+# Data written through a shared mapping is on the media when the file's
+# last reference goes: famfs.ko writes back the file's dirty DAX entries
+# (fs_dax dax_writeback_one events) in the call that releases it, before
+# the server hears of the release. Periodic writeback is off meanwhile, so
+# nothing else writes them back first.
+release_wb_count() {
+	awk '/vmtool: last release begin/ {b = 1} /vmtool: last release end/ {e = 1}
+	     /dax_writeback_one:/ { if (b && !e) n++ } END { print n + 0 }' /tmp/trace
+}
+
+rules_release_writeback() {
+	wb0=$(cat /proc/sys/vm/dirty_writeback_centisecs)
+	echo 0 >/proc/sys/vm/dirty_writeback_centisecs
+	famfs creat -s 4M $MNT/wb
+	seed=30
+	for order in close-first unmap-first; do
+		seed=$((seed + 1))
+		trace_events fs_dax/dax_writeback_range fs_dax/dax_writeback_one
+		vmtool relwb $MNT/wb $seed $order
+		tracing_off
+		n=$(release_wb_count)
+		[ "$n" -ge 1 ] || { cat /tmp/trace; fail "$order: no dax_writeback_one in the call that released the file"; }
+		vmtool check $MNT/wb $seed $PMEM
+		say "  $order: $n dirty DAX entries written back by the last release"
+	done
+	echo "$wb0" >/proc/sys/vm/dirty_writeback_centisecs
 }
 
 # The namespace attack on path lookups: a user with namespaces of its own
@@ -600,8 +695,177 @@ case_evil() {
 	echo "$out"
 	[ "${out##*: }" = fuse ] || fail "a file read ahead into the page cache switched to DAX: $out"
 	evil_umount
+
+	section "fallocate racing the open that maps the file" evil_fallocrace
+	section "dirty DAX lines are written back before the release that commits" evil_commit
+	section "a device registered from a read-only fd" evil_rofd
+	section "a read-only block device (blockdev --setro)" evil_setro
+	section "one DAX user per device: famfs first" excl_famfs_first
+	section "one DAX user per device: ext4 or device-mapper first" excl_other_first
+	section "famfs mkfs refuses a block device without DAX" mkfs_nodax
+	sections_done
 	echo "FAMFS-ROW pmem-fsdax kernel-dax - - -"
 	say "all evil-server checks passed"
+}
+
+# What a failed section may leave behind: mounts, a server, a dm device, a
+# read-only flag. Each section of the evil case starts from a clean device.
+evil_reset() {
+	for m in $MNT /mnt/b /mnt/ext4; do
+		! grep -q " $m " /proc/mounts || umount $m || umount -l $m
+	done
+	poll 10 '! pidof evilfs famfs_fused >/dev/null' || true
+	dmsetup --noudevsync remove famfs-lin 2>/dev/null || true
+	blockdev --setrw $PMEM
+	: >/tmp/evil.err
+}
+
+# fallocate's size rule is checked under the inode lock: a second open's
+# GET_FMAP (delayed by the server) switches the file to its map while a
+# fallocate past its end waits for that lock; the reply must not grow it.
+evil_fallocrace() {
+	evil_reset
+	evil fallocrace
+	vmtool fallocrace $MNT/f /tmp/evilfs-getfmap
+	size_is $MNT/f 8388608 "after a fallocate that raced the switch to the map"
+	evil_umount
+}
+
+# A server that commits a file at its RELEASE ("evilfs: RELEASE" in the
+# trace): the file's dirty DAX lines are written back before that.
+evil_commit() {
+	evil_reset
+	evil commit
+	for order in close-first unmap-first; do
+		trace_events fs_dax/dax_writeback_one
+		vmtool relwb $MNT/f 41 $order
+		poll 10 "grep -q 'evilfs: RELEASE nodeid 2' $TRACE/trace" ||
+			fail "$order: no RELEASE reached the server"
+		tracing_off
+		n=$(awk '/evilfs: RELEASE nodeid 2/ { exit } /dax_writeback_one:/ { n++ } END { print n + 0 }' /tmp/trace)
+		[ "$n" -ge 1 ] || { cat /tmp/trace; fail "$order: no writeback before the RELEASE that commits"; }
+		say "  $order: $n dirty DAX entries written back before the server's RELEASE"
+	done
+	evil_umount
+}
+
+# fmap/famfs_kabi.h: an fd not open for writing is accepted on a read-write
+# mount; writes to its files fail with EROFS (write) or SIGBUS (a store).
+evil_rofd() {
+	evil_reset
+	evil rofd
+	vmtool rowrite $MNT/f
+	evil_umount
+}
+
+# A block device marked read-only (BLKROSET) is read-only to famfs.ko too,
+# whatever fd the server registers it with.
+evil_setro() {
+	evil_reset
+	blockdev --setro $PMEM
+	evil share
+	rc=0
+	vmtool rowrite $MNT/f || rc=$?
+	evil_umount
+	blockdev --setrw $PMEM
+	[ $rc = 0 ] || fail "writes reached a read-only block device"
+}
+
+# famfs holds the device: nothing else may claim it (one owner per page).
+excl_famfs_first() {
+	evil_reset
+	identity $MASTER_UUID
+	famfs mkfs -f --allow-small $PMEM >/dev/null
+	fmount $PMEM
+	modprobe dm_mod
+	famfs creat -s 2M $MNT/kept
+	vmtool fill $MNT/kept 51 write
+	if mkfs.ext4 -q -F $PMEM >/tmp/other.err 2>&1; then
+		fail "mkfs.ext4 -F formatted a device a famfs mount uses"
+	fi
+	say "  mkfs.ext4 -F: $(tail -1 /tmp/other.err)"
+	mkdir -p /mnt/ext4
+	if mount -t ext4 -o dax $PMEM /mnt/ext4 2>/tmp/other.err; then
+		umount /mnt/ext4
+		fail "ext4 mounted a device a famfs mount uses"
+	fi
+	grep -qi busy /tmp/other.err || fail "mount -t ext4: $(cat /tmp/other.err), want busy"
+	say "  mount -t ext4: $(cat /tmp/other.err)"
+	if dmsetup --noudevsync create famfs-lin --table "0 $(blockdev --getsz $PMEM) linear $PMEM 0" 2>/tmp/other.err; then
+		dmsetup --noudevsync remove famfs-lin
+		fail "device-mapper took a device a famfs mount uses"
+	fi
+	say "  dmsetup create linear: $(tail -1 /tmp/other.err)"
+	vmtool check $MNT/kept 51 $PMEM
+	fumount
+	famfs fsck $PMEM >/dev/null
+	# famfs.ko's own claim, whatever the server did (evilfs opens it plainly)
+	evil share
+	if mkfs.ext4 -q -F $PMEM >/tmp/other.err 2>&1; then
+		fail "mkfs.ext4 -F formatted a device famfs.ko maps for a server that did not claim it"
+	fi
+	if mount -t ext4 -o dax $PMEM /mnt/ext4 2>/tmp/other.err; then
+		umount /mnt/ext4
+		fail "ext4 mounted a device famfs.ko maps"
+	fi
+	say "  under evilfs: mkfs.ext4 and mount -t ext4 refused"
+	evil_umount
+}
+
+# Another owner holds the device first: famfs neither mounts nor registers it,
+# and famfs mkfs -f does not overwrite it.
+excl_other_first() {
+	evil_reset
+	identity $MASTER_UUID
+	mkfs.ext4 -q -F $PMEM
+	mkdir -p /mnt/ext4
+	mount -t ext4 -o dax $PMEM /mnt/ext4
+	echo ext4-data >/mnt/ext4/file
+	modprobe dm_mod
+	rc=0
+	famfs mkfs -f --allow-small $PMEM 2>/tmp/other.err || rc=$?
+	[ $rc = 1 ] || fail "famfs mkfs -f on a mounted ext4: exit $rc, want 1"
+	grep -q 'in use' /tmp/other.err || fail "famfs mkfs -f on a mounted ext4: $(cat /tmp/other.err)"
+	say "  famfs mkfs -f: $(cat /tmp/other.err)"
+	evil share
+	poll 10 '! pidof evilfs >/dev/null' || fail "famfs.ko registered a device ext4 has mounted"
+	umount $MNT
+	grep -q 'REGISTER: Device or resource busy' /tmp/evil.err ||
+		fail "the registration of a device ext4 holds: $(cat /tmp/evil.err)"
+	say "  registration while ext4 holds it: $(tail -1 /tmp/evil.err)"
+	[ "$(cat /mnt/ext4/file)" = ext4-data ] || fail "the ext4 file changed"
+	umount /mnt/ext4
+
+	famfs mkfs -f --allow-small $PMEM >/dev/null
+	dmsetup --noudevsync create famfs-lin --table "0 $(blockdev --getsz $PMEM) linear $PMEM 0"
+	rc=0
+	famfs mount $PMEM $MNT 2>/tmp/other.err || rc=$?
+	if [ $rc = 0 ]; then
+		fumount
+		dmsetup --noudevsync remove famfs-lin
+		fail "famfs mounted a device that device-mapper holds"
+	fi
+	grep -q 'in use' /tmp/other.err || fail "famfs mount under device-mapper: $(cat /tmp/other.err)"
+	say "  famfs mount under device-mapper: $(tail -1 /tmp/other.err)"
+	dmsetup --noudevsync remove famfs-lin
+	fmount $PMEM
+	fumount
+}
+
+# A pmem namespace in raw mode is a block device without DAX.
+mkfs_nodax() {
+	evil_reset
+	identity $MASTER_UUID
+	ndctl create-namespace -f -e namespace0.0 -m raw >/dev/null
+	wait_for $PMEM 10
+	[ "$(cat /sys/block/pmem0/queue/dax)" = 0 ] || fail "a raw namespace has DAX"
+	rc=0
+	famfs mkfs -f --allow-small $PMEM 2>/tmp/other.err || rc=$?
+	[ $rc = 1 ] || fail "famfs mkfs on a block device without DAX: exit $rc, want 1"
+	grep -q 'DAX' /tmp/other.err || fail "famfs mkfs without DAX: $(cat /tmp/other.err)"
+	say "  $(cat /tmp/other.err)"
+	make_namespace fsdax
+	check_fsdax
 }
 
 # Numbers, not a test (vmtest --bench): the same MB MiB on the same pmem in
@@ -630,7 +894,77 @@ case_stock() {
 	expect_counter GET_FMAP 0
 	row pmem-fsdax
 	fumount
+
+	say "famfs mount says which data path it got, and that famfs.ko is installed but not loaded"
+	famfs mount $PMEM $MNT >/tmp/mount.out 2>&1
+	cat /tmp/mount.out
+	grep -q 'data path: server' /tmp/mount.out || fail "no data path in famfs mount's output"
+	grep -q 'installed but not loaded' /tmp/mount.out || fail "no warning about the module"
+	fumount
+	say "mount -t famfs (mount.famfs): the kernel loads famfs.ko for the type (fs-famfs)"
+	[ ! -e /sys/module/famfs ] || fail "famfs.ko is loaded already"
+	mount.famfs $PMEM $MNT >/tmp/mount.out 2>&1
+	cat /tmp/mount.out
+	[ -e /sys/module/famfs ] || fail "mount -t famfs did not load famfs.ko"
+	grep -q " $MNT famfs " /proc/mounts || fail "not a famfs.ko mount: $(grep " $MNT " /proc/mounts)"
+	grep -q 'data path: kernel DAX' /tmp/mount.out || fail "famfs mount does not say kernel DAX"
+	vmtool verify $PMEM /payload/linux/can $MNT/linux/can
+	expect_counter READ 0
+	fumount
 	say "all stock checks passed"
+}
+
+# Two devices unbound at once while a file striped over both is being
+# evicted with a page pinned: every walker of the removals must be done
+# with the file before its eviction lets it go (20 rounds; slub_debug on
+# the command line poisons freed objects, so a use after free shows).
+# The walkers run at nice 19 and the unmount at 0: when the pin goes, the
+# eviction runs first, as far as the walkers let it.
+case_detach() {
+	make_namespace fsdax
+	check_fsdax
+	wait_for /dev/pmem1 10
+	[ "$(cat /sys/block/pmem1/queue/dax)" = 1 ] || fail "/dev/pmem1 is not DAX capable"
+	load_famfs
+	famfs_param famfs_pin_report_secs 1
+	nd0=$(basename "$(readlink -f /sys/block/pmem0/device)")
+	nd1=$(basename "$(readlink -f /sys/block/pmem1/device)")
+	say "devices: 0 = /dev/pmem0 ($nd0), 1 = /dev/pmem1 ($nd1)"
+	rounds=${FAMFS_ROUNDS:-20}
+	r=1
+	while [ $r -le "$rounds" ]; do
+		: >/tmp/evil.err
+		mkdir -p $MNT
+		evilfs $MNT $PMEM 8388608 stripe2 /dev/pmem1 2>>/tmp/evil.err
+		grep -q " $MNT famfs " /proc/mounts || fail "round $r: evilfs did not mount"
+		vmtool touch $MNT/f r 4096 >/dev/null
+		vmtool touch $MNT/g r 4096 >/dev/null
+		vmtool pinbg $MNT/f 5 >/dev/null
+		w0=$(dmesg | grep -c 'eviction waits for a DAX page' || true)
+		umount $MNT &
+		um=$!
+		poll 10 '[ "$(dmesg | grep -c "eviction waits for a DAX page")" -gt "$w0" ]' ||
+			fail "round $r: the unmount did not wait for the pinned page"
+		sh -c "renice -n 19 -p \$\$ >/dev/null; echo $nd1 >/sys/bus/nd/drivers/nd_pmem/unbind" &
+		u1=$!
+		sh -c "renice -n 19 -p \$\$ >/dev/null; echo $nd0 >/sys/bus/nd/drivers/nd_pmem/unbind" &
+		u0=$!
+		wait_bg $u0 30
+		wait_bg $u1 30
+		wait_bg $um 30
+		echo 2 >/proc/sys/vm/drop_caches
+		poll 10 '! pidof evilfs >/dev/null' || fail "round $r: evilfs still running"
+		echo "$nd0" >/sys/bus/nd/drivers/nd_pmem/bind
+		echo "$nd1" >/sys/bus/nd/drivers/nd_pmem/bind
+		wait_for /dev/pmem0 10
+		wait_for /dev/pmem1 10
+		say "round $r: both devices removed under a pinned striped file being evicted"
+		r=$((r + 1))
+	done
+	dmesg | grep -E -q 'WARNING:|BUG:|Oops|general protection|Poison overwritten|Redzone' &&
+		fail "the kernel complained: $(dmesg | grep -E -m3 'WARNING:|BUG:|Oops|Poison|Redzone')"
+	echo "FAMFS-ROW pmem2-fsdax kernel-dax - - -"
+	say "all detach checks passed"
 }
 
 case_bench() {
@@ -754,6 +1088,7 @@ master2) case_master2 ;;
 rules) case_rules ;;
 nsattack) case_nsattack ;;
 evil) case_evil ;;
+detach) case_detach ;;
 stock) case_stock ;;
 client) case_client ;;
 bench) case_bench ;;

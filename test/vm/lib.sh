@@ -44,6 +44,13 @@ poll() {
 	done
 }
 
+# wait_bg PID SECONDS: the background job ends within SECONDS, else fail
+wait_bg() {
+	_bg=$1
+	poll "$2" '! kill -0 "$_bg" 2>/dev/null' || fail "job $1 still running after $2 s"
+	wait "$1"
+}
+
 wait_for() { # PATH SECONDS
 	_wait_path=$1
 	poll "$2" '[ -e "$_wait_path" ]' || fail "$1 did not appear within $2 s"
@@ -92,6 +99,45 @@ tracing_off() {
 	echo 0 >$TRACE/tracing_on
 	cat $TRACE/trace >/tmp/trace
 	echo >$TRACE/trace
+	echo 0 >$TRACE/events/enable
+}
+
+# trace_events SYSTEM/EVENT...: like tracing_on, with these events only
+# (test programs write their own lines to $TRACE/trace_marker).
+trace_events() {
+	[ -d $TRACE/events ] || mount -t tracefs nodev $TRACE
+	echo 0 >$TRACE/tracing_on
+	echo >$TRACE/trace
+	for e in "$@"; do
+		echo 1 >$TRACE/events/$e/enable
+	done
+	echo 1 >$TRACE/tracing_on
+}
+
+# section NAME FUNCTION: run FUNCTION (a shell function) in a subshell of
+# its own under `sh -e`; a failure is recorded and the case goes on with
+# its next section. sections_done fails the case if any section failed.
+# So one run reports every rule that does not hold.
+SECTIONS_FAILED=""
+section() {
+	say "== $1"
+	set +e
+	(
+		set -e
+		$2
+	)
+	_rc=$?
+	set -e
+	if [ $_rc -ne 0 ]; then
+		say "== $1: FAILED (rc $_rc)"
+		SECTIONS_FAILED="$SECTIONS_FAILED $1"
+	else
+		say "== $1: passed"
+	fi
+}
+
+sections_done() {
+	[ -z "$SECTIONS_FAILED" ] || fail "sections that failed:$SECTIONS_FAILED"
 }
 
 # expect_rw_faults: the faults of a test that touched a page read then

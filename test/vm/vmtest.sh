@@ -40,7 +40,8 @@ FETCH=1 BENCH=0 BENCH_DAX=0 VFLAG=() ONLY_KVERS=() ONLY_CASES=()
 
 # round  case           image test   device       guest arguments (famfs.KEY=VALUE;
 #                                                 "nonce": a per-kernel tag; kernel:ARG:
-#                                                 ARG on the kernel command line)
+#                                                 ARG on the kernel command line;
+#                                                 timeout:SEC: this guest's timeout)
 CASES=(
 	"1 famfs-master     A     famfs  pmem-fsdax   case=master"
 	"1 famfs-devdax     B     famfs  pmem-devdax  case=devdax"
@@ -62,6 +63,7 @@ CASES=(
 	"9 dax-cxl-client   cxl:I dax    cxl-devdax   case=cxl-client nonce"
 	"10 famfs-units     M     famfs  pmem-fsdax   case=units"
 	"10 dax-hmem        N     dax    hmem-devdax  case=hmem kernel:memmap=256M%1536M+0xefffffff"
+	"11 famfs-detach    P     famfs  pmem2-fsdax  case=detach kernel:memmap=256M!1536M kernel:slub_debug=FZP timeout:600"
 )
 # An image "cxl:X" is an emulated CXL memory device (run-vm.sh --cxl: its
 # backing file img-X and label area img-X.lsa) instead of an NVDIMM.
@@ -141,6 +143,7 @@ initramfs() { # KVER
 		-t "$HERE/smoke.sh" -t "$HERE/famfs.sh" -t "$HERE/dax.sh" \
 		-b "$VM/hello_ll" -b "$VM/vmtool" -b "$VM/evilfs" -b "$VM/daxtool" \
 		-b "$BUILD/famfs" -b "$BUILD/famfs_fused" -b /sbin/mkfs.ext4 \
+		-b "$BUILD/famfs:/usr/sbin/mount.famfs" -b /sbin/dmsetup -m dm_mod -m kmem \
 		-p "$VM/payload"
 }
 
@@ -158,11 +161,12 @@ run_round() {
 	for line in "${CASES[@]}"; do
 		read -r r name img test dev args <<<"$line"
 		[ "$r" = "$round" ] || continue
-		local gargs=()
+		local gargs=() tmo=$TIMEOUT
 		for a in $args; do
 			case $a in
 			nonce) gargs+=(--arg "nonce=$nonce") ;;
 			kernel:*) gargs+=(--append " ${a#kernel:}") ;;
+			timeout:*) tmo=$((${a#timeout:} > TIMEOUT ? ${a#timeout:} : TIMEOUT)) ;;
 			*) gargs+=(--arg "$a") ;;
 			esac
 		done
@@ -173,7 +177,7 @@ run_round() {
 			imgargs=(--image none --cxl "$VM/$kver/img-$img" --cxl-size "$CXL_SIZE") ;;
 		esac
 		"$HERE/run-vm.sh" --kver "$kver" --name "$kver-$name" --log "$VM/$kver/$name.log" \
-			"${imgargs[@]}" --timeout "$TIMEOUT" --test "$test" \
+			"${imgargs[@]}" --timeout "$tmo" --test "$test" \
 			${VFLAG[@]+"${VFLAG[@]}"} "${gargs[@]}" &
 		pids+=($!) names+=("$name") devs+=("$dev") imgs+=("$VM/$kver/img-$img")
 	done

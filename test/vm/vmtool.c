@@ -58,6 +58,25 @@
  *                           whole mapping and a read() at its end must work
  *   mbox DEV get|put TEXT   a one-line mailbox in the last 4 KiB of block
  *                           device DEV (O_DIRECT): print it, or write TEXT
+ *   writeas UID FILE        as uid and gid UID (no supplementary groups, no
+ *                           capabilities), write 4 KiB at offset 0 of FILE
+ *   relwb FILE SEED ORDER   write pattern SEED over FILE through a shared
+ *                           mapping and drop the file's last reference:
+ *                           ORDER close-first closes the descriptor before
+ *                           writing (the munmap releases the file), unmap-
+ *                           first unmaps, then closes; the call that releases
+ *                           the file sits between the trace_marker lines
+ *                           "vmtool: last release begin" and "... end"
+ *   rowrite FILE            a writable descriptor of FILE on a device the
+ *                           kernel must treat as read-only: write() fails
+ *                           with EROFS, a store through a shared writable
+ *                           mapping gets SIGBUS, reads work
+ *   fallocrace FILE MARKER  open FILE (its first open: no map yet), let a
+ *                           child open it again (the server delays that
+ *                           GET_FMAP and creates MARKER meanwhile), then
+ *                           fallocate(0, 2 * size) on the first descriptor
+ *                           while the child's open switches the file to its
+ *                           map: the size must not change
  *   bench FILE MB           sequential/random 4 KiB and 1 MiB read/write
  *                           MiB/s through pread/pwrite and through a shared
  *                           mmap over the first MB MiB; each pass opens (and
@@ -1018,6 +1037,158 @@ static int cmd_pin(char **argv)
 	return 0;
 }
 
+/* ------------------------------------------------------------ writeas */
+
+static int cmd_writeas(char **argv)
+{
+	unsigned int uid = (unsigned int)strtoul(argv[0], NULL, 0);
+	char buf[4096];
+	ssize_t n;
+	int fd;
+
+	if (setgroups(0, NULL) < 0 || setgid(uid) < 0 || setuid(uid) < 0)
+		return fail("dropping to uid %u: %s", uid, strerror(errno));
+	fd = open(argv[1], O_WRONLY);
+	if (fd < 0)
+		return fail("%s: open O_WRONLY as uid %u: %s", argv[1], uid, strerror(errno));
+	memset(buf, 'w', sizeof(buf));
+	n = pwrite(fd, buf, sizeof(buf), 0);
+	if (n != (ssize_t)sizeof(buf))
+		return fail("%s: pwrite as uid %u: %s", argv[1], uid,
+			    n < 0 ? strerror(errno) : "short");
+	if (close(fd) < 0)
+		return fail("%s: close: %s", argv[1], strerror(errno));
+	printf("writeas: uid %u wrote %zu bytes at offset 0 of %s\n", uid, sizeof(buf), argv[1]);
+	return 0;
+}
+
+/* ------------------------------------------------------------ relwb */
+
+static int marker_fd = -1;
+
+/* A line in the kernel's trace (ordering against trace events). */
+static void trace_marker(const char *text)
+{
+	if (marker_fd < 0)
+		marker_fd = open("/sys/kernel/tracing/trace_marker", O_WRONLY);
+	if (marker_fd >= 0 && write(marker_fd, text, strlen(text)) < 0)
+		fprintf(stderr, "vmtool: trace_marker: %s\n", strerror(errno));
+}
+
+static int cmd_relwb(char **argv)
+{
+	uint64_t seed = strtoull(argv[1], NULL, 0), size;
+	bool close_first = !strcmp(argv[2], "close-first");
+	char *p;
+	int fd;
+
+	if (!close_first && strcmp(argv[2], "unmap-first"))
+		return fail("relwb: ORDER is close-first or unmap-first");
+	if (file_size(argv[0], &size) || !size)
+		return fail("%s: needs a non-empty file", argv[0]);
+	fd = open(argv[0], O_RDWR);
+	if (fd < 0)
+		return fail("%s: open O_RDWR: %s", argv[0], strerror(errno));
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return fail("%s: mmap rw: %s", argv[0], strerror(errno));
+	if (close_first && close(fd) < 0)
+		return fail("%s: close: %s", argv[0], strerror(errno));
+	pattern(p, 0, size, seed);
+	if (!close_first && munmap(p, size) < 0)
+		return fail("%s: munmap: %s", argv[0], strerror(errno));
+	trace_marker("vmtool: last release begin");
+	if (close_first ? munmap(p, size) : close(fd))
+		return fail("%s: %s: %s", argv[0], close_first ? "munmap" : "close",
+			    strerror(errno));
+	trace_marker("vmtool: last release end");
+	printf("relwb: %s: %" PRIu64 " bytes of pattern %s written through a shared mapping, "
+	       "released by %s\n", argv[0], size, argv[1], close_first ? "munmap" : "close");
+	return 0;
+}
+
+/* ------------------------------------------------------------ rowrite */
+
+static int cmd_rowrite(char **argv)
+{
+	volatile char *p;
+	char buf[4096];
+	uint64_t size;
+	int fd;
+	volatile int rc = 0;
+
+	if (file_size(argv[0], &size) || size < sizeof(buf))
+		return fail("%s: needs a file of 4 KiB or more", argv[0]);
+	fd = open(argv[0], O_RDWR);
+	if (fd < 0)
+		return fail("%s: open O_RDWR: %s", argv[0], strerror(errno));
+	if (pread(fd, buf, sizeof(buf), 0) != (ssize_t)sizeof(buf))
+		rc |= fail("%s: read: %s", argv[0], strerror(errno));
+	rc |= expect_err("write() to a file on a read-only device",
+			 (long)pwrite(fd, buf, sizeof(buf), 0), EROFS);
+	p = mmap(NULL, sizeof(buf), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return fail("%s: mmap rw: %s", argv[0], strerror(errno));
+	(void)p[0];
+	signal(SIGBUS, on_sigbus);
+	if (sigsetjmp(jump, 1) == 0) {
+		p[0] = (char)~p[0];
+		rc |= fail("%s: a store through a shared mapping on a read-only device worked",
+			   argv[0]);
+	} else {
+		printf("ok: a store through a shared mapping: SIGBUS, as documented\n");
+	}
+	signal(SIGBUS, SIG_DFL);
+	munmap((void *)p, sizeof(buf));
+	close(fd);
+	return rc;
+}
+
+/* ---------------------------------------------------------- fallocrace */
+
+static int cmd_fallocrace(char **argv)
+{
+	int fd, status, i, ret, err;
+	uint64_t size;
+	struct stat st;
+	pid_t pid;
+
+	if (file_size(argv[0], &size))
+		return 1;
+	unlink(argv[1]);
+	fd = open(argv[0], O_RDWR);
+	if (fd < 0)
+		return fail("%s: first open: %s", argv[0], strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		return fail("fork: %s", strerror(errno));
+	if (pid == 0) {
+		int fd2 = open(argv[0], O_RDONLY);
+
+		_exit(fd2 < 0 ? 1 : 0);
+	}
+	/* the child's GET_FMAP is in flight (the server says so) */
+	for (i = 0; i < 300 && access(argv[1], F_OK) < 0; i++)
+		usleep(100000);
+	if (i == 300)
+		return fail("%s: the server never got the second GET_FMAP", argv[0]);
+	ret = fallocate(fd, 0, 0, (off_t)(2 * size));
+	err = errno;
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+		return fail("%s: the second open failed", argv[0]);
+	if (fstat(fd, &st) < 0)
+		return fail("%s: fstat: %s", argv[0], strerror(errno));
+	close(fd);
+	printf("fallocrace: fallocate(0, %" PRIu64 ") while another open mapped the file: %s; "
+	       "size %lld\n", 2 * size, ret ? strerror(err) : "done", (long long)st.st_size);
+	if ((uint64_t)st.st_size != size)
+		return fail("%s: a mapped file's size changed from %" PRIu64 " to %lld", argv[0],
+			    size, (long long)st.st_size);
+	if (ret == 0)
+		return fail("%s: fallocate past the end of a mapped file succeeded", argv[0]);
+	return 0;
+}
+
 /* ---------------------------------------------------------- nsattack */
 
 static int write_file(const char *path, const char *text)
@@ -1311,7 +1482,8 @@ static const struct {
 	{"sizes", 1, cmd_sizes},   {"rofile", 1, cmd_rofile}, {"touch", 3, cmd_touch},
 	{"poison", 1, cmd_poison}, {"bench", 2, cmd_bench},   {"pending", 2, cmd_pending},
 	{"pin", 3, cmd_pin},	   {"nsattack", 4, cmd_nsattack}, {"liesize", 2, cmd_liesize},
-	{"pinbg", 2, cmd_pinbg},   {"fadvise", 1, cmd_fadvise},
+	{"pinbg", 2, cmd_pinbg},   {"fadvise", 1, cmd_fadvise}, {"writeas", 2, cmd_writeas},
+	{"relwb", 3, cmd_relwb},   {"rowrite", 1, cmd_rowrite}, {"fallocrace", 2, cmd_fallocrace},
 };
 
 int main(int argc, char **argv)
