@@ -377,7 +377,7 @@ static void copy_file(struct cp *c, struct job *j)
 		} else {
 			created = true;
 		}
-		if (created && j->size >= REOPEN_MIN) {
+		if (created && j->size > REOPEN_MIN) {
 			close(out);
 			out = open(j->dst, O_WRONLY | O_CLOEXEC);
 			if (out < 0) {

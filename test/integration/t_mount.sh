@@ -131,6 +131,13 @@ expect 0 "$FAMFS" cp -r /usr/include/linux/netfilter "$M/a"
 expect 0 diff -r /usr/include/linux/netfilter "$M/a/netfilter"
 expect 1 "$FAMFS" cp /etc/os-release "$T/not-famfs" && contains "not inside a mounted famfs"
 
+step "cp around 1 MiB, where it stops writing through the creating descriptor and reopens"
+for n in 1048575 1048576 1048577; do
+	head -c $n /dev/urandom >"$T/n$n"
+	expect 0 "$FAMFS" cp "$T/n$n" "$M/n$n"
+	expect 0 cmp "$T/n$n" "$M/n$n"
+done
+
 step "bad paths are refused, not truncated"
 long=$(printf 'x%.0s' $(seq 1 80))
 expect 1 "$FAMFS" creat -s 1M "$M/$long" && contains "File name too long"
