@@ -7,15 +7,24 @@
 # Usage: test/vm/run-vm.sh --image FILE [options]
 #   --image FILE     backing file of the NVDIMM (created sparse if missing);
 #                    give two guests the same FILE to share the memory;
-#                    "none": no NVDIMM (needs --cxl)
+#                    "none": no NVDIMM (needs --cxl). Given twice: two
+#                    NVDIMMs, in this order (region0, region1 in the guest)
 #   --size SIZE      NVDIMM size (default 1G; multiple of 2M)
 #   --cxl FILE       add an emulated CXL type-3 memory device (qemu 7.2
 #                    cxl-type3, persistent memdev) backed by FILE (created
 #                    sparse if missing); q35 machine, second empty root
 #                    port, fixed serial, 6.12's pci=nomsi and -hypervisor
-#                    (docs/kernel.md, "CXL test bed")
-#   --cxl-size SIZE  its size (default 256M; multiple of 256M)
-#   --lsa FILE       its label storage area (default FILE.lsa); hosts
+#                    (docs/kernel.md, "CXL test bed"). Given twice: two
+#                    devices, each on a host bridge of its own (mem0 under
+#                    the first), and three fixed memory windows: one per
+#                    host bridge (decoder0.0, decoder0.1: a region per
+#                    device) and one interleaving both (decoder0.2: one
+#                    region over both devices); each device's serial is
+#                    derived from its FILE's name, so that any host and
+#                    any order gives a device the same one
+#   --cxl-size SIZE  their size (default 256M; multiple of 256M)
+#   --lsa FILE       the label storage area of one device (default
+#                    FILE.lsa; with two devices always FILE.lsa); hosts
 #                    sharing the memory share this file too
 #   --kver KVER      the Debian kernel to boot (default: the first of
 #                    scripts/kernel-env.sh's KVERS): its cached vmlinuz and
@@ -47,15 +56,15 @@ BUILD="${BUILD:-$REPO/build}"
 
 die() { echo "run-vm: error: $*" >&2; exit 2; }
 
-IMAGE="" SIZE=1G CXL="" CXL_SIZE=256M LSA="" INITRD="" KERNEL="" KVER_ARG="" TEST=smoke
+IMAGES=() CXLS=() SIZE=1G CXL_SIZE=256M LSA="" INITRD="" KERNEL="" KVER_ARG="" TEST=smoke
 ARGS=() APPEND="" LOG="" NAME="" TIMEOUT=300 MEM=2G MAXMEM=8G VERBOSE=0 INTERACTIVE=0
 
 parse_args() {
 	while [ $# -gt 0 ]; do
 		case $1 in
-		--image) IMAGE=$2; shift ;;
+		--image) IMAGES+=("$2"); shift ;;
 		--size) SIZE=$2; shift ;;
-		--cxl) CXL=$2; shift ;;
+		--cxl) CXLS+=("$2"); shift ;;
 		--cxl-size) CXL_SIZE=$2; shift ;;
 		--lsa) LSA=$2; shift ;;
 		--initrd) INITRD=$2; shift ;;
@@ -76,8 +85,14 @@ parse_args() {
 		esac
 		shift
 	done
-	[ -n "$IMAGE" ] || die "--image FILE is required"
-	[ "$IMAGE" != none ] || [ -n "$CXL" ] || die "--image none needs --cxl FILE"
+	[ ${#IMAGES[@]} -gt 0 ] || die "--image FILE is required"
+	[ ${#IMAGES[@]} -le 2 ] || die "at most two --image"
+	[ ${#CXLS[@]} -le 2 ] || die "at most two --cxl"
+	IMAGE=${IMAGES[0]}
+	[ "$IMAGE" != none ] || [ ${#IMAGES[@]} -eq 1 ] || die "--image none with another --image"
+	[ "$IMAGE" != none ] || [ ${#CXLS[@]} -gt 0 ] || die "--image none needs --cxl FILE"
+	[ ${#CXLS[@]} -le 1 ] || [ -z "$LSA" ] || die "--lsa goes with one --cxl"
+	CXL=${CXLS[0]:-}
 	[ -z "$CXL" ] || LSA=${LSA:-$CXL.lsa}
 	NAME=${NAME:-$TEST}
 	LOG=${LOG:-$BUILD/vm/$NAME.log}
@@ -97,16 +112,46 @@ setup() {
 	[ -r "$KERNEL" ] || die "kernel $KERNEL not readable"
 	[ -r "$INITRD" ] || die "initramfs $INITRD not found (run test/vm/mkinitramfs.sh)"
 	mkdir -p "$(dirname "$LOG")"
+	local f l
 	if [ "$IMAGE" != none ]; then
-		mkdir -p "$(dirname "$IMAGE")"
-		[ -e "$IMAGE" ] || truncate -s "$SIZE" "$IMAGE" || die "cannot create $IMAGE"
+		for f in "${IMAGES[@]}"; do
+			mkdir -p "$(dirname "$f")"
+			[ -e "$f" ] || truncate -s "$SIZE" "$f" || die "cannot create $f"
+		done
 	fi
-	if [ -n "$CXL" ]; then
-		mkdir -p "$(dirname "$CXL")" "$(dirname "$LSA")"
-		[ -e "$CXL" ] || truncate -s "$CXL_SIZE" "$CXL" || die "cannot create $CXL"
+	for f in ${CXLS[@]+"${CXLS[@]}"}; do
+		l=$f.lsa
+		[ ${#CXLS[@]} -gt 1 ] || l=$LSA
+		mkdir -p "$(dirname "$f")" "$(dirname "$l")"
+		[ -e "$f" ] || truncate -s "$CXL_SIZE" "$f" || die "cannot create $f"
 		# 256 MiB of label space is what the measured recipe used; sparse.
-		[ -e "$LSA" ] || truncate -s 256M "$LSA" || die "cannot create $LSA"
-	fi
+		[ -e "$l" ] || truncate -s 256M "$l" || die "cannot create $l"
+	done
+}
+
+# cxl_serial FILE: a non-zero serial number for the CXL device backed by
+# FILE, the same on every host and in every order (6.1 derives the
+# interleave-set cookie of a region's labels from its devices' serials).
+cxl_serial() {
+	printf '0x%x' $(($(basename "$1" | cksum | cut -d' ' -f1) | 0x100))
+}
+
+# The qemu arguments of two CXL type-3 devices (docs/kernel.md, "CXL test
+# bed"): each on its own host bridge with a second, empty root port (6.1
+# commits no HDM decoder of a host bridge with one port); a window per host
+# bridge, and a third interleaving both host bridges (4 KiB granularity).
+cxl2_args() {
+	local i b f
+	for i in 0 1; do
+		b=$((12 + 40 * i)) f=${CXLS[$i]}
+		qemu+=(-object "memory-backend-file,id=cxl-mem$i,share=on,mem-path=$f,size=$CXL_SIZE"
+			-object "memory-backend-file,id=cxl-lsa$i,share=on,mem-path=$f.lsa,size=256M"
+			-device "pxb-cxl,bus_nr=$b,bus=pcie.0,id=cxl.$((i + 1))"
+			-device "cxl-rp,port=0,bus=cxl.$((i + 1)),id=root_port$((b + 1)),chassis=$i,slot=$((2 * i + 2))"
+			-device "cxl-type3,bus=root_port$((b + 1)),memdev=cxl-mem$i,id=cxl-pmem$i,sn=$(cxl_serial "$f"),lsa=cxl-lsa$i"
+			-device "cxl-rp,port=1,bus=cxl.$((i + 1)),id=root_port$((b + 2)),chassis=$i,slot=$((2 * i + 3))")
+	done
+	qemu+=(-M "cxl-fmw.0.targets.0=cxl.1,cxl-fmw.0.size=4G,cxl-fmw.1.targets.0=cxl.2,cxl-fmw.1.size=4G,cxl-fmw.2.targets.0=cxl.1,cxl-fmw.2.targets.1=cxl.2,cxl-fmw.2.size=8G,cxl-fmw.2.interleave-granularity=4k")
 }
 
 # Print the guest test's own output: from "running <script>" to the verdict.
@@ -136,10 +181,16 @@ main() {
 	fi
 	qemu+=(-cpu "$cpu" -machine "$machine" -m "$MEM,slots=4,maxmem=$MAXMEM")
 	if [ "$IMAGE" != none ]; then
-		qemu+=(-object "memory-backend-file,id=mem1,share=on,mem-path=$IMAGE,size=$SIZE,align=2M"
-			-device nvdimm,id=nv1,memdev=mem1)
+		local i=1 f
+		for f in "${IMAGES[@]}"; do
+			qemu+=(-object "memory-backend-file,id=mem$i,share=on,mem-path=$f,size=$SIZE,align=2M"
+				-device "nvdimm,id=nv$i,memdev=mem$i")
+			i=$((i + 1))
+		done
 	fi
-	if [ -n "$CXL" ]; then
+	if [ ${#CXLS[@]} -gt 1 ]; then
+		cxl2_args
+	elif [ -n "$CXL" ]; then
 		qemu+=(-object "memory-backend-file,id=cxl-mem1,share=on,mem-path=$CXL,size=$CXL_SIZE"
 			-object "memory-backend-file,id=cxl-lsa1,share=on,mem-path=$LSA,size=256M"
 			-device pxb-cxl,bus_nr=12,bus=pcie.0,id=cxl.1
@@ -157,7 +208,7 @@ main() {
 		exec "${qemu[@]}"
 	fi
 
-	echo "run-vm[$NAME]: booting (image $IMAGE${CXL:+, cxl $CXL}, log $LOG, timeout ${TIMEOUT}s)" >&2
+	echo "run-vm[$NAME]: booting (image ${IMAGES[*]}${CXL:+, cxl ${CXLS[*]}}, log $LOG, timeout ${TIMEOUT}s)" >&2
 	echo "run-vm[$NAME]: append: $cmdline" >&2
 	local start=$SECONDS rc=0
 	set +e
