@@ -41,7 +41,8 @@ FETCH=1 BENCH=0 BENCH_DAX=0 VFLAG=() ONLY_KVERS=() ONLY_CASES=()
 # round  case           image test   device       guest arguments (famfs.KEY=VALUE;
 #                                                 "nonce": a per-kernel tag; kernel:ARG:
 #                                                 ARG on the kernel command line;
-#                                                 timeout:SEC: this guest's timeout)
+#                                                 timeout:SEC: this guest's timeout;
+#                                                 after:CASE: needs CASE's round first)
 CASES=(
 	"1 famfs-master     A     famfs  pmem-fsdax   case=master"
 	"1 famfs-devdax     B     famfs  pmem-devdax  case=devdax"
@@ -64,14 +65,30 @@ CASES=(
 	"10 famfs-units     M     famfs  pmem-fsdax   case=units"
 	"10 dax-hmem        N     dax    hmem-devdax  case=hmem kernel:memmap=256M%1536M+0xefffffff"
 	"11 famfs-detach    P     famfs  pmem2-fsdax  case=detach kernel:memmap=256M!1536M kernel:slub_debug=FZP timeout:600"
+	"12 pmem2-fsdax      MA+MB     multidev pmem2-fsdax  case=pmem2-fsdax"
+	"12 cxl2-devdax      cxl:MC+MD multidev cxl2-devdax  case=cxl2-devdax"
+	"13 pmem2-fsdax-peer MB+MA     multidev pmem2-fsdax  case=pmem2-fsdax-peer after:pmem2-fsdax"
+	"13 cxl2-devdax-peer cxl:MD+MC multidev cxl2-devdax  case=cxl2-devdax-peer after:cxl2-devdax"
+	"14 pmem2-devdax     ME+MF     multidev pmem2-devdax case=pmem2-devdax"
+	"14 cxl2i-devdax     cxl:MG+MH multidev cxl2i-devdax case=cxl2i-devdax nonce"
 )
 # An image "cxl:X" is an emulated CXL memory device (run-vm.sh --cxl: its
-# backing file img-X and label area img-X.lsa) instead of an NVDIMM.
+# backing file img-X and label area img-X.lsa) instead of an NVDIMM. "X+Y"
+# (or "cxl:X+Y"): two devices, in this order (test/vm/multidev.sh).
 CXL_SIZE=512M
 # Host-side checks after a case passed: post_<case with - as _> IMAGE NONCE.
 post_smoke_fsdax() {
 	grep -a -q -m1 "FAMFS-MARKER $2" "$1" ||
 		{ echo "vmtest: FAIL: marker not found in $1" >&2; return 1; }
+}
+# The interleaved region spread one famfs file over both backing files.
+post_cxl2i_devdax() {
+	local spec=${1##*/img-} x f
+	for x in ${spec//+/ }; do
+		f=${1%/img-*}/img-$x
+		grep -a -q -m1 "FAMFS-IL $2" "$f" ||
+			{ echo "vmtest: FAIL: interleaved marker not found in $f" >&2; return 1; }
+	done
 }
 
 while [ $# -gt 0 ]; do
@@ -140,8 +157,9 @@ build_payload() {
 
 initramfs() { # KVER
 	"$HERE/mkinitramfs.sh" -K "$1" -o "$VM/$1/initramfs.cpio.gz" \
-		-t "$HERE/smoke.sh" -t "$HERE/famfs.sh" -t "$HERE/dax.sh" \
+		-t "$HERE/smoke.sh" -t "$HERE/famfs.sh" -t "$HERE/dax.sh" -t "$HERE/multidev.sh" \
 		-b "$VM/hello_ll" -b "$VM/vmtool" -b "$VM/evilfs" -b "$VM/daxtool" \
+		-b "$BUILD/test/tools/famfs_mdfile" \
 		-b "$BUILD/famfs" -b "$BUILD/famfs_fused" -b /sbin/mkfs.ext4 \
 		-b "$BUILD/famfs:/usr/sbin/mount.famfs" -b /sbin/dmsetup -m dm_mod -m kmem \
 		-p "$VM/payload"
@@ -167,14 +185,18 @@ run_round() {
 			nonce) gargs+=(--arg "nonce=$nonce") ;;
 			kernel:*) gargs+=(--append " ${a#kernel:}") ;;
 			timeout:*) tmo=$((${a#timeout:} > TIMEOUT ? ${a#timeout:} : TIMEOUT)) ;;
+			after:*) ;;
 			*) gargs+=(--arg "$a") ;;
 			esac
 		done
 		mkdir -p "$VM/$kver"
-		local imgargs=(--image "$VM/$kver/img-$img")
-		case $img in cxl:*)
+		local imgargs=() x
+		case $img in
+		cxl:*)
 			img=${img#cxl:}
-			imgargs=(--image none --cxl "$VM/$kver/img-$img" --cxl-size "$CXL_SIZE") ;;
+			imgargs=(--image none --cxl-size "$CXL_SIZE")
+			for x in ${img//+/ }; do imgargs+=(--cxl "$VM/$kver/img-$x"); done ;;
+		*) for x in ${img//+/ }; do imgargs+=(--image "$VM/$kver/img-$x"); done ;;
 		esac
 		"$HERE/run-vm.sh" --kver "$kver" --name "$kver-$name" --log "$VM/$kver/$name.log" \
 			"${imgargs[@]}" --timeout "$tmo" --test "$test" \
@@ -198,9 +220,19 @@ run_round() {
 	done
 }
 
-# The rounds to run: all, or those holding a --case.
+# The rounds to run: all, or those holding a --case; a case with the
+# argument "after:NAME" needs NAME's round (what it leaves on the images) too.
 rounds() {
-	local line r name want=() c
+	local line r name want=() c args a
+	for line in "${CASES[@]}"; do
+		read -r r name _ _ _ args <<<"$line"
+		for c in ${ONLY_CASES[@]+"${ONLY_CASES[@]}"}; do
+			[ "$c" = "$name" ] || continue
+			for a in $args; do
+				case $a in after:*) ONLY_CASES+=("${a#after:}") ;; esac
+			done
+		done
+	done
 	for line in "${CASES[@]}"; do
 		read -r r name _ <<<"$line"
 		if [ ${#ONLY_CASES[@]} -gt 0 ]; then
@@ -271,7 +303,8 @@ main() {
 		make -s -C "$REPO/kmod" BUILD="$BUILD" KVER="$k"
 	done
 	step "user space (famfs, famfs_fused), hello_ll, vmtool, payload"
-	make -s -C "$REPO" BUILD="$BUILD" "$BUILD/famfs" "$BUILD/famfs_fused"
+	make -s -C "$REPO" BUILD="$BUILD" "$BUILD/famfs" "$BUILD/famfs_fused" \
+		"$BUILD/test/tools/famfs_mdfile"
 	build_static
 	build_payload
 	for k in "${kvers[@]}"; do

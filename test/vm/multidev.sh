@@ -1,0 +1,486 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# multidev.sh - guest test: one famfs over two devices of one guest (two
+# emulated NVDIMMs, two emulated CXL type-3 devices), and one CXL region
+# interleaving two devices. Runs inside the guest under `sh -e`
+# (guest-init.sh); selected with famfs.test=multidev.
+#
+# What works without a server that serves several devices (docs/user-
+# guide.md, "Several devices"): mkfs and devadd on the real devices, fsck
+# from any of them, famfs daxdev list/resolve/refresh finding both by uuid,
+# a second host that names the devices the other way round finding them by
+# uuid, and a mount of the primary: the server serves device 0 alone, new
+# files land there, and its replay stops (read-only) at the first file with
+# data on device 1.
+#
+# Usage (kernel command line, via run-vm.sh --test multidev --arg KEY=VALUE):
+#   famfs.case=pmem2-fsdax   two NVDIMMs (run-vm.sh --image A --image B),
+#                       fsdax namespaces /dev/pmem0 and /dev/pmem1, this host
+#                       the master: famfs mkfs of one device then famfs
+#                       devadd of the other, unmounted; famfs mkfs of both;
+#                       fsck from each; daxdev list, resolve (from an empty
+#                       cache: by scanning) and refresh; famfs mount of the
+#                       primary (famfs.ko: READ 0, WRITE 0 on every file);
+#                       a file on device 1 (test/tools/famfs_mdfile: the
+#                       library with every device open, allocating where
+#                       the most space is) stops the server's replay
+#                       (DEV_UNSERVED, read-only mount, the files before it
+#                       served with zero upcalls); the file system stays
+#                       for the peer
+#   famfs.case=pmem2-fsdax-peer   the next boot, another host (identity,
+#                       empty device cache) with the same NVDIMMs the other
+#                       way round (run-vm.sh --image B --image A: its
+#                       /dev/pmem0 is the master's /dev/pmem1): fsck from
+#                       its /dev/pmem0 (a secondary) finds the primary on
+#                       /dev/pmem1 by uuid and checks the whole; daxdev
+#                       resolve/refresh/list; the file on device 1 reads
+#                       byte-identical through this host's names; mounting
+#                       the secondary is refused (SB_SECONDARY); mounting
+#                       the primary as a client: DEV_UNSERVED, the files
+#                       before it byte-identical with zero upcalls
+#   famfs.case=pmem2-devdax  the master's checks on devdax namespaces
+#                       (/dev/dax0.0 moves to famfs_dax when mounted,
+#                       /dev/dax1.0 stays on device_dax); then devdax and
+#                       pmem mixed: /dev/dax0.0 with /dev/pmem1
+#   famfs.case=cxl2-devdax   the master's checks on two CXL type-3 devices
+#                       (run-vm.sh --cxl A --cxl B), a pmem region each
+#                       (cxl create-region -w 1) in devdax mode
+#   famfs.case=cxl2-devdax-peer   the peer's checks on them, the other way
+#                       round (run-vm.sh --cxl B --cxl A)
+#   famfs.case=cxl2i-devdax  one CXL region interleaving both devices
+#                       (cxl create-region -w 2 -g 4096 on the window over
+#                       both host bridges), devdax: famfs sees one device;
+#                       mkfs, mount, cp, remount, every file byte-identical
+#                       through read(), mmap and the device with READ 0 and
+#                       WRITE 0 (famfs.ko); a file of marker lines for the
+#                       host to find in both backing files
+#   famfs.nonce=STRING  the marker of cxl2i-devdax
+# Every boot creates the CXL regions again (qemu resets the decoders), a
+# region per device in the order of the devices' PCI addresses, so that the
+# first --cxl device is region0 (dax0.0) on every host; only the master
+# creates namespaces, the peer finds them in the shared label areas.
+
+# shellcheck disable=SC2046 # set -- $(...): the words of a command's output
+CASE=${FAMFS_CASE:-pmem2-fsdax}
+# shellcheck source=test/vm/lib.sh
+. "${0%/*}/lib.sh"
+NONCE=${FAMFS_NONCE:-x}
+SYS=/sys/bus/dax
+# The file on device 1 and its pattern (famfs_mdfile)
+ON1=on1
+ON1_SIZE=5000000
+ON1_SEED=4242
+
+fail_context() {
+	dmesg | grep -i -e famfs -e dax -e cxl -e nd_ | tail -20
+	tail -20 /tmp/out 2>/dev/null || true
+}
+
+# run CMD...: run it with its output in /tmp/out (printed); fail if it fails
+run() {
+	"$@" >/tmp/out 2>&1 || { cat /tmp/out; fail "$* failed"; }
+	sed 's/^/  | /' /tmp/out
+}
+
+# refused RC CMD...: CMD must exit with RC; its output in /tmp/out
+refused() {
+	want=$1
+	shift
+	rc=0
+	"$@" >/tmp/out 2>&1 || rc=$?
+	sed 's/^/  | /' /tmp/out
+	[ $rc = "$want" ] || fail "$* exited $rc, want $want"
+}
+
+# has REGEX: the last output (/tmp/out) has a line matching REGEX
+has() { grep -E -q -e "$1" /tmp/out || fail "no line matching '$1' in the output above"; }
+
+# dev_files INDEX N: famfs fsck's last output says device INDEX holds N files
+dev_files() {
+	grep -A1 -E "^ *device $1 " /tmp/out | tail -1 | grep -E -q " $2 files?\$" ||
+		fail "fsck does not count $2 files on device $1"
+}
+
+driver_of() {
+	l=$(readlink $SYS/devices/$1/driver 2>/dev/null || true)
+	if [ -n "$l" ]; then basename "$l"; else echo none; fi
+}
+
+expect_driver() { # daxX.Y DRIVER
+	d=$(driver_of "$1")
+	[ "$d" = "$2" ] || fail "$1 is bound to '$d', want '$2'"
+}
+
+# Kernel-mode famfs: famfs.ko and famfs_dax.ko (modprobe famfs loads both).
+load_famfs() {
+	grep -q '^famfs ' /proc/modules || modprobe famfs
+	wait_for /dev/famfs 5
+}
+
+fmount() { # DEVICE
+	mkdir -p $MNT
+	famfs mount "$@" $MNT >/tmp/mount.out 2>&1 || { cat /tmp/mount.out; fail "famfs mount $* failed"; }
+	sed 's/^/  | /' /tmp/mount.out
+	grep -q " $MNT famfs " /proc/mounts || fail "famfs mount $* did not mount type famfs"
+}
+
+stats_line() {
+	vmtool xattr $MNT user.famfs.stats | grep -e '^fmap' -e '^data' -e '^READ ' \
+		-e '^WRITE ' -e '^GET' | tr '\n' ' '
+}
+
+# The payload: all of it on NVDIMMs; on CXL memory (~50 MiB/s under TCG)
+# the kernel image and one directory of headers.
+payload_dirs() {
+	case $CASE in
+	pmem*) echo boot linux ;;
+	*) echo boot linux/can ;;
+	esac
+}
+
+copy_payload() {
+	for d in $(payload_dirs); do
+		to=$MNT
+		case $d in */*) to=$MNT/${d%/*} && famfs mkdir -p "$to" ;; esac
+		famfs cp -r /payload/$d "$to/" >/tmp/cp.out 2>&1 ||
+			{ cat /tmp/cp.out; fail "famfs cp -r /payload/$d $to/"; }
+	done
+}
+
+verify_payload() { # PRIMARY
+	n=0
+	for d in $(payload_dirs); do
+		vmtool verify "$1" /payload/$d $MNT/$d
+		n=$((n + $(nfiles /payload/$d)))
+	done
+	NFILES=$n
+}
+
+# Zero data upcalls: the kernel maps every file (famfs.ko).
+expect_kernel_dax() {
+	expect_mode enabled kernel-dax
+	expect_counter READ 0
+	expect_counter WRITE 0
+}
+
+# ------------------------------------------------------------- devices
+
+# pmem2_setup MODE [create]: the namespaces of the two NVDIMMs (region0,
+# region1) in MODE (fsdax or devdax, --map=mem: the page map in this
+# guest's RAM, never on the shared device); with "create" this host writes
+# them, else it finds what the master wrote. Sets DEV0 DEV1.
+pmem2_setup() {
+	for r in 0 1; do
+		if [ "${2:-}" = create ]; then
+			say "ndctl create-namespace -f -e namespace$r.0 -m $1 --map=mem"
+			ndctl create-namespace -f -e namespace$r.0 -m "$1" --map=mem >/dev/null
+		fi
+	done
+	if [ "$1" = fsdax ]; then
+		DEV0=/dev/pmem0 DEV1=/dev/pmem1
+	else
+		DEV0=/dev/dax0.0 DEV1=/dev/dax1.0
+	fi
+	wait_for $DEV0 10
+	wait_for $DEV1 10
+	if [ "$1" = fsdax ]; then
+		for p in pmem0 pmem1; do
+			[ "$(cat /sys/block/$p/queue/dax)" = 1 ] || fail "/dev/$p is not DAX capable"
+		done
+	fi
+}
+
+# cxl_mems: the CXL memory devices, in the order of their PCI addresses
+# (the order of run-vm.sh's --cxl options)
+cxl_mems() {
+	cxl list -M | tr -d ' \n' | sed 's/},{/}\n{/g' |
+		sed -n 's/.*"memdev":"\(mem[0-9]*\)".*"host":"\([^"]*\)".*/\2 \1/p' | sort | cut -d' ' -f2
+}
+
+cxl_modules() {
+	for m in cxl_acpi cxl_pci cxl_mem cxl_pmem cxl_port dax_cxl; do
+		modprobe $m 2>/dev/null || true
+	done
+	poll 10 '[ "$(cxl_mems | wc -l)" = 2 ]' || fail "want two CXL memory devices: $(cxl list -M 2>&1)"
+	MEMS=$(cxl_mems | tr '\n' ' ')
+}
+
+# nd_regions: the nvdimm regions the CXL regions became
+nd_regions() { ndctl list -R 2>/dev/null | grep -o '"dev":"region[0-9]*"' | cut -d'"' -f4 | sort; }
+
+# cxl_namespace NDREGION [create]: its devdax namespace; prints the dax device
+cxl_namespace() {
+	if ! ndctl list -N -r "$1" | grep -q '"mode":"devdax"'; then
+		[ "${2:-}" = create ] || fail "no devdax namespace on $1 in the label area: $(ndctl list -N)"
+		ndctl create-namespace -r "$1" -m devdax --map=mem >/dev/null
+	fi
+	ndctl list -N -r "$1" | grep -o '"chardev":"dax[0-9.]*"' | cut -d'"' -f4
+}
+
+# cxl2_setup [create]: a pmem region per CXL device, each on the root
+# decoder (window) of its host bridge, one after the other in PCI order;
+# a devdax namespace each. Sets DEV0 DEV1 (the first and second device's).
+cxl2_setup() {
+	cxl_modules
+	i=0
+	for m in $MEMS; do
+		done_=
+		for d in decoder0.0 decoder0.1; do
+			if cxl create-region -m -d $d -w 1 -t pmem "$m" >/tmp/out 2>&1; then
+				done_=$d
+				break
+			fi
+		done
+		[ -n "$done_" ] || { cat /tmp/out; fail "cxl create-region of $m on decoder0.0 or 0.1"; }
+		i=$((i + 1))
+		poll 10 '[ "$(nd_regions | wc -l)" = $i ]' || fail "no nvdimm region for $m"
+		say "cxl create-region -d $done_ -w 1 -t pmem $m: $(grep -o '"region":"[a-z0-9]*"' /tmp/out)"
+	done
+	set -- $(nd_regions) "${1:-}"
+	DEV0=/dev/$(cxl_namespace "$1" "$3")
+	DEV1=/dev/$(cxl_namespace "$2" "$3")
+	wait_for $DEV0 10
+	wait_for $DEV1 10
+	say "CXL devdax: $DEV0 on ${MEMS%% *}, $DEV1 on ${MEMS#* }"
+}
+
+# --------------------------------------------------------------- checks
+
+# uuids_of DEV: "FS_UUID DEV_UUID" of DEV from this host's device cache
+uuids_of() {
+	famfs daxdev list | awk -v p="$1" '$NF == p && ($1 == "primary" || $1 == "secondary") { print $2, $3 }'
+}
+
+# master_checks DEV0 DEV1 LABEL: this host, the master, makes the file system.
+master_checks() {
+	D0=$1 D1=$2 LABEL=$3
+	load_famfs
+	identity $MASTER_UUID
+	mkdir -p /var/lib # a host's; famfs keeps its device cache in /var/lib/famfs
+
+	say "devadd: mkfs of $D0 alone, then famfs devadd of $D1 (unmounted)"
+	run famfs mkfs -f --allow-small "$D0"
+	run famfs devadd --allow-small "$D0" "$D1"
+	has "$D1 is device 1 of $D0"
+	run famfs fsck "$D1"
+	has "checking its file system from the primary $D0"
+	has "^ *devices +2"
+	has "clean"
+
+	say "famfs mkfs $D0 $D1: one file system, $D0 the primary"
+	run famfs mkfs -f --allow-small "$D0" "$D1"
+	has "2 devices"
+	has "device 1: $D1 "
+	set -- $(uuids_of "$D0")
+	FS=$1 U0=$2
+	set -- $(uuids_of "$D1")
+	[ "$1" = "$FS" ] || fail "the cache says $D1 is of file system '$1', not $FS"
+	U1=$2
+	say "file system $FS: device 0 $U0 ($D0), device 1 $U1 ($D1)"
+
+	say "fsck from either device checks the whole"
+	run famfs fsck "$D0"
+	has "^ *devices +2"
+	has "^ *device 0 +$U0 $D0"
+	has "^ *device 1 +$U1 $D1"
+	has clean
+	run famfs fsck "$D1"
+	has "checking its file system from the primary $D0"
+	has "^ *device 0 +$U0 $D0"
+	has clean
+
+	say "famfs daxdev: the cache mkfs filled, then resolution by scanning from an empty one"
+	run famfs daxdev list
+	has "^ *primary +$FS $U0 .* $D0\$"
+	has "^ *secondary +$FS $U1 .* $D1\$"
+	rm -f /var/lib/famfs/devices
+	run famfs daxdev list
+	has "0 devices known"
+	run famfs daxdev resolve "$D1"
+	has "^ +0 $U0 .* $D0 \(primary\)"
+	has "^ +1 $U1 .* $D1\$"
+	run famfs daxdev resolve "$FS" "$U1"
+	has "^$D1\$"
+	rm -f /var/lib/famfs/devices
+	run famfs daxdev refresh
+	has "2 famfs devices found"
+	run famfs daxdev list
+	has "^ *primary +$FS $U0 .* $D0\$"
+	has "^ *secondary +$FS $U1 .* $D1\$"
+
+	say "famfs mount $D0: the server serves the primary; new files land on it"
+	fmount "$D0"
+	[ "$(vmtool xattr $MNT user.famfs.role)" = master ] || fail "not the master"
+	copy_payload
+	famfs umount $MNT
+	fmount "$D0"
+	verify_payload "$D0"
+	expect_kernel_dax
+	expect_counter GET_FMAP "$NFILES"
+	say "  $NFILES files byte-identical, $(stats_line)"
+	run famfs fsck $MNT
+	has "^ *devices +2"
+	dev_files 1 0
+	famfs umount $MNT
+
+	say "a file on device 1 (the library with both devices open) stops the server's replay"
+	run famfs_mdfile create "$D0" $ON1 $ON1_SIZE $ON1_SEED
+	has "^$ON1: extent 0: device 1 \($D1\)"
+	run famfs fsck "$D1"
+	dev_files 1 1
+	has clean
+	fmount "$D0"
+	grep -q "DEV_UNSERVED.*\"$ON1\" has data on device 1" /tmp/mount.out ||
+		fail "famfs mount did not report DEV_UNSERVED for $ON1"
+	grep " $MNT " /proc/mounts | grep -q ' famfs ro,' || fail "not read-only: $(grep " $MNT " /proc/mounts)"
+	[ ! -e $MNT/$ON1 ] || fail "$MNT/$ON1 is served"
+	if touch $MNT/new 2>/dev/null; then fail "a new file on a mount whose replay stopped"; fi
+	verify_payload "$D0"
+	expect_kernel_dax
+	say "  read-only, the $NFILES files before $ON1 byte-identical: $(stats_line)"
+	row "$LABEL"
+	famfs umount $MNT
+	run famfs_mdfile check "$D0" $ON1 $ON1_SEED
+	say "all master checks passed"
+}
+
+# peer_checks DEV0 DEV1 LABEL: another host, the devices the other way
+# round: its DEV0 is the master's device 1, its DEV1 the primary.
+peer_checks() {
+	E0=$1 E1=$2 LABEL=$3
+	load_famfs
+	identity $CLIENT_UUID
+	mkdir -p /var/lib
+
+	say "a new host: an empty device cache"
+	run famfs daxdev list
+	has "0 devices known"
+
+	say "fsck from $E0 (a secondary) finds the primary on $E1 by uuid and checks the whole"
+	run famfs fsck "$E0"
+	has "checking its file system from the primary $E1"
+	has "^ *devices +2"
+	has "^ *device 0 +[0-9a-f-]+ $E1\$"
+	has "^ *device 1 +[0-9a-f-]+ $E0\$"
+	dev_files 1 1
+	has clean
+	run famfs daxdev resolve "$E0"
+	has "^ +0 [0-9a-f-]+ .* $E1 \(primary\)"
+	has "^ +1 [0-9a-f-]+ .* $E0\$"
+	run famfs daxdev refresh
+	has "2 famfs devices found"
+	run famfs daxdev list
+	has "^ *primary .* $E1\$"
+	has "^ *secondary .* $E0\$"
+	set -- $(uuids_of "$E0")
+	run famfs daxdev resolve "$1" "$2"
+	has "^$E0\$"
+
+	say "the master's file on device 1, through this host's name for it"
+	run famfs_mdfile check "$E1" $ON1 $ON1_SEED
+	has "^$ON1: extent 0: device 1 \($E0\)"
+
+	say "mounting the secondary is refused; the primary mounts as a client"
+	mkdir -p $MNT
+	refused 1 famfs mount "$E0" $MNT
+	has "SB_SECONDARY"
+	fmount "$E1"
+	role=$(vmtool xattr $MNT user.famfs.role)
+	[ "$role" = client ] || fail "role '$role', want client"
+	grep -q "DEV_UNSERVED.*\"$ON1\" has data on device 1" /tmp/mount.out ||
+		fail "famfs mount did not report DEV_UNSERVED for $ON1"
+	[ ! -e $MNT/$ON1 ] || fail "$MNT/$ON1 is served"
+	verify_payload "$E1"
+	expect_kernel_dax
+	expect_counter GET_FMAP "$NFILES"
+	say "  the master's $NFILES files before $ON1 byte-identical: $(stats_line)"
+	row "$LABEL"
+	famfs umount $MNT
+	say "all peer checks passed"
+}
+
+# devdax and pmem in one file system: /dev/dax0.0 with /dev/pmem1
+mixed_checks() {
+	say "devdax and pmem mixed: namespace1.0 in fsdax mode"
+	ndctl create-namespace -f -e namespace1.0 -m fsdax --map=mem >/dev/null
+	wait_for /dev/pmem1 10
+	run famfs mkfs -f --allow-small /dev/dax0.0 /dev/pmem1
+	has "device 1: /dev/pmem1 "
+	run famfs fsck /dev/pmem1
+	has "checking its file system from the primary /dev/dax0.0"
+	has clean
+	run famfs_mdfile create /dev/dax0.0 $ON1 $ON1_SIZE $ON1_SEED
+	has "^$ON1: extent 0: device 1 \(/dev/pmem1\)"
+	run famfs_mdfile check /dev/dax0.0 $ON1 $ON1_SEED
+	run famfs fsck /dev/dax0.0
+	dev_files 1 1
+	has clean
+}
+
+case_cxl2i() {
+	cxl_modules
+	say "one region interleaving $MEMS(decoder0.2, 2 ways, 4 KiB)"
+	run cxl create-region -m -d decoder0.2 -w 2 -g 4096 -t pmem $MEMS
+	has '"interleave_ways":2'
+	for m in $MEMS; do has "\"memdev\":\"$m\""; done
+	poll 10 '[ "$(nd_regions | wc -l)" = 1 ]' || fail "no nvdimm region for the CXL region"
+	DEV=/dev/$(cxl_namespace "$(nd_regions)" create)
+	wait_for $DEV 10
+	say "famfs sees one device: $DEV, $(($(cat $SYS/devices/${DEV#/dev/}/size) >> 20)) MiB"
+	load_famfs
+	identity $MASTER_UUID
+	mkdir -p /var/lib
+	run famfs mkfs -f --allow-small "$DEV"
+	fmount "$DEV"
+	expect_driver "${DEV#/dev/}" famfs_dax
+	copy_payload
+	# 1 MiB of marker lines: its 4 KiB granules alternate between the devices
+	printf 'FAMFS-IL %s\n' "$NONCE" >/tmp/marker
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
+		cat /tmp/marker /tmp/marker >/tmp/m2
+		mv /tmp/m2 /tmp/marker
+	done
+	famfs cp /tmp/marker $MNT/marker
+	famfs umount $MNT
+	fmount "$DEV"
+	verify_payload "$DEV"
+	cmp /tmp/marker $MNT/marker
+	expect_kernel_dax
+	expect_counter GET_FMAP $((NFILES + 1))
+	say "  $((NFILES + 1)) files byte-identical: $(stats_line)"
+	row cxl2i-devdax
+	famfs umount $MNT
+	run famfs fsck "$DEV"
+	has clean
+	say "all cxl2i checks passed"
+}
+
+case $CASE in
+pmem2-fsdax)
+	pmem2_setup fsdax create
+	master_checks $DEV0 $DEV1 pmem2-fsdax
+	;;
+pmem2-fsdax-peer)
+	pmem2_setup fsdax
+	peer_checks $DEV0 $DEV1 pmem2-fsdax
+	;;
+pmem2-devdax)
+	pmem2_setup devdax create
+	master_checks $DEV0 $DEV1 pmem2-devdax
+	expect_driver dax0.0 famfs_dax
+	expect_driver dax1.0 device_dax
+	mixed_checks
+	;;
+cxl2-devdax)
+	cxl2_setup create
+	master_checks $DEV0 $DEV1 cxl2-devdax
+	;;
+cxl2-devdax-peer)
+	cxl2_setup
+	peer_checks $DEV0 $DEV1 cxl2-devdax
+	;;
+cxl2i-devdax) case_cxl2i ;;
+*) fail "unknown famfs.case=$CASE" ;;
+esac
+say ok
