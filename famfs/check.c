@@ -49,6 +49,7 @@ int famfs_fsck(const struct famfs_superblock *sb, const void *log, uint64_t log_
 	struct famfs_geom g;
 	struct famfs_ns *ns;
 	uint64_t used, avail, meta_units;
+	int64_t torn;
 	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
@@ -80,6 +81,15 @@ int famfs_fsck(const struct famfs_superblock *sb, const void *log, uint64_t log_
 
 	used = h->next_index < g.nslots ? h->next_index : g.nslots;
 	avail = (log_avail - sizeof(*h)) / sizeof(*ent);
+	/* Counters one apart: a crash during an append, harmless if that entry is intact. */
+	torn = famfs_log_torn_slot(h, g.nslots);
+	if (torn >= 0) {
+		struct famfs_log_entry e;
+
+		if ((uint64_t)torn < avail)
+			e = ent[torn];
+		famfs_log_torn_check(h, torn, (uint64_t)torn < avail ? &e : NULL, c);
+	}
 	if (avail < used) {
 		famfs_report(c, FAMFS_P_LOG_NEXT_INDEX, -1,
 			     "next_index %" PRIu64 " but only %" PRIu64 " entries readable", used,

@@ -7,6 +7,7 @@
 #include "crc.h"
 #include "fs.h"
 #include "identity.h"
+#include "log.h"
 #include "super.h"
 
 /* A secondary superblock where a file system is opened: -EXDEV, saying whose it is. */
@@ -36,6 +37,7 @@ int famfs_fs_open(const char *path, unsigned int flags, struct famfs_fs **out,
 	fs = calloc(1, sizeof(*fs));
 	if (!fs)
 		return -ENOMEM;
+	fs->torn_slot = -1;
 	if (flags & FAMFS_FS_EXCL)
 		rc = famfs_dev_open_served(path, write ? FAMFS_DEV_WRITE : 0, &fs->dev);
 	else
@@ -96,6 +98,22 @@ int famfs_fs_open(const char *path, unsigned int flags, struct famfs_fs **out,
 		rc = -EUCLEAN;
 		goto fail;
 	}
+	fs->torn_slot = famfs_log_torn_slot(&hdr, fs->geom.nslots);
+	if (fs->torn_slot >= 0) {
+		struct famfs_checker torn = {0};
+		struct famfs_log_entry e;
+
+		rc = famfs_dev_invalidate(fs->dev, &fs->ent[fs->torn_slot], sizeof(e));
+		if (!rc)
+			rc = famfs_dev_load(fs->dev, &e, &fs->ent[fs->torn_slot], sizeof(e));
+		if (rc)
+			goto fail;
+		if (famfs_log_torn_check(&hdr, fs->torn_slot, &e, &torn)) {
+			famfs_report_problem(c, &torn.first);
+			rc = -EUCLEAN;
+			goto fail;
+		}
+	}
 	rc = famfs_identity(fs->identity);
 	if (rc)
 		goto fail;
@@ -111,6 +129,14 @@ int famfs_fs_open(const char *path, unsigned int flags, struct famfs_fs **out,
 			goto fail;
 		}
 		fs->writable = true;
+		rc = famfs_log_repair_counters(fs);
+		if (rc < 0) {
+			if (rc == -EUCLEAN)
+				famfs_report(c, FAMFS_P_LOG_NEXT_SEQNUM, -1,
+					     "counters changed under the writer lock");
+			goto fail;
+		}
+		fs->torn_repaired = rc == 1;
 	}
 	*out = fs;
 	return 0;

@@ -30,6 +30,11 @@ struct famfs_fs {
 	uint8_t identity[16];	     /* this host */
 	bool master;		     /* identity equals the superblock's system uuid */
 	bool writable;		     /* may append: master, opened with FAMFS_FS_WRITE, locked */
+	/* The header's counters were found torn at open (famfs_log_torn_check):
+	 * the slot of the intact entry that decided it, or -1; and whether this
+	 * writable open repaired them (famfs_log_repair_counters). */
+	int64_t torn_slot;
+	bool torn_repaired;
 	uint8_t
 	    *data; /* with FAMFS_FS_MAP_ALL: device byte 0, else NULL (pmem: use famfs_dev_pread) */
 };
@@ -50,8 +55,10 @@ struct famfs_fs {
  *
  * Copies the superblock out of the device and verifies that private copy,
  * then the log header (every problem goes to @c, which may be NULL); the
- * geometry and the metadata window come from the checked copy. Returns 0 or
- * a negative errno:
+ * geometry and the metadata window come from the checked copy. Counters
+ * torn by a crash during an append (famfs_log_torn_check) are accepted, and
+ * a writable open repairs them (fs->torn_slot, fs->torn_repaired). Returns
+ * 0 or a negative errno:
  *  -EMEDIUMTYPE  no famfs superblock (magic) on the device
  *  -EUCLEAN      superblock or log header corrupt (see @c)
  *  -EXDEV        a secondary device of a file system, not its primary

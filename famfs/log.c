@@ -4,6 +4,7 @@
 
 #include "crc.h"
 #include "log.h"
+#include "super.h"
 
 /* The two counters after the crc: next_seqnum, next_index. */
 struct counters {
@@ -33,6 +34,41 @@ uint64_t famfs_log_free(const struct famfs_fs *fs)
 static int load_counters(struct famfs_fs *fs, struct counters *k)
 {
 	return famfs_dev_load(fs->dev, k, &fs->hdr->next_seqnum, sizeof(*k));
+}
+
+int famfs_log_repair_counters(struct famfs_fs *fs)
+{
+	struct famfs_log_header h;
+	struct famfs_log_entry e;
+	struct counters k;
+	int64_t slot;
+	int rc;
+
+	if (!fs->writable)
+		return -EROFS;
+	rc = famfs_dev_invalidate(fs->dev, fs->hdr, sizeof(*fs->hdr));
+	if (!rc)
+		rc = load_counters(fs, &k);
+	if (rc)
+		return rc;
+	if (k.next_seqnum == k.next_index)
+		return 0;
+	h.next_seqnum = k.next_seqnum;
+	h.next_index = k.next_index;
+	slot = famfs_log_torn_slot(&h, fs->geom.nslots);
+	if (slot < 0)
+		return -EUCLEAN;
+	rc = famfs_dev_invalidate(fs->dev, &fs->ent[slot], sizeof(e));
+	if (!rc)
+		rc = famfs_dev_load(fs->dev, &e, &fs->ent[slot], sizeof(e));
+	if (rc)
+		return rc;
+	if (famfs_log_torn_check(&h, slot, &e, NULL))
+		return -EUCLEAN;
+	rc = famfs_dev_store(fs->dev, &fs->hdr->next_seqnum, &k.next_index, sizeof(k.next_index));
+	if (!rc)
+		rc = famfs_dev_flush(fs->dev, fs->hdr, sizeof(*fs->hdr));
+	return rc ? rc : 1;
 }
 
 int famfs_log_append(struct famfs_fs *fs, struct famfs_log_entry *e, uint64_t *index)

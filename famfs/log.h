@@ -14,7 +14,8 @@
  * famfs_entry_check() and never written if bad. Stores the slot and flushes
  * it, and only then stores next_seqnum/next_index and flushes the header
  * (famfs_dev_store/flush, in that order): a crash at any point leaves either
- * the old log or the old log plus the whole entry (test_crash proves it).
+ * the old log or the old log plus the whole entry (test_crash proves it),
+ * the counters possibly torn at 8 bytes (famfs_log_torn_check).
  * Cost: one 544-byte copy, two crc32s and ten cache-line flushes.
  *
  * Returns 0 (and the slot in *@index if not NULL) or a negative errno:
@@ -25,6 +26,17 @@
  *  -EIO      the device refused the write (pmem)
  */
 int famfs_log_append(struct famfs_fs *fs, struct famfs_log_entry *e, uint64_t *index);
+
+/**
+ * famfs_log_repair_counters() - make next_seqnum equal next_index again
+ * after a power loss tore their publication (famfs_log_torn_check: one
+ * apart, the entry at the lower one intact). next_index is what the log
+ * publishes, for every reader; the repair is one 8-byte store of
+ * next_seqnum, flushed, so it cannot tear itself. Needs @fs writable (the
+ * writer lock). Returns 1 repaired, 0 nothing to repair, -EROFS, -EUCLEAN
+ * (the counters are not a torn pair) or -EIO.
+ */
+int famfs_log_repair_counters(struct famfs_fs *fs);
 
 /** famfs_log_used() / famfs_log_free() - slots used and free, from the header. */
 uint64_t famfs_log_used(const struct famfs_fs *fs);

@@ -26,6 +26,7 @@
 	X(LOG_CRC, "log header crc mismatch")                                                      \
 	X(LOG_NEXT_INDEX, "log header next_index beyond the log")                                  \
 	X(LOG_NEXT_SEQNUM, "log header next_seqnum differs from next_index")                       \
+	X(LOG_TORN, "log header counters torn by a crash (the master's next mount repairs them)")  \
 	X(ENT_CRC, "log entry crc mismatch")                                                       \
 	X(ENT_SEQNUM, "log entry seqnum differs from its slot")                                    \
 	X(ENT_TYPE, "log entry type unknown")                                                      \

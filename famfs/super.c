@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <uuid/uuid.h>
 
 #include "crc.h"
+#include "entry.h"
 #include "super.h"
 
 void famfs_sb_format(struct famfs_superblock *sb, uint64_t devsize, uint64_t log_len,
@@ -231,8 +233,36 @@ unsigned int famfs_log_header_check(const struct famfs_log_header *h,
 	if (h->next_index > nslots)
 		famfs_report(c, FAMFS_P_LOG_NEXT_INDEX, -1, "next_index %llu, log has %llu slots",
 			     (unsigned long long)h->next_index, (unsigned long long)nslots);
-	if (h->next_seqnum != h->next_index)
+	if (h->next_seqnum != h->next_index && famfs_log_torn_slot(h, nslots) < 0)
 		famfs_report(c, FAMFS_P_LOG_NEXT_SEQNUM, -1, "next_seqnum %llu, next_index %llu",
 			     (unsigned long long)h->next_seqnum, (unsigned long long)h->next_index);
 	return c->count - before;
+}
+
+int64_t famfs_log_torn_slot(const struct famfs_log_header *h, uint64_t nslots)
+{
+	uint64_t lo = h->next_seqnum < h->next_index ? h->next_seqnum : h->next_index;
+	uint64_t hi = h->next_seqnum < h->next_index ? h->next_index : h->next_seqnum;
+
+	if (hi - lo != 1 || lo >= nslots)
+		return -1;
+	return (int64_t)lo;
+}
+
+int famfs_log_torn_check(const struct famfs_log_header *h, int64_t slot,
+			 const struct famfs_log_entry *e, struct famfs_checker *c)
+{
+	if (!e || famfs_entry_intact(e, (uint64_t)slot, NULL)) {
+		famfs_report(c, FAMFS_P_LOG_NEXT_SEQNUM, -1,
+			     "next_seqnum %llu, next_index %llu, and no intact entry in slot %lld",
+			     (unsigned long long)h->next_seqnum, (unsigned long long)h->next_index,
+			     (long long)slot);
+		return -EUCLEAN;
+	}
+	famfs_report(c, FAMFS_P_LOG_TORN, -1,
+		     "next_seqnum %llu, next_index %llu: entry %lld is intact, %llu entries "
+		     "published",
+		     (unsigned long long)h->next_seqnum, (unsigned long long)h->next_index,
+		     (long long)slot, (unsigned long long)h->next_index);
+	return 0;
 }

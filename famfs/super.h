@@ -83,10 +83,37 @@ void famfs_log_header_init(struct famfs_log_header *h, uint64_t log_len);
 
 /**
  * famfs_log_header_check() - verify the log header against @sb: magic,
- * length, last_index, crc, next_index within the log, next_seqnum equal to
- * next_index. Returns the number of problems reported to @c.
+ * length, last_index, crc, next_index within the log, and next_seqnum no
+ * more than one off next_index (LOG_NEXT_SEQNUM otherwise). One off is what
+ * a power loss during an append can leave (docs/format.md, "Appending"):
+ * whether it is harmless depends on the entry at famfs_log_torn_slot(),
+ * which the caller checks with famfs_log_torn_check(). Returns the number
+ * of problems reported to @c.
  */
 unsigned int famfs_log_header_check(const struct famfs_log_header *h,
 				    const struct famfs_superblock *sb, struct famfs_checker *c);
+
+/**
+ * famfs_log_torn_slot() - the slot whose entry decides whether the counters
+ * of @h are a torn publication: min(next_seqnum, next_index) when they
+ * differ by exactly one and that slot is one of the log's @nslots, else -1
+ * (equal counters, or a difference famfs_log_header_check() reports).
+ */
+int64_t famfs_log_torn_slot(const struct famfs_log_header *h, uint64_t nslots);
+
+/**
+ * famfs_log_torn_check() - judge counters that famfs_log_torn_slot() found
+ * one apart, given @e, a copy of the entry at that @slot (NULL: not
+ * readable). The append stores and flushes the entry before it stores the
+ * two counters with one 16-byte store, of which persistent memory keeps
+ * only 8-byte pieces on power loss; so a torn pair always has an intact
+ * entry (crc, seqnum) there. Then next_index is what the log publishes (for
+ * the existing tools too: their replay reads only next_index), and LOG_TORN
+ * is reported; without one LOG_NEXT_SEQNUM is. Returns 0 (LOG_TORN: the log
+ * is readable, its counters need the repair famfs_log_repair_counters()
+ * does) or -EUCLEAN (LOG_NEXT_SEQNUM).
+ */
+int famfs_log_torn_check(const struct famfs_log_header *h, int64_t slot,
+			 const struct famfs_log_entry *e, struct famfs_checker *c);
 
 #endif

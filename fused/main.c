@@ -259,6 +259,11 @@ static int open_image(const char *dev, bool ro)
 		}
 		return -1;
 	}
+	if (fused.im->fs->torn_repaired)
+		fprintf(stderr,
+			"famfs_fused: %s: the log header's counters were torn by a crash while "
+			"entry %" PRId64 " was published (the entry is intact): repaired\n",
+			dev, fused.im->fs->torn_slot);
 	fused.writable = fused.im->fs->writable;
 	if (add_meta()) {
 		fprintf(stderr, "famfs_fused: cannot add the .meta files: out of memory\n");

@@ -15,6 +15,7 @@ zlib.crc32, independent of our C code. Used by the integration tests.
   famfs_craft.py IMG sb-bytes OFF HEX                      overwrite superblock bytes at
                                                            OFF, then seal its crc
   famfs_craft.py IMG sb-from SRC                           copy SRC's first 4 KiB over IMG's
+  famfs_craft.py IMG counters SEQNUM INDEX                 set the header's next_seqnum, next_index
 
 --extent OFF,LEN[,DEVINDEX]: DEVINDEX 0 unless given.
 
@@ -103,6 +104,9 @@ def main():
             seal(e)
             f.seek(slot_off(dst))
             f.write(e)
+        elif a.what == "counters":  # e.g. one of the two 8-byte halves lost to a power loss
+            f.seek(LOG + 32)
+            f.write(struct.pack("<QQ", int(a.args[0], 0), int(a.args[1], 0)))
         elif a.what == "daxdev-size":
             f.seek(112)
             f.write(struct.pack("<Q", int(a.args[0], 0)))

@@ -99,6 +99,50 @@ static void test_log_header_vector(void **state)
 	assert_int_equal(famfs_log_header_crc(&h), want);
 }
 
+/*
+ * Counters one apart are what a power loss during an append leaves (8-byte
+ * atomicity of a 16-byte store): accepted when the entry at the lower one is
+ * intact (LOG_TORN), refused otherwise and when further apart.
+ */
+static void test_log_header_torn(void **state)
+{
+	struct famfs_checker c = {0};
+	struct famfs_superblock sb;
+	struct famfs_log_header h;
+	struct famfs_log_entry e;
+
+	(void)state;
+	load("sb", &sb, sizeof(sb));
+	load("loghdr", &h, sizeof(h));
+	load("entry_mkdir", &e, sizeof(e)); /* an intact entry of slot e.seqnum */
+	h.next_index = e.seqnum;
+	h.next_seqnum = e.seqnum + 1;
+	assert_int_equal(famfs_log_header_check(&h, &sb, NULL), 0);
+	assert_int_equal(famfs_log_torn_slot(&h, 15420), (int64_t)e.seqnum);
+	assert_int_equal(famfs_log_torn_check(&h, (int64_t)e.seqnum, &e, &c), 0);
+	assert_int_equal(c.count, 1);
+	assert_int_equal(c.first.code, FAMFS_P_LOG_TORN);
+	h.next_index = e.seqnum + 1; /* the other half */
+	h.next_seqnum = e.seqnum;
+	assert_int_equal(famfs_log_torn_slot(&h, 15420), (int64_t)e.seqnum);
+	assert_int_equal(famfs_log_torn_check(&h, (int64_t)e.seqnum, &e, NULL), 0);
+	/* No intact entry there: not a torn publication. */
+	c.count = 0;
+	e.crc ^= 1;
+	assert_int_equal(famfs_log_torn_check(&h, (int64_t)e.seqnum, &e, &c), -EUCLEAN);
+	assert_int_equal(c.first.code, FAMFS_P_LOG_NEXT_SEQNUM);
+	assert_int_equal(famfs_log_torn_check(&h, (int64_t)e.seqnum, NULL, NULL), -EUCLEAN);
+	/* Two apart, or past the log: refused by the header check itself. */
+	c.count = 0;
+	h.next_seqnum = e.seqnum + 3;
+	assert_int_equal(famfs_log_torn_slot(&h, 15420), -1);
+	assert_int_equal(famfs_log_header_check(&h, &sb, &c), 1);
+	assert_int_equal(c.first.code, FAMFS_P_LOG_NEXT_SEQNUM);
+	h.next_index = 15420;
+	h.next_seqnum = 15421;
+	assert_int_equal(famfs_log_torn_slot(&h, 15420), -1);
+}
+
 static void check_entry_vector(const char *name, uint32_t type)
 {
 	struct famfs_superblock sb;
@@ -356,6 +400,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_superblock_vector),
 	    cmocka_unit_test(test_log_header_vector),
+	    cmocka_unit_test(test_log_header_torn),
 	    cmocka_unit_test(test_entry_vectors),
 	    cmocka_unit_test(test_superblock_problems),
 	    cmocka_unit_test(test_entry_problems),
