@@ -21,7 +21,7 @@ static void print_problem(const struct famfs_problem *p, void *arg)
 	char line[512];
 
 	famfs_problem_format(p, line, sizeof(line));
-	fprintf(stderr, "famfs chkread: %s: %s\n", (const char *)arg, line);
+	fprintf(stderr, "famfs chkread: %s: %s\n", famfs_esc(arg), line);
 }
 
 /* The whole of @path into *@buf (*@len bytes). */
@@ -70,12 +70,12 @@ static int check_one(const struct cli_cmd *cmd, const char *path, char what, boo
 	int rc = slurp(path, &buf, &len);
 
 	if (rc)
-		return cli_error(cmd, "%s: %s", path,
+		return cli_error(cmd, "%s: %s", famfs_esc(path),
 				 rc == -EISDIR ? "not a regular file" : strerror(-rc));
 	if (what == 's') {
 		if (len < sizeof(struct famfs_superblock))
 			rc = cli_error(cmd, "%s: %" PRIu64 " bytes: too short for a superblock",
-				       path, len);
+				       famfs_esc(path), len);
 		else if (famfs_sb_check((const void *)buf, 0, &chk))
 			rc = CLI_FAIL;
 	} else if (what == 'l') {
@@ -85,20 +85,21 @@ static int check_one(const struct cli_cmd *cmd, const char *path, char what, boo
 		snprintf(sbpath, sizeof(sbpath), "%.*s.superblock",
 			 slash ? (int)(slash - path + 1) : 0, path);
 		if (len < sizeof(struct famfs_log_header))
-			rc =
-			    cli_error(cmd, "%s: %" PRIu64 " bytes: too short for a log", path, len);
+			rc = cli_error(cmd, "%s: %" PRIu64 " bytes: too short for a log",
+				       famfs_esc(path), len);
 		else if (slurp(sbpath, &sbbuf, &sblen) == 0 &&
 			 sblen >= sizeof(struct famfs_superblock))
 			rc = famfs_log_header_check((const void *)buf, (const void *)sbbuf, &chk)
 				 ? CLI_FAIL
 				 : CLI_OK;
 		else if (((const struct famfs_log_header *)buf)->magic != FAMFS_LOG_MAGIC)
-			rc = cli_error(cmd, "%s: no famfs log (header magic)", path);
+			rc = cli_error(cmd, "%s: no famfs log (header magic)", famfs_esc(path));
 	}
 	free(buf);
 	free(sbbuf);
 	if (!rc && verbose)
-		printf("famfs chkread: %s: %s read%s\n", path, cli_fmt_size(len, b1, sizeof(b1)),
+		printf("famfs chkread: %s: %s read%s\n", famfs_esc(path),
+		       cli_fmt_size(len, b1, sizeof(b1)),
 		       what == 's'   ? ", a valid superblock"
 		       : what == 'l' ? ", a valid log"
 				     : "");

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "path.h" /* famfs_esc(): every name printed goes through it */
 #include "size.h"
 
 #define CLI_OK	  0

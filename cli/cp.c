@@ -139,10 +139,10 @@ static int report(struct cp *c, const char *path, int err, const char *what)
 		fputs("\r\033[K", stderr);
 	if (err == ENOSPC) {
 		if (!c->fatal)
-			cli_error(c->cmd, "%s: %s", path, cli_famfs_nospace(c->root));
+			cli_error(c->cmd, "%s: %s", famfs_esc(path), cli_famfs_nospace(c->root));
 		c->fatal = true;
 	} else {
-		cli_error(c->cmd, "%s: %s", path, what ? what : strerror(err));
+		cli_error(c->cmd, "%s: %s", famfs_esc(path), what ? what : strerror(err));
 	}
 	pthread_mutex_unlock(&c->out_lock);
 	c->errors++;
@@ -272,7 +272,7 @@ static void make_dir(struct cp *c, struct job *j)
 		return;
 	}
 	if (c->verbose)
-		printf("'%s' -> '%s'\n", j->src, j->dst);
+		printf("'%s' -> '%s'\n", famfs_esc(j->src), famfs_esc(j->dst));
 }
 
 /* Copy @in to @out (from offset 0), or with -c compare them. */
@@ -398,7 +398,8 @@ static void copy_file(struct cp *c, struct job *j)
 	out = -1;
 	c->done_files++;
 	if (c->verbose)
-		printf(c->compare ? "'%s' = '%s'\n" : "'%s' -> '%s'\n", j->src, j->dst);
+		printf(c->compare ? "'%s' = '%s'\n" : "'%s' -> '%s'\n", famfs_esc(j->src),
+		       famfs_esc(j->dst));
 	progress(c, false);
 out:
 	if (out >= 0)
@@ -598,16 +599,16 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	dest = argv[argc - 1];
 	rc = cli_famfs_root(dest, root, sizeof(root));
 	if (rc == -ENOTDIR)
-		return cli_error(cmd, "%s: %s", dest, strerror(ENOTDIR)); /* FILE/x */
+		return cli_error(cmd, "%s: %s", famfs_esc(dest), strerror(ENOTDIR)); /* FILE/x */
 	if (rc)
-		return cli_error(cmd, "%s: not inside a mounted famfs", dest);
+		return cli_error(cmd, "%s: not inside a mounted famfs", famfs_esc(dest));
 	c.root = root;
 	src = sources(argc, argv, &nsrc);
 	if (!src)
 		return cli_error(cmd, "out of memory");
 	dest_is_dir = stat(dest, &st) == 0 && S_ISDIR(st.st_mode);
 	if (nsrc > 1 && !dest_is_dir)
-		return cli_error(cmd, "target '%s' is not a directory", dest);
+		return cli_error(cmd, "target '%s' is not a directory", famfs_esc(dest));
 
 	for (size_t i = 0; i < nsrc; i++) {
 		if (dest_is_dir)

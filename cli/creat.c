@@ -89,21 +89,21 @@ static int create_one(struct creat *c, struct spec *s)
 
 	rc = cli_famfs_root(s->path, root, sizeof(root));
 	if (rc == -ENOTDIR)
-		return cli_error(cmd, "%s: %s", s->path, strerror(ENOTDIR)); /* FILE/x */
+		return cli_error(cmd, "%s: %s", famfs_esc(s->path), strerror(ENOTDIR)); /* FILE/x */
 	if (rc)
-		return cli_error(cmd, "%s: not inside a mounted famfs", s->path);
+		return cli_error(cmd, "%s: not inside a mounted famfs", famfs_esc(s->path));
 	if (stat(s->path, &st) == 0) {
 		/* The existing tools' meaning: an existing file of the right size is
 		 * reused (and refilled if asked), any other size is an error. */
 		if (S_ISDIR(st.st_mode))
-			return cli_error(cmd, "%s: is a directory", s->path);
+			return cli_error(cmd, "%s: is a directory", famfs_esc(s->path));
 		if (!S_ISREG(st.st_mode))
-			return cli_error(cmd, "%s: not a regular file", s->path);
+			return cli_error(cmd, "%s: not a regular file", famfs_esc(s->path));
 		if (s->have_size && s->size && (uint64_t)st.st_size != s->size)
 			return cli_error(cmd,
 					 "%s: exists with another size (%s, not %s): famfs files "
 					 "never change size",
-					 s->path,
+					 famfs_esc(s->path),
 					 cli_fmt_size((uint64_t)st.st_size, b1, sizeof(b1)),
 					 cli_fmt_size(s->size, b2, sizeof(b2)));
 		if ((c->mode != (mode_t)-1 && (st.st_mode & 07777) != c->mode) ||
@@ -112,42 +112,44 @@ static int create_one(struct creat *c, struct spec *s)
 			fprintf(stderr,
 				"famfs creat: %s: exists; its mode and owner stay as they are "
 				"(they are logged once, at creation)\n",
-				s->path);
+				famfs_esc(s->path));
 		s->size = (uint64_t)st.st_size;
 		if (!s->seed)
 			return CLI_OK;
 		if (!s->size)
-			return cli_error(cmd, "%s: empty: nothing to fill", s->path);
+			return cli_error(cmd, "%s: empty: nothing to fill", famfs_esc(s->path));
 		fd = open(s->path, O_WRONLY | O_CLOEXEC);
 		if (fd < 0)
-			return cli_error(cmd, "%s: %s", s->path, why(-errno, NULL));
+			return cli_error(cmd, "%s: %s", famfs_esc(s->path), why(-errno, NULL));
 	} else if (errno != ENOENT) {
-		return cli_error(cmd, "%s: %s", s->path, strerror(errno));
+		return cli_error(cmd, "%s: %s", famfs_esc(s->path), strerror(errno));
 	} else {
 		if (!s->have_size)
 			return cli_error(cmd,
 					 "%s: does not exist: give its size (famfs files have "
 					 "a fixed size)",
-					 s->path);
+					 famfs_esc(s->path));
 		if (s->seed && !s->size)
-			return cli_error(cmd, "%s: size 0: nothing to fill", s->path);
+			return cli_error(cmd, "%s: size 0: nothing to fill", famfs_esc(s->path));
 		rc = cli_famfs_create_fd(s->path, s->size, c->mode == (mode_t)-1 ? 0644 : c->mode,
 					 c->stripe, &fd);
 		if (rc == -ENOSPC)
-			return cli_error(cmd, "%s: %s", s->path, cli_famfs_nospace(root));
+			return cli_error(cmd, "%s: %s", famfs_esc(s->path),
+					 cli_famfs_nospace(root));
 		if (rc)
-			return cli_error(cmd, "%s: %s", s->path, why(rc, c->stripe));
+			return cli_error(cmd, "%s: %s", famfs_esc(s->path), why(rc, c->stripe));
 		if (c->verbose)
-			printf("famfs creat: created %s (%s)\n", s->path,
+			printf("famfs creat: created %s (%s)\n", famfs_esc(s->path),
 			       cli_fmt_size(s->size, b1, sizeof(b1)));
 	}
 	rc = s->seed ? fill(fd, s->size, s->seed) : 0;
 	if (close(fd) < 0 && !rc)
 		rc = -errno;
 	if (rc)
-		return cli_error(cmd, "%s: writing the fill pattern: %s", s->path, strerror(-rc));
+		return cli_error(cmd, "%s: writing the fill pattern: %s", famfs_esc(s->path),
+				 strerror(-rc));
 	if (s->seed && c->verbose)
-		printf("famfs creat: filled %s with the pattern of seed %llu\n", s->path,
+		printf("famfs creat: filled %s with the pattern of seed %llu\n", famfs_esc(s->path),
 		       (unsigned long long)s->seed);
 	return CLI_OK;
 }
@@ -159,7 +161,7 @@ static void worker(void *arg, size_t i)
 	/* Each thread has its own filesystem ids: set them in every one. */
 	if (cli_become_owner(c->uid, c->gid)) {
 		c->specs[i].rc = cli_error(c->cmd, "%s: only root may give files another owner",
-					   c->specs[i].path);
+					   famfs_esc(c->specs[i].path));
 		return;
 	}
 	c->specs[i].rc = create_one(c, &c->specs[i]);
@@ -171,20 +173,22 @@ static int parse_multi(const struct cli_cmd *cmd, char *arg, struct spec *s)
 	char *size = strchr(arg, ','), *seed, *end;
 
 	if (!size)
-		return cli_usage_error(cmd, "--multi %s: FILE,SIZE[,SEED]", arg);
+		return cli_usage_error(cmd, "--multi %s: FILE,SIZE[,SEED]", famfs_esc(arg));
 	*size++ = '\0';
 	seed = strchr(size, ',');
 	if (seed) {
 		*seed++ = '\0';
 		if (strchr(seed, ','))
 			return cli_usage_error(
-			    cmd, "--multi %s: too many fields (FILE,SIZE[,SEED])", arg);
+			    cmd, "--multi %s: too many fields (FILE,SIZE[,SEED])", famfs_esc(arg));
 		s->seed = strtoull(seed, &end, 0);
 		if (*end || !*seed || *seed == '-' || !s->seed)
-			return cli_usage_error(cmd, "--multi %s: seed %s: a number > 0", arg, seed);
+			return cli_usage_error(cmd, "--multi %s: seed %s: a number > 0",
+					       famfs_esc(arg), famfs_esc(seed));
 	}
 	if (!*arg || famfs_parse_size(size, &s->size))
-		return cli_usage_error(cmd, "--multi %s: bad size %s", arg, size);
+		return cli_usage_error(cmd, "--multi %s: bad size %s", famfs_esc(arg),
+				       famfs_esc(size));
 	s->path = arg;
 	s->have_size = true; /* 0: keep the existing file's size */
 	return 0;
@@ -219,7 +223,8 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		switch (opt) {
 		case 's':
 			if (famfs_parse_size(arg, &one.size))
-				return cli_usage_error(cmd, "--size %s: not a size", arg);
+				return cli_usage_error(cmd, "--size %s: not a size",
+						       famfs_esc(arg));
 			one.have_size = true;
 			break;
 		case 'm':
@@ -231,7 +236,8 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		case 'S':
 			one.seed = strtoull(arg, &end, 0);
 			if (*end || *arg == '-' || one.seed == 0)
-				return cli_usage_error(cmd, "--seed %s: a number > 0", arg);
+				return cli_usage_error(cmd, "--seed %s: a number > 0",
+						       famfs_esc(arg));
 			have_seed = true;
 			break;
 		case 'r':
@@ -289,7 +295,7 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		 * seed or, without one, a random one (printed). */
 		if (randomize && !have_seed) {
 			one.seed = random_seed();
-			printf("famfs creat: %s: seed %llu\n", argv[cli_optind()],
+			printf("famfs creat: %s: seed %llu\n", famfs_esc(argv[cli_optind()]),
 			       (unsigned long long)one.seed);
 		}
 		if ((randomize || have_seed) && one.have_size && one.size == 0)

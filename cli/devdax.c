@@ -26,12 +26,12 @@ int cli_devdax_mode(const struct cli_cmd *cmd, const char *dev, bool kernel)
 		return CLI_OK; /* modules not loaded: user-space data path */
 	rc = famfs_daxdev_bind(dev, want, &ms, &busy);
 	if (rc == -EBUSY)
-		return cli_error(cmd, "%s: not moved to %s: process %ld has it open or mapped", dev,
-				 want, (long)busy);
+		return cli_error(cmd, "%s: not moved to %s: process %ld has it open or mapped",
+				 famfs_esc(dev), want, (long)busy);
 	if (rc)
-		return cli_error(cmd, "%s: binding to %s failed: %s (it is on '%s' now)", dev, want,
-				 strerror(-rc),
+		return cli_error(cmd, "%s: binding to %s failed: %s (it is on '%s' now)",
+				 famfs_esc(dev), want, strerror(-rc),
 				 famfs_daxdev_driver(st.st_rdev, cur, sizeof(cur)) ? "?" : cur);
-	printf("famfs %s: %s: bound to %s in %.0f ms\n", cmd->name, dev, want, ms);
+	printf("famfs %s: %s: bound to %s in %.0f ms\n", cmd->name, famfs_esc(dev), want, ms);
 	return CLI_OK;
 }

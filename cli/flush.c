@@ -24,13 +24,13 @@ static int flush_one(const struct cli_cmd *cmd, const char *path, int verbose)
 	int fd;
 
 	if (cli_famfs_root(path, root, sizeof(root)))
-		return cli_error(cmd, "%s: not a file in a mounted famfs", path);
+		return cli_error(cmd, "%s: not a file in a mounted famfs", famfs_esc(path));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return cli_error(cmd, "%s: %s", path, strerror(errno));
+		return cli_error(cmd, "%s: %s", famfs_esc(path), strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return cli_error(cmd, "%s: not a regular file", path);
+		return cli_error(cmd, "%s: not a regular file", famfs_esc(path));
 	}
 	if (st.st_size > 0) {
 		/* Through a mapping of the file: on a famfs kernel that is the
@@ -40,7 +40,7 @@ static int flush_one(const struct cli_cmd *cmd, const char *path, int verbose)
 			int err = errno;
 
 			close(fd);
-			return cli_error(cmd, "%s: mmap: %s", path, strerror(err));
+			return cli_error(cmd, "%s: mmap: %s", famfs_esc(path), strerror(err));
 		}
 		famfs_cache_invalidate(map, (size_t)st.st_size);
 		munmap(map, (size_t)st.st_size);
@@ -48,7 +48,7 @@ static int flush_one(const struct cli_cmd *cmd, const char *path, int verbose)
 	close(fd);
 	if (verbose)
 		printf("famfs flush: %s: %s written back and dropped from this CPU's caches\n",
-		       path, cli_fmt_size((uint64_t)st.st_size, b1, sizeof(b1)));
+		       famfs_esc(path), cli_fmt_size((uint64_t)st.st_size, b1, sizeof(b1)));
 	return CLI_OK;
 }
 

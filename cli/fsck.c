@@ -203,7 +203,7 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	path = argv[cli_optind()];
 
 	if (stat(path, &sst) < 0) {
-		fprintf(stderr, "famfs fsck: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "famfs fsck: %s: %s\n", famfs_esc(path), strerror(errno));
 		return CLI_USAGE;
 	}
 	/* Any path inside a mounted famfs checks that mount. */
@@ -230,13 +230,13 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		snprintf(primary, sizeof(primary), "%s", path);
 	}
 	if (rc == -EMEDIUMTYPE) {
-		printf("famfs fsck: %s: %llu bytes, too small to hold a famfs superblock\n", path,
-		       (unsigned long long)m.devsize);
+		printf("famfs fsck: %s: %llu bytes, too small to hold a famfs superblock\n",
+		       famfs_esc(path), (unsigned long long)m.devsize);
 		ret = CLI_FAIL;
 		goto out;
 	}
 	if (rc) {
-		fprintf(stderr, "famfs fsck: %s: cannot read %s: %s\n", path,
+		fprintf(stderr, "famfs fsck: %s: cannot read %s: %s\n", famfs_esc(path),
 			in_mount || S_ISDIR(sst.st_mode) ? "the .meta files of a famfs mount"
 							 : "the device",
 			rc == -ENODEV	 ? "not a regular file, devdax or block device"
@@ -245,7 +245,7 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		ret = CLI_USAGE;
 		goto out;
 	}
-	printf("famfs fsck: %s\n", path);
+	printf("famfs fsck: %s\n", famfs_esc(path));
 	rc = famfs_fsck(m.sb, m.log, m.log_avail, m.devsize, &chk, verbose ? print_entry : NULL,
 			NULL, &st);
 	if (rc == -ENOMEM) {
@@ -254,7 +254,8 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		goto out;
 	}
 	if (rc == -EMEDIUMTYPE) {
-		printf("famfs fsck: %s: no famfs file system (superblock magic)\n", path);
+		printf("famfs fsck: %s: no famfs file system (superblock magic)\n",
+		       famfs_esc(path));
 		ret = CLI_FAIL;
 		goto out;
 	}
@@ -304,11 +305,11 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		}
 	}
 	if (chk.count) {
-		printf("famfs fsck: %s: %u problem%s found\n", path, chk.count,
+		printf("famfs fsck: %s: %u problem%s found\n", famfs_esc(path), chk.count,
 		       chk.count == 1 ? "" : "s");
 		ret = CLI_FAIL;
 	} else {
-		printf("famfs fsck: %s: clean\n", path);
+		printf("famfs fsck: %s: clean\n", famfs_esc(path));
 		ret = CLI_OK;
 	}
 out:

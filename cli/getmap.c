@@ -21,19 +21,20 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		ssize_t n;
 
 		if (cli_famfs_root(argv[i], root, sizeof(root))) {
-			ret = cli_error(cmd, "%s: not a file in a mounted famfs", argv[i]);
+			ret =
+			    cli_error(cmd, "%s: not a file in a mounted famfs", famfs_esc(argv[i]));
 			continue;
 		}
 		n = cli_famfs_xattr(argv[i], "user.famfs.map", map, sizeof(map));
 		if (n < 0) {
-			ret = cli_error(cmd, "%s: %s", argv[i],
+			ret = cli_error(cmd, "%s: %s", famfs_esc(argv[i]),
 					n == -ENODATA
 					    ? "no map (a directory, or a file not sized yet)"
 					    : strerror((int)-n));
 			continue;
 		}
 		if (argc - cli_optind() > 1)
-			printf("%s:\n", argv[i]);
+			printf("%s:\n", famfs_esc(argv[i]));
 		fputs(map, stdout);
 	}
 	return ret;

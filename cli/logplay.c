@@ -91,9 +91,9 @@ static int dry_run(const struct cli_cmd *cmd, const char *path, bool yaml)
 	if (rc) {
 		if (chk.count) {
 			famfs_problem_format(&chk.first, why, sizeof(why));
-			return cli_error(cmd, "%s: %s", path, why);
+			return cli_error(cmd, "%s: %s", famfs_esc(path), why);
 		}
-		return cli_error(cmd, "%s: %s", path,
+		return cli_error(cmd, "%s: %s", famfs_esc(path),
 				 rc == -ENODEV ? "not a regular file, devdax or block device"
 					       : strerror(-rc));
 	}
@@ -109,13 +109,14 @@ static int dry_run(const struct cli_cmd *cmd, const char *path, bool yaml)
 	n = famfs_log_replay(p.fs, &r, show, &p);
 	rc = CLI_OK;
 	if (n < 0) {
-		rc = cli_error(cmd, "%s: replay failed: %s", path, strerror((int)-n));
+		rc = cli_error(cmd, "%s: replay failed: %s", famfs_esc(path), strerror((int)-n));
 	} else if (r.bad_index >= 0) {
 		famfs_problem_format(&r.bad, why, sizeof(why));
-		rc = cli_error(cmd, "%s: replay stopped at a bad entry: %s", path, why);
+		rc = cli_error(cmd, "%s: replay stopped at a bad entry: %s", famfs_esc(path), why);
 	} else if (p.refused) {
 		rc = cli_error(cmd, "%s: %llu file%s left out of the YAML (paths not valid UTF-8)",
-			       path, (unsigned long long)p.refused, p.refused == 1 ? "" : "s");
+			       famfs_esc(path), (unsigned long long)p.refused,
+			       p.refused == 1 ? "" : "s");
 	}
 	if (!yaml)
 		fprintf(n < 0 || r.bad_index >= 0 ? stderr : stdout,
@@ -200,10 +201,10 @@ static int shadow_entry(const struct famfs_log_entry *e, uint64_t index, void *a
 		return 0;
 	}
 	if (sh->verbose)
-		printf("%6llu  %s\n", (unsigned long long)index, path);
+		printf("%6llu  %s\n", (unsigned long long)index, famfs_esc(path));
 	return 0;
 fail:
-	cli_error(sh->cmd, "%s: %s", path, strerror(errno));
+	cli_error(sh->cmd, "%s: %s", famfs_esc(path), strerror(errno));
 	return -EIO;
 }
 
@@ -218,17 +219,17 @@ static int write_shadow(const struct cli_cmd *cmd, const char *dev, const char *
 	int rc;
 
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return cli_error(cmd, "shadow directory %s: %s", dir, strerror(errno));
+		return cli_error(cmd, "shadow directory %s: %s", famfs_esc(dir), strerror(errno));
 	snprintf(sh.root, sizeof(sh.root), "%s/root", dir);
 	if (mkdir(sh.root, 0755) < 0 && errno != EEXIST)
-		return cli_error(cmd, "%s: %s", sh.root, strerror(errno));
+		return cli_error(cmd, "%s: %s", famfs_esc(sh.root), strerror(errno));
 	rc = famfs_fs_open(dev, 0, &sh.fs, &chk);
 	if (rc) {
 		if (chk.count) {
 			famfs_problem_format(&chk.first, why, sizeof(why));
-			return cli_error(cmd, "%s: %s", dev, why);
+			return cli_error(cmd, "%s: %s", famfs_esc(dev), why);
 		}
-		return cli_error(cmd, "%s: %s", dev,
+		return cli_error(cmd, "%s: %s", famfs_esc(dev),
 				 rc == -ENODEV ? "not a regular file, devdax or block device"
 					       : strerror(-rc));
 	}
@@ -244,21 +245,22 @@ static int write_shadow(const struct cli_cmd *cmd, const char *dev, const char *
 	n = famfs_log_replay(sh.fs, &r, shadow_entry, &sh);
 	rc = CLI_OK;
 	if (n < 0) {
-		rc = cli_error(cmd, "%s: writing the shadow tree failed", dev);
+		rc = cli_error(cmd, "%s: writing the shadow tree failed", famfs_esc(dev));
 	} else if (r.bad_index >= 0) {
 		famfs_problem_format(&r.bad, why, sizeof(why));
-		rc = cli_error(cmd, "%s: replay stopped at a bad entry: %s", dev, why);
+		rc = cli_error(cmd, "%s: replay stopped at a bad entry: %s", famfs_esc(dev), why);
 	} else if (sh.refused) {
 		rc = cli_error(cmd,
 			       "%s: %llu file%s left out of the shadow tree (paths not valid "
 			       "UTF-8)",
-			       dev, (unsigned long long)sh.refused, sh.refused == 1 ? "" : "s");
+			       famfs_esc(dev), (unsigned long long)sh.refused,
+			       sh.refused == 1 ? "" : "s");
 	}
 	if (!rc || sh.refused)
 		printf("famfs logplay: %s: shadow tree in %s: %llu directories, %llu files, %llu "
 		       "skipped\n",
-		       dev, sh.root, (unsigned long long)sh.dirs, (unsigned long long)sh.files,
-		       (unsigned long long)sh.skipped);
+		       famfs_esc(dev), famfs_esc(sh.root), (unsigned long long)sh.dirs,
+		       (unsigned long long)sh.files, (unsigned long long)sh.skipped);
 	famfs_applier_release(&sh.ap);
 	famfs_alloc_destroy(&alloc);
 	famfs_ns_free(sh.ap.ns);
@@ -284,11 +286,11 @@ static int catch_up(const struct cli_cmd *cmd, const char *path)
 	ssize_t n;
 
 	if (cli_famfs_root(path, root, sizeof(root)))
-		return cli_error(cmd, "%s: not a famfs mount point", path);
+		return cli_error(cmd, "%s: not a famfs mount point", famfs_esc(path));
 	n = cli_famfs_xattr(root, "user.famfs.logplay", msg, sizeof(msg));
 	if (n < 0)
-		return cli_error(cmd, "%s: %s", root, strerror((int)-n));
-	printf("famfs logplay: %s: %s", root, msg);
+		return cli_error(cmd, "%s: %s", famfs_esc(root), strerror((int)-n));
+	printf("famfs logplay: %s: %s", famfs_esc(root), msg);
 	return strstr(msg, "stopped at bad entry") ? CLI_FAIL : CLI_OK;
 }
 
@@ -351,10 +353,11 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 			shadow = argv[cli_optind()];
 		path = daxdev ? daxdev : argv[argc - 1];
 		if (stat(path, &st) < 0)
-			return cli_error(cmd, "%s: %s", path, strerror(errno));
+			return cli_error(cmd, "%s: %s", famfs_esc(path), strerror(errno));
 		dev = device_of(path, devbuf, sizeof(devbuf), &mounted);
 		if (!dev)
-			return cli_error(cmd, "%s: cannot tell the device of its mount", path);
+			return cli_error(cmd, "%s: cannot tell the device of its mount",
+					 famfs_esc(path));
 		return write_shadow(cmd, dev, shadow, verbose);
 	}
 	if (daxdev) {
@@ -367,17 +370,17 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		return cli_usage_error(cmd, "expected one DEVICE or MOUNTPOINT");
 	path = argv[cli_optind()];
 	if (stat(path, &st) < 0)
-		return cli_error(cmd, "%s: %s", path, strerror(errno));
+		return cli_error(cmd, "%s: %s", famfs_esc(path), strerror(errno));
 	dev = device_of(path, devbuf, sizeof(devbuf), &mounted);
 	if (!dev)
-		return cli_error(cmd, "%s: cannot tell the device of its mount", path);
+		return cli_error(cmd, "%s: cannot tell the device of its mount", famfs_esc(path));
 	if (mounted && !dry) {
 		int rc = catch_up(cmd, path);
 
 		return rc || !verbose ? rc : dry_run(cmd, dev, false);
 	}
 	if (S_ISDIR(st.st_mode) && !mounted)
-		return cli_error(cmd, "%s: not a famfs mount point", path);
+		return cli_error(cmd, "%s: not a famfs mount point", famfs_esc(path));
 	if (!dry)
 		return cli_usage_error(cmd, "on a device, logplay only lists (--dry-run); give a "
 					    "mount point to bring a mount up to date");

@@ -67,7 +67,7 @@ int main(int argc, char **argv)
 	}
 	cmd = find(argv[1]);
 	if (!cmd) {
-		fprintf(stderr, "famfs: unknown command '%s'\n", argv[1]);
+		fprintf(stderr, "famfs: unknown command '%s'\n", famfs_esc(argv[1]));
 		usage(stderr);
 		return CLI_USAGE;
 	}

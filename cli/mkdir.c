@@ -16,7 +16,7 @@ static int make(const char *path, mode_t mode, bool parents, bool verbose)
 
 	if (mkdir(path, mode) == 0) {
 		if (verbose)
-			printf("famfs mkdir: created directory '%s'\n", path);
+			printf("famfs mkdir: created directory '%s'\n", famfs_esc(path));
 		return 0;
 	}
 	if (!parents)
@@ -79,7 +79,8 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		if (rc == -EINVAL) {
 			/* Refused before anything is created (the log never names "..";
 			 * resolving it would create directories the user did not name). */
-			cli_error(cmd, "%s: \"..\" is not allowed in a famfs path", argv[i]);
+			cli_error(cmd, "%s: \"..\" is not allowed in a famfs path",
+				  famfs_esc(argv[i]));
 			ret = CLI_FAIL;
 			continue;
 		}
@@ -90,7 +91,7 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		else if (rc == -ENOTSUP || rc == -ENOENT)
 			rc = -EXDEV;
 		if (rc) {
-			cli_error(cmd, "%s: %s", argv[i],
+			cli_error(cmd, "%s: %s", famfs_esc(argv[i]),
 				  rc == -EXDEV	 ? "not inside a mounted famfs"
 				  : rc == -EROFS ? "read-only (only the master creates directories)"
 				  : rc == -ENOSPC ? "the log is full"

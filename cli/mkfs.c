@@ -54,15 +54,16 @@ int cli_mkfs_devdax_ok(const struct cli_cmd *cmd, const char *path)
 					 "%s is system RAM (bound to kmem): famfs mkfs never "
 					 "overwrites memory in use; give it back first (daxctl "
 					 "reconfigure-device -m devdax)",
-					 path);
+					 famfs_esc(path));
 		if (!drv[0])
 			return cli_error(cmd,
 					 "%s is bound to no driver: bind it to device_dax first "
 					 "(daxctl reconfigure-device -m devdax)",
-					 path);
+					 famfs_esc(path));
 		if (strcmp(drv, FAMFS_DEVDAX_DRIVER) && strcmp(drv, FAMFS_DAX_DRIVER))
-			return cli_error(cmd, "%s is bound to %s, not to %s or %s: refused", path,
-					 drv, FAMFS_DEVDAX_DRIVER, FAMFS_DAX_DRIVER);
+			return cli_error(cmd, "%s is bound to %s, not to %s or %s: refused",
+					 famfs_esc(path), drv, FAMFS_DEVDAX_DRIVER,
+					 FAMFS_DAX_DRIVER);
 	}
 	return CLI_OK;
 }
@@ -75,21 +76,21 @@ int cli_mkfs_open(const struct cli_cmd *cmd, const char *path, struct famfs_dev 
 	int rc;
 
 	if (stat(path, &st) < 0)
-		return cli_error(cmd, "%s: %s", path, strerror(errno));
+		return cli_error(cmd, "%s: %s", famfs_esc(path), strerror(errno));
 	if (cli_mkfs_devdax_ok(cmd, path) != CLI_OK)
 		return CLI_FAIL;
 	rc = famfs_dev_open(path, FAMFS_DEV_WRITE | FAMFS_DEV_EXCL, &dev);
 	if (rc == -EBUSY)
-		return cli_error(cmd, "%s: " IN_USE_BY_FAMFS, path);
+		return cli_error(cmd, "%s: " IN_USE_BY_FAMFS, famfs_esc(path));
 	if (rc == -ETXTBSY)
 		return cli_error(
 		    cmd,
 		    "%s is in use by another file system or driver on this host "
 		    "(mounted, or held by device-mapper, md or swap): famfs mkfs never "
 		    "overwrites a device in use, even with -f",
-		    path);
+		    famfs_esc(path));
 	if (rc)
-		return cli_error(cmd, "%s: %s", path,
+		return cli_error(cmd, "%s: %s", famfs_esc(path),
 				 rc == -ENODEV ? "not a regular file, devdax or block device"
 					       : strerror(-rc));
 	if (dev->kind == FAMFS_DEV_PMEM && !dev->dax) {
@@ -98,7 +99,7 @@ int cli_mkfs_open(const struct cli_cmd *cmd, const char *path, struct famfs_dev 
 				 "%s is a block device with no DAX (sysfs queue/dax is not 1): "
 				 "famfs keeps files in memory it maps: use an fsdax pmem device "
 				 "(/dev/pmemX), a devdax device (/dev/daxX.Y) or an image file",
-				 path);
+				 famfs_esc(path));
 	}
 	/* Every famfs server on this host holds the in-use lock, master or
 	 * client: reformatting under a client would make it serve old names
@@ -108,7 +109,7 @@ int cli_mkfs_open(const struct cli_cmd *cmd, const char *path, struct famfs_dev 
 		rc = famfs_dev_lock(dev, false);
 	if (rc) {
 		famfs_dev_close(dev);
-		return cli_error(cmd, "%s: %s", path,
+		return cli_error(cmd, "%s: %s", famfs_esc(path),
 				 rc == -EBUSY || rc == -EWOULDBLOCK ? IN_USE_BY_FAMFS
 								    : strerror(-rc));
 	}
@@ -130,7 +131,7 @@ int cli_mkfs_open(const struct cli_cmd *cmd, const char *path, struct famfs_dev 
 		return cli_error(cmd,
 				 "%s is in use by process %d (%s), which has it open or mapped: "
 				 "famfs mkfs never overwrites a device in use, even with -f",
-				 path, (int)pid, comm);
+				 famfs_esc(path), (int)pid, comm);
 	}
 	*out = dev;
 	return CLI_OK;
@@ -147,7 +148,7 @@ static int kill_sb(const struct cli_cmd *cmd, const char *path, bool verbose)
 		return CLI_FAIL;
 	if (dev->size < sizeof(struct famfs_superblock)) {
 		famfs_dev_close(dev);
-		return cli_error(cmd, "%s: too small to hold a famfs superblock", path);
+		return cli_error(cmd, "%s: too small to hold a famfs superblock", famfs_esc(path));
 	}
 	/* As famfs_mkfs() does first: through the window, flushed, synced. */
 	win = famfs_dev_map(dev, sizeof(struct famfs_superblock));
@@ -163,9 +164,10 @@ static int kill_sb(const struct cli_cmd *cmd, const char *path, bool verbose)
 		famfs_cache_forget(dev->path);
 	famfs_dev_close(dev);
 	if (rc)
-		return cli_error(cmd, "%s: writing: %s", path, strerror(-rc));
+		return cli_error(cmd, "%s: writing: %s", famfs_esc(path), strerror(-rc));
 	if (verbose)
-		printf("famfs mkfs: %s: superblock zeroed: it holds no famfs now\n", path);
+		printf("famfs mkfs: %s: superblock zeroed: it holds no famfs now\n",
+		       famfs_esc(path));
 	return CLI_OK;
 }
 
@@ -196,11 +198,12 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 			if (famfs_parse_size(arg, &log_len) || log_len < FAMFS_LOG_LEN_MIN ||
 			    (log_len & (log_len - 1)))
 				return cli_usage_error(
-				    cmd, "--log-len %s: need a power of two >= 8M", arg);
+				    cmd, "--log-len %s: need a power of two >= 8M", famfs_esc(arg));
 			break;
 		case 's':
 			if (famfs_parse_size(arg, &size) || size == 0)
-				return cli_usage_error(cmd, "--size %s: not a size", arg);
+				return cli_usage_error(cmd, "--size %s: not a size",
+						       famfs_esc(arg));
 			break;
 		case OPT_ALLOW_SMALL:
 			small = true;
@@ -208,7 +211,8 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		case OPT_ALLOC_UNIT:
 			if (famfs_parse_size(arg, &unit) ||
 			    (unit != FAMFS_ALLOC_UNIT && unit != FAMFS_ALLOC_UNIT_4K))
-				return cli_usage_error(cmd, "--alloc-unit %s: 4K or 2M", arg);
+				return cli_usage_error(cmd, "--alloc-unit %s: 4K or 2M",
+						       famfs_esc(arg));
 			break;
 		}
 	}
@@ -230,14 +234,14 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	rc = famfs_identity(me);
 	if (rc)
 		return cli_error(cmd, "cannot read or create this host's identity %s: %s",
-				 famfs_identity_path(), strerror(-rc));
+				 famfs_esc(famfs_identity_path()), strerror(-rc));
 
 	if (stat(path, &st) == 0) {
 		if (cli_mkfs_devdax_ok(cmd, path) != CLI_OK)
 			return CLI_FAIL;
 		rc = famfs_fs_probe(path, &old);
 		if (rc < 0)
-			return cli_error(cmd, "%s: %s", path, strerror(-rc));
+			return cli_error(cmd, "%s: %s", famfs_esc(path), strerror(-rc));
 		if (rc == 1 && !force && famfs_sb_is_secondary(&old))
 			return cli_error(cmd, "%s; use -f to overwrite it",
 					 cli_secondary_text(path, &old));
@@ -248,22 +252,22 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 				    cmd,
 				    "%s holds a famfs file system whose master is another "
 				    "host (%s); use -f to overwrite it",
-				    path, ustr);
+				    famfs_esc(path), ustr);
 			return cli_error(cmd,
 					 "%s already holds a famfs file system; use -f to "
 					 "overwrite it",
-					 path);
+					 famfs_esc(path));
 		}
 		if (size && !S_ISREG(st.st_mode))
 			return cli_usage_error(cmd, "--size applies to image files only");
 	} else if (!size) {
-		return cli_error(cmd, "%s: %s (give --size to create an image file)", path,
-				 strerror(errno));
+		return cli_error(cmd, "%s: %s (give --size to create an image file)",
+				 famfs_esc(path), strerror(errno));
 	}
 	if (size) {
 		rc = famfs_dev_create_file(path, size);
 		if (rc)
-			return cli_error(cmd, "%s: cannot create or resize: %s", path,
+			return cli_error(cmd, "%s: cannot create or resize: %s", famfs_esc(path),
 					 strerror(-rc));
 	}
 
@@ -273,14 +277,14 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	min_size = unit == FAMFS_ALLOC_UNIT ? FAMFS_MIN_DEVSIZE : FAMFS_MIN_DEVSIZE_4K;
 	if (dev->size < min_size && !small) {
 		rc = cli_error(cmd, "%s is %s; famfs needs at least %s (--allow-small for tests)",
-			       path, cli_fmt_size(dev->size, b1, sizeof(b1)),
+			       famfs_esc(path), cli_fmt_size(dev->size, b1, sizeof(b1)),
 			       unit == FAMFS_ALLOC_UNIT ? "4 GiB" : "1 GiB with 4K units");
 		goto out;
 	}
 	if (!log_len)
 		log_len = famfs_default_log_len(dev->size, unit);
 	if (FAMFS_LOG_OFFSET + log_len + FAMFS_ALLOC_UNIT > dev->size) {
-		rc = cli_error(cmd, "%s is %s: no room for a %s log and any data", path,
+		rc = cli_error(cmd, "%s is %s: no room for a %s log and any data", famfs_esc(path),
 			       cli_fmt_size(dev->size, b1, sizeof(b1)),
 			       cli_fmt_size(log_len, b2, sizeof(b2)));
 		goto out;
@@ -288,7 +292,8 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	famfs_cache_forget(dev->path); /* what it held is gone */
 	rc = famfs_mkfs_unit(dev, log_len, unit, me);
 	if (rc) {
-		rc = cli_error(cmd, "%s: writing the file system failed: %s", path, strerror(-rc));
+		rc = cli_error(cmd, "%s: writing the file system failed: %s", famfs_esc(path),
+			       strerror(-rc));
 		goto out;
 	}
 	uuid_unparse(me, ustr);

@@ -28,21 +28,22 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		return cli_usage_error(cmd, "expected DEVICE");
 	dev = argv[cli_optind()];
 	if (stat(dev, &st) < 0)
-		return cli_error(cmd, "%s: %s", dev, strerror(errno));
+		return cli_error(cmd, "%s: %s", famfs_esc(dev), strerror(errno));
 	rc = cli_famfs_mount_of(dev, mnt, sizeof(mnt));
 	if (rc == -ENOENT)
-		return cli_error(
-		    cmd, "%s is not mounted (famfs mount mounts it with its meta files)", dev);
+		return cli_error(cmd,
+				 "%s is not mounted (famfs mount mounts it with its meta files)",
+				 famfs_esc(dev));
 	if (rc)
-		return cli_error(cmd, "%s: %s", dev, strerror(-rc));
+		return cli_error(cmd, "%s: %s", famfs_esc(dev), strerror(-rc));
 	for (int i = 0; i < 2; i++) {
 		snprintf(path, sizeof(path), "%s/.meta/%s", mnt, i ? ".log" : ".superblock");
 		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
-			return cli_error(cmd, "%s: missing (%s)", path, strerror(errno));
+			return cli_error(cmd, "%s: missing (%s)", famfs_esc(path), strerror(errno));
 	}
 	if (verbose)
 		printf("famfs mkmeta: %s mounted at %s: %s/.meta/.superblock and .log present\n",
-		       dev, mnt, mnt);
+		       famfs_esc(dev), famfs_esc(mnt), famfs_esc(mnt));
 	return CLI_OK;
 }
 

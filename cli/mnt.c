@@ -217,17 +217,18 @@ const char *cli_stripe_opts(const struct cli_cmd *cmd, const char *nstrips, cons
 	}
 	n = strtoul(nstrips, &end, 0);
 	if (*end || *nstrips == '-' || n < 1 || n > 16) {
-		cli_usage_error(cmd, "-N %s: 1 to 16 strips", nstrips);
+		cli_usage_error(cmd, "-N %s: 1 to 16 strips", famfs_esc(nstrips));
 		return NULL;
 	}
 	b = strtoul(nbuckets, &end, 0);
 	if (*end || *nbuckets == '-' || b < n || b > 64) {
-		cli_usage_error(cmd, "-B %s: NSTRIPS (%lu) to 64 buckets", nbuckets, n);
+		cli_usage_error(cmd, "-B %s: NSTRIPS (%lu) to 64 buckets", famfs_esc(nbuckets), n);
 		return NULL;
 	}
 	if (chunk &&
 	    (famfs_parse_size(chunk, &c) || c < (2 << 20) || (c & (c - 1)) || c > (2ULL << 30))) {
-		cli_usage_error(cmd, "-C %s: a chunk is a power of two from 2M to 2G", chunk);
+		cli_usage_error(cmd, "-C %s: a chunk is a power of two from 2M to 2G",
+				famfs_esc(chunk));
 		return NULL;
 	}
 	*bad = false;

@@ -65,7 +65,8 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 			double t = strtod(arg, &end);
 
 			if (*end || end == arg || t < 0)
-				return cli_usage_error(cmd, "--timeout %s: seconds", arg);
+				return cli_usage_error(cmd, "--timeout %s: seconds",
+						       famfs_esc(arg));
 			snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), "%stimeout=%s",
 				 opts[0] ? "," : "", arg);
 			break;
@@ -86,9 +87,9 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	const char *dev = argv[cli_optind()], *mnt = argv[cli_optind() + 1];
 
 	if (stat(dev, &st) < 0)
-		return cli_error(cmd, "%s: %s", dev, strerror(errno));
+		return cli_error(cmd, "%s: %s", famfs_esc(dev), strerror(errno));
 	if (stat(mnt, &st) < 0 || !S_ISDIR(st.st_mode))
-		return cli_error(cmd, "%s: %s", mnt,
+		return cli_error(cmd, "%s: %s", famfs_esc(mnt),
 				 errno == 0 || S_ISDIR(st.st_mode) ? "not a directory"
 								   : strerror(errno));
 	if (strlen(opts) + sizeof(",ro,nosuid,nodev") > sizeof(opts))
@@ -99,9 +100,10 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		int rc = cli_famfs_umount(mnt);
 
 		if (rc && rc != -EINVAL)
-			return cli_error(cmd, "%s: unmounting for -R: %s", mnt, strerror(-rc));
+			return cli_error(cmd, "%s: unmounting for -R: %s", famfs_esc(mnt),
+					 strerror(-rc));
 		if (!rc && verbose)
-			printf("famfs mount: %s unmounted (-R)\n", mnt);
+			printf("famfs mount: %s unmounted (-R)\n", famfs_esc(mnt));
 	}
 	/* /dev/daxX.Y: kernel-mode famfs needs it on famfs_dax (docs/kernel.md) */
 	if (cli_devdax_mode(cmd, dev, !devdax) != CLI_OK)
@@ -128,7 +130,7 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	if (verbose) {
 		printf("famfs mount: running");
 		for (int i = 0; fargv[i]; i++)
-			printf(" %s", fargv[i]);
+			printf(" %s", famfs_esc(fargv[i]));
 		printf("\n");
 		fflush(stdout);
 	}
@@ -137,18 +139,20 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		return cli_error(cmd, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		execvp(fused, (char *const *)fargv);
-		fprintf(stderr, "famfs mount: cannot run %s: %s\n", fused, strerror(errno));
+		fprintf(stderr, "famfs mount: cannot run %s: %s\n", famfs_esc(fused),
+			strerror(errno));
 		_exit(127);
 	}
 	/* famfs_fused returns once mounted (it daemonizes), or with an error. */
 	if (waitpid(pid, &status, 0) < 0)
 		return cli_error(cmd, "waitpid: %s", strerror(errno));
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return cli_error(cmd, "mounting %s on %s failed", dev, mnt);
+		return cli_error(cmd, "mounting %s on %s failed", famfs_esc(dev), famfs_esc(mnt));
 	/* Which data path the mount got, and why the slow one if so. */
 	if (realpath(mnt, mntreal) &&
 	    cli_famfs_xattr(mntreal, "user.famfs.role", role, sizeof(role)) > 0)
-		printf("famfs mount: %s on %s: %s, data path: %s\n", dev, mntreal, role,
+		printf("famfs mount: %s on %s: %s, data path: %s\n", famfs_esc(dev),
+		       famfs_esc(mntreal), role,
 		       cli_data_path(mntreal, how, sizeof(how)) ?: "unknown");
 	if (!cli_famfs_module_loaded() && cli_famfs_module_installed())
 		fprintf(

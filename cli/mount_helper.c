@@ -85,7 +85,8 @@ int cli_mount_helper(int argc, char **argv)
 				else if (*f == 'v')
 					verbose++;
 				else if (*f != 's' && *f != 'n') {
-					fprintf(stderr, "mount.famfs: unknown option -%c\n", *f);
+					fprintf(stderr, "mount.famfs: unknown option -%s\n",
+						famfs_esc((char[]){*f, '\0'}));
 					usage(stderr);
 					return CLI_USAGE;
 				}
@@ -116,7 +117,7 @@ int cli_mount_helper(int argc, char **argv)
 	if (verbose || fake) {
 		fprintf(stderr, "mount.famfs:");
 		for (int i = 0; i < n; i++)
-			fprintf(stderr, " %s", i ? mnt_argv[i] : "famfs mount");
+			fprintf(stderr, " %s", i ? famfs_esc(mnt_argv[i]) : "famfs mount");
 		fprintf(stderr, "%s\n", fake ? " (not run: -f)" : "");
 	}
 	if (fake)

@@ -125,11 +125,13 @@ int cli_getopt(const struct cli_cmd *cmd, int argc, char **argv, const char **ar
 				exit(CLI_OK);
 			}
 			if (optopt)
-				exit(cli_usage_error(cmd, "unknown option '-%c'", optopt));
-			exit(cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]));
+				exit(cli_usage_error(cmd, "unknown option '-%s'",
+						     famfs_esc((char[]){(char)optopt, '\0'})));
+			exit(cli_usage_error(cmd, "unknown option '%s'",
+					     famfs_esc(argv[optind - 1])));
 		case ':':
 			exit(cli_usage_error(cmd, "option '%s' needs an argument",
-					     argv[optind - 1]));
+					     famfs_esc(argv[optind - 1])));
 		default:
 			o = c == -1 ? NULL : find_opt(cmd, c);
 			if (o && o->ignored) {
@@ -255,18 +257,19 @@ int cli_owner_opt(const struct cli_cmd *cmd, int key, const char *arg, mode_t *m
 		  unsigned int *uid, unsigned int *gid)
 {
 	if (key == 'm' && cli_parse_mode(arg, mode))
-		return cli_usage_error(cmd, "--mode %s: not an octal mode", arg);
+		return cli_usage_error(cmd, "--mode %s: not an octal mode", famfs_esc(arg));
 	if (key == 'u' && cli_parse_id(arg, false, uid))
-		return cli_usage_error(cmd, "--uid %s: not a user", arg);
+		return cli_usage_error(cmd, "--uid %s: not a user", famfs_esc(arg));
 	if (key == 'g' && cli_parse_id(arg, true, gid))
-		return cli_usage_error(cmd, "--gid %s: not a group", arg);
+		return cli_usage_error(cmd, "--gid %s: not a group", famfs_esc(arg));
 	return 0;
 }
 
 int cli_threads_opt(const struct cli_cmd *cmd, const char *arg, unsigned int *n)
 {
 	if (cli_parse_threads(arg, n))
-		return cli_usage_error(cmd, "--threads %s: 0 to %d", arg, CLI_MAX_THREADS);
+		return cli_usage_error(cmd, "--threads %s: 0 to %d", famfs_esc(arg),
+				       CLI_MAX_THREADS);
 	return 0;
 }
 

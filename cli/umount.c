@@ -99,13 +99,13 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	if (argc - cli_optind() != 1)
 		return cli_usage_error(cmd, "expected MOUNTPOINT");
 	if (!realpath(argv[cli_optind()], mnt))
-		return cli_error(cmd, "%s: %s", argv[cli_optind()], strerror(errno));
+		return cli_error(cmd, "%s: %s", famfs_esc(argv[cli_optind()]), strerror(errno));
 	is_famfs_mount(mnt, source, sizeof(source));
 	rc = cli_famfs_umount(mnt);
 	if (rc == -EINVAL)
-		return cli_error(cmd, "%s is not a famfs mount point", mnt);
+		return cli_error(cmd, "%s is not a famfs mount point", famfs_esc(mnt));
 	if (rc)
-		return cli_error(cmd, "%s: %s", mnt, strerror(-rc));
+		return cli_error(cmd, "%s: %s", famfs_esc(mnt), strerror(-rc));
 	/* --devdax: a devdax device goes back to device_dax */
 	if (devdax && source[0] == '/')
 		return cli_devdax_mode(cmd, source, false);

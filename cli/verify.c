@@ -38,10 +38,10 @@ static int verify_one(const struct verify *v, const char *path, uint64_t seed)
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return cli_error(cmd, "%s: %s", path, strerror(errno));
+		return cli_error(cmd, "%s: %s", famfs_esc(path), strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return cli_error(cmd, "%s: not a regular file", path);
+		return cli_error(cmd, "%s: not a regular file", famfs_esc(path));
 	}
 	buf = malloc(VERIFY_BUF);
 	if (!buf) {
@@ -57,9 +57,9 @@ static int verify_one(const struct verify *v, const char *path, uint64_t seed)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			rc = cli_error(cmd, "%s: reading at offset %" PRIu64 ": %s", path, off,
-				       n < 0 ? strerror(errno)
-					     : "the file is shorter than its size");
+			rc = cli_error(
+			    cmd, "%s: reading at offset %" PRIu64 ": %s", famfs_esc(path), off,
+			    n < 0 ? strerror(errno) : "the file is shorter than its size");
 			break;
 		}
 		bad = cli_pattern_check(buf, off, (size_t)n, seed);
@@ -70,11 +70,12 @@ static int verify_one(const struct verify *v, const char *path, uint64_t seed)
 			if (v->quiet)
 				rc = CLI_FAIL;
 			else
-				rc = cli_error(
-				    cmd,
-				    "%s: mismatch at offset %" PRIu64 " (0x%" PRIx64
-				    "): byte 0x%02x, the pattern of seed %" PRIu64 " has 0x%02x",
-				    path, off + bad, off + bad, buf[bad], seed, want_byte);
+				rc = cli_error(cmd,
+					       "%s: mismatch at offset %" PRIu64 " (0x%" PRIx64
+					       "): byte 0x%02x, the pattern of seed %" PRIu64
+					       " has 0x%02x",
+					       famfs_esc(path), off + bad, off + bad, buf[bad],
+					       seed, want_byte);
 			break;
 		}
 		off += (uint64_t)n;
@@ -84,7 +85,7 @@ static int verify_one(const struct verify *v, const char *path, uint64_t seed)
 	if (!rc && v->verbose)
 		printf("famfs verify: %s: %" PRIu64 " bytes match the pattern of seed %" PRIu64
 		       "\n",
-		       path, (uint64_t)st.st_size, seed);
+		       famfs_esc(path), (uint64_t)st.st_size, seed);
 	return rc;
 }
 
@@ -121,7 +122,8 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		switch (opt) {
 		case 'S':
 			if (parse_seed(arg, &seed))
-				return cli_usage_error(cmd, "--seed %s: a number > 0", arg);
+				return cli_usage_error(cmd, "--seed %s: a number > 0",
+						       famfs_esc(arg));
 			break;
 		case 'f':
 			file = arg;
@@ -131,7 +133,8 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 
 			if (!comma || comma == arg || parse_seed(comma + 1, &v.checks[n].seed) ||
 			    memchr(arg, ',', (size_t)(comma - arg)))
-				return cli_usage_error(cmd, "--multi %s: FILE,SEED", arg);
+				return cli_usage_error(cmd, "--multi %s: FILE,SEED",
+						       famfs_esc(arg));
 			*comma = '\0';
 			v.checks[n++].path = arg;
 			break;

@@ -4,6 +4,7 @@
 
 #include "apply.h"
 #include "crc.h"
+#include "path.h"
 
 /* Owner searches per applier: each scans the log, so a log full of overlaps
  * (crafted) stays linear; past the bound the message names no entry. */
@@ -108,19 +109,22 @@ int famfs_apply_entry(struct famfs_applier *a, const struct famfs_log_entry *e, 
 		return FAMFS_APPLIED;
 	case -EEXIST:
 		famfs_report(c, FAMFS_P_ENT_EXISTS, ix, "\"%s\" created by entry %" PRId64 "%s",
-			     famfs_entry_relpath(a->g, e), n ? n->log_index : -1,
+			     famfs_esc_field(famfs_entry_relpath(a->g, e), FAMFS_RELPATH_FIELD),
+			     n ? n->log_index : -1,
 			     update ? " (an attribute update naming something else)" : "");
 		return FAMFS_SKIPPED;
 	case -ENOENT:
 	case -ENOTDIR:
 		if (update && rc == -ENOENT && n == NULL)
-			famfs_report(c, FAMFS_P_ENT_PARENT, ix,
-				     "attribute update of \"%s\", which does not exist",
-				     famfs_entry_relpath(a->g, e));
+			famfs_report(
+			    c, FAMFS_P_ENT_PARENT, ix,
+			    "attribute update of \"%s\", which does not exist",
+			    famfs_esc_field(famfs_entry_relpath(a->g, e), FAMFS_RELPATH_FIELD));
 		else
-			famfs_report(c, FAMFS_P_ENT_PARENT, ix, "parent of \"%s\" %s",
-				     famfs_entry_relpath(a->g, e),
-				     rc == -ENOENT ? "not created before it" : "is a file");
+			famfs_report(
+			    c, FAMFS_P_ENT_PARENT, ix, "parent of \"%s\" %s",
+			    famfs_esc_field(famfs_entry_relpath(a->g, e), FAMFS_RELPATH_FIELD),
+			    rc == -ENOENT ? "not created before it" : "is a file");
 		return FAMFS_SKIPPED;
 	default:
 		return rc;

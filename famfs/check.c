@@ -9,6 +9,7 @@
 #include "apply.h"
 #include "check.h"
 #include "ns.h"
+#include "path.h"
 #include "super.h"
 
 /* Per-entry checker: passes each problem on to the caller's. */
@@ -169,12 +170,14 @@ void famfs_entry_describe(const struct famfs_geom *g, const struct famfs_log_ent
 
 	switch (famfs_entry_type(g, e)) {
 	case FAMFS_LOG_MKDIR:
-		snprintf(buf, size, "mkdir %.80s %04o %u:%u", e->mkdir.relpath, e->mkdir.mode,
+		snprintf(buf, size, "mkdir %s %04o %u:%u",
+			 famfs_esc_field(e->mkdir.relpath, FAMFS_RELPATH_FIELD), e->mkdir.mode,
 			 e->mkdir.uid, e->mkdir.gid);
 		return;
 	case FAMFS_LOG_FILE:
-		o = snprintf(buf, size, "file  %.80s %" PRIu64 " bytes %04o %u:%u [", f->relpath,
-			     f->size, f->mode, f->uid, f->gid);
+		o = snprintf(buf, size, "file  %s %" PRIu64 " bytes %04o %u:%u [",
+			     famfs_esc_field(f->relpath, FAMFS_RELPATH_FIELD), f->size, f->mode,
+			     f->uid, f->gid);
 		if (o < 0 || (size_t)o >= size)
 			return;
 		if (f->ext_type == FAMFS_EXT_INTERLEAVE) {

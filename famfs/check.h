@@ -72,9 +72,9 @@ int famfs_fsck(const struct famfs_superblock *sb, const void *log, uint64_t log_
 	       struct famfs_fsck_stats *st);
 
 /**
- * famfs_entry_describe() - one line for a log entry: type, path, size,
- * mode, owner, extents ("file a/b 1234 bytes 0644 0:0 [0x...+0x...]"; an
- * extent on device N > 0 as "devN:0x...+0x...").
+ * famfs_entry_describe() - one line for a log entry: type, path (escaped:
+ * famfs_esc), size, mode, owner, extents ("file a/b 1234 bytes 0644 0:0
+ * [0x...+0x...]"; an extent on device N > 0 as "devN:0x...+0x...").
  */
 void famfs_entry_describe(const struct famfs_geom *g, const struct famfs_log_entry *e, char *buf,
 			  size_t size);

@@ -53,7 +53,8 @@ static unsigned int check_path(const char *field, int64_t index, struct famfs_ch
 		return 1;
 	}
 	if (famfs_path_check(field, &why)) {
-		famfs_report(c, FAMFS_P_ENT_PATH, index, "relpath \"%s\": %s", field, why);
+		famfs_report(c, FAMFS_P_ENT_PATH, index, "relpath \"%s\": %s",
+			     famfs_esc_field(field, FAMFS_RELPATH_FIELD), why);
 		return 1;
 	}
 	return 0;

@@ -8,6 +8,7 @@
 #include "fs.h"
 #include "identity.h"
 #include "log.h"
+#include "path.h"
 #include "super.h"
 
 /* A secondary superblock where a file system is opened: -EXDEV, saying whose it is. */
@@ -49,7 +50,7 @@ int famfs_fs_open(const char *path, unsigned int flags, struct famfs_fs **out,
 	if (rc)
 		goto fail;
 	if (fs->dev->size < FAMFS_LOG_OFFSET + FAMFS_LOG_LEN_MIN) {
-		famfs_report(c, FAMFS_P_SB_SHORT, -1, "%s is %llu bytes", path,
+		famfs_report(c, FAMFS_P_SB_SHORT, -1, "%s is %llu bytes", famfs_esc(path),
 			     (unsigned long long)fs->dev->size);
 		rc = -EMEDIUMTYPE;
 		goto fail;

@@ -64,8 +64,8 @@ enum famfs_pcode {
 
 struct famfs_problem {
 	enum famfs_pcode code;
-	int64_t index; /* log slot concerned, or -1 */
-	char detail[200];
+	int64_t index;	  /* log slot concerned, or -1 */
+	char detail[400]; /* names in it are escaped (famfs_esc) */
 };
 
 typedef void (*famfs_problem_fn)(const struct famfs_problem *p, void *arg);

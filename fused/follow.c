@@ -54,8 +54,8 @@ long fused_catch_up(void)
 		char why[512];
 
 		famfs_problem_format(&fused.im->replay.bad, why, sizeof(why));
-		fuse_log(FUSE_LOG_ERR, "famfs_fused: %s: log replay stopped: %s\n", fused.devpath,
-			 why);
+		fuse_log(FUSE_LOG_ERR, "famfs_fused: %s: log replay stopped: %s\n",
+			 famfs_esc(fused.devpath), why);
 		reported = fused.im->replay.bad_index;
 	}
 	/* Queued for the notifier thread (notify.c), sent without the lock. */

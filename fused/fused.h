@@ -17,6 +17,7 @@
 
 #include "fmap.h"
 #include "image.h"
+#include "path.h"
 
 #include "opnames.h"
 

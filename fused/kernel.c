@@ -58,8 +58,8 @@ int fused_mount(struct fuse_session *se, const char *mnt, const char *fsname, bo
 		int err = errno;
 
 		close(fd);
-		fprintf(stderr, "famfs_fused: mount -t %s %s %s: %s\n", FAMFS_FSTYPE, fsname, mnt,
-			strerror(err));
+		fprintf(stderr, "famfs_fused: mount -t %s %s %s: %s\n", FAMFS_FSTYPE,
+			famfs_esc(fsname), famfs_esc(mnt), strerror(err));
 		return -1;
 	}
 	fused.famfs_channel = true;
@@ -116,11 +116,11 @@ bool fused_register_devices(int chfd)
 		if (!rc) {
 			fuse_log(FUSE_LOG_INFO,
 				 "famfs_fused: the kernel cannot map %s: serving its data\n",
-				 dev->path);
+				 famfs_esc(dev->path));
 			return true;
 		}
 	}
-	fuse_log(FUSE_LOG_ERR, "famfs_fused: cannot register %s with the kernel: %s\n", dev->path,
-		 strerror(-rc));
+	fuse_log(FUSE_LOG_ERR, "famfs_fused: cannot register %s with the kernel: %s\n",
+		 famfs_esc(dev->path), strerror(-rc));
 	return false;
 }

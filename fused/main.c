@@ -231,7 +231,8 @@ static int open_image(const char *dev, bool ro)
 	}
 	if (rc == -EPERM) {
 		fprintf(stderr,
-			"famfs_fused: %s: this host is not the master: mounting read-only\n", dev);
+			"famfs_fused: %s: this host is not the master: mounting read-only\n",
+			famfs_esc(dev));
 		chk.count = 0;
 		rc = famfs_image_open(dev, FAMFS_FS_MAP_ALL | FAMFS_FS_EXCL, &fused.im, &chk);
 	}
@@ -239,23 +240,24 @@ static int open_image(const char *dev, bool ro)
 		if (chk.count)
 			famfs_problem_format(&chk.first, why, sizeof(why));
 		if (rc == -EMEDIUMTYPE) {
-			fprintf(stderr, "famfs_fused: %s: no famfs file system%s%s%s\n", dev,
-				chk.count ? " (" : "", chk.count ? why : "", chk.count ? ")" : "");
+			fprintf(stderr, "famfs_fused: %s: no famfs file system%s%s%s\n",
+				famfs_esc(dev), chk.count ? " (" : "", chk.count ? why : "",
+				chk.count ? ")" : "");
 		} else if (chk.count) {
-			fprintf(stderr, "famfs_fused: %s: %s\n", dev, why);
+			fprintf(stderr, "famfs_fused: %s: %s\n", famfs_esc(dev), why);
 		} else if (rc == -ETXTBSY) {
 			fprintf(stderr,
 				"famfs_fused: %s: in use by another file system or driver on this "
 				"host (mounted, or held by device-mapper, md or swap): famfs needs "
 				"it to itself\n",
-				dev);
+				famfs_esc(dev));
 		} else if (rc == -EBUSY) {
 			fprintf(stderr,
 				"famfs_fused: %s: already mounted read-write on this host (another "
 				"process holds its writer lock)\n",
-				dev);
+				famfs_esc(dev));
 		} else {
-			fprintf(stderr, "famfs_fused: %s: %s\n", dev, strerror(-rc));
+			fprintf(stderr, "famfs_fused: %s: %s\n", famfs_esc(dev), strerror(-rc));
 		}
 		return -1;
 	}
@@ -263,7 +265,7 @@ static int open_image(const char *dev, bool ro)
 		fprintf(stderr,
 			"famfs_fused: %s: the log header's counters were torn by a crash while "
 			"entry %" PRId64 " was published (the entry is intact): repaired\n",
-			dev, fused.im->fs->torn_slot);
+			famfs_esc(dev), fused.im->fs->torn_slot);
 	fused.writable = fused.im->fs->writable;
 	if (add_meta()) {
 		fprintf(stderr, "famfs_fused: cannot add the .meta files: out of memory\n");
@@ -271,7 +273,7 @@ static int open_image(const char *dev, bool ro)
 	}
 	got = famfs_image_catch_up(fused.im, attach_state, NULL);
 	if (got < 0) {
-		fprintf(stderr, "famfs_fused: %s: log replay failed: %s\n", dev,
+		fprintf(stderr, "famfs_fused: %s: log replay failed: %s\n", famfs_esc(dev),
 			strerror((int)-got));
 		return -1;
 	}
@@ -281,7 +283,7 @@ static int open_image(const char *dev, bool ro)
 			"famfs_fused: %s: log replay stopped at a bad entry: %s\n"
 			"famfs_fused: serving the %" PRId64 " entries before it, read-only; "
 			"run famfs fsck\n",
-			dev, why, fused.im->replay.bad_index);
+			famfs_esc(dev), why, fused.im->replay.bad_index);
 		fused.writable = false;
 		fused.im->fs->writable = false;
 	}
@@ -372,7 +374,7 @@ int main(int argc, char **argv)
 	if (fused_mount(fused.se, mnt,
 			strchr(fused.im->fs->dev->path, ',') ? "famfs" : fused.im->fs->dev->path,
 			!fused.writable, pass)) {
-		fprintf(stderr, "famfs_fused: cannot mount on %s\n", mnt);
+		fprintf(stderr, "famfs_fused: cannot mount on %s\n", famfs_esc(mnt));
 		goto out_session;
 	}
 	if (fused_channel_attach(fused.se)) {

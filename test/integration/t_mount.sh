@@ -196,6 +196,18 @@ n=$(ps -L -o tid= -p "$(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1]
 [ "$n" -le 3 ] || fail "the server runs $n threads: more than 1 handler"
 expect 0 "$FAMFS" umount "$M1"
 
+step "names with terminal controls: cp -v, mkdir -v, creat and errors print them escaped, create them as they are"
+mkdir -p "$T/esc"$'/d\x1b[2J' && printf 'x' >"$T/esc"$'/d\x1b[2J/f\nfake line'
+OUT=$("$FAMFS" cp -rv "$T/esc" "$M/esc" 2>&1; "$FAMFS" mkdir -pv "$M/esc/"$'m\x1b]0;t\x07' 2>&1
+	"$FAMFS" creat -v -s 1 "$M/esc/"$'c\xc2\x9b' 2>&1; "$FAMFS" creat -s 1 "$M/nodir/"$'e\x1bx' 2>&1)
+printf '%s' "$OUT" | grep -q $'[\x1b\x07]' && fail "a raw control character was printed: $OUT"
+printf '%s' "$OUT" | grep -q $'\xc2\x9b' && fail "a raw C1 control was printed: $OUT"
+printf '%s\n' "$OUT" | grep -q '^fake line' && fail "a name faked a line: $OUT"
+contains 'd\\x1b\[2J/f\\x0afake line' && contains 'm\\x1b\]0;t\\x07' && contains 'c\\xc2\\x9b' &&
+	contains 'e\\x1bx'
+expect 0 cmp "$T/esc"$'/d\x1b[2J/f\nfake line' "$M/esc/"$'d\x1b[2J/f\nfake line'
+[ -d "$M/esc/"$'m\x1b]0;t\x07' ] || fail "mkdir did not create the name as given"
+
 step "plain umount(8) stops the server too"
 expect 0 umount "$M"
 expect 0 "$FAMFS" mount "$IMG" "$M" # the device is free again

@@ -75,6 +75,33 @@ expect 1 "$FAMFS" logplay --shadow "$T/utf.shadow" "$T/utf.img" &&
 expect 0 "$YAMLCHECK" <"$T/utf.shadow/root/"$'r\xc3\xa9pertoire-\xe2\x9c\x93' &&
 	contains "^1 documents$"
 
+# Names are bytes: the log can hold ESC, newlines, C1 controls and bidi
+# marks. Printed raw they would recolour or clear root's terminal, or fake
+# a line of a listing; every name printed goes through one escape.
+step "names with terminal controls: logplay -n, fsck -v, problems and shadow -v print them escaped"
+cp --sparse=always "$IMG" "$T/esc.img"
+"$CRAFT" "$T/esc.img" entry mkdir --path $'red\x1b[31mdir' >/dev/null
+"$CRAFT" "$T/esc.img" entry file --path $'x\n   777  mkdir fake' --size 1 \
+	--extent 0xc0000000,0x200000 >/dev/null
+"$CRAFT" "$T/esc.img" entry file --path $'csi\xc2\x9b2J\xe2\x80\xaetxt.exe' --size 1 \
+	--extent 0xc0200000,0x200000 >/dev/null
+# A file of the directory's name: ENT_EXISTS names it in its detail.
+"$CRAFT" "$T/esc.img" entry file --path $'red\x1b[31mdir' --size 1 \
+	--extent 0xc0400000,0x200000 >/dev/null
+for cmd in "logplay -n" "fsck -v" "logplay -v --shadow $T/esc.shadow --daxdev"; do
+	# shellcheck disable=SC2086
+	OUT=$("$FAMFS" $cmd "$T/esc.img" 2>&1)
+	for raw in $'\x1b' $'\xc2\x9b' $'\xe2\x80\xae'; do
+		printf '%s' "$OUT" | grep -q "$raw" &&
+			fail "$cmd printed a raw $(printf '%s' "$raw" | od -An -tx1 | tr -d ' ')"
+	done
+	printf '%s\n' "$OUT" | grep -q '^ *777  mkdir fake' && fail "$cmd printed a fake entry line"
+	contains 'red\\x1b\[31mdir' && contains 'x\\x0a   777  mkdir fake' &&
+		contains 'csi\\xc2\\x9b2J\\xe2\\x80\\xaetxt\.exe'
+done
+expect 1 "$FAMFS" fsck "$T/esc.img" && contains 'ENT_EXISTS.*"red\\x1b\[31mdir" created by entry 420'
+[ -d "$T/esc.shadow/root/"$'red\x1b[31mdir' ] || fail "the shadow tree lacks the directory"
+
 step "logplay needs --dry-run on a device"
 expect 2 "$FAMFS" logplay "$IMG"
 

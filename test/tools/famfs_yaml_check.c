@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "path.h"
 #include "shadow.h"
 
 int main(int argc, char **argv)
@@ -29,7 +30,7 @@ int main(int argc, char **argv)
 	while ((rc = famfs_yaml_read_file(r, &f, err, sizeof(err))) == 1) {
 		n++;
 		if (verbose)
-			printf("%s\n", f.relpath);
+			printf("%s\n", famfs_esc_field(f.relpath, sizeof(f.relpath)));
 	}
 	famfs_yaml_reader_free(r);
 	if (rc < 0) {

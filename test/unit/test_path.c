@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Path rules: what the log accepts, and how user paths are normalized. */
+/* Path rules: what the log accepts, how user paths are normalized, how names are printed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -81,12 +81,56 @@ static void test_split(void **state)
 	assert_string_equal(dir, "");
 }
 
+/* famfs_esc(): what each kind of byte becomes. */
+static void test_escape(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"plain/name.txt", "plain/name.txt"},
+	    {"a\x1b[2Jb", "a\\x1b[2Jb"},			   /* ESC: no terminal sequence */
+	    {"x\n     7  mkdir fake", "x\\x0a     7  mkdir fake"}, /* no fake line */
+	    {"tab\there\r\x7f", "tab\\x09here\\x0d\\x7f"},
+	    {"back\\slash", "back\\\\slash"}, /* doubled: "\\x41" cannot be faked */
+	    {"caf\xc3\xa9/\xe6\x97\xa5", "caf\xc3\xa9/\xe6\x97\xa5"}, /* UTF-8 as is */
+	    {"\xff\xfe", "\\xff\\xfe"},				      /* not UTF-8 */
+	    {"\xc0\xaf", "\\xc0\\xaf"},				      /* overlong '/' */
+	    {"\xed\xa0\x80", "\\xed\\xa0\\x80"},		      /* a surrogate */
+	    {"\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"},	      /* past U+10FFFF */
+	    {"cut\xe6\x97", "cut\\xe6\\x97"},			      /* cut short */
+	    {"\xc2\x9b"
+	     "31m",
+	     "\\xc2\\x9b"
+	     "31m"},						       /* C1 CSI */
+	    {"evil\xe2\x80\xaetxt.exe", "evil\\xe2\\x80\\xaetxt.exe"}, /* right-to-left override */
+	    {"\xe2\x80\xa8", "\\xe2\\x80\\xa8"},		       /* line separator */
+	};
+	char field[4] = {'a', '\n', 'b', 'c'}; /* no NUL */
+	char small[8];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(famfs_esc(cases[i].in), cases[i].out);
+	assert_string_equal(famfs_esc_field(field, 3), "a\\x0ab");
+	/* Cut short at a whole escape, never in the middle of one. */
+	assert_string_equal(famfs_path_escape("ab\x1b", small, 6), "ab");
+	assert_string_equal(famfs_path_escape("ab\x1b", small, 7), "ab\\x1b");
+	/* Four results at once stay valid. */
+	const char *a = famfs_esc("1\n"), *b = famfs_esc("2\n"), *c = famfs_esc("3"),
+		   *d = famfs_esc("4");
+	assert_string_equal(a, "1\\x0a");
+	assert_string_equal(b, "2\\x0a");
+	assert_string_equal(c, "3");
+	assert_string_equal(d, "4");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_check),
 	    cmocka_unit_test(test_normalize),
 	    cmocka_unit_test(test_split),
+	    cmocka_unit_test(test_escape),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
