@@ -9,7 +9,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 CPPFLAGS += -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -MMD -MP -I. -Ifamfs -Ifmap
 VERSION  := $(shell cat VERSION 2>/dev/null || echo unknown)
 CPPFLAGS += -DFAMFS_PKG_VERSION='"$(VERSION)"'
-PKGS     := fuse3 libdaxctl yaml-0.1 uuid zlib
+PKGS     := fuse3 libdaxctl yaml-0.1 uuid zlib mount
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS  = $(CPPFLAGS) $(PKG_CFLAGS) $(WARN) $(CFLAGS)
@@ -211,9 +211,10 @@ demo:
 man: $(PROGS)
 	@bash scripts/man.sh $(BUILD) $(VERSION)
 
-# famfs and famfs_fused in $(PREFIX)/bin; mkfs.famfs and mount.famfs (links
-# to famfs) in /sbin for PREFIX=/usr (where mkfs(8) and mount(8) look for
-# helpers), else in $(PREFIX)/sbin; man pages; bash completion.
+# famfs and famfs_fused in $(PREFIX)/bin; mkfs.famfs, mount.famfs,
+# umount.famfs and umount.fuse.famfs (links to famfs) in /sbin for
+# PREFIX=/usr (where mkfs(8), mount(8) and umount(8) look for helpers), else
+# in $(PREFIX)/sbin; man pages; bash completion.
 BINDIR  = $(PREFIX)/bin
 SBINDIR ?= $(if $(filter /usr,$(PREFIX)),/sbin,$(PREFIX)/sbin)
 MANDIR  = $(PREFIX)/share/man
@@ -223,6 +224,8 @@ install: $(PROGS) man
 	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
 	ln -sf $(BINDIR)/famfs $(DESTDIR)$(SBINDIR)/mkfs.famfs
 	ln -sf $(BINDIR)/famfs $(DESTDIR)$(SBINDIR)/mount.famfs
+	ln -sf $(BINDIR)/famfs $(DESTDIR)$(SBINDIR)/umount.famfs
+	ln -sf $(BINDIR)/famfs $(DESTDIR)$(SBINDIR)/umount.fuse.famfs
 	install -m 0644 $(BUILD)/man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 scripts/famfs.bash-completion $(DESTDIR)$(COMPDIR)/famfs
 	ln -sf famfs $(DESTDIR)$(COMPDIR)/mkfs.famfs

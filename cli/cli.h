@@ -226,6 +226,12 @@ int cli_famfs_create_fd(const char *path, uint64_t size, mode_t mode, const char
 const char *cli_stripe_opts(const struct cli_cmd *cmd, const char *nstrips, const char *nbuckets,
 			    const char *chunk, char *buf, size_t size, bool *bad);
 
+/**
+ * cli_mountinfo_unescape() - undo, in place, the \ooo escapes with which
+ * /proc/self/mountinfo writes blanks and backslashes in paths.
+ */
+void cli_mountinfo_unescape(char *s);
+
 /** cli_famfs_nospace() - why ENOSPC: "the log is full" or "no space left on the device". */
 const char *cli_famfs_nospace(const char *path);
 
@@ -333,6 +339,34 @@ int cli_member_image(const struct cli_cmd *cmd, const char *target, unsigned int
  * exit (see famfs umount). Returns 0 or -errno (-EINVAL: not a famfs mount).
  */
 int cli_famfs_umount(const char *mnt);
+
+/* How cli_famfs_umount_how() unmounts (umount(8)'s -l, -f, -r). */
+#define CLI_UMOUNT_LAZY	  0x1 /* detach (MNT_DETACH), and do not wait for the server */
+#define CLI_UMOUNT_FORCE  0x2 /* MNT_FORCE */
+#define CLI_UMOUNT_RDONLY 0x4 /* remount read-only if unmounting fails */
+
+/**
+ * cli_famfs_umount_how() - cli_famfs_umount() with @how (CLI_UMOUNT_*),
+ * through libmount (which keeps its utab in step). Returns 0 or -errno
+ * (-EINVAL: not a famfs mount).
+ */
+int cli_famfs_umount_how(const char *mnt, unsigned int how);
+
+/**
+ * cli_record_umount_helper() - record helper=famfs for the famfs mounted at
+ * @mnt in libmount's utab (/run/mount/utab), so that umount(8) runs
+ * /sbin/umount.famfs for it whatever the mount's type (cli/umount.c).
+ * Returns 0 or -errno (-EINVAL: not a famfs mount; -EROFS: no writable
+ * utab).
+ */
+int cli_record_umount_helper(const char *mnt);
+
+/**
+ * umount.famfs / umount.fuse.famfs MOUNTPOINT [-flnrv] [-N NS] [-t TYPE]:
+ * umount(8)'s helper (cli/umount.c). Exit status as umount(8)'s: 0, 1
+ * usage, 32 failure.
+ */
+int cli_umount_helper(int argc, char **argv);
 
 /** mount.famfs DEVICE DIR [-sfnv] [-o OPTIONS]: mount(8)'s helper (cli/mount_helper.c). */
 int cli_mount_helper(int argc, char **argv);

@@ -24,7 +24,8 @@ static void usage(FILE *out)
 		fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(out,
 		"\nRun 'famfs COMMAND --help' for a command's options; 'famfs --version' for the\n"
-		"version. mkfs.famfs is famfs mkfs; mount.famfs is mount(8)'s helper.\n"
+		"version. mkfs.famfs is famfs mkfs; mount.famfs and umount.famfs are mount(8)'s\n"
+		"and umount(8)'s helpers.\n"
 		"Exit status: 0 success, 1 failure (fsck: problems found), 2 usage error or "
 		"cannot run.\n");
 }
@@ -47,6 +48,9 @@ int main(int argc, char **argv)
 		return cli_cmd_mkfs.run(&cli_cmd_mkfs, argc, argv);
 	if (!strcmp(prog, "mount.famfs"))
 		return cli_mount_helper(argc, argv);
+	/* umount.famfs, umount.fuse.famfs: umount(8)'s helper */
+	if (!strcmp(prog, "umount.famfs") || !strcmp(prog, "umount.fuse.famfs"))
+		return cli_umount_helper(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return CLI_USAGE;

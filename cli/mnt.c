@@ -290,8 +290,7 @@ int cli_resolve(const char *path, char *out, size_t size)
 	return 0;
 }
 
-/* mountinfo escapes blanks and backslashes as \ooo. */
-static void unescape(char *s)
+void cli_mountinfo_unescape(char *s)
 {
 	char *w = s;
 
@@ -328,8 +327,8 @@ static int each_famfs_mount(int (*fn)(const char *mnt, const char *src, void *ar
 		if (!dash || sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 ||
 		    sscanf(dash + 3, "%63s %4095s", fstype, src) != 2 || !famfs_type(fstype))
 			continue;
-		unescape(mp);
-		unescape(src);
+		cli_mountinfo_unescape(mp);
+		cli_mountinfo_unescape(src);
 		rc = fn(mp, src, arg);
 	}
 	fclose(f);

@@ -38,7 +38,7 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	char fused[PATH_MAX + 16], opts[1024] = "", mntreal[PATH_MAX], role[16], how[96];
 	const char *arg, *fargv[10];
 	bool ro = false, debug = false, remount = false, devdax = false;
-	int c, n = 0, status, verbose = 0, role_opt = 0;
+	int c, n = 0, rc, status, verbose = 0, role_opt = 0;
 	struct stat st;
 	pid_t pid;
 
@@ -97,8 +97,7 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	if (remount) {
 		/* -R: unmount what is mounted there first (the server lets go of
 		 * the device before this returns), then mount again. */
-		int rc = cli_famfs_umount(mnt);
-
+		rc = cli_famfs_umount(mnt);
 		if (rc && rc != -EINVAL)
 			return cli_error(cmd, "%s: unmounting for -R: %s", famfs_esc(mnt),
 					 strerror(-rc));
@@ -148,6 +147,14 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		return cli_error(cmd, "waitpid: %s", strerror(errno));
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return cli_error(cmd, "mounting %s on %s failed", famfs_esc(dev), famfs_esc(mnt));
+	/* So that plain umount(8) waits for the server too (umount.famfs). */
+	rc = cli_record_umount_helper(mnt);
+	if (rc)
+		fprintf(stderr,
+			"famfs mount: %s: cannot record the umount helper in libmount's utab (%s): "
+			"plain umount may return before the server has let go of the device; "
+			"famfs umount waits\n",
+			famfs_esc(mnt), strerror(-rc));
 	/* Which data path the mount got, and why the slow one if so. */
 	if (realpath(mnt, mntreal) &&
 	    cli_famfs_xattr(mntreal, "user.famfs.role", role, sizeof(role)) > 0)

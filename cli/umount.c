@@ -1,12 +1,33 @@
 // SPDX-License-Identifier: Apache-2.0
-/* famfs umount: unmount a famfs and wait for its server to let go of the device. */
+/*
+ * famfs umount, and umount.famfs: unmount a famfs and wait for its server to
+ * let go of the device.
+ *
+ * umount(8) returns as soon as the kernel has detached a mount; a FUSE
+ * server then still needs a moment to notice and exit, and until it has,
+ * the device is in use (famfs mkfs refuses it, a master mount waits for its
+ * writer lock). umount(8) runs /sbin/umount.<type> when it exists, and
+ * /sbin/umount.<helper> for a mount whose libmount utab entry says
+ * helper=<helper>. So:
+ *  - famfs mount records helper=famfs in libmount's utab for each mount
+ *    (cli_record_umount_helper): without famfs.ko the mount's type is FUSE's,
+ *    which umount(8) would otherwise learn from statfs ("fuse") and for which
+ *    it would look for umount.fuse only;
+ *  - /sbin/umount.famfs (type famfs with famfs.ko, and helper=famfs) and
+ *    /sbin/umount.fuse.famfs (type fuse.famfs, when umount(8) reads the type
+ *    from mountinfo: -l, -f, other util-linux versions) are this program;
+ *    they unmount through libmount with helpers off (which also drops the
+ *    utab entry) and wait for the server, as famfs umount does.
+ */
 #include <errno.h>
+#include <fcntl.h>
+#include <libmount.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +54,8 @@ static bool is_famfs_mount(const char *mnt, char *source, size_t size)
 		if (!dash || sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1 ||
 		    sscanf(dash + 3, "%63s %4095s", fstype, src) != 2)
 			continue;
+		cli_mountinfo_unescape(mp);
+		cli_mountinfo_unescape(src);
 		if (!strcmp(mp, mnt)) {
 			found = !strcmp(fstype, FAMFS_FSTYPE) || !strcmp(fstype, "fuse.famfs");
 			if (source)
@@ -63,10 +86,41 @@ static bool gone(pid_t pid)
 	return state && state[1] == ' ' && state[2] == 'Z';
 }
 
-int cli_famfs_umount(const char *path)
+/*
+ * umount(2) of @mnt through libmount, which also drops its utab entry;
+ * helpers off (we are the helper). Returns 0 or -errno.
+ */
+static int lm_umount(const char *mnt, unsigned int how)
+{
+	struct libmnt_context *cxt = mnt_new_context();
+	int rc;
+
+	if (!cxt)
+		return -ENOMEM;
+	mnt_context_disable_helpers(cxt, 1);
+	rc = mnt_context_set_target(cxt, mnt);
+	if (!rc && (how & CLI_UMOUNT_LAZY))
+		rc = mnt_context_enable_lazy(cxt, 1);
+	if (!rc && (how & CLI_UMOUNT_FORCE))
+		rc = mnt_context_enable_force(cxt, 1);
+	if (!rc && (how & CLI_UMOUNT_RDONLY))
+		rc = mnt_context_enable_rdonly_umount(cxt, 1);
+	if (!rc)
+		rc = mnt_context_umount(cxt);
+	if (rc && mnt_context_syscall_called(cxt) && mnt_context_get_syscall_errno(cxt))
+		rc = -mnt_context_get_syscall_errno(cxt);
+	else if (rc > 0 || rc < -4095) /* libmount's own MNT_ERR_* codes */
+		rc = -EINVAL;
+	mnt_free_context(cxt);
+	return rc;
+}
+
+/* cli_famfs_umount_how(); *@released: the server was seen to exit. */
+static int umount_wait(const char *path, unsigned int how, bool *released)
 {
 	char mnt[PATH_MAX], pidtext[32];
 	pid_t pid = 0;
+	int rc;
 
 	if (!realpath(path, mnt))
 		return -errno;
@@ -77,10 +131,180 @@ int cli_famfs_umount(const char *path)
 	 * device can be mounted again as soon as this returns. */
 	if (cli_famfs_xattr(mnt, "user.famfs.pid", pidtext, sizeof(pidtext)) > 0)
 		pid = (pid_t)strtol(pidtext, NULL, 10);
-	if (umount2(mnt, 0) < 0)
-		return -errno;
-	for (int i = 0; pid > 0 && i < 1000 && !gone(pid); i++)
+	rc = lm_umount(mnt, how);
+	if (rc)
+		return rc;
+	/* Lazy: detached, the connection may stay while files are open. */
+	for (int i = 0; !(how & CLI_UMOUNT_LAZY) && pid > 0 && i < 1000 && !gone(pid); i++)
 		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+	if (released)
+		*released = pid > 0 && gone(pid);
+	return 0;
+}
+
+int cli_famfs_umount_how(const char *path, unsigned int how)
+{
+	return umount_wait(path, how, NULL);
+}
+
+int cli_famfs_umount(const char *path)
+{
+	return cli_famfs_umount_how(path, 0);
+}
+
+int cli_record_umount_helper(const char *mnt)
+{
+	char real[PATH_MAX], source[PATH_MAX];
+	struct libmnt_update *upd = NULL;
+	struct libmnt_fs *fs = NULL;
+	int rc;
+
+	if (!realpath(mnt, real))
+		return -errno;
+	if (!is_famfs_mount(real, source, sizeof(source)))
+		return -EINVAL;
+	upd = mnt_new_update();
+	fs = mnt_new_fs();
+	rc = upd && fs ? 0 : -ENOMEM;
+	/* utab entries match the mount by source, target and root (libmount
+	 * records root "/" itself for a mount that is not a bind mount). */
+	if (!rc)
+		rc = mnt_fs_set_source(fs, source);
+	if (!rc)
+		rc = mnt_fs_set_target(fs, real);
+	if (!rc)
+		rc = mnt_fs_set_options(fs, "helper=" FAMFS_FSTYPE);
+	if (!rc)
+		rc = mnt_update_set_fs(upd, 0, NULL, fs);
+	if (rc == 1)
+		rc = -EROFS; /* libmount has no writable utab here */
+	else if (!rc)
+		rc = mnt_update_table(upd, NULL);
+	mnt_free_fs(fs);
+	mnt_free_update(upd);
+	return rc > 0 || rc < -4095 ? -EIO : rc;
+}
+
+/* -N NS: a process id or a path to a mount namespace; enter it. */
+static int enter_ns(const char *ns)
+{
+	char path[64];
+	char *end;
+	long pid = strtol(ns, &end, 10);
+	int fd, rc;
+
+	if (*ns && !*end && pid > 0) {
+		snprintf(path, sizeof(path), "/proc/%ld/ns/mnt", pid);
+		ns = path;
+	}
+	fd = open(ns, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	rc = setns(fd, CLONE_NEWNS) < 0 ? -errno : 0;
+	close(fd);
+	return rc;
+}
+
+static void helper_usage(FILE *out, const char *prog)
+{
+	fprintf(out,
+		"Usage: %s MOUNTPOINT [-flnrv] [-N NAMESPACE] [-t TYPE]\n\n"
+		"umount(8)'s helper for famfs: umount(8) runs it for mounts of type famfs\n"
+		"(with the famfs kernel module), fuse.famfs, and every mount famfs mount\n"
+		"made (recorded with helper=famfs in /run/mount/utab). It unmounts MOUNTPOINT\n"
+		"and waits (up to 10 s) for the famfs server to exit, so that the device is\n"
+		"free when umount(8) returns: famfs mkfs, or a master's mount, right after it\n"
+		"never finds the device still in use. A mount that is not a famfs is just\n"
+		"unmounted.\n\n"
+		"Options (umount(8) passes them):\n"
+		"  -l         lazy: detach now, do not wait for the server\n"
+		"  -f         force (umount2 MNT_FORCE)\n"
+		"  -r         if unmounting fails, remount read-only\n"
+		"  -n         accepted (there is no mtab to write)\n"
+		"  -v         say what was done (and whether the server has exited)\n"
+		"  -N NS      in the mount namespace NS (a process id or a path)\n"
+		"  -t TYPE    accepted (the type is read from the mount table)\n"
+		"  -h, --help this help; -V, --version: the version\n\n"
+		"Exit status: 0 unmounted, 1 usage error, 32 unmounting failed.\n",
+		prog);
+}
+
+int cli_umount_helper(int argc, char **argv)
+{
+	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	const char *target = NULL, *ns = NULL, *what = "not a famfs mount";
+	unsigned int how = 0;
+	bool verbose = false, released = false;
+	char mnt[PATH_MAX];
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			helper_usage(stdout, prog);
+			return 0;
+		}
+		if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+			printf("%s %s\n", prog, FAMFS_PKG_VERSION);
+			return 0;
+		}
+		if (!strcmp(a, "-N") || !strcmp(a, "-t")) {
+			if (++i == argc) {
+				helper_usage(stderr, prog);
+				return 1;
+			}
+			if (a[1] == 'N')
+				ns = argv[i];
+		} else if (a[0] == '-' && a[1]) {
+			for (const char *f = a + 1; *f; f++) {
+				if (*f == 'l')
+					how |= CLI_UMOUNT_LAZY;
+				else if (*f == 'f')
+					how |= CLI_UMOUNT_FORCE;
+				else if (*f == 'r')
+					how |= CLI_UMOUNT_RDONLY;
+				else if (*f == 'v')
+					verbose = true;
+				else if (*f != 'n') {
+					fprintf(stderr, "%s: unknown option -%s\n", prog,
+						famfs_esc((char[]){*f, '\0'}));
+					helper_usage(stderr, prog);
+					return 1;
+				}
+			}
+		} else if (!target) {
+			target = a;
+		} else {
+			helper_usage(stderr, prog);
+			return 1;
+		}
+	}
+	if (!target) {
+		helper_usage(stderr, prog);
+		return 1;
+	}
+	if (ns && (rc = enter_ns(ns))) {
+		fprintf(stderr, "%s: namespace %s: %s\n", prog, famfs_esc(ns), strerror(-rc));
+		return 32;
+	}
+	if (!realpath(target, mnt)) {
+		fprintf(stderr, "%s: %s: %s\n", prog, famfs_esc(target), strerror(errno));
+		return 32;
+	}
+	rc = umount_wait(mnt, how, &released);
+	if (rc == -EINVAL) /* not a famfs (a stale utab entry): unmount it all the same */
+		rc = lm_umount(mnt, how);
+	else if (!rc)
+		what = how & CLI_UMOUNT_LAZY ? "lazy: not waiting for its server"
+		       : released	     ? "its server has exited"
+					     : "its server did not exit within 10 s";
+	if (rc) {
+		fprintf(stderr, "%s: %s: %s\n", prog, famfs_esc(mnt), strerror(-rc));
+		return 32;
+	}
+	if (verbose)
+		printf("%s: %s unmounted (%s)\n", prog, famfs_esc(mnt), what);
 	return 0;
 }
 
@@ -122,8 +346,9 @@ const struct cli_cmd cli_cmd_umount = {
     .name = "umount",
     .args = "[--devdax] MOUNTPOINT",
     .summary = "Unmount a famfs and wait until its server has released the device.",
-    .details = "Plain umount(8) works too; famfs umount also waits (up to 10 s) for the\n"
-	       "master's server to exit, so the device can be mounted again at once.\n"
+    .details = "Waits (up to 10 s) for the server to exit, so the device can be mounted\n"
+	       "again, or formatted, at once. Plain umount(8) does the same through the\n"
+	       "umount.famfs helper (installed in /sbin with famfs).\n"
 	       "With --devdax a devdax device that famfs mount moved to the famfs_dax\n"
 	       "driver goes back to device_dax (raw mmap for other tools); it stays on\n"
 	       "famfs_dax while any other process has it open.\n\n"

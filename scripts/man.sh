@@ -2,7 +2,8 @@
 # Generates the man pages (section 8) from the programs' own --help, with
 # help2man, so they never disagree with the programs:
 #   famfs.8, famfs-COMMAND.8 for each subcommand, mkfs.famfs.8,
-#   mount.famfs.8, famfs_fused.8
+#   mount.famfs.8, umount.famfs.8 (and umount.fuse.famfs.8, which sources
+#   it), famfs_fused.8
 # Usage: scripts/man.sh BUILD VERSION   (writes BUILD/man/*.8)
 set -euo pipefail
 BUILD=$(cd "$1" && pwd)
@@ -11,8 +12,9 @@ OUT=$BUILD/man
 FAMFS=$BUILD/famfs
 mkdir -p "$OUT"
 command -v help2man >/dev/null || { echo "man.sh: help2man missing (scripts/deps.sh)" >&2; exit 1; }
-# mount.famfs is famfs under that name.
+# mount.famfs and umount.famfs are famfs under those names.
 ln -sf famfs "$BUILD/mount.famfs"
+ln -sf famfs "$BUILD/umount.famfs"
 
 # The subcommands and their one-line summaries, from `famfs --help`.
 mapfile -t CMDS < <("$FAMFS" --help | awk '/^Run /{exit} f && NF {print $1} /Commands:/{f=1}')
@@ -22,7 +24,7 @@ summary() { # CMD: its summary, lower-cased first letter, no final period
 }
 see_also() { # the SEE ALSO section, every page but @1
 	local refs=() c
-	for c in famfs "${CMDS[@]/#/famfs-}" mkfs.famfs mount.famfs famfs_fused; do
+	for c in famfs "${CMDS[@]/#/famfs-}" mkfs.famfs mount.famfs umount.famfs famfs_fused; do
 		[ "$c" = "$1" ] || refs+=("\\fB$c\\fR(8)")
 	done
 	printf '[SEE ALSO]\n'
@@ -49,5 +51,7 @@ for c in "${CMDS[@]}"; do
 done
 gen mkfs.famfs "$FAMFS mkfs" "create a famfs file system (famfs mkfs)"
 gen mount.famfs "$BUILD/mount.famfs" "mount(8) helper for famfs file systems"
+gen umount.famfs "$BUILD/umount.famfs" "umount(8) helper for famfs file systems"
+printf '.so man8/umount.famfs.8\n' >"$OUT/umount.fuse.famfs.8"
 gen famfs_fused "$BUILD/famfs_fused" "the famfs FUSE server"
 echo "man.sh: $(ls "$OUT"/*.8 | wc -l) pages in $OUT"

@@ -7,8 +7,8 @@
 #     its reason)
 #  3. install famfs on this machine, run mkfs/mount/cp/umount from the
 #     installed paths, mount -t famfs (with ro and famfs options), an
-#     /etc/fstab line with mount -a, man and bash completion; then purge it
-#     and check nothing is left.
+#     /etc/fstab line with mount -a, umount(8) through umount.famfs, man and
+#     bash completion; then purge it and check nothing is left.
 #  4. famfs-dkms: install it (DKMS builds the module for every installed
 #     6.1/6.12 kernel), the kernel-header hook rebuilds it, one qemu guest
 #     per kernel passes with it (test/vm), purge.
@@ -124,10 +124,13 @@ PKG=$DEB/famfs_${VERSION}_amd64.deb
 step "dpkg-deb -c: what famfs holds"
 dpkg-deb -c "$PKG" | awk '{print $6 ($7 == "->" ? " -> " $8 : "")}' | sed 's|^\./|/|' >"$T/contents"
 want=(/usr/bin/famfs /usr/bin/famfs_fused "/sbin/mkfs.famfs -> /usr/bin/famfs"
-	"/sbin/mount.famfs -> /usr/bin/famfs" /usr/share/bash-completion/completions/famfs
+	"/sbin/mount.famfs -> /usr/bin/famfs" "/sbin/umount.famfs -> /usr/bin/famfs"
+	"/sbin/umount.fuse.famfs -> /usr/bin/famfs" /usr/share/bash-completion/completions/famfs
 	/usr/share/doc/famfs/copyright /usr/share/doc/famfs/user-guide.md.gz
 	/usr/share/man/man8/famfs.8.gz /usr/share/man/man8/mkfs.famfs.8.gz
-	/usr/share/man/man8/mount.famfs.8.gz /usr/share/man/man8/famfs_fused.8.gz)
+	/usr/share/man/man8/mount.famfs.8.gz /usr/share/man/man8/umount.famfs.8.gz
+	"/usr/share/man/man8/umount.fuse.famfs.8.gz -> umount.famfs.8.gz"
+	/usr/share/man/man8/famfs_fused.8.gz)
 # a man page for every subcommand the packaged famfs --help lists
 dpkg-deb -x "$PKG" "$T/x"
 for c in $("$T/x/usr/bin/famfs" --help | awk '/^Run /{exit} f && NF {print $1} /Commands:/{f=1}'); do
@@ -207,10 +210,20 @@ grep -v "famfs-deb-test $T" /etc/fstab >"$T/fstab.now" && cat "$T/fstab.now" >/e
 FSTAB_SAVED=0
 cmp -s /etc/fstab "$T/fstab.orig" || fail "/etc/fstab not restored"
 
+step "umount(8) runs the installed umount.famfs: the device is free when it returns"
+run /sbin/mkfs.famfs --size 4G "$T/free.img"
+for i in 1 2 3 4 5; do
+	run mount -t famfs "$T/free.img" "$T/m2"
+	run umount -v "$T/m2" && [[ $OUT == *umount.famfs:*unmounted* ]] ||
+		fail "round $i: umount -v did not run umount.famfs: $OUT"
+	run /sbin/mkfs.famfs -f "$T/free.img"
+done
+run man -w umount.famfs
+
 step "purge famfs"
 run apt_get purge famfs
 INSTALLED=0
-for f in /usr/bin/famfs /usr/bin/famfs_fused /sbin/mount.famfs /sbin/mkfs.famfs \
+for f in /usr/bin/famfs /usr/bin/famfs_fused /sbin/mount.famfs /sbin/mkfs.famfs /sbin/umount.famfs \
 	/usr/share/man/man8/famfs.8.gz /usr/share/bash-completion/completions/famfs /usr/share/doc/famfs; do
 	[ -e "$f" ] || [ -L "$f" ] && fail "$f left after purge"
 done
