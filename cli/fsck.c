@@ -275,6 +275,9 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		printf("  files         %llu (%s of data), directories %llu\n",
 		       (unsigned long long)st.files, cli_fmt_size(st.file_bytes, b1, sizeof(b1)),
 		       (unsigned long long)st.dirs);
+		if (st.compat)
+			printf("  compat        file entries without times or updates, for the "
+			       "existing tools' shadow YAML (mkfs --compat)\n");
 		printf("  log slots     %llu used, %llu free of %llu\n",
 		       (unsigned long long)st.slots_used,
 		       (unsigned long long)(st.slots_total - st.slots_used),

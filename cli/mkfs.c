@@ -13,7 +13,7 @@
 #include "resolve.h"
 #include "super.h"
 
-enum { OPT_ALLOW_SMALL = 256, OPT_FUSE, OPT_ALLOC_UNIT };
+enum { OPT_ALLOW_SMALL = 256, OPT_FUSE, OPT_ALLOC_UNIT, OPT_COMPAT };
 
 static const struct cli_opt opts[] = {
     {"force", 'f', NULL, "overwrite an existing famfs, even one mastered by another host", NULL,
@@ -28,6 +28,10 @@ static const struct cli_opt opts[] = {
      NULL, false},
     {"loglen", 'l', "SIZE", NULL, NULL, true},
     {"size", 's', "SIZE", "image file: create it (sparse) or resize it to SIZE", NULL, false},
+    {"compat", OPT_COMPAT, NULL,
+     "entries the existing tools' logplay --shadowtest accepts: no file times, no file "
+     "attribute updates (chmod/chown of a closed file refused)",
+     NULL, false},
     {"allow-small", OPT_ALLOW_SMALL, NULL, "accept devices smaller than 4 GiB (tests)", NULL,
      false},
     {"verbose", 'v', NULL, "print the new superblock's fields", NULL, false},
@@ -174,7 +178,7 @@ static int kill_sb(const struct cli_cmd *cmd, const char *path, bool verbose)
 static int run(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	uint64_t log_len = 0, size = 0, unit = FAMFS_ALLOC_UNIT, min_size;
-	bool force = false, small = false, kill = false, verbose = false;
+	bool force = false, small = false, kill = false, verbose = false, compat = false;
 	struct famfs_superblock old;
 	char b1[32], b2[32], ustr[UUID_STR_LEN];
 	struct famfs_dev *dev;
@@ -208,6 +212,9 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		case OPT_ALLOW_SMALL:
 			small = true;
 			break;
+		case OPT_COMPAT:
+			compat = true;
+			break;
 		case OPT_ALLOC_UNIT:
 			if (famfs_parse_size(arg, &unit) ||
 			    (unit != FAMFS_ALLOC_UNIT && unit != FAMFS_ALLOC_UNIT_4K))
@@ -226,6 +233,9 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 			return cli_usage_error(cmd, "--kill wipes one DEVICE at a time");
 		return kill_sb(cmd, path, verbose);
 	}
+	if (argc - cli_optind() > 1 && compat)
+		return cli_usage_error(cmd, "--compat makes a one-device file system (the existing "
+					    "tools read one device)");
 	if (argc - cli_optind() > 1)
 		return cli_mkfs_devices(
 		    cmd, &(struct cli_mkfs_opts){log_len, size, unit, force, small, verbose},
@@ -290,17 +300,19 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		goto out;
 	}
 	famfs_cache_forget(dev->path); /* what it held is gone */
-	rc = famfs_mkfs_unit(dev, log_len, unit, me);
+	rc = famfs_mkfs_flags(dev, log_len, unit, compat ? FAMFS_SB_COMPAT : 0, me);
 	if (rc) {
 		rc = cli_error(cmd, "%s: writing the file system failed: %s", famfs_esc(path),
 			       strerror(-rc));
 		goto out;
 	}
 	uuid_unparse(me, ustr);
-	printf("famfs mkfs: %s (%s): %s, log %s (%llu entries), %s allocation units, master %s\n",
-	       dev->path, famfs_dev_kind_name(dev->kind), cli_fmt_size(dev->size, b1, sizeof(b1)),
-	       cli_fmt_size(log_len, b2, sizeof(b2)), (unsigned long long)famfs_log_nslots(log_len),
-	       unit == FAMFS_ALLOC_UNIT ? "2 MiB" : "4 KiB", ustr);
+	printf("famfs mkfs: %s (%s): %s, log %s (%llu entries), %s allocation units, master %s%s\n",
+	       famfs_esc(dev->path), famfs_dev_kind_name(dev->kind),
+	       cli_fmt_size(dev->size, b1, sizeof(b1)), cli_fmt_size(log_len, b2, sizeof(b2)),
+	       (unsigned long long)famfs_log_nslots(log_len),
+	       unit == FAMFS_ALLOC_UNIT ? "2 MiB" : "4 KiB", ustr,
+	       compat ? ", compat (no file times or file attribute updates)" : "");
 	if (verbose)
 		printf("  superblock at 0, log at %#llx (%llu bytes), data from %#llx, allocation "
 		       "unit %s\n",
@@ -340,6 +352,13 @@ const struct cli_cmd cli_cmd_mkfs = {
 	       "shared 2 MiB regions; larger files stay 2 MiB-aligned (PMD faults but for\n"
 	       "their tail). The default, 2M, is what the existing famfs kernel patches\n"
 	       "require. With 4K the default log holds one entry per 128 KiB of device.\n\n"
+	       "--compat: a file system whose every file entry the existing famfs tools'\n"
+	       "shadow logplay round-trips (famfs logplay --shadow DIR --shadowtest): file\n"
+	       "entries carry no modification time (files show 1970-01-01; directories\n"
+	       "keep theirs), and a closed file's mode and owner never change (chmod and\n"
+	       "chown of a closed file fail with EPERM; a new time is accepted and not\n"
+	       "kept). One device only. Without it, those tools' other commands work as\n"
+	       "well, but that check fails on every file with a time (docs/user-guide.md).\n\n"
 	       "Exit status: 0 created, 1 refused or failed, 2 usage error.",
     .opts = opts,
     .run = run,

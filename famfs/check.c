@@ -68,6 +68,7 @@ int famfs_fsck(const struct famfs_superblock *sb, const void *log, uint64_t log_
 	if (g.devsize > devsize)
 		g.devsize = devsize;
 	st->capacity = g.devsize;
+	st->compat = sb->sb_flags & FAMFS_SB_COMPAT;
 	st->alloc_unit = g.alloc_unit;
 	st->meta_bytes = g.meta_end;
 	st->slots_total = g.nslots;
@@ -118,6 +119,12 @@ int famfs_fsck(const struct famfs_superblock *sb, const void *log, uint64_t log_
 			rc = v;
 			goto out;
 		}
+		/* A compat image promises FILE entries without times or updates. */
+		if (st->compat && v != FAMFS_BAD && famfs_entry_type(&g, &e) == FAMFS_LOG_FILE &&
+		    (e.file.mtime_sec || e.file.mtime_nsec || e.file.nextents == 0))
+			famfs_report(c, FAMFS_P_ENT_COMPAT, (int64_t)i, "%s",
+				     e.file.nextents == 0 ? "a file attribute update"
+							  : "a file entry with a time");
 		if (v == FAMFS_BAD && st->first_bad < 0) {
 			st->first_bad = (int64_t)i;
 			st->stop = ec.first;

@@ -25,6 +25,7 @@ struct famfs_fsck_stats {
 	uint64_t alloc_unit;	   /* bytes */
 	uint64_t large_files;	   /* files of 2 MiB or more */
 	uint64_t large_pmd;	   /* of those, laid out for PMD faults (famfs_file_pmd_mappable) */
+	bool compat;		   /* sb_flags FAMFS_SB_COMPAT: checked (ENT_COMPAT) */
 	int64_t first_bad;	   /* slot where replay (a mount) stops, or -1 */
 	struct famfs_problem stop; /* why, when first_bad >= 0 */
 	/* Per device, as the log describes them (devtab.h); the fields above are the sums. */
@@ -59,8 +60,9 @@ typedef void (*famfs_fsck_entry_fn)(const struct famfs_geom *g, const struct fam
  *           system and each device), and where a replay would stop
  *
  * Every entry goes through famfs_apply_entry(), the rules replay uses, and
- * the check goes on past a bad one. Memory: one bit per allocation unit of
- * the bounded capacity, plus the namespace.
+ * the check goes on past a bad one. In a compat image (FAMFS_SB_COMPAT) a
+ * FILE entry with a time, or a FILE attribute update, is ENT_COMPAT. Memory: one bit per allocation
+ * unit of the bounded capacity, plus the namespace.
  *
  * Returns 0 when the check ran to the end (problems are in @c->count),
  * -EINVAL if @devsize is 0, -EMEDIUMTYPE if there is no famfs superblock,

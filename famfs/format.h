@@ -39,6 +39,16 @@
 #define FAMFS_OMF_MINOR	   2U
 #define FAMFS_OMF_MINOR_47 1U
 
+/*
+ * sb_flags (outside the crc). The existing tools reserve bits 0 and 1
+ * (primary, secondary) and write 0; this bit is ours.
+ * FAMFS_SB_COMPAT: every FILE entry of this file system round-trips through
+ * the existing tools' shadow YAML, as their logplay --shadowtest checks it
+ * (mkfs --compat; docs/format.md, "Compat images"): FILE entries carry no
+ * time and there are no FILE attribute updates.
+ */
+#define FAMFS_SB_COMPAT 0x100
+
 #define FAMFS_UUID_LEN	  16
 #define FAMFS_DEVNAME_LEN 64
 

@@ -244,11 +244,21 @@ int famfs_mkfs_finish(struct famfs_dev *dev, const struct famfs_superblock *sb)
 int famfs_mkfs_unit(struct famfs_dev *dev, uint64_t log_len, uint64_t alloc_unit,
 		    const uint8_t system_uuid[16])
 {
-	struct famfs_superblock sb;
-	int rc = famfs_mkfs_begin(dev, log_len, alloc_unit);
+	return famfs_mkfs_flags(dev, log_len, alloc_unit, 0, system_uuid);
+}
 
+int famfs_mkfs_flags(struct famfs_dev *dev, uint64_t log_len, uint64_t alloc_unit,
+		     uint32_t sb_flags, const uint8_t system_uuid[16])
+{
+	struct famfs_superblock sb;
+	int rc;
+
+	if (sb_flags & ~FAMFS_SB_COMPAT)
+		return -EINVAL;
+	rc = famfs_mkfs_begin(dev, log_len, alloc_unit);
 	if (rc)
 		return rc;
 	famfs_sb_format(&sb, dev->size, log_len, alloc_unit, system_uuid, dev->path);
+	sb.sb_flags = sb_flags; /* outside the crc */
 	return famfs_mkfs_finish(dev, &sb);
 }

@@ -121,6 +121,19 @@ int famfs_mkfs_begin(struct famfs_dev *dev, uint64_t log_len, uint64_t alloc_uni
  */
 int famfs_mkfs_finish(struct famfs_dev *dev, const struct famfs_superblock *sb);
 
+/**
+ * famfs_mkfs_flags() - famfs_mkfs_unit() that also sets the superblock's
+ * sb_flags to @sb_flags (0, or FAMFS_SB_COMPAT). -EINVAL for other bits.
+ */
+int famfs_mkfs_flags(struct famfs_dev *dev, uint64_t log_len, uint64_t alloc_unit,
+		     uint32_t sb_flags, const uint8_t system_uuid[16]);
+
+/** famfs_fs_compat() - does @fs promise entries the existing tools' shadow YAML carries? */
+static inline bool famfs_fs_compat(const struct famfs_fs *fs)
+{
+	return fs->sb->sb_flags & FAMFS_SB_COMPAT;
+}
+
 /** famfs_mkfs() - famfs_mkfs_unit() with 2 MiB allocation units. */
 int famfs_mkfs(struct famfs_dev *dev, uint64_t log_len, const uint8_t system_uuid[16]);
 

@@ -207,8 +207,12 @@ static int log_file(struct famfs_image *im, struct famfs_node *node, const char 
 	rc = famfs_entry_init_file(&e, relpath, size, node->mode, node->uid, node->gid);
 	if (rc)
 		return rc;
-	e.file.mtime_sec = node->mtime_sec = im->now_sec;
-	e.file.mtime_nsec = node->mtime_nsec = im->now_nsec;
+	if (!famfs_fs_compat(im->fs)) { /* a compat image records no file times */
+		e.file.mtime_sec = im->now_sec;
+		e.file.mtime_nsec = im->now_nsec;
+	}
+	node->mtime_sec = e.file.mtime_sec;
+	node->mtime_nsec = e.file.mtime_nsec;
 	if (famfs_log_free(im->fs) == 0)
 		return -ENOSPC;	      /* log full: do not touch the bitmap */
 	copy = malloc(sizeof(*copy)); /* before the append: nothing may fail after it */
@@ -297,6 +301,8 @@ int famfs_image_commit_file(struct famfs_image *im, struct famfs_node *node,
 	e.file.ext_type = f->ext_type;
 	e.file.nextents = f->nextents;
 	memcpy(e.file.se, f->se, sizeof(e.file) - offsetof(struct famfs_file_body, se));
+	if (famfs_fs_compat(im->fs))
+		mtime_sec = mtime_nsec = 0; /* a compat image records no file times */
 	e.file.mtime_sec = mtime_sec;
 	e.file.mtime_nsec = mtime_nsec;
 	/* Allocated before the append: once the entry is in the log nothing may
@@ -327,6 +333,13 @@ int famfs_image_update_attrs(struct famfs_image *im, struct famfs_node *node, ui
 		return -EROFS;
 	if (node->log_index < 0 || node->parent == node)
 		return -EINVAL; /* not logged, or the root (which no entry names) */
+	if (famfs_fs_compat(im->fs) && !S_ISDIR(node->mode)) {
+		/* No FILE attribute updates in a compat image: a new time is not
+		 * kept (files have none there), a new mode or owner is refused. */
+		if (mode == (node->mode & 07777) && uid == node->uid && gid == node->gid)
+			return 0;
+		return -EPERM;
+	}
 	rc = famfs_ns_path(node, relpath, sizeof(relpath));
 	if (rc)
 		return rc;

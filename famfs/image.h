@@ -24,7 +24,8 @@ struct famfs_image {
 	struct famfs_replay replay;
 	uint64_t skipped; /* log entries that created nothing (path exists, no parent) */
 	/* The time entries created by famfs_image_mkdir()/mkfile()/log_file() record
-	 * (seconds since 1970, nanoseconds); the owner sets it before each call. */
+	 * (seconds since 1970, nanoseconds); the owner sets it before each call.
+	 * FILE entries of a compat image (famfs_fs_compat) record none. */
 	uint32_t now_sec, now_nsec;
 };
 
@@ -83,7 +84,8 @@ int famfs_image_log_file(struct famfs_image *im, struct famfs_node *node, uint64
 /**
  * famfs_image_commit_file() - log the not yet logged file @node (a server's
  * pending file) with the extents and size in @f, allocated by the caller
- * (their units already marked), and modification time @mtime_sec/@mtime_nsec.
+ * (their units already marked), and modification time @mtime_sec/@mtime_nsec
+ * (none in a compat image, famfs_fs_compat(): the node's time becomes 0).
  * Returns 0, -EEXIST (already logged), -EROFS, -ENOSPC (log full), -EINVAL
  * (the entry fails its checks) or -EIO.
  */
@@ -94,8 +96,11 @@ int famfs_image_commit_file(struct famfs_image *im, struct famfs_node *node,
 /**
  * famfs_image_update_attrs() - log an attribute update of the logged file or
  * directory @node (docs/format.md, "Attribute updates") and apply it: mode
- * (permission bits), owner and modification time. Returns 0, -EINVAL (not
- * logged, or the root), -EROFS, -ENOSPC (log full) or -EIO.
+ * (permission bits), owner and modification time. In a compat image
+ * (famfs_fs_compat) a file gets none: the same mode and owner with another
+ * time is accepted and changes nothing (files have no time there), another
+ * mode or owner is -EPERM. Returns 0, -EINVAL (not logged, or the root),
+ * -EPERM, -EROFS, -ENOSPC (log full) or -EIO.
  */
 int famfs_image_update_attrs(struct famfs_image *im, struct famfs_node *node, uint32_t mode,
 			     uint32_t uid, uint32_t gid, uint32_t mtime_sec, uint32_t mtime_nsec);

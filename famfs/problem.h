@@ -53,7 +53,8 @@
 	X(DEV_FOREIGN, "device found for an index is not that device")                             \
 	X(DEV_SIZE, "device smaller than the log says")                                            \
 	X(DEV_DUPLICATE, "two devices on this host carry one device uuid")                         \
-	X(DEV_UNLISTED, "secondary superblock of this file system that its log does not name")
+	X(DEV_UNLISTED, "secondary superblock of this file system that its log does not name")     \
+	X(ENT_COMPAT, "log entry the existing tools' shadow YAML cannot carry, in a compat image")
 
 enum famfs_pcode {
 #define FAMFS_PCODE_ENUM(name, text) FAMFS_P_##name,

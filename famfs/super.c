@@ -102,8 +102,10 @@ unsigned int famfs_sb_check_primary(const struct famfs_superblock *sb, uint64_t 
 {
 	unsigned int n = famfs_sb_check(sb, devsize, c);
 
-	if (sb->magic == FAMFS_SUPER_MAGIC && (sb->sb_flags & ~FAMFS_SB_PRIMARY)) {
-		famfs_report(c, FAMFS_P_SB_FLAGS, -1, "sb_flags %#x: a primary has bit 0 at most",
+	if (sb->magic == FAMFS_SUPER_MAGIC &&
+	    (sb->sb_flags & ~(FAMFS_SB_PRIMARY | FAMFS_SB_COMPAT))) {
+		famfs_report(c, FAMFS_P_SB_FLAGS, -1,
+			     "sb_flags %#x: a primary has bit 0 and compat (0x100) at most",
 			     sb->sb_flags);
 		n++;
 	}

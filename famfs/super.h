@@ -41,7 +41,7 @@ unsigned int famfs_sb_check(const struct famfs_superblock *sb, uint64_t devsize,
 
 /**
  * famfs_sb_check_primary() - famfs_sb_check(), and the flags of a primary:
- * no bit but FAMFS_SB_PRIMARY (SB_FLAGS otherwise). What opening a file
+ * no bit but FAMFS_SB_PRIMARY and FAMFS_SB_COMPAT (SB_FLAGS otherwise). What opening a file
  * system checks. Returns the number of problems reported to @c.
  */
 unsigned int famfs_sb_check_primary(const struct famfs_superblock *sb, uint64_t devsize,

@@ -6,7 +6,7 @@ superblock fields outside the crc. Built from docs/format.md with struct and
 zlib.crc32, independent of our C code. Used by the integration tests.
 
   famfs_craft.py IMG entry TYPE [--path P] [--size N] [--extent OFF,LEN]...
-                              [--extents-of PATH] [--mode M] [--index N]
+                              [--extents-of PATH] [--mode M] [--index N] [--mtime S]
                                                            append one entry
   famfs_craft.py IMG copy-extents FROM_SLOT TO_SLOT        give TO FROM's extents
   famfs_craft.py IMG daxdev-size N                         set daxdev.size (not under the crc)
@@ -51,6 +51,7 @@ def main():
     ap.add_argument("--extent", action="append", default=[])
     ap.add_argument("--index", type=int, default=0)
     ap.add_argument("--extents-of", default=None)
+    ap.add_argument("--mtime", type=int, default=0)  # FILE: mtime_sec @108 (ours)
     a = ap.parse_args()
     with open(a.img, "r+b") as f:
         if a.what == "entry":
@@ -64,7 +65,7 @@ def main():
             if typ == 0:
                 struct.pack_into("<QIIII", e, 16, a.size, 2, 0, 0, a.mode)
                 e[16 + 24:16 + 24 + len(path)] = path
-                struct.pack_into("<II", e, 16 + 104, 0, 0)
+                struct.pack_into("<II", e, 16 + 104, 0, a.mtime)
                 struct.pack_into("<I", e, 16 + 112, len(a.extent))
                 for i, x in enumerate(a.extent):
                     v = [int(w, 0) for w in x.split(",")] + [0]

@@ -333,6 +333,52 @@ static void test_image_create_and_follow(void **state)
 	famfs_image_close(m);
 }
 
+/*
+ * A compat image (mkfs --compat): FILE entries carry no time and there are
+ * no FILE attribute updates; directories keep both.
+ */
+static void test_compat_image(void **state)
+{
+	char img[PATH_MAX + 32];
+	struct famfs_image *m;
+	struct famfs_node *d, *f;
+	struct famfs_dev *dev;
+	uint64_t used;
+	uint8_t me[16];
+
+	(void)state;
+	snprintf(img, sizeof(img), "%s/compat.img", scratch_dir);
+	assert_int_equal(famfs_dev_create_file(img, 256 * MiB), 0);
+	assert_int_equal(famfs_dev_open(img, FAMFS_DEV_WRITE, &dev), 0);
+	assert_int_equal(famfs_identity(me), 0);
+	assert_int_equal(famfs_mkfs_flags(dev, 8 * MiB, FAMFS_ALLOC_UNIT, 0x1, me), -EINVAL);
+	assert_int_equal(famfs_mkfs_flags(dev, 8 * MiB, FAMFS_ALLOC_UNIT, FAMFS_SB_COMPAT, me), 0);
+	famfs_dev_close(dev);
+
+	assert_int_equal(famfs_image_open(img, FAMFS_FS_WRITE, &m, NULL), 0);
+	assert_true(famfs_fs_compat(m->fs));
+	m->now_sec = 1700000000;
+	m->now_nsec = 5;
+	assert_int_equal(famfs_image_mkdir(m, famfs_ns_root(m->ns), "d", 0755, 0, 0, &d), 0);
+	assert_int_equal(d->mtime_sec, 1700000000); /* directories keep their time */
+	assert_int_equal(famfs_image_mkfile(m, d, "f", 5, 0644, 0, 0, NULL, &f), 0);
+	assert_int_equal(f->mtime_sec, 0);
+	assert_int_equal(m->fs->ent[1].file.mtime_sec, 0);
+	assert_int_equal(m->fs->ent[1].file.mtime_nsec, 0);
+	used = famfs_log_used(m->fs);
+	/* A file: a new time is accepted and changes nothing; mode or owner: EPERM. */
+	assert_int_equal(famfs_image_update_attrs(m, f, 0644, 0, 0, 123, 4), 0);
+	assert_int_equal(f->mtime_sec, 0);
+	assert_int_equal(famfs_image_update_attrs(m, f, 0600, 0, 0, 0, 0), -EPERM);
+	assert_int_equal(famfs_image_update_attrs(m, f, 0644, 7, 0, 0, 0), -EPERM);
+	assert_int_equal(famfs_log_used(m->fs), used);
+	/* A directory: updated and logged as anywhere. */
+	assert_int_equal(famfs_image_update_attrs(m, d, 0700, 0, 0, 99, 0), 0);
+	assert_int_equal(famfs_log_used(m->fs), used + 1);
+	assert_int_equal(d->mode & 07777, 0700);
+	famfs_image_close(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -344,6 +390,7 @@ int main(void)
 	    cmocka_unit_test(test_open_errors),
 	    cmocka_unit_test(test_private_superblock),
 	    cmocka_unit_test(test_image_create_and_follow),
+	    cmocka_unit_test(test_compat_image),
 	};
 	return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }
