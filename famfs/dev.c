@@ -233,6 +233,33 @@ static int dio(struct famfs_dev *dev, void *buf, size_t len, uint64_t off, bool 
 	return 0;
 }
 
+static const struct famfs_cache_model *cache_model;
+
+void famfs_dev_set_cache_model(const struct famfs_cache_model *model)
+{
+	cache_model = model;
+}
+
+/* Is @dev's window the cache model's? */
+static bool modeled(const struct famfs_dev *dev)
+{
+	return dev->model_host != NULL;
+}
+
+/* Give up the current window (a mapping, a buffer or the model's memory). */
+static void unmap_window(struct famfs_dev *dev)
+{
+	if (!dev->map)
+		return;
+	if (modeled(dev))
+		cache_model->unmap(cache_model->arg, dev, dev->map, dev->map_len);
+	else if (buffered(dev))
+		free(dev->map);
+	else
+		munmap(dev->map, dev->map_len);
+	dev->map = NULL;
+}
+
 void *famfs_dev_map(struct famfs_dev *dev, uint64_t len)
 {
 	uint64_t mlen = round_up(len, dev->align);
@@ -242,6 +269,21 @@ void *famfs_dev_map(struct famfs_dev *dev, uint64_t len)
 	if (mlen > round_up(dev->size, dev->align) || len == 0) {
 		errno = EINVAL;
 		return NULL;
+	}
+	if (cache_model && dev->kind == FAMFS_DEV_FILE) {
+		unmap_window(dev);
+		dev->model_host = NULL;
+		p = cache_model->map(cache_model->arg, dev, mlen);
+		if (!p)
+			return NULL;
+		if (!dev->model_host) { /* the model must name the host: it routes flushes */
+			cache_model->unmap(cache_model->arg, dev, p, mlen);
+			errno = EINVAL;
+			return NULL;
+		}
+		dev->map = p;
+		dev->map_len = mlen;
+		return p;
 	}
 	if (buffered(dev)) {
 		p = aligned_alloc(DIO_ALIGN, mlen);
@@ -260,12 +302,7 @@ void *famfs_dev_map(struct famfs_dev *dev, uint64_t len)
 		if (p == MAP_FAILED)
 			return NULL;
 	}
-	if (dev->map) {
-		if (buffered(dev))
-			free(dev->map);
-		else
-			munmap(dev->map, dev->map_len);
-	}
+	unmap_window(dev);
 	dev->map = p;
 	dev->map_len = mlen;
 	return p;
@@ -334,7 +371,9 @@ int famfs_dev_flush(struct famfs_dev *dev, const void *addr, size_t len)
 
 	if (rc)
 		return rc;
-	if (buffered(dev))
+	if (modeled(dev))
+		rc = cache_model->flush(cache_model->arg, dev, off, len);
+	else if (buffered(dev))
 		rc = buffer_sync_range(dev, off, len, true);
 	else
 		rc = famfs_dev_access(FAMFS_ACCESS_FLUSH, (void *)addr, NULL, len);
@@ -350,7 +389,9 @@ int famfs_dev_invalidate(struct famfs_dev *dev, const void *addr, size_t len)
 
 	if (rc)
 		return rc;
-	if (buffered(dev))
+	if (modeled(dev))
+		rc = cache_model->invalidate(cache_model->arg, dev, off, len);
+	else if (buffered(dev))
 		rc = buffer_sync_range(dev, off, len, false);
 	else
 		rc = famfs_dev_access(FAMFS_ACCESS_INVALIDATE, (void *)addr, NULL, len);
@@ -387,7 +428,7 @@ int famfs_dev_load(struct famfs_dev *dev, void *dst, const void *src, size_t len
 
 int famfs_dev_sync(struct famfs_dev *dev)
 {
-	if (dev->kind == FAMFS_DEV_FILE && dev->map && dev->writable &&
+	if (dev->kind == FAMFS_DEV_FILE && dev->map && !modeled(dev) && dev->writable &&
 	    msync(dev->map, dev->map_len, MS_SYNC) < 0)
 		return -errno;
 	if (dev->writable && dev->kind != FAMFS_DEV_DAX && fsync(dev->fd) < 0)
@@ -533,12 +574,7 @@ void famfs_dev_close(struct famfs_dev *dev)
 {
 	if (!dev)
 		return;
-	if (dev->map) {
-		if (buffered(dev))
-			free(dev->map);
-		else
-			munmap(dev->map, dev->map_len);
-	}
+	unmap_window(dev);
 	if (dev->fd >= 0)
 		close(dev->fd);
 	free(dev);

@@ -70,6 +70,8 @@ struct famfs_dev {
 	char path[PATH_MAX];
 	famfs_dev_trace_fn trace; /* NULL, or a test's recorder */
 	void *trace_arg;
+	void
+	    *model_host; /* the cache model's host owning this window (famfs_dev_set_cache_model) */
 };
 
 /* famfs_dev_open() flags */
@@ -172,6 +174,35 @@ int famfs_dev_load(struct famfs_dev *dev, void *dst, const void *src, size_t len
  * a device.
  */
 void famfs_dev_set_guard(famfs_access_guard_fn guard);
+
+/*
+ * A model of hosts whose CPU caches are not coherent with each other, for
+ * tests (test/unit/test_coherence.c). With a model installed, the window of
+ * every regular-file device is memory the model hands out (the mapping
+ * host's view of the device), and famfs_dev_flush() / famfs_dev_invalidate()
+ * on it are the model's: loads and stores stay plain copies into that
+ * memory, so what one host stores reaches another host only through the
+ * flushes and invalidates the code does.
+ */
+struct famfs_cache_model {
+	/* The window for @dev, at least @len bytes, or NULL (errno set); the
+	 * model may keep its host in dev->model_host. */
+	void *(*map)(void *arg, struct famfs_dev *dev, uint64_t len);
+	/* The window @win of @dev is given up (replaced or closed). */
+	void (*unmap)(void *arg, struct famfs_dev *dev, void *win, uint64_t len);
+	/* Window bytes [@off, @off + @len) made visible to other hosts / made
+	 * to show what other hosts made visible. 0 or -errno. */
+	int (*flush)(void *arg, struct famfs_dev *dev, uint64_t off, uint64_t len);
+	int (*invalidate)(void *arg, struct famfs_dev *dev, uint64_t off, uint64_t len);
+	void *arg;
+};
+
+/**
+ * famfs_dev_set_cache_model() - install @model (NULL removes it) for the
+ * regular-file devices mapped from now on. Process-wide; tests only, set
+ * before any device is mapped.
+ */
+void famfs_dev_set_cache_model(const struct famfs_cache_model *model);
 
 /**
  * famfs_dev_access() - perform @op on window memory through the guard if one
