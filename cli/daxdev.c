@@ -21,19 +21,20 @@ static void list_row(const struct famfs_cache_row *r, void *arg)
 	(void)arg;
 	uuid_unparse(r->fs_uuid, fs);
 	uuid_unparse(r->dev_uuid, dev);
-	printf("  %-9s %s %s %10s %s\n", r->secondary ? "secondary" : "primary", fs, dev,
-	       cli_fmt_size(r->size, b, sizeof(b)), r->path);
+	printf("  %-9s %s %s %10s %s\n", r->secondary ? "secondary" : "primary", famfs_esc(fs),
+	       famfs_esc(dev), cli_fmt_size(r->size, b, sizeof(b)), famfs_esc(r->path));
 }
 
 static int list(const struct cli_cmd *cmd)
 {
 	int n;
 
-	printf("famfs daxdev: %s\n  %-9s %-36s %-36s %10s %s\n", famfs_device_cache_path(), "role",
-	       "file system", "device", "size", "path");
+	printf("famfs daxdev: %s\n  %-9s %-36s %-36s %10s %s\n",
+	       famfs_esc(famfs_device_cache_path()), "role", "file system", "device", "size",
+	       "path");
 	n = famfs_cache_list(list_row, NULL);
 	if (n < 0)
-		return cli_error(cmd, "%s: %s", famfs_device_cache_path(), strerror(-n));
+		return cli_error(cmd, "%s: %s", famfs_esc(famfs_device_cache_path()), strerror(-n));
 	printf("famfs daxdev: %d device%s known on this host\n", n, n == 1 ? "" : "s");
 	return CLI_OK;
 }
@@ -45,8 +46,8 @@ static void found(const struct famfs_member *m, void *arg)
 	(void)arg;
 	uuid_unparse(m->fs_uuid, fs);
 	uuid_unparse(m->dev_uuid, dev);
-	printf("  %-9s %s %s %10s %s\n", m->secondary ? "secondary" : "primary", fs, dev,
-	       cli_fmt_size(m->size, b, sizeof(b)), m->path);
+	printf("  %-9s %s %s %10s %s\n", m->secondary ? "secondary" : "primary", famfs_esc(fs),
+	       famfs_esc(dev), cli_fmt_size(m->size, b, sizeof(b)), famfs_esc(m->path));
 }
 
 static int refresh(const struct cli_cmd *cmd, char **files, int n)
@@ -57,10 +58,10 @@ static int refresh(const struct cli_cmd *cmd, char **files, int n)
 	       n ? " and the files given" : "");
 	rc = famfs_refresh((const char *const *)files, (uint32_t)n, found, NULL);
 	if (rc < 0)
-		return cli_error(cmd, "%s: cannot write the cache: %s", famfs_device_cache_path(),
-				 strerror(-rc));
+		return cli_error(cmd, "%s: cannot write the cache: %s",
+				 famfs_esc(famfs_device_cache_path()), strerror(-rc));
 	printf("famfs daxdev: %d famfs device%s found; %s rewritten\n", rc, rc == 1 ? "" : "s",
-	       famfs_device_cache_path());
+	       famfs_esc(famfs_device_cache_path()));
 	return CLI_OK;
 }
 
@@ -72,15 +73,18 @@ static int resolve_uuid(const struct cli_cmd *cmd, const char *fs, const char *d
 	int rc;
 
 	if (uuid_parse(fs, f) || uuid_parse(dev, d))
-		return cli_usage_error(cmd, "resolve: %s %s: expected two uuids", fs, dev);
+		return cli_usage_error(cmd, "resolve: %s %s: expected two uuids", famfs_esc(fs),
+				       famfs_esc(dev));
 	rc = famfs_resolve(f, d, NULL, 0, &out);
 	if (rc == -ENOTUNIQ)
-		return cli_error(cmd, "device %s of file system %s: both %s and %s carry it", dev,
-				 fs, out.path[0], out.path[1]);
+		return cli_error(cmd, "device %s of file system %s: both %s and %s carry it",
+				 famfs_esc(dev), famfs_esc(fs), famfs_esc(out.path[0]),
+				 famfs_esc(out.path[1]));
 	if (rc)
-		return cli_error(
-		    cmd, "device %s of file system %s: no device of this host carries it", dev, fs);
-	printf("%s\n", out.path[0]);
+		return cli_error(cmd,
+				 "device %s of file system %s: no device of this host carries it",
+				 famfs_esc(dev), famfs_esc(fs));
+	printf("%s\n", famfs_esc(out.path[0]));
 	return CLI_OK;
 }
 
@@ -95,7 +99,8 @@ static int resolve_fs(const struct cli_cmd *cmd, const char *target)
 
 	if (cli_famfs_root(target, root, sizeof(root)) == 0) {
 		if (cli_famfs_device(root, devpath, sizeof(devpath)))
-			return cli_error(cmd, "%s: cannot tell the device of this mount", root);
+			return cli_error(cmd, "%s: cannot tell the device of this mount",
+					 famfs_esc(root));
 		target = devpath;
 	}
 	rc = cli_member_image(cmd, target, FAMFS_FS_NODATA, &im, primary, sizeof(primary));
@@ -112,14 +117,14 @@ static int resolve_fs(const struct cli_cmd *cmd, const char *target)
 		uuid_unparse(t->dev[i].uuid, u);
 		cli_fmt_size(t->dev[i].size, b, sizeof(b));
 		if (i == 0) {
-			printf("  %2u %s %10s %s (primary)\n", i, u, b, primary);
+			printf("  %2u %s %10s %s (primary)\n", i, u, b, famfs_esc(primary));
 			continue;
 		}
 		chk.count = 0;
 		if (famfs_device_check(im->fs->sb->fs_uuid, im->fs->sb->device_uuid, i,
 				       t->dev[i].uuid, t->dev[i].size, t->dev[i].log_index, NULL, 0,
 				       &dc, &chk) == 0) {
-			printf("  %2u %s %10s %s\n", i, u, b, dc.path);
+			printf("  %2u %s %10s %s\n", i, u, b, famfs_esc(dc.path));
 			continue;
 		}
 		famfs_problem_format(&chk.first, line, sizeof(line));
@@ -161,7 +166,7 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		return cli_usage_error(cmd,
 				       "resolve DEVICE|MOUNTPOINT, or resolve FS_UUID DEV_UUID");
 	}
-	return cli_usage_error(cmd, "%s: expected list, resolve or refresh", action);
+	return cli_usage_error(cmd, "%s: expected list, resolve or refresh", famfs_esc(action));
 }
 
 const struct cli_cmd cli_cmd_daxdev = {

@@ -72,7 +72,7 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		return cli_error(cmd,
 				 "%s is in a mounted famfs: devadd works on an unmounted file "
 				 "system (give its primary device after unmounting it)",
-				 target);
+				 famfs_esc(target));
 	rc = cli_member_image(cmd, target, FAMFS_FS_WRITE | FAMFS_FS_NOWAIT | FAMFS_FS_NODATA, &im,
 			      primary, sizeof(primary));
 	if (rc)
@@ -80,11 +80,11 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	rc = famfs_image_devadd(im, path, flags, &index);
 	if (rc) {
 		famfs_image_close(im);
-		return cli_error(cmd, "%s: not added: %s", path, why(rc));
+		return cli_error(cmd, "%s: not added: %s", famfs_esc(path), why(rc));
 	}
 	uuid_unparse(im->ap.devs.dev[index].uuid, ustr);
-	printf("famfs devadd: %s is device %u of %s: %s, uuid %s\n", path, index, primary,
-	       cli_fmt_size(im->ap.devs.dev[index].size, b1, sizeof(b1)), ustr);
+	printf("famfs devadd: %s is device %u of %s: %s, uuid %s\n", famfs_esc(path), index,
+	       famfs_esc(primary), cli_fmt_size(im->ap.devs.dev[index].size, b1, sizeof(b1)), ustr);
 	famfs_image_close(im);
 	return CLI_OK;
 }

@@ -222,7 +222,7 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 			goto out;
 		}
 		printf("famfs fsck: %s: checking its file system from the primary %s\n",
-		       cli_secondary_text(path, &m.given), primary);
+		       cli_secondary_text(path, &m.given), famfs_esc(primary));
 		rc = load_device(primary, &m);
 	} else if (!in_mount && !S_ISDIR(sst.st_mode) && m.dev) {
 		snprintf(primary, sizeof(primary), "%s", m.dev->path);

@@ -37,7 +37,7 @@ void cli_fsck_devices(const struct famfs_superblock *sb, const struct famfs_fsck
 		printf(
 		    "  device %-6u %s %s\n                %s capacity, %s allocated to files, %s "
 		    "free, %llu file%s\n",
-		    i, u, where, cli_fmt_size(d->capacity, b1, sizeof(b1)),
+		    i, u, famfs_esc(where), cli_fmt_size(d->capacity, b1, sizeof(b1)),
 		    cli_fmt_size(d->alloc_bytes, b2, sizeof(b2)),
 		    cli_fmt_size(d->capacity > d->meta_bytes + d->alloc_bytes
 				     ? d->capacity - d->meta_bytes - d->alloc_bytes
@@ -54,6 +54,6 @@ void cli_fsck_devices(const struct famfs_superblock *sb, const struct famfs_fsck
 		famfs_report(chk, FAMFS_P_DEV_UNLISTED, -1,
 			     "%s (device %s) names this file system's primary, but its log adds "
 			     "no such device (an interrupted devadd: famfs devadd adds it again)",
-			     given_path, u);
+			     famfs_esc(given_path), u);
 	}
 }

@@ -13,7 +13,7 @@
 
 const char *cli_secondary_text(const char *path, const struct famfs_superblock *sb)
 {
-	static __thread char buf[PATH_MAX + 256];
+	static __thread char buf[FAMFS_ESC_MAX + 256];
 	char fs[UUID_STR_LEN], dev[UUID_STR_LEN], primary[UUID_STR_LEN];
 
 	uuid_unparse(sb->fs_uuid, fs);
@@ -22,7 +22,7 @@ const char *cli_secondary_text(const char *path, const struct famfs_superblock *
 	snprintf(buf, sizeof(buf),
 		 "%s is a secondary device of famfs file system %s (device %s; its primary is "
 		 "device %s)",
-		 path, fs, dev, primary);
+		 famfs_esc(path), fs, dev, primary);
 	return buf;
 }
 
@@ -40,10 +40,11 @@ int cli_find_primary(const struct cli_cmd *cmd, const char *path, const struct f
 				 cli_secondary_text(path, sb));
 	if (rc == -ENOTUNIQ)
 		return cli_error(cmd, "%s; both %s and %s carry that primary: refused",
-				 cli_secondary_text(path, sb), f.path[0], f.path[1]);
+				 cli_secondary_text(path, sb), famfs_esc(f.path[0]),
+				 famfs_esc(f.path[1]));
 	if (rc)
 		return cli_error(cmd, "%s; %s carries the primary's uuid but is not a primary",
-				 cli_secondary_text(path, sb), f.path[0]);
+				 cli_secondary_text(path, sb), famfs_esc(f.path[0]));
 	return CLI_OK;
 }
 
@@ -73,20 +74,20 @@ int cli_member_image(const struct cli_cmd *cmd, const char *target, unsigned int
 		return cli_error(cmd,
 				 "%s: only the master (the host that made it) may change it; "
 				 "this host is not",
-				 path);
+				 famfs_esc(path));
 	if (rc == -EBUSY)
 		return cli_error(cmd,
 				 "%s: mounted read-write on this host (its server holds the writer "
 				 "lock); unmount it first",
-				 path);
+				 famfs_esc(path));
 	if (rc == -EMEDIUMTYPE)
-		return cli_error(cmd, "%s: no famfs file system", path);
+		return cli_error(cmd, "%s: no famfs file system", famfs_esc(path));
 	if (rc && chk.count) {
 		famfs_problem_format(&chk.first, why, sizeof(why));
-		return cli_error(cmd, "%s: %s", path, why);
+		return cli_error(cmd, "%s: %s", famfs_esc(path), why);
 	}
 	if (rc)
-		return cli_error(cmd, "%s: %s", path,
+		return cli_error(cmd, "%s: %s", famfs_esc(path),
 				 rc == -ENODEV ? "not a regular file, devdax or block device"
 					       : strerror(-rc));
 	n = famfs_image_catch_up(*im, NULL, NULL);
@@ -97,8 +98,8 @@ int cli_member_image(const struct cli_cmd *cmd, const char *target, unsigned int
 			famfs_problem_format(&(*im)->replay.bad, why, sizeof(why));
 		famfs_image_close(*im);
 		*im = NULL;
-		return cli_error(cmd, "%s: log replay stops: %s (famfs fsck tells more)", path,
-				 why);
+		return cli_error(cmd, "%s: log replay stops: %s (famfs fsck tells more)",
+				 famfs_esc(path), why);
 	}
 	return CLI_OK;
 }

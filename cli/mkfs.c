@@ -135,7 +135,7 @@ int cli_mkfs_open(const struct cli_cmd *cmd, const char *path, struct famfs_dev 
 		return cli_error(cmd,
 				 "%s is in use by process %d (%s), which has it open or mapped: "
 				 "famfs mkfs never overwrites a device in use, even with -f",
-				 famfs_esc(path), (int)pid, comm);
+				 famfs_esc(path), (int)pid, famfs_esc(comm));
 	}
 	*out = dev;
 	return CLI_OK;

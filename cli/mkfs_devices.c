@@ -39,7 +39,7 @@ static int prepare(const struct cli_cmd *cmd, const struct cli_mkfs_opts *o, con
 			return CLI_FAIL;
 		rc = famfs_fs_probe(path, &old);
 		if (rc < 0)
-			return cli_error(cmd, "%s: %s", path, strerror(-rc));
+			return cli_error(cmd, "%s: %s", famfs_esc(path), strerror(-rc));
 		if (rc == 1 && !o->force) {
 			if (famfs_sb_is_secondary(&old))
 				return cli_error(cmd, "%s; use -f to overwrite it",
@@ -49,23 +49,23 @@ static int prepare(const struct cli_cmd *cmd, const struct cli_mkfs_opts *o, con
 				return cli_error(cmd,
 						 "%s holds a famfs file system whose master is "
 						 "another host (%s); use -f to overwrite it",
-						 path, ustr);
+						 famfs_esc(path), ustr);
 			return cli_error(cmd,
 					 "%s already holds a famfs file system; use -f to "
 					 "overwrite it",
-					 path);
+					 famfs_esc(path));
 		}
 		if (o->size && !S_ISREG(st.st_mode))
 			return cli_usage_error(cmd, "--size applies to image files only (%s)",
-					       path);
+					       famfs_esc(path));
 	} else if (!o->size) {
-		return cli_error(cmd, "%s: %s (give --size to create an image file)", path,
-				 strerror(errno));
+		return cli_error(cmd, "%s: %s (give --size to create an image file)",
+				 famfs_esc(path), strerror(errno));
 	}
 	if (o->size) {
 		rc = famfs_dev_create_file(path, o->size);
 		if (rc)
-			return cli_error(cmd, "%s: cannot create or resize: %s", path,
+			return cli_error(cmd, "%s: cannot create or resize: %s", famfs_esc(path),
 					 strerror(-rc));
 	}
 	return CLI_OK;
@@ -83,24 +83,25 @@ static int open_one(const struct cli_cmd *cmd, const struct cli_mkfs_opts *o, co
 	/* given twice: opening it again would find it in use (by us) */
 	for (int k = 0; k < i && stat(path, &st) == 0; k++)
 		if (same_node(&st, devs[k]))
-			return cli_usage_error(cmd, "%s is given twice (as %s too)", path,
-					       devs[k]->path);
+			return cli_usage_error(cmd, "%s is given twice (as %s too)",
+					       famfs_esc(path), famfs_esc(devs[k]->path));
 	if (cli_mkfs_open(cmd, path, &devs[i]) != CLI_OK)
 		return CLI_FAIL;
 	if (devs[i]->size < min && !o->small)
 		return cli_error(cmd, "%s is %s; famfs needs at least %s (--allow-small for tests)",
-				 path, cli_fmt_size(devs[i]->size, b1, sizeof(b1)),
+				 famfs_esc(path), cli_fmt_size(devs[i]->size, b1, sizeof(b1)),
 				 o->unit == FAMFS_ALLOC_UNIT ? "4 GiB" : "1 GiB with 4K units");
 	if (i && (devs[i]->size < FAMFS_DAXDEV_SIZE_MIN || devs[i]->size > FAMFS_DAXDEV_SIZE_MAX))
-		return cli_error(cmd, "%s is %s: a device of several needs 4 MiB to 1 PiB", path,
-				 cli_fmt_size(devs[i]->size, b1, sizeof(b1)));
+		return cli_error(cmd, "%s is %s: a device of several needs 4 MiB to 1 PiB",
+				 famfs_esc(path), cli_fmt_size(devs[i]->size, b1, sizeof(b1)));
 	for (int k = 0; k < i; k++) {
 		if ((devs[i]->kind == FAMFS_DEV_FILE) != (devs[k]->kind == FAMFS_DEV_FILE))
 			return cli_usage_error(cmd,
 					       "%s is %s, %s is %s: image files go only with "
 					       "image files",
-					       path, famfs_dev_kind_name(devs[i]->kind),
-					       devs[k]->path, famfs_dev_kind_name(devs[k]->kind));
+					       famfs_esc(path), famfs_dev_kind_name(devs[i]->kind),
+					       famfs_esc(devs[k]->path),
+					       famfs_dev_kind_name(devs[k]->kind));
 	}
 	return CLI_OK;
 }
@@ -119,7 +120,7 @@ int cli_mkfs_devices(const struct cli_cmd *cmd, const struct cli_mkfs_opts *o, c
 	rc = famfs_identity(me);
 	if (rc)
 		return cli_error(cmd, "cannot read or create this host's identity %s: %s",
-				 famfs_identity_path(), strerror(-rc));
+				 famfs_esc(famfs_identity_path()), strerror(-rc));
 	for (int i = 0; i < n && rc == CLI_OK; i++)
 		rc = prepare(cmd, o, paths[i], me);
 	for (int i = 0; i < n && rc == CLI_OK; i++)
@@ -129,8 +130,8 @@ int cli_mkfs_devices(const struct cli_cmd *cmd, const struct cli_mkfs_opts *o, c
 	if (!log_len)
 		log_len = famfs_default_log_len(devs[0]->size, o->unit);
 	if (FAMFS_LOG_OFFSET + log_len + FAMFS_ALLOC_UNIT > devs[0]->size) {
-		rc = cli_error(cmd, "%s is %s: no room for a %s log and any data", paths[0],
-			       cli_fmt_size(devs[0]->size, b1, sizeof(b1)),
+		rc = cli_error(cmd, "%s is %s: no room for a %s log and any data",
+			       famfs_esc(paths[0]), cli_fmt_size(devs[0]->size, b1, sizeof(b1)),
 			       cli_fmt_size(log_len, b2, sizeof(b2)));
 		goto out;
 	}
@@ -150,11 +151,11 @@ int cli_mkfs_devices(const struct cli_cmd *cmd, const struct cli_mkfs_opts *o, c
 
 		if (famfs_member_read(devs[i]->path, &m) != 1) {
 			rc = cli_error(cmd, "%s: its new superblock does not read back",
-				       devs[i]->path);
+				       famfs_esc(devs[i]->path));
 			goto out;
 		}
 		uuid_unparse(m.dev_uuid, ustr);
-		printf("  device %d: %s (%s): %s, uuid %s%s\n", i, devs[i]->path,
+		printf("  device %d: %s (%s): %s, uuid %s%s\n", i, famfs_esc(devs[i]->path),
 		       famfs_dev_kind_name(devs[i]->kind),
 		       cli_fmt_size(devs[i]->size, b1, sizeof(b1)), ustr,
 		       i ? "" : ", primary (superblock and log)");

@@ -12,6 +12,7 @@
 #include "devset.h"
 #include "image.h"
 #include "log.h"
+#include "path.h"
 #include "resolve.h"
 #include "super.h"
 
@@ -97,14 +98,14 @@ int famfs_device_check(const uint8_t fs_uuid[FAMFS_UUID_LEN],
 		snprintf(out->path, sizeof(out->path), "%s", f.path[0]);
 		snprintf(out->other, sizeof(out->other), "%s", f.path[1]);
 		famfs_report(c, out->code, log_index, "%s: both %s and %s carry it", name,
-			     f.path[0], f.path[1]);
+			     famfs_esc(f.path[0]), famfs_esc(f.path[1]));
 		return rc;
 	}
 	snprintf(out->path, sizeof(out->path), "%s", f.path[0]);
 	rc = famfs_member_read(f.path[0], &m);
 	if (rc != 1) {
 		out->code = FAMFS_P_DEV_MISSING;
-		famfs_report(c, out->code, log_index, "%s: %s: %s", name, f.path[0],
+		famfs_report(c, out->code, log_index, "%s: %s: %s", name, famfs_esc(f.path[0]),
 			     rc < 0 ? strerror(-rc) : "its superblock changed while read");
 		return rc < 0 ? rc : -ENOENT;
 	}
@@ -114,14 +115,14 @@ int famfs_device_check(const uint8_t fs_uuid[FAMFS_UUID_LEN],
 		uuid_unparse(m.sb.primary_uuid, p);
 		out->code = FAMFS_P_DEV_FOREIGN;
 		famfs_report(c, out->code, log_index, "%s: %s carries its uuid but %s", name,
-			     f.path[0],
+			     famfs_esc(f.path[0]),
 			     m.secondary ? "names another primary device" : "is a primary");
 		return -EUCLEAN;
 	}
 	if (m.size < size) {
 		out->code = FAMFS_P_DEV_SIZE;
 		famfs_report(c, out->code, log_index, "%s: %s is %" PRIu64 " bytes", name,
-			     f.path[0], m.size);
+			     famfs_esc(f.path[0]), m.size);
 		return -EUCLEAN;
 	}
 	return 0;
@@ -170,7 +171,8 @@ int famfs_image_attach(struct famfs_image *im, uint32_t index, struct famfs_chec
 	    !is_our_secondary(&copy, sb->fs_uuid, sb->device_uuid, d->uuid) ||
 	    dev->size < d->size) {
 		famfs_report(c, FAMFS_P_DEV_FOREIGN, d->log_index, "%s: %s changed while opened",
-			     devname(name, sizeof(name), index, d->uuid, d->size), chk.path);
+			     devname(name, sizeof(name), index, d->uuid, d->size),
+			     famfs_esc(chk.path));
 		rc = -EUCLEAN;
 		goto fail;
 	}
@@ -181,8 +183,8 @@ int famfs_image_attach(struct famfs_image *im, uint32_t index, struct famfs_chec
 fail:
 	if (rc != -EUCLEAN)
 		famfs_report(c, FAMFS_P_DEV_MISSING, d->log_index, "%s: %s: %s",
-			     devname(name, sizeof(name), index, d->uuid, d->size), chk.path,
-			     strerror(-rc));
+			     devname(name, sizeof(name), index, d->uuid, d->size),
+			     famfs_esc(chk.path), strerror(-rc));
 	famfs_dev_close(dev);
 	return rc;
 }
