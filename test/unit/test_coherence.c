@@ -22,7 +22,9 @@
  * entry landing between the client's invalidate and its load: the retry's
  * invalidate fetches it. test_torn_open: counters torn by a power loss,
  * opened by a client that holds a stale copy of the entry deciding it, then
- * repaired by the master's open for the client to see.
+ * repaired by the master's open for the client to see. test_devices: mkfs
+ * over two devices, a client finding and opening the secondary, and a third
+ * device added while it follows.
  *
  * Each assertion names what a missing flush or invalidate breaks; removing
  * any one of them from famfs/log.c or famfs/fs.c makes a test here fail.
@@ -36,78 +38,115 @@
 #include <errno.h>
 
 #include "crc.h"
+#include "devset.h"
 #include "helpers.h"
 #include "image.h"
 #include "log.h"
+#include "resolve.h"
 
 #define MiB	(1ULL << 20)
 #define LINE	64ULL
 #define DEVSIZE (64 * MiB)
 #define CACHE	(32 * MiB) /* the metadata of a 16 MiB log fits */
 
-/* One host: its CPU's view of the device, and the memory both hosts share. */
-struct host {
-	const char *name;
+#define MAXDEV 3
+
+struct host;
+
+/* One device as one host sees it: its CPU's view, and the memory behind it. */
+struct devcache {
+	struct host *host;
+	char path[PATH_MAX]; /* the image file: the shared memory */
+	int fd;
 	uint8_t *cache; /* what this host's loads read and its stores write */
 	uint8_t *clean; /* each line as last filled from, or written back to, memory */
-	int fd;		/* the shared memory: the image file (when cache is set) */
+};
+
+/* One host: its caches of the devices it has. */
+struct host {
+	const char *name;
+	struct devcache dev[MAXDEV];
+	unsigned int ndev;
 	unsigned long writebacks, fills;
 };
 
 static struct host host_a, host_b;
 static struct host *current_host; /* whose cache the next mapping is */
-static char img[PATH_MAX + 32];
+static char img[PATH_MAX + 32], img2[PATH_MAX + 32], img3[PATH_MAX + 32];
 
-/* Boot @h: its cache holds the shared memory as it is now. */
+static void host_down(struct host *h);
+
+/* Boot @h with the devices @paths: its caches hold the shared memory as it is now. */
+static void host_boot_devices(struct host *h, const char *name, const char *const *paths,
+			      unsigned int n)
+{
+	host_down(h);
+	h->name = name;
+	h->ndev = n;
+	h->writebacks = h->fills = 0;
+	for (unsigned int i = 0; i < n; i++) {
+		struct devcache *d = &h->dev[i];
+
+		d->host = h;
+		assert_non_null(realpath(paths[i], d->path));
+		d->fd = open(d->path, O_RDWR | O_CLOEXEC);
+		assert_true(d->fd >= 0);
+		d->cache = malloc(CACHE);
+		d->clean = malloc(CACHE);
+		assert_non_null(d->cache);
+		assert_non_null(d->clean);
+		assert_int_equal(pread(d->fd, d->cache, CACHE, 0), (ssize_t)CACHE);
+		memcpy(d->clean, d->cache, CACHE);
+	}
+}
+
+/* Boot @h with the one device img. */
 static void host_boot(struct host *h, const char *name)
 {
-	h->name = name;
-	if (h->cache)
-		close(h->fd);
-	h->fd = open(img, O_RDWR | O_CLOEXEC);
-	assert_true(h->fd >= 0);
-	if (!h->cache) {
-		h->cache = malloc(CACHE);
-		h->clean = malloc(CACHE);
-		assert_non_null(h->cache);
-		assert_non_null(h->clean);
-	}
-	assert_int_equal(pread(h->fd, h->cache, CACHE, 0), (ssize_t)CACHE);
-	memcpy(h->clean, h->cache, CACHE);
-	h->writebacks = h->fills = 0;
+	const char *paths[] = {img};
+
+	host_boot_devices(h, name, paths, 1);
 }
 
 static void host_down(struct host *h)
 {
-	if (!h->cache)
-		return;
-	close(h->fd);
-	free(h->cache);
-	free(h->clean);
-	h->cache = h->clean = NULL;
+	for (unsigned int i = 0; i < h->ndev; i++) {
+		close(h->dev[i].fd);
+		free(h->dev[i].cache);
+		free(h->dev[i].clean);
+	}
+	h->ndev = 0;
 }
 
-/* Write line @l back to memory if this host stored into it since. */
-static int writeback(struct host *h, uint64_t l)
+/* Write line @l of @d back to memory if its host stored into it since. */
+static int writeback(struct devcache *d, uint64_t l)
 {
-	if (!memcmp(h->cache + l, h->clean + l, LINE))
+	if (!memcmp(d->cache + l, d->clean + l, LINE))
 		return 0;
-	if (pwrite(h->fd, h->cache + l, LINE, (off_t)l) != (ssize_t)LINE)
+	if (pwrite(d->fd, d->cache + l, LINE, (off_t)l) != (ssize_t)LINE)
 		return -EIO;
-	memcpy(h->clean + l, h->cache + l, LINE);
-	h->writebacks++;
+	memcpy(d->clean + l, d->cache + l, LINE);
+	d->host->writebacks++;
 	return 0;
 }
 
 static void *model_map(void *arg, struct famfs_dev *dev, uint64_t len)
 {
+	char path[PATH_MAX];
+
 	(void)arg;
-	if (!current_host || len > CACHE) {
+	if (!current_host || len > CACHE || !realpath(dev->path, path)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	dev->model_host = current_host;
-	return current_host->cache;
+	for (unsigned int i = 0; i < current_host->ndev; i++) {
+		if (!strcmp(current_host->dev[i].path, path)) {
+			dev->model_host = &current_host->dev[i];
+			return current_host->dev[i].cache;
+		}
+	}
+	errno = ENODEV; /* a device this host was not booted with */
+	return NULL;
 }
 
 static void model_unmap(void *arg, struct famfs_dev *dev, void *win, uint64_t len)
@@ -117,25 +156,25 @@ static void model_unmap(void *arg, struct famfs_dev *dev, void *win, uint64_t le
 
 static int model_flush(void *arg, struct famfs_dev *dev, uint64_t off, uint64_t len)
 {
-	struct host *h = dev->model_host;
+	struct devcache *d = dev->model_host;
 	int rc = 0;
 
 	(void)arg;
 	for (uint64_t l = off / LINE * LINE; !rc && l < off + len; l += LINE)
-		rc = writeback(h, l);
+		rc = writeback(d, l);
 	return rc;
 }
 
 static int model_invalidate(void *arg, struct famfs_dev *dev, uint64_t off, uint64_t len)
 {
-	struct host *h = dev->model_host;
+	struct devcache *d = dev->model_host;
 
 	(void)arg;
 	for (uint64_t l = off / LINE * LINE; l < off + len; l += LINE) {
-		if (writeback(h, l) || pread(h->fd, h->cache + l, LINE, (off_t)l) != (ssize_t)LINE)
+		if (writeback(d, l) || pread(d->fd, d->cache + l, LINE, (off_t)l) != (ssize_t)LINE)
 			return -EIO;
-		memcpy(h->clean + l, h->cache + l, LINE);
-		h->fills++;
+		memcpy(d->clean + l, d->cache + l, LINE);
+		d->host->fills++;
 	}
 	return 0;
 }
@@ -149,8 +188,14 @@ static const struct famfs_cache_model model = {
 
 static int setup(void **state)
 {
+	char cache[PATH_MAX + 32];
+
 	scratch_setup(state);
 	snprintf(img, sizeof(img), "%s/shared.img", scratch_dir);
+	snprintf(img2, sizeof(img2), "%s/second.img", scratch_dir);
+	snprintf(img3, sizeof(img3), "%s/third.img", scratch_dir);
+	snprintf(cache, sizeof(cache), "%s/devices", scratch_dir);
+	setenv(FAMFS_DEVICE_CACHE_ENV, cache, 1); /* never the host's device cache */
 	famfs_dev_set_cache_model(&model);
 	return 0;
 }
@@ -163,11 +208,15 @@ static int teardown(void **state)
 	return scratch_teardown(state);
 }
 
-/* A fresh shared memory of DEVSIZE bytes (no host booted on it yet). */
+/* Fresh shared memories of DEVSIZE bytes (no host booted on them yet). */
 static void fresh_device(void)
 {
-	unlink(img);
-	assert_int_equal(famfs_dev_create_file(img, DEVSIZE), 0);
+	const char *all[] = {img, img2, img3};
+
+	for (unsigned int i = 0; i < MAXDEV; i++) {
+		unlink(all[i]);
+		assert_int_equal(famfs_dev_create_file(all[i], DEVSIZE), 0);
+	}
 }
 
 /* mkfs on host A, through its cache. */
@@ -190,10 +239,13 @@ static void same_namespace(struct famfs_image *m, struct famfs_image *c, unsigne
 	unsigned int n = 0;
 
 	for (int64_t i = 0; i < (int64_t)famfs_log_used(m->fs); i++) {
-		const struct famfs_log_entry *e = &m->fs->ent[i];
-		const char *rel = e->type == FAMFS_LOG_MKDIR ? e->mkdir.relpath : e->file.relpath;
-		struct famfs_node *a = famfs_ns_walk(m->ns, rel), *b = famfs_ns_walk(c->ns, rel);
+		const char *rel = famfs_entry_relpath(&m->fs->geom, &m->fs->ent[i]);
+		struct famfs_node *a, *b;
 
+		if (!rel)
+			continue; /* ADD_DAXDEV: no name */
+		a = famfs_ns_walk(m->ns, rel);
+		b = famfs_ns_walk(c->ns, rel);
 		snprintf(path, sizeof(path), "%s", rel);
 		if (!b)
 			fail_msg("the client lacks %s (entry %lld)", path, (long long)i);
@@ -226,19 +278,21 @@ static void appends(struct famfs_image *m, unsigned int round, unsigned int n)
 
 static void test_follow(void **state)
 {
+	const char *paths[] = {img, img2};
 	struct famfs_image *m, *c, *old;
 	unsigned int nodes = 0;
+	uint32_t idx;
 
 	(void)state;
 	fresh_device();
-	host_boot(&host_a, "A");
+	host_boot_devices(&host_a, "A", paths, 2);
 	/* File system #1, with entries, which host B then caches. */
 	mkfs_on_a(16 * MiB);
 	assert_int_equal(famfs_image_open(img, FAMFS_FS_WRITE, &old, NULL), 0);
 	assert_int_equal(famfs_image_catch_up(old, NULL, NULL), 0);
 	appends(old, 100, 6);
 	famfs_image_close(old);
-	host_boot(&host_b, "B");
+	host_boot_devices(&host_b, "B", paths, 2);
 
 	/* The master makes file system #2 over it. The client opens it before
 	 * the master touches it again (the master's own later invalidates would
@@ -280,8 +334,15 @@ static void test_follow(void **state)
 	printf("  %u entries followed; host A wrote back %lu lines, host B filled %lu\n", nodes,
 	       host_a.writebacks, host_b.fills);
 	famfs_image_close(c);
+
+	/* A second device: the primary's superblock gets its flag, for every host. */
 	current_host = &host_a;
+	assert_int_equal(famfs_image_devadd(m, img2, FAMFS_DEVADD_SMALL, &idx), 0);
 	famfs_image_close(m);
+	current_host = &host_b;
+	assert_int_equal(famfs_image_open(img, 0, &c, NULL), 0);
+	assert_true(c->fs->sb->sb_flags & FAMFS_SB_PRIMARY);
+	famfs_image_close(c);
 }
 
 /* Trace hook on the client: when its invalidate covers @slot, the writer flushes it only now. */
@@ -402,12 +463,75 @@ static void test_torn_open(void **state)
 	famfs_image_close(m);
 }
 
+/*
+ * Several devices: mkfs over two, a client opening the file system and
+ * finding the secondary, files on both, and a third device added while the
+ * client follows.
+ */
+static void test_devices(void **state)
+{
+	const char *paths[] = {img, img2, img3};
+	struct famfs_stripe st = {.nbuckets = 2, .nstrips = 2, .chunk_size = 2 * MiB};
+	struct famfs_dev *devs[2];
+	struct famfs_image *m, *c;
+	struct famfs_node *f;
+	uint8_t me[16];
+	uint32_t idx;
+
+	(void)state;
+	fresh_device();
+	host_boot_devices(&host_a, "A", paths, 3);
+	host_boot_devices(&host_b, "B", paths, 3);
+	current_host = &host_a;
+	assert_int_equal(famfs_identity(me), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(famfs_dev_open(paths[i], FAMFS_DEV_WRITE, &devs[i]), 0);
+	assert_int_equal(famfs_mkfs_devices(devs, 2, 8 * MiB, FAMFS_ALLOC_UNIT, me), 0);
+	for (int i = 0; i < 2; i++)
+		famfs_dev_close(devs[i]);
+
+	/* The client finds and opens the secondary the master's mkfs wrote. */
+	current_host = &host_b;
+	assert_int_equal(famfs_image_open(img, FAMFS_FS_DEVICES, &c, NULL), 0);
+	assert_int_equal(famfs_image_catch_up(c, NULL, NULL), 1);
+	assert_int_equal(c->replay.bad_index, -1);
+	assert_int_equal(c->ap.devs.ndevs, 2);
+	assert_int_equal(famfs_image_devmask(c), 3);
+
+	current_host = &host_a;
+	assert_int_equal(famfs_image_open(img, FAMFS_FS_WRITE | FAMFS_FS_DEVICES, &m, NULL), 0);
+	assert_int_equal(famfs_image_catch_up(m, NULL, NULL), 1);
+	assert_int_equal(
+	    famfs_image_mkfile(m, famfs_ns_root(m->ns), "big", 20 * MiB, 0644, 0, 0, NULL, &f), 0);
+	assert_int_equal(famfs_file_devices(f->file), 1U << 1); /* on the secondary */
+	assert_int_equal(
+	    famfs_image_mkfile(m, famfs_ns_root(m->ns), "striped", 8 * MiB, 0644, 0, 0, &st, &f),
+	    0);
+	assert_int_equal(famfs_file_devices(f->file), 3);
+
+	/* A third device joins while the client follows. */
+	assert_int_equal(famfs_image_devadd(m, img3, FAMFS_DEVADD_SMALL, &idx), 0);
+	assert_int_equal(idx, 2);
+
+	current_host = &host_b;
+	assert_int_equal(famfs_log_pending(c->fs, &c->replay), 1);
+	assert_int_equal(famfs_image_catch_up(c, NULL, NULL), 3);
+	assert_int_equal(c->replay.bad_index, -1);
+	assert_int_equal(c->ap.devs.ndevs, 3);
+	assert_int_equal(famfs_image_devmask(c), 7);
+	same_namespace(m, c, 2);
+	famfs_image_close(c);
+	current_host = &host_a;
+	famfs_image_close(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_follow),
 	    cmocka_unit_test(test_retry),
 	    cmocka_unit_test(test_torn_open),
+	    cmocka_unit_test(test_devices),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
