@@ -16,7 +16,16 @@
 #include "resolve.h"
 #include "super.h"
 
-#define CACHE_MAGIC "famfs-device-cache 1"
+/*
+ * The first line of the cache file. Version 2 writes a row's path with
+ * every blank, control character, DEL and backslash as a backslash and
+ * three octal digits (as fstab and mountinfo do), so that any file name
+ * is one field of one line; version 1 rows (still read) carry the path
+ * verbatim as the rest of the line.
+ */
+#define CACHE_MAGIC	  "famfs-device-cache "
+#define CACHE_VERSION	  2
+#define CACHE_ESCAPED_MIN 2 /* the first version whose paths are escaped */
 
 const char *famfs_device_cache_path(void)
 {
@@ -132,8 +141,57 @@ static void rows_drop(struct rows *rs, const char *path)
 	rs->n = k;
 }
 
-/* One line: FS_UUID DEV_UUID primary|secondary SIZE SEEN PATH (the path is the rest). */
-static bool parse_row(char *line, struct famfs_cache_row *row)
+/* Must byte @c of a path be escaped in a row? */
+static bool path_byte_escaped(unsigned char c)
+{
+	return c <= ' ' || c == 0x7f || c == '\\';
+}
+
+/* @path as one field of a row: the bytes path_byte_escaped() names as \ooo. */
+static void put_path(FILE *f, const char *path)
+{
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if (path_byte_escaped(*p))
+			fprintf(f, "\\%03o", *p);
+		else
+			fputc(*p, f);
+	}
+}
+
+/*
+ * Decode the escaped field @in (up to a blank or the end) into @out; the
+ * rest of the line must be blank. False if it is malformed, holds a NUL or
+ * does not fit @size.
+ */
+static bool get_path(const char *in, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (; *in && !strchr(" \t\r\n", *in); in++) {
+		int c = (unsigned char)*in;
+
+		if (c == '\\') {
+			if (in[1] < '0' || in[1] > '3' || in[2] < '0' || in[2] > '7' ||
+			    in[3] < '0' || in[3] > '7')
+				return false;
+			c = (in[1] - '0') << 6 | (in[2] - '0') << 3 | (in[3] - '0');
+			in += 3;
+			if (!c)
+				return false;
+		}
+		if (n + 1 >= size)
+			return false;
+		out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	return in[strspn(in, " \t\r\n")] == '\0';
+}
+
+/*
+ * One line: FS_UUID DEV_UUID primary|secondary SIZE SEEN PATH. @escaped:
+ * PATH is one escaped field (version 2); else it is the rest of the line.
+ */
+static bool parse_row(char *line, bool escaped, struct famfs_cache_row *row)
 {
 	char fs[UUID_STR_LEN], dv[UUID_STR_LEN], role[16];
 	unsigned long long size;
@@ -151,16 +209,25 @@ static bool parse_row(char *line, struct famfs_cache_row *row)
 	row->secondary = !strcmp(role, "secondary");
 	row->size = size;
 	row->seen = seen;
-	line[strcspn(line, "\n")] = '\0';
-	snprintf(row->path, sizeof(row->path), "%s", line + off);
+	if (escaped) {
+		if (!get_path(line + off, row->path, sizeof(row->path)))
+			return false;
+	} else {
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(row->path, sizeof(row->path), "%s", line + off);
+	}
 	return row->path[0] == '/';
 }
 
-/* The rows of the cache file (none if it does not exist; unreadable lines are skipped). */
+/*
+ * The rows of the cache file (none if it does not exist; unreadable lines
+ * are skipped). A file without the magic line is read as version 1.
+ */
 static int rows_load(struct rows *rs)
 {
 	FILE *f = fopen(famfs_device_cache_path(), "re");
 	struct famfs_cache_row row;
+	bool escaped = false;
 	char *line = NULL;
 	size_t cap = 0;
 	int rc = 0;
@@ -169,9 +236,13 @@ static int rows_load(struct rows *rs)
 	if (!f)
 		return errno == ENOENT ? 0 : -errno;
 	while (getline(&line, &cap, f) > 0) {
-		if (line[0] == '#' || !strncmp(line, CACHE_MAGIC, strlen(CACHE_MAGIC)))
+		if (!strncmp(line, CACHE_MAGIC, strlen(CACHE_MAGIC))) {
+			escaped = atoi(line + strlen(CACHE_MAGIC)) >= CACHE_ESCAPED_MIN;
 			continue;
-		if (parse_row(line, &row) && (rc = rows_add(rs, &row)))
+		}
+		if (line[0] == '#')
+			continue;
+		if (parse_row(line, escaped, &row) && (rc = rows_add(rs, &row)))
 			break;
 	}
 	free(line);
@@ -191,17 +262,19 @@ static int rows_save(const struct rows *rs)
 	f = fopen(tmp, "we");
 	if (!f)
 		return -errno;
-	fprintf(f,
-		"%s\n# famfs: which local device carries which famfs device uuid (host-local;\n"
-		"# `famfs daxdev refresh` rebuilds it, deleting it costs a rescan)\n"
-		"# fs_uuid device_uuid role size_bytes seen path\n",
-		CACHE_MAGIC);
+	fprintf(
+	    f,
+	    "%s%d\n# famfs: which local device carries which famfs device uuid (host-local;\n"
+	    "# `famfs daxdev refresh` rebuilds it, deleting it costs a rescan)\n"
+	    "# fs_uuid device_uuid role size_bytes seen path (blanks, controls and \\ as \\ooo)\n",
+	    CACHE_MAGIC, CACHE_VERSION);
 	for (size_t i = 0; i < rs->n; i++) {
 		uuid_unparse(rs->r[i].fs_uuid, fs);
 		uuid_unparse(rs->r[i].dev_uuid, dv);
-		fprintf(f, "%s %s %s %" PRIu64 " %" PRId64 " %s\n", fs, dv,
-			rs->r[i].secondary ? "secondary" : "primary", rs->r[i].size, rs->r[i].seen,
-			rs->r[i].path);
+		fprintf(f, "%s %s %s %" PRIu64 " %" PRId64 " ", fs, dv,
+			rs->r[i].secondary ? "secondary" : "primary", rs->r[i].size, rs->r[i].seen);
+		put_path(f, rs->r[i].path);
+		fputc('\n', f);
 	}
 	if (fflush(f) || ferror(f))
 		rc = -EIO;
@@ -271,8 +344,6 @@ static int record_fn(struct rows *rs, void *arg)
 
 int famfs_cache_record(const struct famfs_member *m)
 {
-	if (strchr(m->path, '\n'))
-		return -EINVAL; /* one row per line */
 	return rows_update(record_fn, (void *)m);
 }
 
@@ -345,6 +416,7 @@ static bool scan_seen(struct scan *s, const char *path)
 /* Read one candidate; record what it holds (or that it holds nothing). */
 static void scan_one(struct scan *s, const char *path, bool skip_held)
 {
+	struct famfs_cache_row row;
 	struct famfs_member m;
 	char canon[PATH_MAX];
 	int rc;
@@ -364,12 +436,8 @@ static void scan_one(struct scan *s, const char *path, bool skip_held)
 	rows_drop(&s->rows, canon);
 	if (rc != 1)
 		return;
-	if (!strchr(m.path, '\n')) {
-		struct famfs_cache_row row;
-
-		member_row(&m, &row);
-		rows_add(&s->rows, &row);
-	}
+	member_row(&m, &row);
+	rows_add(&s->rows, &row);
 	s->found++;
 	if (s->fn)
 		s->fn(&m, s->arg);

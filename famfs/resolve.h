@@ -14,7 +14,11 @@
  *    a device is), and paths the caller gives (always read).
  *
  * The answers are kept in a host-local cache file, outside any mount:
- * /var/lib/famfs/devices, or the file $FAMFS_DEVICE_CACHE names. A cached
+ * /var/lib/famfs/devices, or the file $FAMFS_DEVICE_CACHE names: a line
+ * per device, "FS_UUID DEV_UUID primary|secondary SIZE SEEN PATH", PATH
+ * with every blank, control character, DEL and backslash as \ooo (any
+ * file name is one field; rows of version 1 files, PATH verbatim to the
+ * end of the line, are still read). A cached
  * answer is trusted only after its superblock has been read again and still
  * carries the uuids (reading takes no lock and changes nothing, so a cached
  * device held by a mount is re-read too); a row whose device now holds

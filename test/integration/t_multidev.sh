@@ -150,6 +150,24 @@ expect 0 "$FAMFS" daxdev list && contains "$T/hostC/dev-c"
 printf '%s\n' "$OUT" | grep -q "$T/c.img" && fail "host C's cache names host A's paths"
 export FAMFS_SYSTEM_UUID_FILE=$T/hostA FAMFS_DEVICE_CACHE=$T/devices
 
+step "image files may have any name: a newline, blanks, a trailing blank"
+mkdir -p "$T/names"
+export FAMFS_DEVICE_CACHE=$T/names/devices
+N0="$T/names/new
+line.img" N1="$T/names/two  blanks .img"
+truncate -s 4G "$N0" "$N1"
+expect 0 "$FAMFS" mkfs "$N0" "$N1" && contains "device 1: $T/names/two  blanks \.img \(file\)"
+[ "$(grep -c . "$T/names/devices")" = 6 ] || fail "the cache is not 4 lines and 2 rows: $(cat -A "$T/names/devices")"
+expect 0 "$FAMFS" daxdev list && contains "primary .* $T/names/new\\\\x0aline\.img\$" &&
+	contains "secondary .* $T/names/two  blanks \.img\$" && contains "2 devices known"
+expect 0 "$FAMFS" fsck "$N1" && contains "from the primary $T/names/new\\\\x0aline\.img" &&
+	contains "devices +2" && contains clean
+rm "$T/names/devices"
+expect 2 "$FAMFS" fsck "$N1" && contains "no device of this host carries that primary"
+expect 0 "$FAMFS" daxdev refresh "$N0" "$N1" && contains "2 famfs devices found"
+expect 0 "$FAMFS" fsck "$N1" && contains "from the primary $T/names/new\\\\x0aline\.img" && contains clean
+export FAMFS_DEVICE_CACHE=$T/devices
+
 step "mkfs -f -k of a secondary makes the host forget it"
 expect 0 "$FAMFS" mkfs -f -k "$D"
 expect 0 "$FAMFS" daxdev list && ! printf '%s\n' "$OUT" | grep -q " $D\$" || fail "$D still cached"

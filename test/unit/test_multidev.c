@@ -564,6 +564,110 @@ static void test_resolve(void **state)
 	assert_int_equal(famfs_resolve(p.fs_uuid, p.device_uuid, NULL, 0, &f), -ENOTUNIQ);
 }
 
+struct named_rows {
+	const char *const *paths;
+	uint32_t n;
+	unsigned int seen[8]; /* rows per path */
+};
+
+static void count_named(const struct famfs_cache_row *r, void *arg)
+{
+	struct named_rows *nr = arg;
+
+	for (uint32_t i = 0; i < nr->n; i++)
+		if (!strcmp(r->path, nr->paths[i]))
+			nr->seen[i]++;
+}
+
+/* Every row of the cache file: exactly six blank-separated fields, nothing after. */
+static unsigned int cache_rows_well_formed(void)
+{
+	FILE *f = fopen(cache, "r");
+	char line[2 * PATH_MAX], f6[PATH_MAX], extra[8];
+	unsigned int rows = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		assert_non_null(strchr(line, '\n')); /* whole lines only */
+		if (line[0] == '#' || !strncmp(line, "famfs-device-cache ", 19))
+			continue;
+		assert_int_equal(sscanf(line, "%*s %*s %*s %*s %*s %4095s %7s", f6, extra), 1);
+		assert_true(f6[0] == '/');
+		assert_int_not_equal(line[strlen(line) - 2], ' ');
+		rows++;
+	}
+	fclose(f);
+	return rows;
+}
+
+/*
+ * Image files may have any name: the cache keeps each one as one field of
+ * one row (a newline, blanks, a tab, a trailing blank, a backslash that
+ * looks like an escape), so resolution finds each by uuid under its exact
+ * name, and a refresh keeps them. A cache of version 1 (paths verbatim,
+ * the rest of the line) is still read.
+ */
+static void test_cache_names(void **state)
+{
+	static const char *const names[4] = {"new\nline.img", "two blanks.img  ",
+					     "tab\tand\\040.img", "\\"};
+	const char *paths[4];
+	struct named_rows nr = {.paths = paths, .n = 4};
+	struct famfs_superblock sb[4];
+	struct famfs_found f;
+	char primary[PATH_MAX];
+	FILE *v1;
+
+	(void)state;
+	for (int i = 0; i < 4; i++)
+		paths[i] = strdup(blank(names[i], 32 * MiB));
+	unlink(cache);
+	mkfs_devices(paths, 2, FAMFS_ALLOC_UNIT);
+	mkfs_devices(paths + 2, 2, FAMFS_ALLOC_UNIT);
+	for (int i = 0; i < 4; i++)
+		sb[i] = read_sb(paths[i]);
+	assert_int_equal(cache_rows_well_formed(), 4);
+	assert_int_equal(famfs_cache_list(count_named, &nr), 4);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(nr.seen[i], 1);
+	/* each found by its uuids, through the cache (no hints, no scan finds a file) */
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(famfs_resolve(sb[i].fs_uuid, sb[i].device_uuid, NULL, 0, &f), 0);
+		assert_string_equal(f.path[0], paths[i]);
+	}
+	assert_int_equal(famfs_find_primary(&sb[1], NULL, 0, primary, sizeof(primary), NULL), 0);
+	assert_string_equal(primary, paths[0]);
+	assert_int_equal(famfs_find_primary(&sb[3], NULL, 0, primary, sizeof(primary), NULL), 0);
+	assert_string_equal(primary, paths[2]);
+	/* a refresh reads them again and writes them back, each once */
+	assert_int_equal(famfs_refresh(NULL, 0, NULL, NULL), 4);
+	assert_int_equal(cache_rows_well_formed(), 4);
+	memset(nr.seen, 0, sizeof(nr.seen));
+	assert_int_equal(famfs_cache_list(count_named, &nr), 4);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(nr.seen[i], 1);
+	/* forgetting one by its name drops its row alone */
+	assert_int_equal(famfs_cache_forget(paths[1]), 0);
+	memset(nr.seen, 0, sizeof(nr.seen));
+	assert_int_equal(famfs_cache_list(count_named, &nr), 3);
+	assert_int_equal(nr.seen[1], 0);
+
+	/* version 1: the path is the rest of the line, read verbatim */
+	v1 = fopen(cache, "w");
+	assert_non_null(v1);
+	fprintf(v1,
+		"famfs-device-cache 1\n"
+		"11111111-2222-3333-4444-555555555555 66666666-7777-8888-9999-000000000000 "
+		"secondary 33554432 1 %s\n",
+		paths[1]);
+	fclose(v1);
+	memset(nr.seen, 0, sizeof(nr.seen));
+	assert_int_equal(famfs_cache_list(count_named, &nr), 1);
+	assert_int_equal(nr.seen[1], 1);
+	for (int i = 0; i < 4; i++)
+		free((void *)paths[i]);
+}
+
 /*
  * A log that adds device 1 and puts a file on it: fsck counts it on device
  * 1 and finds nothing wrong; an opener that serves device 0 alone stops its
@@ -633,6 +737,7 @@ int main(void)
 	    cmocka_unit_test(test_devadd),
 	    cmocka_unit_test(test_attach),
 	    cmocka_unit_test(test_resolve),
+	    cmocka_unit_test(test_cache_names),
 	};
 
 	return cmocka_run_group_tests(tests, setup, scratch_teardown);
