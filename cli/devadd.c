@@ -78,7 +78,7 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	if (rc)
 		return rc;
 	rc = famfs_image_devadd(im, path, flags, &index);
-	if (rc) {
+	if (index == FAMFS_DEVADD_NONE) {
 		famfs_image_close(im);
 		return cli_error(cmd, "%s: not added: %s", famfs_esc(path), why(rc));
 	}
@@ -86,6 +86,12 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	printf("famfs devadd: %s is device %u of %s: %s, uuid %s\n", famfs_esc(path), index,
 	       famfs_esc(primary), cli_fmt_size(im->ap.devs.dev[index].size, b1, sizeof(b1)), ustr);
 	famfs_image_close(im);
+	if (rc) /* added (the log names it); only the primary's informational flag failed */
+		return cli_error(cmd,
+				 "%s: added, but flagging the superblock of %s as a primary of "
+				 "several devices failed: %s (the flag is informational: the log "
+				 "lists the devices, and the file system is consistent)",
+				 famfs_esc(path), famfs_esc(primary), strerror(-rc));
 	return CLI_OK;
 }
 
@@ -102,7 +108,9 @@ const struct cli_cmd cli_cmd_devadd = {
 	       "size, and not in use; one that holds a famfs is refused unless -f (a device\n"
 	       "an interrupted devadd of this file system left behind is reused without\n"
 	       "-f). This host's device cache learns both devices (famfs daxdev).\n\n"
-	       "Exit status: 0 added, 1 refused or failed, 2 usage error.",
+	       "Exit status: 0 added, 1 refused or failed (also when DEVICE was added but\n"
+	       "the primary's superblock could not be flagged afterwards: it says so), 2\n"
+	       "usage error.",
     .opts = opts,
     .run = run,
 };

@@ -381,6 +381,8 @@ int famfs_image_devadd(struct famfs_image *im, const char *path, unsigned int fl
 	uint32_t idx = t->ndevs;
 	int rc;
 
+	if (index)
+		*index = FAMFS_DEVADD_NONE;
 	if (!im->fs->writable)
 		return -EROFS;
 	if (im->replay.bad_index >= 0)
@@ -457,13 +459,13 @@ int famfs_image_devadd(struct famfs_image *im, const char *path, unsigned int fl
 		im->set->mask |= 1U << idx;
 		dev = NULL;
 	}
-	/* 3. Informational: the primary of several devices. */
-	mark_primary(im);
-	remember(im->fs->dev->path);
-	remember(path);
+	/* Added: its entry is durable. What follows cannot undo that. */
 	if (index)
 		*index = idx;
-	rc = 0;
+	/* 3. Informational: the primary of several devices. */
+	rc = mark_primary(im);
+	remember(im->fs->dev->path);
+	remember(path);
 out:
 	famfs_dev_close(dev);
 	return rc;

@@ -130,8 +130,9 @@ int famfs_mkfs_devices(struct famfs_dev **devs, uint32_t n, uint64_t log_len, ui
 		       const uint8_t system_uuid[FAMFS_UUID_LEN]);
 
 /* famfs_image_devadd() flags */
-#define FAMFS_DEVADD_FORCE 0x1 /* overwrite a famfs the device holds */
-#define FAMFS_DEVADD_SMALL 0x2 /* accept a device below the mkfs minimum (tests) */
+#define FAMFS_DEVADD_FORCE 0x1	      /* overwrite a famfs the device holds */
+#define FAMFS_DEVADD_SMALL 0x2	      /* accept a device below the mkfs minimum (tests) */
+#define FAMFS_DEVADD_NONE  UINT32_MAX /* *index of famfs_image_devadd(): nothing added */
 
 /**
  * famfs_image_devadd() - add the device at @path to the file system of
@@ -146,7 +147,13 @@ int famfs_mkfs_devices(struct famfs_dev **devs, uint32_t n, uint64_t log_len, ui
  * A crash after 1 leaves a secondary of this file system that its log does
  * not name (DEV_UNLISTED); devadd of it again reuses it without @FORCE.
  * The new device joins the image's table at once (and, opened with
- * FAMFS_FS_DEVICES, its set); both devices' cache rows are recorded. *@index gets its index.
+ * FAMFS_FS_DEVICES, its set); both devices' cache rows are recorded.
+ * *@index (may be NULL) gets its index once its entry is appended, and is
+ * FAMFS_DEVADD_NONE while it is not added. An error from step 3 (-errno
+ * of the primary's store, flush or sync: -EIO) is returned with the device
+ * added (*@index set): the on-media state is consistent whether the bit
+ * reached the media or not (it is informational; the log alone lists the
+ * devices), and the next devadd sets it.
  * Returns 0 or:
  *  -EROFS       @im not writable
  *  -EUCLEAN     @im's replay stopped at a bad entry (run fsck)

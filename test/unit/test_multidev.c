@@ -19,6 +19,7 @@
 #include "check.h"
 #include "crc.h"
 #include "devset.h"
+#include "flush.h"
 #include "helpers.h"
 #include "image.h"
 #include "resolve.h"
@@ -450,6 +451,104 @@ static void test_devadd(void **state)
 	free(other);
 }
 
+/* The primary's sb_flags in its window: a fault guard fails @fault_op on it. */
+static void *fault_at;
+static enum famfs_access fault_op;
+static unsigned int faults;
+
+static int fault_guard(enum famfs_access op, void *dst, const void *src, size_t len)
+{
+	if (op == fault_op && dst == fault_at) {
+		faults++;
+		return -EIO;
+	}
+	if (op == FAMFS_ACCESS_COPY)
+		memcpy(dst, src, len);
+	else if (op == FAMFS_ACCESS_FLUSH)
+		famfs_cache_flush(dst, len);
+	else
+		famfs_cache_invalidate(dst, len);
+	return 0;
+}
+
+/*
+ * devadd whose last step (the primary's informational flag: store, then
+ * flush) fails: the error is returned with the device added (its index
+ * given); the file system is consistent (fsck clean, the log lists both
+ * devices, the flag unset), the same device again is -EEXIST, and the next
+ * devadd sets the flag. Checked for a failing store and a failing flush.
+ */
+static void test_devadd_mark_fails(void **state)
+{
+	static const enum famfs_access ops[2] = {FAMFS_ACCESS_COPY, FAMFS_ACCESS_FLUSH};
+
+	(void)state;
+	for (int k = 0; k < 2; k++) {
+		char name[32];
+		char *a;
+		const char *b, *c;
+		struct famfs_checker chk = {0};
+		struct famfs_superblock p, s;
+		struct famfs_fsck_stats st;
+		struct famfs_image *im;
+		struct famfs_found f;
+		struct famfs_fs *fs;
+		uint32_t idx = 7;
+
+		snprintf(name, sizeof(name), "mf%d-0.img", k);
+		a = strdup(scratch_image(name, 64 * MiB, 8 * MiB));
+		snprintf(name, sizeof(name), "mf%d-1.img", k);
+		b = blank(name, 32 * MiB);
+		snprintf(name, sizeof(name), "mf%d-2.img", k);
+		c = blank(name, 32 * MiB);
+		assert_int_equal(famfs_image_open(a, FAMFS_FS_WRITE | FAMFS_FS_NODATA, &im, NULL),
+				 0);
+		assert_int_equal(famfs_image_catch_up(im, NULL, NULL), 0);
+		fault_at = (uint8_t *)im->fs->hdr - FAMFS_LOG_OFFSET +
+			   offsetof(struct famfs_superblock, sb_flags);
+		fault_op = ops[k];
+		faults = 0;
+		famfs_dev_set_guard(fault_guard);
+		assert_int_equal(famfs_image_devadd(im, b, FAMFS_DEVADD_SMALL, &idx), -EIO);
+		famfs_dev_set_guard(NULL);
+		assert_int_equal(faults, 1);
+		assert_int_equal(idx, 1); /* added */
+		assert_int_equal(im->ap.devs.ndevs, 2);
+		famfs_image_close(im);
+
+		/* consistent: the log lists it, fsck is clean, it resolves */
+		p = read_sb(a);
+		s = read_sb(b);
+		if (k == 0)
+			assert_int_equal(p.sb_flags, 0); /* never stored */
+		assert_int_equal(famfs_sb_check_primary(&p, 64 * MiB, NULL), 0);
+		assert_int_equal(famfs_sb_check_secondary(&s, 32 * MiB, NULL), 0);
+		assert_int_equal(famfs_fs_open(a, 0, &fs, NULL), 0);
+		assert_int_equal(famfs_fsck(fs->sb, fs->hdr, fs->sb->log_len, fs->dev->size, &chk,
+					    NULL, NULL, &st),
+				 0);
+		famfs_fs_close(fs);
+		assert_int_equal(chk.count, 0);
+		assert_int_equal(st.ndevs, 2);
+		assert_int_equal(famfs_resolve(p.fs_uuid, s.device_uuid, NULL, 0, &f), 0);
+		assert_string_equal(f.path[0], b);
+
+		/* the same device again: already one; another: added, and the flag set */
+		assert_int_equal(famfs_image_open(a, FAMFS_FS_WRITE | FAMFS_FS_NODATA, &im, NULL),
+				 0);
+		assert_int_equal(famfs_image_catch_up(im, NULL, NULL), 1);
+		assert_int_equal(im->ap.devs.ndevs, 2);
+		assert_int_equal(famfs_image_devadd(im, b, FAMFS_DEVADD_SMALL, &idx), -EEXIST);
+		assert_int_equal(idx, FAMFS_DEVADD_NONE);
+		assert_int_equal(famfs_image_devadd(im, c, FAMFS_DEVADD_SMALL, &idx), 0);
+		assert_int_equal(idx, 2);
+		famfs_image_close(im);
+		p = read_sb(a);
+		assert_int_equal(p.sb_flags, FAMFS_SB_PRIMARY);
+		free(a);
+	}
+}
+
 /*
  * Attaching: a device the log adds is found by uuid wherever it is; a
  * missing one stops the replay at its entry, changing nothing, and the
@@ -735,6 +834,7 @@ int main(void)
 	    cmocka_unit_test(test_claims),
 	    cmocka_unit_test(test_unserved),
 	    cmocka_unit_test(test_devadd),
+	    cmocka_unit_test(test_devadd_mark_fails),
 	    cmocka_unit_test(test_attach),
 	    cmocka_unit_test(test_resolve),
 	    cmocka_unit_test(test_cache_names),
