@@ -59,18 +59,30 @@ finish() {
 	exit $FAILED
 }
 
-# Mounts made by a test are unmounted on exit, even when it fails.
+# is_mounted DIR: something is mounted on DIR (an absolute path without
+# blanks): mountpoint(1), or a mountinfo line naming it, for a FUSE mount
+# whose server is gone (mountpoint cannot stat its root).
+is_mounted() {
+	mountpoint -q "$1" 2>/dev/null ||
+		awk -v d="${1%/}" '$5 == d { f = 1 } END { exit !f }' /proc/self/mountinfo
+}
+
+# Mounts made by a test are unmounted on exit, even when it fails. A mount
+# is recorded whenever the mount point is mounted after famfs mount, whatever
+# its exit status: a mount that succeeded but whose command then failed (a
+# sanitizer's exit code, a failure after the server started) is unmounted too.
 MOUNTS=()
 mount_famfs() { # mount_famfs [famfs mount options] DEVICE MOUNTPOINT
-	local mp=${*: -1}
+	local mp=${*: -1} rc=0
 	mkdir -p "$mp"
-	"$FAMFS" mount "$@" || return 1
-	MOUNTS+=("$mp")
+	"$FAMFS" mount "$@" || rc=$?
+	is_mounted "$mp" && MOUNTS+=("$mp")
+	[ "$rc" = 0 ]
 }
 unmount_all() {
 	local mp
 	for mp in "${MOUNTS[@]}"; do
-		mountpoint -q "$mp" 2>/dev/null && { umount "$mp" 2>/dev/null || umount -l "$mp"; }
+		is_mounted "$mp" && { umount "$mp" 2>/dev/null || umount -l "$mp"; }
 	done
 	MOUNTS=()
 }
