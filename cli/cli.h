@@ -353,15 +353,6 @@ int cli_famfs_umount(const char *mnt);
 int cli_famfs_umount_how(const char *mnt, unsigned int how);
 
 /**
- * cli_record_umount_helper() - record helper=famfs for the famfs mounted at
- * @mnt in libmount's utab (/run/mount/utab), so that umount(8) runs
- * /sbin/umount.famfs for it whatever the mount's type (cli/umount.c).
- * Returns 0 or -errno (-EINVAL: not a famfs mount; -EROFS: no writable
- * utab).
- */
-int cli_record_umount_helper(const char *mnt);
-
-/**
  * umount.famfs / umount.fuse.famfs MOUNTPOINT [-flnrv] [-N NS] [-t TYPE]:
  * umount(8)'s helper (cli/umount.c). Exit status as umount(8)'s: 0, 1
  * usage, 32 failure.

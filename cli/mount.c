@@ -147,14 +147,6 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		return cli_error(cmd, "waitpid: %s", strerror(errno));
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return cli_error(cmd, "mounting %s on %s failed", famfs_esc(dev), famfs_esc(mnt));
-	/* So that plain umount(8) waits for the server too (umount.famfs). */
-	rc = cli_record_umount_helper(mnt);
-	if (rc)
-		fprintf(stderr,
-			"famfs mount: %s: cannot record the umount helper in libmount's utab (%s): "
-			"plain umount may return before the server has let go of the device; "
-			"famfs umount waits\n",
-			famfs_esc(mnt), strerror(-rc));
 	/* Which data path the mount got, and why the slow one if so. */
 	if (realpath(mnt, mntreal) &&
 	    cli_famfs_xattr(mntreal, "user.famfs.role", role, sizeof(role)) > 0)

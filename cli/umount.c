@@ -9,8 +9,8 @@
  * writer lock). umount(8) runs /sbin/umount.<type> when it exists, and
  * /sbin/umount.<helper> for a mount whose libmount utab entry says
  * helper=<helper>. So:
- *  - famfs mount records helper=famfs in libmount's utab for each mount
- *    (cli_record_umount_helper): without famfs.ko the mount's type is FUSE's,
+ *  - famfs_fused records helper=famfs in libmount's utab for each mount it
+ *    makes (famfs/utab.h): without famfs.ko the mount's type is FUSE's,
  *    which umount(8) would otherwise learn from statfs ("fuse") and for which
  *    it would look for umount.fuse only;
  *  - /sbin/umount.famfs (type famfs with famfs.ko, and helper=famfs) and
@@ -152,39 +152,6 @@ int cli_famfs_umount(const char *path)
 	return cli_famfs_umount_how(path, 0);
 }
 
-int cli_record_umount_helper(const char *mnt)
-{
-	char real[PATH_MAX], source[PATH_MAX];
-	struct libmnt_update *upd = NULL;
-	struct libmnt_fs *fs = NULL;
-	int rc;
-
-	if (!realpath(mnt, real))
-		return -errno;
-	if (!is_famfs_mount(real, source, sizeof(source)))
-		return -EINVAL;
-	upd = mnt_new_update();
-	fs = mnt_new_fs();
-	rc = upd && fs ? 0 : -ENOMEM;
-	/* utab entries match the mount by source, target and root (libmount
-	 * records root "/" itself for a mount that is not a bind mount). */
-	if (!rc)
-		rc = mnt_fs_set_source(fs, source);
-	if (!rc)
-		rc = mnt_fs_set_target(fs, real);
-	if (!rc)
-		rc = mnt_fs_set_options(fs, "helper=" FAMFS_FSTYPE);
-	if (!rc)
-		rc = mnt_update_set_fs(upd, 0, NULL, fs);
-	if (rc == 1)
-		rc = -EROFS; /* libmount has no writable utab here */
-	else if (!rc)
-		rc = mnt_update_table(upd, NULL);
-	mnt_free_fs(fs);
-	mnt_free_update(upd);
-	return rc > 0 || rc < -4095 ? -EIO : rc;
-}
-
 /* -N NS: a process id or a path to a mount namespace; enter it. */
 static int enter_ns(const char *ns)
 {
@@ -210,7 +177,7 @@ static void helper_usage(FILE *out, const char *prog)
 	fprintf(out,
 		"Usage: %s MOUNTPOINT [-flnrv] [-N NAMESPACE] [-t TYPE]\n\n"
 		"umount(8)'s helper for famfs: umount(8) runs it for mounts of type famfs\n"
-		"(with the famfs kernel module), fuse.famfs, and every mount famfs mount\n"
+		"(with the famfs kernel module), fuse.famfs, and every mount famfs_fused\n"
 		"made (recorded with helper=famfs in /run/mount/utab). It unmounts MOUNTPOINT\n"
 		"and waits (up to 10 s) for the famfs server to exit, so that the device is\n"
 		"free when umount(8) returns: famfs mkfs, or a master's mount, right after it\n"

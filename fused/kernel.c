@@ -12,11 +12,17 @@
  *    registers the device it serves by file descriptor
  *    (FAMFS_DEV_IOC_DAXDEV_REGISTER). A device the kernel cannot map is
  *    registered as served by the server, which then moves its files' data.
+ *
+ * Either way, a mount made here gets helper=famfs in libmount's utab
+ * (famfs/utab.h), so plain umount(8) runs umount.famfs, which waits for
+ * this server to let go of the device, however the server was started.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -24,6 +30,7 @@
 
 #include "famfs_kabi.h"
 #include "fused.h"
+#include "utab.h"
 
 /* Our mount options that are kernel mount options too (-o max_read=N ...). */
 static void kernel_opts(const char *pass, char *out, size_t size)
@@ -36,10 +43,26 @@ static void kernel_opts(const char *pass, char *out, size_t size)
 			snprintf(out + strlen(out), size - strlen(out), ",%s", o);
 }
 
+/* helper=famfs in libmount's utab for the mount just made at @real (canonical). */
+static void record_umount_helper(const char *mnt, const char *real)
+{
+	int rc = real ? famfs_utab_record_helper(real) : -ENOENT;
+
+	if (rc)
+		fprintf(stderr,
+			"famfs_fused: %s: cannot record the umount helper in libmount's utab (%s): "
+			"plain umount may return before the server has let go of the device; "
+			"famfs umount waits\n",
+			famfs_esc(mnt), strerror(-rc));
+}
+
 int fused_mount(struct fuse_session *se, const char *mnt, const char *fsname, bool ro,
 		const char *pass)
 {
-	char data[1536], fdpath[32];
+	char data[1536], fdpath[32], realbuf[PATH_MAX];
+	/* Resolved now: once mounted, looking it up waits for INIT, which this
+	 * thread answers only later. */
+	const char *real = realpath(mnt, realbuf);
 	int fd = open(FAMFS_CHANNEL_DEV, O_RDWR | O_CLOEXEC);
 
 	if (fd < 0) {
@@ -47,7 +70,10 @@ int fused_mount(struct fuse_session *se, const char *mnt, const char *fsname, bo
 			fprintf(stderr, "famfs_fused: %s: %s: using /dev/fuse\n", FAMFS_CHANNEL_DEV,
 				strerror(errno));
 		fused.famfs_channel = false;
-		return fuse_session_mount(se, mnt);
+		if (fuse_session_mount(se, mnt))
+			return -1;
+		record_umount_helper(mnt, real);
+		return 0;
 	}
 	snprintf(data, sizeof(data),
 		 "fd=%d,rootmode=40000,user_id=0,group_id=0,default_permissions,allow_other", fd);
@@ -70,6 +96,7 @@ int fused_mount(struct fuse_session *se, const char *mnt, const char *fsname, bo
 		return -1;
 	}
 	fused.mnt = mnt;
+	record_umount_helper(mnt, real);
 	return 0;
 }
 

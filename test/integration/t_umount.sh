@@ -3,8 +3,9 @@
 # famfs tools' scripts run `umount MNT; famfs mkfs -f DEV` (or mount it again)
 # and must never find the device still in use by a server that has not yet
 # exited. umount(8) finds /sbin/umount.famfs through the helper=famfs that
-# famfs mount records in libmount's utab (and /sbin/umount.fuse.famfs by the
-# mount's type, for umount -l/-f); both wait for the server.
+# famfs_fused records in libmount's utab when it mounts (through famfs mount
+# or run by itself), and /sbin/umount.fuse.famfs by the mount's type (for
+# umount -l/-f); both wait for the server.
 #
 # The helpers are put where umount(8) looks without installing anything on
 # the host: the test runs in a private mount namespace whose /usr/sbin (/sbin
@@ -76,6 +77,15 @@ settle
 "$FAMFS" mount "$IMG" "$M" >/dev/null || fail "mount"
 expect 0 umount -l -v "$M" && contains "umount\.(fuse\.)?famfs: .*$M unmounted \(lazy"
 settle
+
+step "famfs_fused run by itself (no famfs mount) records helper=famfs: plain umount waits"
+"$BUILD/famfs_fused" "$IMG" "$M" || fail "famfs_fused $IMG $M"
+expect 0 findmnt --mtab -n -o OPTIONS "$M" && contains "helper=famfs"
+expect 0 umount -v "$M" && contains "umount\.famfs: .*$M unmounted \(its server has exited\)"
+expect 0 "$FAMFS" mkfs -f "$IMG" || settle
+"$BUILD/famfs_fused" -o ro "$IMG" "$M" || fail "famfs_fused -o ro $IMG $M"
+expect 0 umount -v "$M" && contains "umount\.famfs: .*$M unmounted \(its server has exited\)"
+expect 0 "$FAMFS" mkfs -f "$IMG" || settle
 
 step "a mount point with a blank (escaped in mountinfo): the helper still waits"
 S="$T/with blank"
