@@ -963,7 +963,7 @@ case_detach() {
 	done
 	dmesg | grep -E -q 'WARNING:|BUG:|Oops|general protection|Poison overwritten|Redzone' &&
 		fail "the kernel complained: $(dmesg | grep -E -m3 'WARNING:|BUG:|Oops|Poison|Redzone')"
-	echo "FAMFS-ROW pmem2-fsdax kernel-dax - - -"
+	echo "FAMFS-ROW pmem+memmap-fsdax kernel-dax - - -"
 	say "all detach checks passed"
 }
 
