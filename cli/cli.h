@@ -240,10 +240,20 @@ const char *cli_famfs_nospace(const char *path);
  * (cli/devdax.c): with @kernel, on famfs_dax if kernel-mode famfs is
  * possible (the famfs and famfs_dax modules are loaded), else unchanged;
  * without it, back on device_dax. Anything but a devdax device is left
- * alone. Prints what it did; CLI_OK, or CLI_FAIL with the reason printed
- * (the device is busy, the driver refused it).
+ * alone. @was (may be NULL; @size bytes): the driver it was moved from, ""
+ * if it was not moved. Prints what it did; CLI_OK, or CLI_FAIL with the
+ * reason printed (the device is busy, the driver refused it).
  */
-int cli_devdax_mode(const struct cli_cmd *cmd, const char *dev, bool kernel);
+int cli_devdax_mode(const struct cli_cmd *cmd, const char *dev, bool kernel, char *was,
+		    size_t size);
+
+/**
+ * cli_devdax_restore() - give the devdax device @dev back to @was, the
+ * driver cli_devdax_mode() moved it from (nothing if @was is ""): for a
+ * mount that failed after the move. Prints what it did, or why not (a
+ * process has it open, @was is a driver famfs does not bind).
+ */
+void cli_devdax_restore(const struct cli_cmd *cmd, const char *dev, const char *was);
 
 /* The subcommands (cli/<name>.c). */
 extern const struct cli_cmd cli_cmd_mkfs, cli_cmd_fsck, cli_cmd_logplay, cli_cmd_mount,

@@ -35,7 +35,7 @@ enum { OPT_BOUNCEDAX = 256, OPT_DEVDAX };
 
 static int run(const struct cli_cmd *cmd, int argc, char **argv)
 {
-	char fused[PATH_MAX + 16], opts[1024] = "", mntreal[PATH_MAX], role[16], how[96];
+	char fused[PATH_MAX + 16], opts[1024] = "", mntreal[PATH_MAX], role[16], how[96], was[64];
 	const char *arg, *fargv[10];
 	bool ro = false, debug = false, remount = false, devdax = false;
 	int c, n = 0, rc, status, verbose = 0, role_opt = 0;
@@ -104,8 +104,9 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		if (!rc && verbose)
 			printf("famfs mount: %s unmounted (-R)\n", famfs_esc(mnt));
 	}
-	/* /dev/daxX.Y: kernel-mode famfs needs it on famfs_dax (docs/kernel.md) */
-	if (cli_devdax_mode(cmd, dev, !devdax) != CLI_OK)
+	/* /dev/daxX.Y: kernel-mode famfs needs it on famfs_dax (docs/kernel.md);
+	 * a mount that fails gives it back to the driver it had (@was). */
+	if (cli_devdax_mode(cmd, dev, !devdax, was, sizeof(was)) != CLI_OK)
 		return CLI_FAIL;
 	if (ro)
 		snprintf(opts + strlen(opts), sizeof(opts) - strlen(opts), "%sro",
@@ -134,8 +135,11 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		fflush(stdout);
 	}
 	pid = fork();
-	if (pid < 0)
-		return cli_error(cmd, "fork: %s", strerror(errno));
+	if (pid < 0) {
+		rc = cli_error(cmd, "fork: %s", strerror(errno));
+		cli_devdax_restore(cmd, dev, was);
+		return rc;
+	}
 	if (pid == 0) {
 		execvp(fused, (char *const *)fargv);
 		fprintf(stderr, "famfs mount: cannot run %s: %s\n", famfs_esc(fused),
@@ -143,10 +147,16 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		_exit(127);
 	}
 	/* famfs_fused returns once mounted (it daemonizes), or with an error. */
-	if (waitpid(pid, &status, 0) < 0)
-		return cli_error(cmd, "waitpid: %s", strerror(errno));
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return cli_error(cmd, "mounting %s on %s failed", famfs_esc(dev), famfs_esc(mnt));
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return cli_error(cmd, "waitpid: %s", strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		rc = cli_error(cmd, "mounting %s on %s failed", famfs_esc(dev), famfs_esc(mnt));
+		/* The server exits before it daemonizes when it refuses the device
+		 * (a secondary, a damaged superblock): nothing holds it now. */
+		cli_devdax_restore(cmd, dev, was);
+		return rc;
+	}
 	/* Which data path the mount got, and why the slow one if so. */
 	if (realpath(mnt, mntreal) &&
 	    cli_famfs_xattr(mntreal, "user.famfs.role", role, sizeof(role)) > 0)
@@ -210,8 +220,9 @@ const struct cli_cmd cli_cmd_mount = {
 	       "famfs mount does not.\n\n"
 	       "A devdax device (/dev/daxX.Y) is moved from device_dax to the famfs_dax\n"
 	       "driver when the famfs and famfs_dax kernel modules are loaded: the kernel\n"
-	       "then maps files straight to the device. It stays there after umount\n"
-	       "(famfs mkfs/fsck work on it); famfs umount --devdax gives it back.\n\n"
+	       "then maps files straight to the device. A mount that fails gives it back to\n"
+	       "device_dax; a mounted one stays there after umount (famfs mkfs/fsck work on\n"
+	       "it); famfs umount --devdax gives it back.\n\n"
 	       "Exit status: 0 mounted, 1 failed (the reason is printed), 2 usage error.",
     .opts = opts,
     .run = run,

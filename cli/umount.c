@@ -299,7 +299,7 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		return cli_error(cmd, "%s: %s", famfs_esc(mnt), strerror(-rc));
 	/* --devdax: a devdax device goes back to device_dax */
 	if (devdax && source[0] == '/')
-		return cli_devdax_mode(cmd, source, false);
+		return cli_devdax_mode(cmd, source, false, NULL, 0);
 	return CLI_OK;
 }
 

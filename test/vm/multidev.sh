@@ -41,7 +41,9 @@
 #                       before it byte-identical with zero upcalls
 #   famfs.case=pmem2-devdax  the master's checks on devdax namespaces
 #                       (/dev/dax0.0 moves to famfs_dax when mounted,
-#                       /dev/dax1.0 stays on device_dax); then devdax and
+#                       /dev/dax1.0 stays on device_dax); famfs mount of
+#                       /dev/dax1.0, refused (the secondary; then wiped: no
+#                       famfs), gives it back to device_dax; then devdax and
 #                       pmem mixed: /dev/dax0.0 with /dev/pmem1
 #   famfs.case=cxl2-devdax   the master's checks on two CXL type-3 devices
 #                       (run-vm.sh --cxl A --cxl B), a pmem region each
@@ -400,6 +402,19 @@ peer_checks() {
 	say "all peer checks passed"
 }
 
+# refused_devdax_mount daxX.Y WHY: famfs mount of the devdax device (on
+# device_dax, famfs.ko loaded) moves it to famfs_dax, the server refuses it
+# (WHY), and the device is given back to device_dax.
+refused_devdax_mount() {
+	expect_driver "$1" device_dax
+	mkdir -p $MNT
+	refused 1 famfs mount "/dev/$1" $MNT
+	has "$2"
+	has "/dev/$1: bound to famfs_dax"
+	expect_driver "$1" device_dax
+	has "/dev/$1: given back to device_dax"
+}
+
 # devdax and pmem in one file system: /dev/dax0.0 with /dev/pmem1
 mixed_checks() {
 	say "devdax and pmem mixed: namespace1.0 in fsdax mode"
@@ -470,6 +485,10 @@ pmem2-devdax)
 	master_checks $DEV0 $DEV1 pmem2-devdax
 	expect_driver dax0.0 famfs_dax
 	expect_driver dax1.0 device_dax
+	say "refused mounts of a device on device_dax give it back: a secondary, no famfs"
+	refused_devdax_mount dax1.0 "SB_SECONDARY"
+	run famfs mkfs -f -k /dev/dax1.0
+	refused_devdax_mount dax1.0 "no famfs file system"
 	mixed_checks
 	;;
 cxl2-devdax)
