@@ -167,7 +167,7 @@ FUZZ_CC      ?= clang-14
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS  := -g -O1 -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Ifamfs -Ifmap \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_LOG_SRC := famfs/filemap.c famfs/entry.c famfs/crc.c famfs/path.c famfs/ns.c famfs/alloc.c famfs/shadow.c \
+FUZZ_LOG_SRC := famfs/filemap.c famfs/entry.c famfs/crc.c famfs/path.c famfs/ns.c famfs/map.c famfs/alloc.c famfs/shadow.c \
 	famfs/devtab.c \
 	famfs/problem.c famfs/check.c famfs/apply.c famfs/super.c fmap/fmap.c
 FUZZ_BIN     := $(BUILD)/fuzz/fuzz_fmap $(BUILD)/fuzz/fuzz_logentry

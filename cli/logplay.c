@@ -175,7 +175,10 @@ static int shadow_entry(const struct famfs_log_entry *e, uint64_t index, void *a
 	} else if (type == FAMFS_LOG_FILE) {
 		snprintf(path, sizeof(path), "%s/%.*s", sh->root, FAMFS_PATH_MAX, e->file.relpath);
 		/* The node's extents with its current attributes (an entry may update them). */
-		body = *n->file;
+		memset(&body, 0, sizeof(body));
+		memcpy(body.relpath, e->file.relpath, sizeof(body.relpath));
+		body.size = n->size;
+		famfs_map_body(n->file, &body);
 		body.mode = n->mode & 07777;
 		body.uid = n->uid;
 		body.gid = n->gid;

@@ -110,7 +110,7 @@ int famfs_apply_entry(struct famfs_applier *a, const struct famfs_log_entry *e, 
 	case -EEXIST:
 		famfs_report(c, FAMFS_P_ENT_EXISTS, ix, "\"%s\" created by entry %" PRId64 "%s",
 			     famfs_esc_field(famfs_entry_relpath(a->g, e), FAMFS_RELPATH_FIELD),
-			     n ? n->log_index : -1,
+			     n ? (int64_t)n->log_index : -1,
 			     update ? " (an attribute update naming something else)" : "");
 		return FAMFS_SKIPPED;
 	case -ENOENT:

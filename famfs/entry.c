@@ -105,7 +105,7 @@ static bool is_pow2(uint64_t v)
 	return v && !(v & (v - 1));
 }
 
-uint64_t famfs_file_capacity(const struct famfs_file_body *f)
+uint64_t famfs_file_body_capacity(const struct famfs_file_body *f)
 {
 	uint64_t total = 0, shortest = UINT64_MAX;
 

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "format.h"
+#include "map.h"
 #include "problem.h"
 
 struct famfs_devtab;
@@ -65,11 +66,22 @@ unsigned int famfs_entry_check(const struct famfs_geom *g, const struct famfs_lo
 const char *famfs_entry_relpath(const struct famfs_geom *g, const struct famfs_log_entry *e);
 
 /**
- * famfs_file_capacity() - bytes addressable through a FILE entry's extents:
- * sum of simple extent lengths, or nstrips * shortest strip rounded down to
- * whole chunks for an interleaved extent. Saturates instead of overflowing.
+ * famfs_file_body_capacity() - bytes addressable through a FILE entry's
+ * extents: sum of simple extent lengths, or nstrips * shortest strip
+ * rounded down to whole chunks for an interleaved extent. Saturates instead
+ * of overflowing.
  */
-uint64_t famfs_file_capacity(const struct famfs_file_body *f);
+uint64_t famfs_file_body_capacity(const struct famfs_file_body *f);
+
+/**
+ * famfs_file_capacity() - the same for a FILE body or for the compact map a
+ * namespace node keeps of it (famfs_map_capacity(), map.h).
+ */
+#define famfs_file_capacity(f)                                                                     \
+	_Generic((f),                                                                              \
+	    struct famfs_map *: famfs_map_capacity,                                                \
+	    const struct famfs_map *: famfs_map_capacity,                                          \
+	    default: famfs_file_body_capacity)(f)
 
 /**
  * famfs_entry_init_mkdir() / famfs_entry_init_file() - zero @e and fill a

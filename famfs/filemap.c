@@ -23,12 +23,17 @@ bool famfs_kernel_can_map(const struct fmap *m, uint64_t kernel_align)
 	return fmap_aligned(m, kernel_align);
 }
 
-struct fmap *famfs_file_fmap(const struct famfs_file_body *f, uint64_t alloc_unit)
+static bool unit_ok(uint64_t alloc_unit)
+{
+	return alloc_unit >= FMAP_ALIGN_PAGE && alloc_unit <= FMAP_ALIGN &&
+	       !(alloc_unit & (alloc_unit - 1));
+}
+
+struct fmap *famfs_file_body_fmap(const struct famfs_file_body *f, uint64_t alloc_unit)
 {
 	struct fmap *m;
 
-	if (alloc_unit < FMAP_ALIGN_PAGE || alloc_unit > FMAP_ALIGN ||
-	    (alloc_unit & (alloc_unit - 1)))
+	if (!unit_ok(alloc_unit))
 		return NULL;
 	if (f->ext_type == FAMFS_EXT_SIMPLE) {
 		if (f->nextents == 0 || f->nextents > FAMFS_MAX_SIMPLE_EXTENTS)
@@ -48,7 +53,7 @@ struct fmap *famfs_file_fmap(const struct famfs_file_body *f, uint64_t alloc_uni
 		if (!m)
 			return NULL;
 		m->iext[0].chunk_size = ie->chunk_size;
-		m->iext[0].nbytes = famfs_file_capacity(f);
+		m->iext[0].nbytes = famfs_file_body_capacity(f);
 		m->iext[0].nstrips = (uint32_t)ie->nstrips;
 		for (uint32_t s = 0; s < ie->nstrips; s++)
 			m->ext[s] = (struct fmap_extent){ie->strips[s].offset, ie->strips[s].len,
@@ -56,6 +61,32 @@ struct fmap *famfs_file_fmap(const struct famfs_file_body *f, uint64_t alloc_uni
 	}
 	m->file_type = FMAP_FILE_REGULAR;
 	m->file_size = f->size;
+	m->align = alloc_unit;
+	return m;
+}
+
+struct fmap *famfs_map_fmap(const struct famfs_map *fm, uint64_t alloc_unit)
+{
+	bool striped = fm->ext_type == FAMFS_EXT_INTERLEAVE;
+	struct fmap *m;
+
+	if (!unit_ok(alloc_unit) || fm->n == 0 || fm->n > FAMFS_MAX_SIMPLE_EXTENTS)
+		return NULL;
+	m = striped ? fmap_alloc(FMAP_EXT_INTERLEAVE, 1, fm->n)
+		    : fmap_alloc(FMAP_EXT_SIMPLE, fm->n, 0);
+	if (!m)
+		return NULL;
+	for (unsigned int i = 0; i < fm->n; i++) {
+		struct famfs_simple_extent x = famfs_map_extent(fm, i);
+
+		m->ext[i] = (struct fmap_extent){x.offset, x.len, (uint32_t)x.devindex};
+	}
+	if (striped) {
+		m->iext[0].chunk_size = famfs_map_chunk(fm);
+		m->iext[0].nbytes = famfs_map_capacity(fm);
+		m->iext[0].nstrips = fm->n;
+	}
+	m->file_type = FMAP_FILE_REGULAR;
 	m->align = alloc_unit;
 	return m;
 }

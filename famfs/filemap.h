@@ -8,9 +8,10 @@
 
 #include "fmap.h"
 #include "format.h"
+#include "map.h"
 
 /**
- * famfs_file_fmap() - the fmap describing a FILE entry @f of a file system
+ * famfs_file_body_fmap() - the fmap describing a FILE entry @f of a file system
  * with @alloc_unit-byte units exactly: its simple extents, or its one
  * interleaved extent covering famfs_file_capacity(f) bytes; file type
  * regular, file size f->size, align the unit (2 MiB, or 4 KiB: then a
@@ -19,7 +20,21 @@
  * fmap_finalize() (which rejects what no kernel could use). Returns NULL on
  * a bad extent count or unit, or no memory.
  */
-struct fmap *famfs_file_fmap(const struct famfs_file_body *f, uint64_t alloc_unit);
+struct fmap *famfs_file_body_fmap(const struct famfs_file_body *f, uint64_t alloc_unit);
+
+/**
+ * famfs_map_fmap() - the same from the compact map a namespace node keeps
+ * of a FILE entry (map.h); the file size is left 0 for the caller (the map
+ * does not hold it). NULL on a bad unit or no memory.
+ */
+struct fmap *famfs_map_fmap(const struct famfs_map *m, uint64_t alloc_unit);
+
+/** famfs_file_fmap() - famfs_file_body_fmap() or famfs_map_fmap(), by the type of @f. */
+#define famfs_file_fmap(f, alloc_unit)                                                             \
+	_Generic((f),                                                                              \
+	    struct famfs_map *: famfs_map_fmap,                                                    \
+	    const struct famfs_map *: famfs_map_fmap,                                              \
+	    default: famfs_file_body_fmap)(f, alloc_unit)
 
 /**
  * famfs_kernel_fmap_align() - the extent alignment (bytes) the kernel that

@@ -188,7 +188,7 @@ int famfs_image_mkdir(struct famfs_image *im, struct famfs_node *dir, const char
 		famfs_ns_remove(im->ns, n); /* never logged: leaves no trace */
 		return rc;
 	}
-	n->log_index = (int64_t)im->replay.next - 1;
+	n->log_index = (int32_t)im->replay.next - 1;
 	n->mtime_sec = e.mkdir.mtime_sec;
 	n->mtime_nsec = e.mkdir.mtime_nsec;
 	if (out)
@@ -200,7 +200,6 @@ int famfs_image_mkdir(struct famfs_image *im, struct famfs_node *dir, const char
 static int log_file(struct famfs_image *im, struct famfs_node *node, const char *relpath,
 		    uint64_t size, const struct famfs_stripe *stripe)
 {
-	struct famfs_file_body *copy;
 	struct famfs_log_entry e;
 	int rc;
 
@@ -214,22 +213,19 @@ static int log_file(struct famfs_image *im, struct famfs_node *node, const char 
 	node->mtime_sec = e.file.mtime_sec;
 	node->mtime_nsec = e.file.mtime_nsec;
 	if (famfs_log_free(im->fs) == 0)
-		return -ENOSPC;	      /* log full: do not touch the bitmap */
-	copy = malloc(sizeof(*copy)); /* before the append: nothing may fail after it */
-	if (!copy)
-		return -ENOMEM;
+		return -ENOSPC;		   /* log full: do not touch the bitmap */
+	rc = famfs_ns_reserve_map(im->ns); /* before the append: nothing may fail after it */
+	if (rc)
+		return rc;
 	rc = famfs_devtab_alloc_file(&im->ap.devs, famfs_image_devmask(im), size, stripe, &e.file);
 	if (!rc) {
 		rc = append(im, &e);
 		if (rc)
 			famfs_devtab_unmark_file(&im->ap.devs, &e.file);
 	}
-	if (rc) {
-		free(copy);
+	if (rc)
 		return rc;
-	}
-	*copy = e.file;
-	famfs_ns_attach_file(im->ns, node, copy, (int64_t)im->replay.next - 1);
+	famfs_ns_attach_file(im->ns, node, &e.file, (int64_t)im->replay.next - 1);
 	return 0;
 }
 
@@ -288,7 +284,6 @@ int famfs_image_commit_file(struct famfs_image *im, struct famfs_node *node,
 			    uint32_t mtime_nsec)
 {
 	char relpath[FAMFS_PATH_MAX + 1];
-	struct famfs_file_body *copy;
 	struct famfs_log_entry e;
 	int rc;
 
@@ -305,20 +300,18 @@ int famfs_image_commit_file(struct famfs_image *im, struct famfs_node *node,
 		mtime_sec = mtime_nsec = 0; /* a compat image records no file times */
 	e.file.mtime_sec = mtime_sec;
 	e.file.mtime_nsec = mtime_nsec;
-	/* Allocated before the append: once the entry is in the log nothing may
-	 * fail, or a retry would log the file twice (ENT_OVERLAP at replay). */
-	copy = malloc(sizeof(*copy));
-	if (!copy)
-		return -ENOMEM;
-	rc = append(im, &e);
-	if (rc) {
-		free(copy);
+	/* Room for the map before the append: once the entry is in the log nothing
+	 * may fail, or a retry would log the file twice (ENT_OVERLAP at replay). */
+	if (!famfs_map_size(&e.file))
+		return -EINVAL;
+	rc = famfs_ns_reserve_map(im->ns);
+	if (!rc)
+		rc = append(im, &e);
+	if (rc)
 		return rc;
-	}
 	node->mtime_sec = mtime_sec;
 	node->mtime_nsec = mtime_nsec;
-	*copy = e.file;
-	famfs_ns_attach_file(im->ns, node, copy, (int64_t)im->replay.next - 1);
+	famfs_ns_attach_file(im->ns, node, &e.file, (int64_t)im->replay.next - 1);
 	return 0;
 }
 

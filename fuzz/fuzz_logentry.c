@@ -209,6 +209,27 @@ static void check_yaml(const struct famfs_file_body *f)
 	free(buf);
 }
 
+/* The compact map holds every extent (device index included) and gives the body back. */
+static void check_map(const struct famfs_map *m, const struct famfs_file_body *f)
+{
+	struct famfs_file_body back;
+	const struct famfs_simple_extent *x, *y;
+	uint32_t n, nb;
+
+	memset(&back, 0, sizeof(back));
+	famfs_map_body(m, &back);
+	CHECK(back.flags == f->flags && back.ext_type == f->ext_type &&
+	      back.nextents == f->nextents);
+	x = extents(f, &n);
+	y = extents(&back, &nb);
+	CHECK(n == nb);
+	for (uint32_t i = 0; i < n; i++)
+		CHECK(!memcmp(&x[i], &y[i], sizeof(x[i])));
+	if (f->ext_type == FAMFS_EXT_INTERLEAVE)
+		CHECK(back.ie[0].chunk_size == f->ie[0].chunk_size);
+	CHECK(famfs_map_capacity(m) == famfs_file_body_capacity(f));
+}
+
 static void check_apply(const struct famfs_geom *g, const struct famfs_log_entry *e)
 {
 	struct famfs_ns *ns = famfs_ns_new();
@@ -236,7 +257,10 @@ static void check_apply(const struct famfs_geom *g, const struct famfs_log_entry
 		} else {
 			CHECK(S_ISREG(n->mode) && n->file && n->size == e->file.size);
 			CHECK(n->file->ext_type == e->file.ext_type &&
-			      n->file->nextents == e->file.nextents);
+			      n->file->n == (e->file.ext_type == FAMFS_EXT_INTERLEAVE
+						 ? e->file.ie[0].nstrips
+						 : e->file.nextents));
+			check_map(n->file, &e->file);
 		}
 	} else if (rc == -EEXIST) {
 		CHECK(n != NULL);

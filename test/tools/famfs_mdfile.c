@@ -63,8 +63,11 @@ static int dev_io(struct famfs_dev *dev, uint8_t *buf, uint64_t len, uint64_t of
 static int each_extent(struct famfs_image *im, const char *name, const struct famfs_node *n,
 		       uint64_t seed, bool write)
 {
-	const struct famfs_file_body *f = n->file;
+	struct famfs_file_body body = {.size = n->size};
+	const struct famfs_file_body *f = &body;
 	uint64_t file_off = 0;
+
+	famfs_map_body(n->file, &body); /* the node's compact map, as its entry had it */
 
 	if (f->ext_type != FAMFS_EXT_SIMPLE) {
 		fprintf(stderr, "famfs_mdfile: %s is striped: not supported here\n", name);

@@ -13,6 +13,8 @@
 #include "dev.h"
 #include "fs.h"
 #include "identity.h"
+#include "devtab.h"
+#include "map.h"
 
 static char scratch_dir[PATH_MAX];
 
@@ -83,6 +85,24 @@ static inline int file_io(const char *path, void *buf, size_t len, off_t off, in
 	n = write ? pwrite(fd, buf, len, off) : pread(fd, buf, len, off);
 	close(fd);
 	return n == (ssize_t)len ? 0 : -1;
+}
+
+/* The extents a namespace node keeps of its FILE entry, as a zeroed body (extent fields only). */
+static inline struct famfs_file_body node_body(const struct famfs_map *m)
+{
+	struct famfs_file_body f;
+
+	memset(&f, 0, sizeof(f));
+	famfs_map_body(m, &f);
+	return f;
+}
+
+/* The devices a namespace node's extents name (famfs_file_devices() of its body). */
+static inline uint32_t node_devices(const struct famfs_map *m)
+{
+	struct famfs_file_body f = node_body(m);
+
+	return famfs_file_devices(&f);
 }
 
 #endif

@@ -36,7 +36,7 @@ static const char *base_image(const char *name, struct famfs_file_body *a)
 	assert_int_equal(famfs_image_mkdir(m, famfs_ns_root(m->ns), "d", 0755, 0, 0, &d), 0);
 	assert_int_equal(famfs_image_mkfile(m, d, "a", 4 * MiB, 0600, 0, 0, NULL, &f), 0);
 	if (a)
-		*a = *f->file;
+		*a = node_body(f->file);
 	assert_int_equal(
 	    famfs_image_mkfile(m, famfs_ns_root(m->ns), "b", 2 * MiB, 0644, 0, 0, NULL, NULL), 0);
 	famfs_image_close(m);

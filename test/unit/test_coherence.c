@@ -503,11 +503,11 @@ static void test_devices(void **state)
 	assert_int_equal(famfs_image_catch_up(m, NULL, NULL), 1);
 	assert_int_equal(
 	    famfs_image_mkfile(m, famfs_ns_root(m->ns), "big", 20 * MiB, 0644, 0, 0, NULL, &f), 0);
-	assert_int_equal(famfs_file_devices(f->file), 1U << 1); /* on the secondary */
+	assert_int_equal(node_devices(f->file), 1U << 1); /* on the secondary */
 	assert_int_equal(
 	    famfs_image_mkfile(m, famfs_ns_root(m->ns), "striped", 8 * MiB, 0644, 0, 0, &st, &f),
 	    0);
-	assert_int_equal(famfs_file_devices(f->file), 3);
+	assert_int_equal(node_devices(f->file), 3);
 
 	/* A third device joins while the client follows. */
 	assert_int_equal(famfs_image_devadd(m, img3, FAMFS_DEVADD_SMALL, &idx), 0);

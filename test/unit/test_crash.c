@@ -511,10 +511,10 @@ static void copy_in(struct famfs_image *w, struct famfs_node *dir, const char *n
 	assert_int_equal(famfs_image_mkfile(w, dir, name, size, 0644, 0, 0, NULL, &f), 0);
 	for (size_t i = 0; i < sizeof(buf); i++)
 		buf[i] = (uint8_t)(seed * 31 + i);
-	for (uint32_t e = 0; e < f->file->nextents; e++)
+	for (uint32_t e = 0; e < f->file->n; e++)
 		assert_int_equal(famfs_dev_pwrite(w->fs->dev, buf,
 						  size < sizeof(buf) ? size : sizeof(buf),
-						  f->file->se[e].offset),
+						  famfs_map_extent(f->file, e).offset),
 				 0);
 }
 

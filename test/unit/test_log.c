@@ -310,9 +310,10 @@ static void test_image_create_and_follow(void **state)
 	assert_int_equal(famfs_image_catch_up(m, NULL, NULL), 0);
 	assert_int_equal(famfs_image_mkdir(m, famfs_ns_root(m->ns), "dir", 0755, 0, 0, &d), 0);
 	assert_int_equal(famfs_image_mkfile(m, d, "f", 3 * MiB, 0644, 0, 0, NULL, &f), 0);
-	assert_int_equal(f->file->nextents, 1);
-	assert_int_equal(f->file->se[0].offset, 10 * MiB); /* first fit after the log */
-	assert_int_equal(f->file->se[0].len, 4 * MiB);
+	assert_int_equal(f->file->n, 1);
+	assert_int_equal(famfs_map_extent(f->file, 0).offset,
+			 10 * MiB); /* first fit after the log */
+	assert_int_equal(famfs_map_extent(f->file, 0).len, 4 * MiB);
 	assert_int_equal(famfs_image_mkfile(m, d, "s", 16 * MiB, 0600, 0, 0, &st, &g), 0);
 	assert_int_equal(g->file->ext_type, FAMFS_EXT_INTERLEAVE);
 	assert_int_equal(famfs_image_mkfile(m, d, "f", 1, 0644, 0, 0, NULL, NULL), -EEXIST);
@@ -327,7 +328,7 @@ static void test_image_create_and_follow(void **state)
 	assert_non_null(g);
 	assert_int_equal(g->size, 16 * MiB);
 	assert_memory_equal(g->file, famfs_ns_walk(m->ns, "dir/s")->file,
-			    sizeof(struct famfs_file_body));
+			    sizeof(struct famfs_map) + 4 * 2 * sizeof(uint64_t));
 	assert_int_equal(c->alloc.used, m->alloc.used);
 	famfs_image_close(c);
 	famfs_image_close(m);

@@ -248,15 +248,15 @@ static void test_mkfs_and_placement(void **state)
 	assert_int_equal(
 	    famfs_image_mkfile(im, famfs_ns_root(im->ns), "f1", 20 * MiB, 0644, 0, 0, NULL, &f1),
 	    0);
-	assert_int_equal(famfs_file_devices(f1->file), 1U << 1);
+	assert_int_equal(node_devices(f1->file), 1U << 1);
 	assert_int_equal(
 	    famfs_image_mkfile(im, famfs_ns_root(im->ns), "f2", 4 * MiB, 0644, 0, 0, NULL, &f2), 0);
-	assert_int_equal(famfs_file_devices(f2->file), 1U << 0);
+	assert_int_equal(node_devices(f2->file), 1U << 0);
 	/* a striped file: one strip on each device */
 	assert_int_equal(
 	    famfs_image_mkfile(im, famfs_ns_root(im->ns), "f3", 12 * MiB, 0644, 0, 0, &st, &f3), 0);
 	assert_int_equal(f3->file->ext_type, FAMFS_EXT_INTERLEAVE);
-	assert_int_equal(famfs_file_devices(f3->file), 7);
+	assert_int_equal(node_devices(f3->file), 7);
 	/* more strips than devices */
 	st.nstrips = 4;
 	st.nbuckets = 4;
@@ -582,7 +582,7 @@ static void test_attach(void **state)
 	/* 4 KiB units: a small file packs on the device with the most room */
 	assert_int_equal(
 	    famfs_image_mkfile(im, famfs_ns_root(im->ns), "small", 5000, 0644, 0, 0, NULL, &n), 0);
-	assert_int_equal(famfs_file_devices(n->file), 1U << 0); /* 54 vs 30 MiB free */
+	assert_int_equal(node_devices(n->file), 1U << 0); /* 54 vs 30 MiB free */
 	famfs_image_close(im);
 }
 
@@ -798,7 +798,7 @@ static void test_unserved(void **state)
 	assert_int_equal(famfs_image_catch_up(im, NULL, NULL), 2);
 	assert_int_equal(famfs_entry_init_file(&e, "f1", 4 * MiB, 0644, 0, 0), 0);
 	e.file.nextents = 1;
-	e.file.se[0] = famfs_ns_walk(im->ns, "f0")->file->se[0];
+	e.file.se[0] = famfs_map_extent(famfs_ns_walk(im->ns, "f0")->file, 0);
 	e.file.se[0].devindex = 1;
 	e.file.se[0].offset = 4 * MiB;
 	assert_int_equal(famfs_log_append(im->fs, &e, NULL), 0);

@@ -76,15 +76,15 @@ static void test_image_4k(void **state)
 		assert_int_equal(famfs_image_mkfile(m, famfs_ns_root(m->ns), name, sizes[i], 0644,
 						    0, 0, NULL, &f),
 				 0);
-		bodies[i] = *f->file;
-		for (uint32_t k = 0; k < f->file->nextents; k++) {
-			assert_int_equal(f->file->se[k].offset % 4096, 0);
-			cap += f->file->se[k].len;
+		bodies[i] = node_body(f->file);
+		for (uint32_t k = 0; k < bodies[i].nextents; k++) {
+			assert_int_equal(bodies[i].se[k].offset % 4096, 0);
+			cap += bodies[i].se[k].len;
 		}
 		/* Exactly the size rounded up to 4 KiB (one page for an empty file). */
 		assert_int_equal(cap, sizes[i] ? (sizes[i] + 4095) / 4096 * 4096 : 4096);
-		assert_int_equal(famfs_file_pmd_mappable(f->file),
-				 sizes[i] >= 2 * MiB || f->file->se[0].offset % (2 * MiB) == 0);
+		assert_int_equal(famfs_file_pmd_mappable(&bodies[i]),
+				 sizes[i] >= 2 * MiB || bodies[i].se[0].offset % (2 * MiB) == 0);
 		data += cap;
 		large += sizes[i] >= 2 * MiB;
 	}
@@ -99,7 +99,9 @@ static void test_image_4k(void **state)
 		struct famfs_node *f = famfs_ns_walk(c->ns, name);
 
 		assert_non_null(f);
-		assert_memory_equal(f->file, &bodies[i], sizeof(bodies[i]));
+		struct famfs_file_body b = node_body(f->file);
+
+		assert_memory_equal(&b, &bodies[i], sizeof(bodies[i]));
 	}
 	assert_int_equal(c->alloc.used, m->alloc.used);
 	assert_memory_equal(c->alloc.bits, m->alloc.bits, (m->alloc.nunits + 7) / 8);
