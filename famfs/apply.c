@@ -72,6 +72,15 @@ static int claim(struct famfs_applier *a, const struct famfs_file_body *f, uint6
 int famfs_apply_entry(struct famfs_applier *a, const struct famfs_log_entry *e, uint64_t index,
 		      struct famfs_checker *c, struct famfs_node **out)
 {
+	*out = NULL;
+	if (famfs_entry_check(a->g, e, index, c))
+		return FAMFS_BAD;
+	return famfs_apply_checked(a, e, index, c, out);
+}
+
+int famfs_apply_checked(struct famfs_applier *a, const struct famfs_log_entry *e, uint64_t index,
+			struct famfs_checker *c, struct famfs_node **out)
+{
 	int64_t ix = (int64_t)index;
 	struct famfs_node *n = NULL;
 	bool update;
@@ -80,8 +89,6 @@ int famfs_apply_entry(struct famfs_applier *a, const struct famfs_log_entry *e, 
 	*out = NULL;
 	if (!a->devs.ndevs)
 		famfs_devtab_seed(&a->devs, a->g, a->alloc);
-	if (famfs_entry_check(a->g, e, index, c))
-		return FAMFS_BAD;
 	switch (famfs_entry_type(a->g, e)) {
 	case FAMFS_LOG_DELETE:
 	case FAMFS_LOG_INVALID:

@@ -73,6 +73,14 @@ struct famfs_applier {
 int famfs_apply_entry(struct famfs_applier *a, const struct famfs_log_entry *e, uint64_t index,
 		      struct famfs_checker *c, struct famfs_node **out);
 
+/**
+ * famfs_apply_checked() - famfs_apply_entry() for an entry that passed
+ * famfs_entry_check() already (replay checks each entry as it copies it
+ * out of the log): the same rules, without checking it twice.
+ */
+int famfs_apply_checked(struct famfs_applier *a, const struct famfs_log_entry *e, uint64_t index,
+			struct famfs_checker *c, struct famfs_node **out);
+
 /** famfs_applier_release() - free what the applier allocated (devices' bitmaps). */
 void famfs_applier_release(struct famfs_applier *a);
 

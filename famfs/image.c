@@ -86,7 +86,7 @@ static int apply(const struct famfs_log_entry *e, uint64_t index, void *arg,
 			     e->file.relpath, __builtin_ctz(away));
 		return FAMFS_REPLAY_STOP;
 	}
-	v = famfs_apply_entry(&im->ap, e, index, c, &n);
+	v = famfs_apply_checked(&im->ap, e, index, c, &n); /* replay checked it */
 	if (v == FAMFS_IGNORED && type == FAMFS_LOG_ADD_DAXDEV &&
 	    (im->set->flags & FAMFS_FS_DEVICES) && famfs_image_attach(im, e->daxdev.index, c)) {
 		famfs_devtab_drop_last(&im->ap.devs);

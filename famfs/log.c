@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crc.h"
@@ -138,12 +139,15 @@ int famfs_log_pending(struct famfs_fs *fs, const struct famfs_replay *r)
 	return rc ? rc : used > r->next;
 }
 
+/* Entries copied out of the window at a time: one guarded access per batch. */
+#define REPLAY_BATCH 64
+
 long famfs_log_replay(struct famfs_fs *fs, struct famfs_replay *r, famfs_entry_fn fn, void *arg)
 {
-	struct famfs_log_entry e; /* private copy: what is checked is what is applied */
+	struct famfs_log_entry *batch, *e; /* private copies: what is checked is what is applied */
 	struct famfs_checker c = {0};
+	uint64_t end, first = 0, nbatch = 0;
 	long delivered = 0;
-	uint64_t end;
 	int rc;
 
 	r->bad_index = -1;
@@ -157,31 +161,39 @@ long famfs_log_replay(struct famfs_fs *fs, struct famfs_replay *r, famfs_entry_f
 		if (rc)
 			return rc;
 	}
+	batch = malloc(REPLAY_BATCH * sizeof(*batch));
+	if (!batch)
+		return -ENOMEM;
 	for (; r->next < end; r->next++) {
 		const struct famfs_log_entry *slot = &fs->ent[r->next];
 
-		rc = famfs_dev_load(fs->dev, &e, slot, sizeof(e));
-		if (rc)
-			return rc;
-		if (famfs_entry_check(&fs->geom, &e, r->next, NULL)) {
+		if (r->next >= first + nbatch) {
+			first = r->next;
+			nbatch = end - first < REPLAY_BATCH ? end - first : REPLAY_BATCH;
+			rc = famfs_dev_load(fs->dev, batch, slot, nbatch * sizeof(*batch));
+			if (rc)
+				goto out;
+		}
+		e = &batch[r->next - first];
+		if (famfs_entry_check(&fs->geom, e, r->next, NULL)) {
 			/* Another host may still be writing it: read it once more. */
 			r->retries++;
 			rc = famfs_dev_invalidate(fs->dev, slot, sizeof(*slot));
 			if (!rc)
-				rc = famfs_dev_load(fs->dev, &e, slot, sizeof(e));
+				rc = famfs_dev_load(fs->dev, e, slot, sizeof(*e));
 			if (rc)
-				return rc;
+				goto out;
 			c.count = 0;
-			if (famfs_entry_check(&fs->geom, &e, r->next, &c)) {
+			if (famfs_entry_check(&fs->geom, e, r->next, &c)) {
 				r->bad_index = (int64_t)r->next;
 				r->bad = c.first;
 				break;
 			}
 		}
 		c.count = 0;
-		rc = fn(&e, r->next, arg, &c);
+		rc = fn(e, r->next, arg, &c);
 		if (rc < 0)
-			return rc;
+			goto out;
 		if (rc > 0) {
 			/* Intact, but its contents cannot be applied: stop here too. */
 			r->bad_index = (int64_t)r->next;
@@ -190,5 +202,8 @@ long famfs_log_replay(struct famfs_fs *fs, struct famfs_replay *r, famfs_entry_f
 		}
 		delivered++;
 	}
-	return delivered;
+	rc = 0;
+out:
+	free(batch);
+	return rc < 0 ? rc : delivered;
 }
