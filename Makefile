@@ -9,7 +9,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 CPPFLAGS += -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -MMD -MP -I. -Ifamfs -Ifmap
 VERSION  := $(shell cat VERSION 2>/dev/null || echo unknown)
 CPPFLAGS += -DFAMFS_PKG_VERSION='"$(VERSION)"'
-PKGS     := fuse3 libdaxctl yaml-0.1 uuid zlib mount
+PKGS     := fuse3 libdaxctl yaml-0.1 uuid zlib mount libisal
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS  = $(CPPFLAGS) $(PKG_CFLAGS) $(WARN) $(CFLAGS)
@@ -180,7 +180,7 @@ $(BUILD)/fuzz/fuzz_fmap: fuzz/fuzz_fmap.c test/fmap_ref.h fmap/fmap.c $(wildcard
 $(BUILD)/fuzz/fuzz_logentry: fuzz/fuzz_logentry.c $(FUZZ_LOG_SRC) $(wildcard famfs/*.h fmap/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZ    $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_logentry.c $(FUZZ_LOG_SRC) -lz -lyaml -luuid
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_logentry.c $(FUZZ_LOG_SRC) -lz -lisal -lyaml -luuid
 
 fuzz: $(FUZZ_BIN)
 	@bash fuzz/run.sh $(BUILD) $(FUZZ_SECONDS)

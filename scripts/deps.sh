@@ -11,7 +11,7 @@
 set -euo pipefail
 
 pkgs=(gcc make pkg-config libfuse3-dev fuse3 libcmocka-dev libdaxctl-dev libndctl-dev
-	libyaml-dev libmount-dev uuid-dev zlib1g-dev python3 clang-14 libfuzzer-14-dev libclang-rt-14-dev
+	libyaml-dev libmount-dev uuid-dev zlib1g-dev libisal-dev python3 clang-14 libfuzzer-14-dev libclang-rt-14-dev
 	help2man)
 # --deb: building the Debian packages (make deb, in make check).
 if [ "${1:-}" = "--deb" ] || [ "${1:-}" = "--kernel" ]; then

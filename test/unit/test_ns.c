@@ -4,7 +4,7 @@
  * directory, names whose hashes collide, removal from the open-addressing
  * index, names and paths at the 79-byte limit, the directory cache of
  * replay, compact extent maps (packed and wide) against the FILE bodies
- * they come from.
+ * they come from, and the entry crc against zlib's crc32.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
+#include "crc.h"
 #include "filemap.h"
 #include "map.h"
 #include "ns.h"
@@ -363,13 +365,33 @@ static void test_map_compact(void **state)
 	famfs_ns_free(ns);
 }
 
+/* The entry crc (ISA-L's crc32_gzip_refl) is zlib's crc32, whatever the bytes and zero tail. */
+static void test_entry_crc_is_zlibs(void **state)
+{
+	struct famfs_log_entry e;
+	uint8_t *p = (uint8_t *)&e;
+
+	(void)state;
+	for (int t = 0; t < 5000; t++) {
+		size_t used = t == 0   ? 0
+			      : t == 1 ? FAMFS_ENTRY_CRC_LEN
+				       : rnd() % FAMFS_ENTRY_CRC_LEN;
+
+		memset(&e, 0, sizeof(e));
+		for (size_t i = 0; i < used; i++)
+			p[i] = (uint8_t)(rnd() % 4 ? rnd() : 0);
+		assert_int_equal(famfs_log_entry_crc(&e),
+				 crc32(crc32(0, Z_NULL, 0), p, FAMFS_ENTRY_CRC_LEN));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_many_names_one_dir), cmocka_unit_test(test_hash_collisions),
 	    cmocka_unit_test(test_add_remove),	       cmocka_unit_test(test_long_names),
 	    cmocka_unit_test(test_dir_cache),	       cmocka_unit_test(test_map_roundtrip),
-	    cmocka_unit_test(test_map_compact),
+	    cmocka_unit_test(test_map_compact),	       cmocka_unit_test(test_entry_crc_is_zlibs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
