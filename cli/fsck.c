@@ -13,35 +13,67 @@
 #include "dev.h"
 #include "super.h"
 
-/* The metadata to check: superblock and log, however they were read. */
+/* The metadata to check: the superblock, and the log read a window at a time. */
 struct meta {
-	const struct famfs_superblock *sb;
-	const void *log;
-	uint64_t log_avail;
+	struct famfs_superblock sb;
+	struct famfs_log_header hdr;
+	bool have_hdr;	   /* the header could be read */
+	uint64_t readable; /* log entries there are bytes for */
 	uint64_t devsize;
 	struct famfs_dev *dev;	       /* device case */
-	void *sb_buf, *log_buf;	       /* mount case */
+	int log_fd;		       /* mount case: .meta/.log, else -1 */
 	struct famfs_superblock given; /* a secondary given instead of the primary */
 };
 
-static int read_file(const char *path, void **buf, uint64_t *len)
+/* pread all of @len bytes at @off: 0, -EIO when the file is shorter, or -errno. */
+static int pread_all(int fd, void *buf, size_t len, off_t off)
 {
-	struct stat st;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	while (len) {
+		ssize_t n = pread(fd, buf, len, off);
 
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || !(*buf = malloc(st.st_size ? st.st_size : 1))) {
-		close(fd);
-		return -ENOMEM;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		buf = (char *)buf + n;
+		len -= (size_t)n;
+		off += n;
 	}
-	n = pread(fd, *buf, st.st_size, 0);
-	close(fd);
-	if (n != st.st_size)
-		return n < 0 ? -errno : -EIO;
-	*len = (uint64_t)n;
 	return 0;
+}
+
+/* Device bytes [@off, @off+@len) into @buf, as another host may have written them. */
+static int dev_read(struct famfs_dev *dev, void *buf, size_t len, uint64_t off)
+{
+	int rc;
+
+	if (dev->kind != FAMFS_DEV_DAX || dev->famfs_dax)
+		return famfs_dev_pread(dev, buf, len, off); /* pread, or O_DIRECT (pmem) */
+	/* device_dax: through the window, which covers the log in use. */
+	if (!dev->map || off + len > dev->map_len)
+		return -EINVAL;
+	rc = famfs_dev_invalidate(dev, dev->map + off, len);
+	return rc ? rc : famfs_dev_load(dev, buf, dev->map + off, len);
+}
+
+/* famfs_fsck_read()'s reader: entries [first, first + n) from the device or the mount. */
+static int read_entries(void *arg, uint64_t first, uint64_t n, struct famfs_log_entry *buf)
+{
+	const struct meta *m = arg;
+	uint64_t off = FAMFS_LOG_HEADER_SIZE + first * FAMFS_LOG_ENTRY_SIZE;
+
+	if (m->log_fd >= 0)
+		return pread_all(m->log_fd, buf, n * FAMFS_LOG_ENTRY_SIZE, (off_t)off);
+	return dev_read(m->dev, buf, n * FAMFS_LOG_ENTRY_SIZE, FAMFS_LOG_OFFSET + off);
+}
+
+/* Entries in a log of @log_len bytes of which @avail bytes exist. */
+static uint64_t entries_in(uint64_t log_len, uint64_t avail)
+{
+	uint64_t len = log_len < avail ? log_len : avail;
+
+	return len > FAMFS_LOG_HEADER_SIZE ? (len - FAMFS_LOG_HEADER_SIZE) / FAMFS_LOG_ENTRY_SIZE
+					   : 0;
 }
 
 /* A mounted famfs: .meta/.superblock and .meta/.log under the mount root. */
@@ -49,21 +81,23 @@ static int load_mount(const char *dir, struct meta *m)
 {
 	char path[4096];
 	struct statvfs sv;
-	uint64_t sblen;
-	int rc;
+	struct stat st;
+	int rc, fd;
 
 	snprintf(path, sizeof(path), "%s/.meta/.superblock", dir);
-	rc = read_file(path, &m->sb_buf, &sblen);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	rc = pread_all(fd, &m->sb, sizeof(m->sb), 0);
+	close(fd);
 	if (rc)
-		return rc;
-	if (sblen < sizeof(struct famfs_superblock))
-		return -EUCLEAN;
+		return rc == -EIO ? -EUCLEAN : rc;
 	snprintf(path, sizeof(path), "%s/.meta/.log", dir);
-	rc = read_file(path, &m->log_buf, &m->log_avail);
-	if (rc)
-		return rc;
-	m->sb = m->sb_buf;
-	m->log = m->log_buf;
+	m->log_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (m->log_fd < 0 || fstat(m->log_fd, &st) < 0)
+		return -errno;
+	m->have_hdr = pread_all(m->log_fd, &m->hdr, sizeof(m->hdr), 0) == 0;
+	m->readable = entries_in((uint64_t)st.st_size, (uint64_t)st.st_size);
 	/* The server sized its bitmap by the real device: its capacity bounds ours
 	 * (rounded up to a unit, so that a device not a whole number of units
 	 * is not reported as SB_DEVSIZE). */
@@ -75,9 +109,7 @@ static int load_mount(const char *dir, struct meta *m)
 
 static int load_device(const char *path, struct meta *m)
 {
-	const struct famfs_superblock *sb;
-	uint64_t want;
-	uint8_t *win;
+	uint64_t log_len = FAMFS_LOG_LEN_DEFAULT, used;
 	int rc = famfs_dev_open(path, 0, &m->dev);
 
 	if (rc)
@@ -86,31 +118,36 @@ static int load_device(const char *path, struct meta *m)
 	if (rc)
 		return rc;
 	m->devsize = m->dev->size;
-	if (m->dev->size < sizeof(*sb))
+	if (m->dev->size < sizeof(m->sb))
 		return -EMEDIUMTYPE;
-	win = famfs_dev_map(m->dev,
-			    m->dev->size < FAMFS_LOG_OFFSET ? m->dev->size : FAMFS_LOG_OFFSET);
-	if (!win)
+	/* The superblock and the log header: a window that covers them. */
+	if (m->dev->kind == FAMFS_DEV_DAX && !m->dev->famfs_dax &&
+	    !famfs_dev_map(m->dev, m->dev->size < FAMFS_LOG_OFFSET + FAMFS_LOG_HEADER_SIZE
+				       ? m->dev->size
+				       : FAMFS_LOG_OFFSET + FAMFS_LOG_HEADER_SIZE))
 		return -errno;
-	famfs_dev_invalidate(m->dev, win, sizeof(*sb));
-	sb = (const void *)win;
-	if (famfs_sb_is_secondary(sb) && !famfs_sb_check_secondary(sb, m->dev->size, NULL)) {
-		m->given = *sb; /* a device of several: its primary is checked */
+	rc = dev_read(m->dev, &m->sb, sizeof(m->sb), 0);
+	if (rc)
+		return rc;
+	if (famfs_sb_is_secondary(&m->sb) &&
+	    !famfs_sb_check_secondary(&m->sb, m->dev->size, NULL)) {
+		m->given = m->sb; /* a device of several: its primary is checked */
 		return -EXDEV;
 	}
-	/* Map through the log the superblock describes, as far as the device goes. */
-	want = FAMFS_LOG_OFFSET + FAMFS_LOG_LEN_DEFAULT;
-	if (sb->log_len >= FAMFS_LOG_LEN_MIN && sb->log_len <= FAMFS_LOG_LEN_MAX)
-		want = FAMFS_LOG_OFFSET + sb->log_len;
-	if (want > m->dev->size)
-		want = m->dev->size;
-	win = famfs_dev_map(m->dev, want);
-	if (!win)
+	if (m->sb.log_len >= FAMFS_LOG_LEN_MIN && m->sb.log_len <= FAMFS_LOG_LEN_MAX)
+		log_len = m->sb.log_len;
+	if (m->dev->size <= FAMFS_LOG_OFFSET)
+		return 0; /* no log: fsck reports what the superblock lacks */
+	m->readable = entries_in(log_len, m->dev->size - FAMFS_LOG_OFFSET);
+	m->have_hdr = m->dev->size >= FAMFS_LOG_OFFSET + FAMFS_LOG_HEADER_SIZE &&
+		      dev_read(m->dev, &m->hdr, sizeof(m->hdr), FAMFS_LOG_OFFSET) == 0;
+	/* device_dax: map the entries in use (and no more) for read_entries(). */
+	/* (one entry past next_index: the slot that judges counters torn by a crash) */
+	used = m->have_hdr && m->hdr.next_index < m->readable ? m->hdr.next_index + 1 : m->readable;
+	if (m->dev->kind == FAMFS_DEV_DAX && !m->dev->famfs_dax &&
+	    !famfs_dev_map(m->dev,
+			   FAMFS_LOG_OFFSET + FAMFS_LOG_HEADER_SIZE + used * FAMFS_LOG_ENTRY_SIZE))
 		return -errno;
-	famfs_dev_invalidate(m->dev, win, want);
-	m->sb = (const void *)win;
-	m->log = win + (want > FAMFS_LOG_OFFSET ? FAMFS_LOG_OFFSET : want);
-	m->log_avail = want > FAMFS_LOG_OFFSET ? want - FAMFS_LOG_OFFSET : 0;
 	return 0;
 }
 
@@ -174,7 +211,7 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	struct famfs_checker chk = {.fn = print_problem};
 	struct famfs_fsck_stats st;
-	struct meta m = {0};
+	struct meta m = {.log_fd = -1};
 	bool verbose = false, human = false, in_mount;
 	const char *arg, *path;
 	char b1[32], b2[32], b3[32], root[4096], primary[PATH_MAX];
@@ -246,8 +283,8 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 		goto out;
 	}
 	printf("famfs fsck: %s\n", famfs_esc(path));
-	rc = famfs_fsck(m.sb, m.log, m.log_avail, m.devsize, &chk, verbose ? print_entry : NULL,
-			NULL, &st);
+	rc = famfs_fsck_read(&m.sb, m.have_hdr ? &m.hdr : NULL, m.readable, read_entries, &m,
+			     m.devsize, &chk, verbose ? print_entry : NULL, NULL, &st);
 	if (rc == -ENOMEM) {
 		fprintf(stderr, "famfs fsck: out of memory\n");
 		ret = CLI_USAGE;
@@ -290,8 +327,8 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 			       (unsigned long long)st.large_files);
 		compat_line("Device capacity", st.capacity, human);
 		compat_line("Free space", st.capacity > used ? st.capacity - used : 0, human);
-		compat_line("log_len", m.sb->log_len, human);
-		cli_fsck_devices(m.sb, &st, primary, m.given.magic ? &m.given : NULL, path, &chk);
+		compat_line("log_len", m.sb.log_len, human);
+		cli_fsck_devices(&m.sb, &st, primary, m.given.magic ? &m.given : NULL, path, &chk);
 		if (st.ignored)
 			printf(
 			    "  ignored       %llu entries that create nothing (ADD_DAXDEV, DELETE, "
@@ -317,8 +354,8 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	}
 out:
 	famfs_dev_close(m.dev);
-	free(m.sb_buf);
-	free(m.log_buf);
+	if (m.log_fd >= 0)
+		close(m.log_fd);
 	return ret;
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 
 #include "apply.h"
 #include "crc.h"
@@ -10,16 +11,46 @@
  * (crafted) stays linear; past the bound the message names no entry. */
 #define MAX_LOOKUPS 100
 
+/* Entries read at a time when looking back through a reader. */
+#define READ_BACK 64
+
+/* Earlier entry @i into @e, through @buf (READ_BACK entries) with a reader; 0 or -errno. */
+static int earlier(struct famfs_applier *a, uint64_t i, uint64_t index, struct famfs_log_entry *buf,
+		   struct famfs_log_entry *e)
+{
+	uint64_t n = index - i < READ_BACK ? index - i : READ_BACK;
+	int rc;
+
+	if (a->log) {
+		*e = a->log[i]; /* the log may be shared: copy */
+		return 0;
+	}
+	if (i % READ_BACK == 0) {
+		rc = a->read_log(a->read_arg, i, n, buf);
+		if (rc)
+			return rc;
+	}
+	*e = buf[i % READ_BACK];
+	return 0;
+}
+
 /* The first earlier intact FILE entry with an extent intersecting @x, or -1. */
 static int64_t owner(struct famfs_applier *a, uint64_t index, const struct famfs_simple_extent *x)
 {
-	if (!a->log || a->lookups++ >= MAX_LOOKUPS)
+	struct famfs_log_entry *buf = NULL;
+	int64_t found = -1;
+
+	if ((!a->log && !a->read_log) || a->lookups++ >= MAX_LOOKUPS)
 		return -1;
-	for (uint64_t i = 0; i < index; i++) {
-		struct famfs_log_entry e = a->log[i]; /* the log may be shared: copy */
+	if (!a->log && !(buf = malloc(READ_BACK * sizeof(*buf))))
+		return -1;
+	for (uint64_t i = 0; i < index && found < 0; i++) {
+		struct famfs_log_entry e;
 		const struct famfs_simple_extent *y;
 		uint64_t n;
 
+		if (earlier(a, i, index, buf, &e))
+			break;
 		if (e.seqnum != i || e.crc != famfs_log_entry_crc(&e) ||
 		    famfs_entry_type(a->g, &e) != FAMFS_LOG_FILE)
 			continue;
@@ -32,12 +63,13 @@ static int64_t owner(struct famfs_applier *a, uint64_t index, const struct famfs
 			n = e.file.nextents < FAMFS_MAX_SIMPLE_EXTENTS ? e.file.nextents
 								       : FAMFS_MAX_SIMPLE_EXTENTS;
 		}
-		for (uint64_t k = 0; k < n; k++)
+		for (uint64_t k = 0; k < n && found < 0; k++)
 			if (y[k].devindex == x->devindex && x->offset < y[k].offset + y[k].len &&
 			    y[k].offset < x->offset + x->len)
-				return (int64_t)i;
+				found = (int64_t)i;
 	}
-	return -1;
+	free(buf);
+	return found;
 }
 
 static int claim(struct famfs_applier *a, const struct famfs_file_body *f, uint64_t index,

@@ -56,6 +56,9 @@ struct famfs_applier {
 	struct famfs_devtab devs;  /* the devices the entries so far added */
 	/* The log's slots (may be NULL): an overlap names the entry it collides with. */
 	const struct famfs_log_entry *log;
+	/* Or, without @log, a reader of entries [first, first + n) into buf (may be NULL). */
+	int (*read_log)(void *arg, uint64_t first, uint64_t n, struct famfs_log_entry *buf);
+	void *read_arg;
 	unsigned int lookups; /* owner searches done (each one scans the log; bounded) */
 };
 

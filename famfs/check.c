@@ -39,17 +39,34 @@ static void fsck_devices(const struct famfs_devtab *t, struct famfs_fsck_stats *
 	}
 }
 
-int famfs_fsck(const struct famfs_superblock *sb, const void *log, uint64_t log_avail,
-	       uint64_t devsize, struct famfs_checker *c, famfs_fsck_entry_fn each, void *arg,
-	       struct famfs_fsck_stats *st)
+/* Entries checked per read: the log is never held in memory whole. */
+#define WINDOW_ENTRIES 16384
+
+struct read_log {
+	famfs_fsck_read_fn read;
+	void *arg;
+};
+
+/* The applier's look back at earlier entries (the owner of an overlap). */
+static int read_back(void *arg, uint64_t first, uint64_t n, struct famfs_log_entry *buf)
 {
-	const struct famfs_log_header *h = log;
-	const struct famfs_log_entry *ent = (const void *)(h + 1);
+	const struct read_log *r = arg;
+
+	return r->read(r->arg, first, n, buf);
+}
+
+int famfs_fsck_read(const struct famfs_superblock *sb, const struct famfs_log_header *h,
+		    uint64_t readable, famfs_fsck_read_fn read, void *read_arg, uint64_t devsize,
+		    struct famfs_checker *c, famfs_fsck_entry_fn each, void *arg,
+		    struct famfs_fsck_stats *st)
+{
+	struct read_log rl = {read, read_arg};
+	struct famfs_log_entry *win = NULL;
 	struct famfs_applier ap = {0};
 	struct famfs_alloc alloc = {0};
 	struct famfs_geom g;
-	struct famfs_ns *ns;
-	uint64_t used, avail, meta_units;
+	struct famfs_ns *ns = NULL;
+	uint64_t used, meta_units;
 	int64_t torn;
 	int rc = 0;
 
@@ -76,71 +93,83 @@ int famfs_fsck(const struct famfs_superblock *sb, const void *log, uint64_t log_
 	if (g.nslots == 0 || (sb->log_len & (sb->log_len - 1)) || sb->log_len < FAMFS_LOG_LEN_MIN ||
 	    sb->log_len > FAMFS_LOG_LEN_MAX ||
 	    (g.alloc_unit != FAMFS_ALLOC_UNIT && g.alloc_unit != FAMFS_ALLOC_UNIT_4K) ||
-	    g.devsize < g.meta_end || log_avail < sizeof(*h))
+	    g.devsize < g.meta_end || !h)
 		return -EUCLEAN;
 	if (famfs_log_header_check(h, sb, c) && h->magic != FAMFS_LOG_MAGIC)
 		return -EUCLEAN;
 
 	used = h->next_index < g.nslots ? h->next_index : g.nslots;
-	avail = (log_avail - sizeof(*h)) / sizeof(*ent);
 	/* Counters one apart: a crash during an append, harmless if that entry is intact. */
 	torn = famfs_log_torn_slot(h, g.nslots);
 	if (torn >= 0) {
 		struct famfs_log_entry e;
+		bool have = (uint64_t)torn < readable && read(read_arg, (uint64_t)torn, 1, &e) == 0;
 
-		if ((uint64_t)torn < avail)
-			e = ent[torn];
-		famfs_log_torn_check(h, torn, (uint64_t)torn < avail ? &e : NULL, c);
+		famfs_log_torn_check(h, torn, have ? &e : NULL, c);
 	}
-	if (avail < used) {
+	if (readable < used) {
 		famfs_report(c, FAMFS_P_LOG_NEXT_INDEX, -1,
 			     "next_index %" PRIu64 " but only %" PRIu64 " entries readable", used,
-			     avail);
-		used = avail;
+			     readable);
+		used = readable;
 	}
 	st->slots_used = used;
 
-	/* The bitmap is sized by the bounded capacity: 1 bit per allocation unit. */
+	/* The bitmap is sized by the bounded capacity: 1 bit per allocation unit.
+	 * The namespace keeps names, not extents: the bitmaps have those. */
 	ns = famfs_ns_new();
-	rc = ns ? famfs_alloc_init(&alloc, g.devsize, g.meta_end, g.alloc_unit) : -ENOMEM;
+	win = malloc(WINDOW_ENTRIES * sizeof(*win));
+	rc = ns && win ? famfs_alloc_init(&alloc, g.devsize, g.meta_end, g.alloc_unit) : -ENOMEM;
 	if (rc)
 		goto out;
+	ns->no_maps = true;
 	meta_units = alloc.used;
-	ap = (struct famfs_applier){.g = &g, .ns = ns, .alloc = &alloc, .log = ent};
+	ap = (struct famfs_applier){
+	    .g = &g, .ns = ns, .alloc = &alloc, .read_log = read_back, .read_arg = &rl};
 	g.devs = &ap.devs;
 
-	for (uint64_t i = 0; i < used; i++) {
-		struct famfs_log_entry e = ent[i]; /* the log may be a live window: check a copy */
-		struct famfs_checker ec = {.fn = forward, .arg = c};
-		struct famfs_node *n;
-		int v = famfs_apply_entry(&ap, &e, i, &ec, &n);
+	for (uint64_t first = 0; first < used; first += WINDOW_ENTRIES) {
+		uint64_t n = used - first < WINDOW_ENTRIES ? used - first : WINDOW_ENTRIES;
 
-		if (v < 0) {
-			rc = v;
+		/* A copy: the log may be a live window, and what is checked is what is applied. */
+		rc = read(read_arg, first, n, win);
+		if (rc)
 			goto out;
+		for (uint64_t i = first; i < first + n; i++) {
+			const struct famfs_log_entry *e = &win[i - first];
+			struct famfs_checker ec = {.fn = forward, .arg = c};
+			struct famfs_node *node;
+			int v = famfs_apply_entry(&ap, e, i, &ec, &node);
+			bool file = famfs_entry_type(&g, e) == FAMFS_LOG_FILE;
+
+			if (v < 0) {
+				rc = v;
+				goto out;
+			}
+			/* A compat image promises FILE entries without times or updates. */
+			if (st->compat && v != FAMFS_BAD && file &&
+			    (e->file.mtime_sec || e->file.mtime_nsec || e->file.nextents == 0))
+				famfs_report(c, FAMFS_P_ENT_COMPAT, (int64_t)i, "%s",
+					     e->file.nextents == 0 ? "a file attribute update"
+								   : "a file entry with a time");
+			if (v == FAMFS_BAD && st->first_bad < 0) {
+				st->first_bad = (int64_t)i;
+				st->stop = ec.first;
+			}
+			if (v == FAMFS_IGNORED)
+				st->ignored++;
+			if (v == FAMFS_APPLIED && file && e->file.nextents &&
+			    e->file.size >= FAMFS_REGION) {
+				st->large_files++;
+				st->large_pmd += famfs_file_pmd_mappable(&e->file);
+			}
+			if (v == FAMFS_APPLIED && file)
+				for (uint32_t d = 0, m = famfs_file_devices(&e->file); m;
+				     d++, m >>= 1)
+					st->dev[d].files += m & 1;
+			if (each)
+				each(&g, e, i, arg);
 		}
-		/* A compat image promises FILE entries without times or updates. */
-		if (st->compat && v != FAMFS_BAD && famfs_entry_type(&g, &e) == FAMFS_LOG_FILE &&
-		    (e.file.mtime_sec || e.file.mtime_nsec || e.file.nextents == 0))
-			famfs_report(c, FAMFS_P_ENT_COMPAT, (int64_t)i, "%s",
-				     e.file.nextents == 0 ? "a file attribute update"
-							  : "a file entry with a time");
-		if (v == FAMFS_BAD && st->first_bad < 0) {
-			st->first_bad = (int64_t)i;
-			st->stop = ec.first;
-		}
-		if (v == FAMFS_IGNORED)
-			st->ignored++;
-		if (v == FAMFS_APPLIED && famfs_entry_type(&g, &e) == FAMFS_LOG_FILE &&
-		    e.file.nextents && e.file.size >= FAMFS_REGION) {
-			st->large_files++;
-			st->large_pmd += famfs_file_pmd_mappable(&e.file);
-		}
-		if (v == FAMFS_APPLIED && famfs_entry_type(&g, &e) == FAMFS_LOG_FILE)
-			for (uint32_t d = 0, m = famfs_file_devices(&e.file); m; d++, m >>= 1)
-				st->dev[d].files += m & 1;
-		if (each)
-			each(&g, &e, i, arg);
 	}
 	st->files = ns->nfiles;
 	st->dirs = ns->ndirs - 1;
@@ -148,10 +177,39 @@ int famfs_fsck(const struct famfs_superblock *sb, const void *log, uint64_t log_
 	st->alloc_bytes = (alloc.used - meta_units) * g.alloc_unit;
 	fsck_devices(&ap.devs, st);
 out:
+	free(win);
 	famfs_applier_release(&ap);
 	famfs_alloc_destroy(&alloc);
 	famfs_ns_free(ns);
 	return rc;
+}
+
+/* famfs_fsck()'s log: in memory, @n entries after the header. */
+struct mem_log {
+	const struct famfs_log_entry *ent;
+	uint64_t n;
+};
+
+static int read_mem(void *arg, uint64_t first, uint64_t n, struct famfs_log_entry *buf)
+{
+	const struct mem_log *m = arg;
+
+	if (first > m->n || n > m->n - first)
+		return -EINVAL;
+	memcpy(buf, m->ent + first, n * sizeof(*buf));
+	return 0;
+}
+
+int famfs_fsck(const struct famfs_superblock *sb, const void *log, uint64_t log_avail,
+	       uint64_t devsize, struct famfs_checker *c, famfs_fsck_entry_fn each, void *arg,
+	       struct famfs_fsck_stats *st)
+{
+	const struct famfs_log_header *h = log_avail >= sizeof(*h) ? log : NULL;
+	struct mem_log m = {
+	    (const void *)((const struct famfs_log_header *)log + 1),
+	    log_avail >= sizeof(*h) ? (log_avail - sizeof(*h)) / FAMFS_LOG_ENTRY_SIZE : 0};
+
+	return famfs_fsck_read(sb, h, m.n, read_mem, &m, devsize, c, each, arg, st);
 }
 
 static int describe_extents(char *buf, size_t size, const struct famfs_simple_extent *x, uint64_t n)

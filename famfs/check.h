@@ -73,6 +73,27 @@ int famfs_fsck(const struct famfs_superblock *sb, const void *log, uint64_t log_
 	       uint64_t devsize, struct famfs_checker *c, famfs_fsck_entry_fn each, void *arg,
 	       struct famfs_fsck_stats *st);
 
+/*
+ * Reads log entries [@first, @first + @n) into @buf (a private copy, after
+ * whatever invalidation the medium needs). Returns 0 or -errno.
+ */
+typedef int (*famfs_fsck_read_fn)(void *arg, uint64_t first, uint64_t n,
+				  struct famfs_log_entry *buf);
+
+/**
+ * famfs_fsck_read() - famfs_fsck() reading the log through @read: @h is a
+ * copy of the log header (NULL: unreadable, -EUCLEAN), @readable the number
+ * of entries @read can deliver. Entries are read and checked a window at a
+ * time (16,384 entries, 8.5 MiB), never the log whole, and only the slots in
+ * use: memory is the window, the namespace (names and nodes, no extents)
+ * and the bitmap. Earlier entries are read again only to name the entry an
+ * overlap collides with. Returns as famfs_fsck(), or the error of @read.
+ */
+int famfs_fsck_read(const struct famfs_superblock *sb, const struct famfs_log_header *h,
+		    uint64_t readable, famfs_fsck_read_fn read, void *read_arg, uint64_t devsize,
+		    struct famfs_checker *c, famfs_fsck_entry_fn each, void *arg,
+		    struct famfs_fsck_stats *st);
+
 /**
  * famfs_entry_describe() - one line for a log entry: type, path (escaped:
  * famfs_esc), size, mode, owner, extents ("file a/b 1234 bytes 0644 0:0

@@ -19,10 +19,12 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include "check.h"
 #include "crc.h"
 #include "filemap.h"
 #include "map.h"
 #include "ns.h"
+#include "super.h"
 
 #define MiB (1ULL << 20)
 
@@ -385,6 +387,59 @@ static void test_entry_crc_is_zlibs(void **state)
 	}
 }
 
+/* fsck reads the entries in use, never the rest of the log. */
+struct counted {
+	const struct famfs_log_entry *ent;
+	uint64_t n;  /* entries at ent */
+	uint64_t hi; /* highest entry read, plus one */
+};
+
+static int read_counted(void *arg, uint64_t first, uint64_t n, struct famfs_log_entry *buf)
+{
+	struct counted *c = arg;
+
+	if (first + n > c->n)
+		return -EIO; /* past the entries in use */
+	memcpy(buf, c->ent + first, n * sizeof(*buf));
+	if (first + n > c->hi)
+		c->hi = first + n;
+	return 0;
+}
+
+static void test_fsck_reads_used(void **state)
+{
+	enum { USED = 40000 };
+	struct famfs_superblock sb = {0};
+	struct famfs_log_header h = {0};
+	struct famfs_log_entry *ent = calloc(USED, sizeof(*ent));
+	struct famfs_checker chk = {0};
+	struct famfs_fsck_stats st;
+	struct counted c = {ent, USED, 0};
+	char path[32];
+
+	(void)state;
+	assert_non_null(ent);
+	famfs_sb_format(&sb, 64ULL << 30, 64 * MiB, 4096, (const uint8_t[16]){1}, "t");
+	famfs_log_header_init(&h, 64 * MiB);
+	assert_int_equal(famfs_entry_init_mkdir(&ent[0], "d", 0755, 0, 0), 0);
+	for (uint64_t i = 0; i < USED; i++) {
+		if (i) {
+			snprintf(path, sizeof(path), "d/f%llu", (unsigned long long)i);
+			file_entry(&ent[i], path, famfs_meta_end(&sb) + i * 4096);
+		}
+		ent[i].seqnum = i;
+		ent[i].crc = famfs_log_entry_crc(&ent[i]);
+	}
+	h.next_index = h.next_seqnum = USED;
+	assert_int_equal(famfs_fsck_read(&sb, &h, famfs_log_nslots(64 * MiB), read_counted, &c,
+					 64ULL << 30, &chk, NULL, NULL, &st),
+			 0);
+	assert_int_equal(chk.count, 0);
+	assert_int_equal(st.files, USED - 1);
+	assert_int_equal(c.hi, USED);
+	free(ent);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -392,6 +447,7 @@ int main(void)
 	    cmocka_unit_test(test_add_remove),	       cmocka_unit_test(test_long_names),
 	    cmocka_unit_test(test_dir_cache),	       cmocka_unit_test(test_map_roundtrip),
 	    cmocka_unit_test(test_map_compact),	       cmocka_unit_test(test_entry_crc_is_zlibs),
+	    cmocka_unit_test(test_fsck_reads_used),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
