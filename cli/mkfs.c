@@ -313,6 +313,17 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	       (unsigned long long)famfs_log_nslots(log_len),
 	       unit == FAMFS_ALLOC_UNIT ? "2 MiB" : "4 KiB", ustr,
 	       compat ? ", compat (no file times or file attribute updates)" : "");
+	/* 4 KiB units: files averaging under 128 KiB would fill a log that holds
+	 * fewer entries than that before the device (docs/format.md, "Log capacity"). */
+	if (unit == FAMFS_ALLOC_UNIT_4K &&
+	    famfs_log_nslots(log_len) < dev->size / FAMFS_LOG_BYTES_PER_ENTRY_4K)
+		fprintf(
+		    stderr,
+		    "famfs mkfs: note: the log holds %llu entries, one per %s of device: "
+		    "files averaging less fill the log first (-l: %llu entries per GiB of log)\n",
+		    (unsigned long long)famfs_log_nslots(log_len),
+		    cli_fmt_size(dev->size / famfs_log_nslots(log_len), b1, sizeof(b1)),
+		    (unsigned long long)famfs_log_nslots(1ULL << 30));
 	if (verbose)
 		printf("  superblock at 0, log at %#llx (%llu bytes), data from %#llx, allocation "
 		       "unit %s\n",
@@ -351,7 +362,10 @@ const struct cli_cmd cli_cmd_mkfs = {
 	       "--alloc-unit 4K: files under 2 MiB take 4 KiB-granular space packed into\n"
 	       "shared 2 MiB regions; larger files stay 2 MiB-aligned (PMD faults but for\n"
 	       "their tail). The default, 2M, is what the existing famfs kernel patches\n"
-	       "require. With 4K the default log holds one entry per 128 KiB of device.\n\n"
+	       "require. With 4K the default log holds one entry per 128 KiB of device\n"
+	       "(at most 1 GiB: 1,973,790 entries); mkfs notes on stderr when the log\n"
+	       "holds fewer, since files averaging less than a device's share per entry\n"
+	       "fill the log first. Each file and directory takes one entry.\n\n"
 	       "--compat: a file system whose every file entry the existing famfs tools'\n"
 	       "shadow logplay round-trips (famfs logplay --shadow DIR --shadowtest): file\n"
 	       "entries carry no modification time (files show 1970-01-01; directories\n"

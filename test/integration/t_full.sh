@@ -23,7 +23,11 @@ mount_famfs "$IMG" "$T/m" || fail "mount"
 expect 1 "$FAMFS" cp -r "$SRC" "$T/m/linux" && contains "no space left on the device" &&
 	contains "stopped: the file system is full"
 check_copied "$T/m/linux"
-expect 0 "$FAMFS" fsck "$T/m" && contains "clean" && contains "free +0 bytes"
+expect 0 "$FAMFS" fsck "$T/m" && contains "clean" && contains "free +0 bytes" &&
+	contains "the device fills first"
+# df: no block left; df -i: log entries (inodes) still free.
+expect 0 python3 -c 'import os, sys; v = os.statvfs(sys.argv[1]); print(v.f_bfree, v.f_ffree > 0)' "$T/m" &&
+	contains "^0 True$"
 expect 1 "$FAMFS" creat -s 1 "$T/m/one-more" && contains "no space left on the device"
 [ ! -e "$T/m/one-more" ] || fail "a file that got no space exists"
 expect 0 "$FAMFS" umount "$T/m"
@@ -37,7 +41,11 @@ mount_famfs "$IMG" "$T/l" || fail "mount"
 expect 1 "$FAMFS" cp -r "$SRC" "$T/l/linux" && contains "the log is full" &&
 	contains "need as many log entries, only 5 free"
 check_copied "$T/l/linux"
-expect 0 "$FAMFS" fsck "$T/l" && contains "clean" && contains "15420 used, 0 free"
+expect 0 "$FAMFS" fsck "$T/l" && contains "clean" && contains "15420 used, 0 free" &&
+	contains "0 log entries free"
+# df -i: every inode (log entry) used while blocks are free.
+expect 0 python3 -c 'import os, sys; v = os.statvfs(sys.argv[1]); print(v.f_files, v.f_ffree, v.f_bfree > 0)' "$T/l" &&
+	contains "^15420 0 True$"
 expect 1 mkdir "$T/l/more"
 expect 1 "$FAMFS" mkdir "$T/l/more" && contains "the log is full"
 expect 0 "$FAMFS" umount "$T/l"

@@ -19,6 +19,11 @@ step "famfs mkfs --alloc-unit 4K --size 2G (no --allow-small: 4K units take 1 Gi
 expect 0 "$FAMFS" mkfs --alloc-unit 4K --size 2G "$IMG" &&
 	contains "2.00 GiB, log 16.00 MiB \(30840 entries\), 4 KiB allocation units"
 expect 1 "$FAMFS" mkfs --alloc-unit 4K --size 512M "$T/tiny.img" && contains "at least 1 GiB"
+step "mkfs notes a log that small files would fill before the device"
+expect 0 "$FAMFS" mkfs --alloc-unit 4K -l 8M --size 4G "$T/note.img" &&
+	contains "note: the log holds 15420 entries, one per 272.0. KiB of device"
+expect 0 "$FAMFS" mkfs --alloc-unit 4K --size 4G "$T/dflt.img"
+! printf '%s\n' "$OUT" | grep -q "note:" || fail "a default log is noted: $OUT"
 expect 2 "$FAMFS" mkfs --alloc-unit 64K --size 2G "$T/odd.img" && contains "4K or 2M"
 mount_famfs "$IMG" "$M" || fail "mount failed"
 
