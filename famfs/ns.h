@@ -6,7 +6,9 @@
  *
  * Laid out for millions of names (docs/design.md, "Namespace memory"):
  * nodes live in slabs indexed by inode number (no pointer array, no malloc
- * per node), names and extent maps in arenas (no malloc per name or file),
+ * per node), names in an arena, a file's extent map in its node (one
+ * extent, the common case: a directory's children take that room in a
+ * directory) or an arena,
  * a logged file's extents in compact form (map.h), and the (directory,
  * name) index is one open-addressing table of 64-bit slots (inode number
  * and hash). Node addresses never change while the namespace lives.
@@ -31,7 +33,6 @@ struct famfs_node {
 	uint64_t size; /* bytes; fixed once the file is logged */
 	const char *name;
 	struct famfs_node *parent;
-	struct famfs_node **kids;     /* directories: children in creation order */
 	const struct famfs_map *file; /* files from the log: their extents; else NULL */
 	void *priv;		      /* owner's per-node data */
 	uint32_t mode;		      /* S_IFDIR or S_IFREG | permission bits; 0: no node */
@@ -40,9 +41,19 @@ struct famfs_node {
 	uint32_t mtime_sec;  /* from the log (creating entry, or the last attribute update) */
 	uint32_t mtime_nsec; /* 0/0: the log recorded no time */
 	int32_t log_index;   /* slot of the creating entry; -1 for nodes not from the log */
-	uint32_t nkids;
-	uint32_t nsubdirs; /* directories among kids (for st_nlink) */
+	union {
+		struct {			  /* directories */
+			struct famfs_node **kids; /* children in creation order */
+			uint32_t nkids;
+			uint32_t nsubdirs; /* directories among kids (for st_nlink) */
+		};
+		/* files: a map of one packed extent lives here (file points to it) */
+		uint64_t map_inline[3];
+	};
 };
+
+/* A map this small is kept in the node itself. */
+#define FAMFS_NS_MAP_INLINE sizeof(((struct famfs_node *)0)->map_inline)
 
 /* Directories famfs_ns_apply() found lately, direct-mapped by the hash of their path. */
 #define FAMFS_NS_DIRCACHE 1024
@@ -51,8 +62,9 @@ struct famfs_dircache {
 	struct famfs_node *dir;
 };
 
-/* Nodes per slab (a power of two). */
-#define FAMFS_NS_SLAB 4096
+/* A slab is 2 MiB (a huge page) of nodes. */
+#define FAMFS_NS_SLAB_BYTES (2ULL << 20)
+#define FAMFS_NS_SLAB	    (FAMFS_NS_SLAB_BYTES / sizeof(struct famfs_node))
 
 /* A bump allocator of 64 KiB chunks: names and maps, freed with the namespace. */
 struct famfs_arena {

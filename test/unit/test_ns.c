@@ -339,7 +339,7 @@ static void test_map_roundtrip(void **state)
 	assert_int_equal(famfs_map_size(&f), 0);
 }
 
-/* One 4 KiB extent: 24 bytes of map, where the entry's body is 520. */
+/* One 4 KiB extent: 24 bytes of map, in the node, where the entry's body is 520. */
 static void test_map_compact(void **state)
 {
 	struct famfs_ns *ns = famfs_ns_new();
@@ -353,17 +353,27 @@ static void test_map_compact(void **state)
 	assert_int_equal(famfs_ns_apply(ns, &geom, &e, 0, &n), 0);
 	assert_int_equal(n->file->n, 1);
 	assert_int_equal(n->file->wide, 0);
+	assert_ptr_equal(n->file, (const void *)n->map_inline); /* kept in the node */
 	assert_int_equal(famfs_map_extent(n->file, 0).devindex, 3);
 	assert_int_equal(famfs_map_extent(n->file, 0).offset, 10 * MiB);
 	assert_int_equal(n->size, 100);
 	assert_int_equal(famfs_file_capacity(n->file), 4096);
+	/* Two extents, or one that does not pack: in the arena, whole. */
+	file_entry(&e, "two", 12 * MiB);
+	e.file.nextents = 2;
+	e.file.se[1] = (struct famfs_simple_extent){5000, 16 * MiB, 8192};
+	assert_int_equal(famfs_ns_apply(ns, &geom, &e, 2, &n), 0);
+	assert_ptr_not_equal(n->file, (const void *)n->map_inline);
+	assert_int_equal(n->file->wide, 1);
+	assert_int_equal(famfs_map_extent(n->file, 1).devindex, 5000);
+	assert_int_equal(famfs_file_capacity(n->file), 4096 + 8192);
 	/* fsck's namespace keeps no maps. */
 	ns->no_maps = true;
 	file_entry(&e, "g", 11 * MiB);
 	assert_int_equal(famfs_ns_apply(ns, &geom, &e, 1, &n), 0);
 	assert_null(n->file);
 	assert_int_equal(n->size, 100);
-	assert_int_equal(ns->file_bytes, 200);
+	assert_int_equal(ns->file_bytes, 300);
 	famfs_ns_free(ns);
 }
 
