@@ -1,32 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The server's data path, for kernels that do not resolve famfs files
- * themselves: READ and WRITE served from the server's mapping of the device.
+ * themselves: READ and WRITE, moved with media.c.
  *
  * A read replies with iovecs pointing straight into the mapping, so the only
  * copy is the kernel's from the mapping into the reader's pages. A write is
- * one memcpy from libfuse's request buffer into the mapping (flushed from the
- * CPU cache on a devdax device, so other hosts see it), or on an image file
- * one pwrite into the page cache that the mapping shares. On a pmem block
- * device there is no user-space mapping: data moves with O_DIRECT through a
- * bounce buffer (famfs_dev_pread/pwrite).
+ * one store from libfuse's request buffer to the device (media.c: memcpy
+ * into the mapping and a flush on devdax, pwrite into the page cache on an
+ * image file, O_DIRECT on pmem). On a pmem block device reads go through a
+ * bounce buffer too.
  *
  * Offsets are resolved through the file's fmap (fmap/), the same map the
  * kernel gets with GET_FMAP.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/falloc.h>
-#include <setjmp.h>
-#include <signal.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
-#include <unistd.h>
 
 #include "filemap.h"
-#include "flush.h"
 #include "fused.h"
 
 /* Pieces a plan holds without allocating; more are allocated (striped files with small chunks). */
@@ -321,116 +314,22 @@ again:
 	return plan_fmap(m, o, p);
 }
 
-/*
- * SIGBUS on the server's own loads and stores of the mapping (a poisoned
- * line on devdax, or an image file cut short under us) becomes EIO for the
- * request: each thread arms its own jump buffer around the access. The
- * library's metadata accesses (log, header, superblock) go through the same
- * guard (famfs_dev_set_guard).
- */
-static __thread sigjmp_buf *volatile fault_env;
-
-static void on_sigbus(int sig, siginfo_t *si, void *uc)
-{
-	(void)si;
-	(void)uc;
-	if (fault_env)
-		siglongjmp(*fault_env, 1);
-	signal(sig, SIG_DFL); /* not ours: die as before */
-	raise(sig);
-}
-
-enum access { ACC_STORE, ACC_COPY, ACC_FLUSH, ACC_INVALIDATE, ACC_ZERO };
-
-/* One guarded access to the mapping: 0, or -EIO if it raised SIGBUS. */
-static int guarded(enum access what, uint8_t *dst, const void *src, size_t len)
-{
-	sigjmp_buf env;
-
-	if (sigsetjmp(env, 1)) {
-		fault_env = NULL;
-		atomic_fetch_add(&fused.io_faults, 1);
-		return -EIO;
-	}
-	fault_env = &env;
-	__asm__ volatile("" ::: "memory"); /* armed before the access, not after */
-	switch (what) {
-	case ACC_STORE:
-		memcpy(dst, src, len);
-		famfs_cache_flush(dst, len);
-		break;
-	case ACC_COPY:
-		memcpy(dst, src, len);
-		break;
-	case ACC_FLUSH:
-		famfs_cache_flush(dst, len);
-		break;
-	case ACC_ZERO:
-		memset(dst, 0, len);
-		famfs_cache_flush(dst, len);
-		break;
-	case ACC_INVALIDATE:
-		famfs_cache_invalidate(dst, len);
-		break;
-	}
-	__asm__ volatile("" ::: "memory"); /* disarmed after it */
-	fault_env = NULL;
-	return 0;
-}
-
-/* The library's window accesses (famfs/dev.c), guarded the same way. */
-static int guard_library(enum famfs_access op, void *dst, const void *src, size_t len)
-{
-	switch (op) {
-	case FAMFS_ACCESS_COPY:
-		return guarded(ACC_COPY, dst, src, len);
-	case FAMFS_ACCESS_FLUSH:
-		return guarded(ACC_FLUSH, dst, NULL, len);
-	case FAMFS_ACCESS_INVALIDATE:
-		return guarded(ACC_INVALIDATE, dst, NULL, len);
-	}
-	return -EINVAL;
-}
-
-int fused_data_init(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_sigbus;
-	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGBUS, &sa, NULL))
-		return -errno;
-	famfs_dev_set_guard(guard_library);
-	return 0;
-}
-
-/* Does this server store through its mapping (devdax; image files with -o dataio=map)? */
-static bool store_mapped(const struct famfs_dev *dev)
-{
-	return fused.im->fs->data && (dev->kind == FAMFS_DEV_DAX || fused.dataio_map);
-}
-
 /* Move the bytes of a planned read into the reply. */
 static void read_planned(fuse_req_t req, struct io_plan *p)
 {
-	struct famfs_dev *dev = fused.im->fs->dev;
-	uint8_t *map = fused.im->fs->data;
 	int err = 0;
 
-	if (map) {
+	if (fused_media_map(0)) {
 		for (int i = 0; i < p->n && !err; i++) {
 			if (p->devoff[i] == ZERO_PIECE) {
 				p->iov[i].iov_base = zero_bytes;
 				continue;
 			}
-			p->iov[i].iov_base = map + p->devoff[i];
+			p->iov[i].iov_base = fused_media_map(p->devoff[i]);
 			/* What another host wrote: metadata always, file data on clients
 			 * (this CPU may hold lines of it from before the master wrote). */
 			if (p->meta || !fused.writable) {
-				err = -guarded(ACC_INVALIDATE, p->iov[i].iov_base, NULL,
-					       p->iov[i].iov_len);
+				err = -fused_media_invalidate(p->devoff[i], p->iov[i].iov_len);
 				if (!p->meta)
 					atomic_fetch_add(&fused.read_invalidated,
 							 p->iov[i].iov_len);
@@ -455,11 +354,8 @@ copy:;
 	for (int i = 0; i < p->n && !err; i++) {
 		if (p->devoff[i] == ZERO_PIECE)
 			memset(b, 0, p->iov[i].iov_len);
-		else if (map)
-			err =
-			    -guarded(ACC_COPY, (uint8_t *)b, map + p->devoff[i], p->iov[i].iov_len);
 		else
-			err = -famfs_dev_pread(dev, b, p->iov[i].iov_len, p->devoff[i]);
+			err = -fused_media_load(b, p->devoff[i], p->iov[i].iov_len);
 		b += p->iov[i].iov_len;
 	}
 	if (err)
@@ -488,7 +384,6 @@ void fused_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
 void fused_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		 struct fuse_file_info *fi)
 {
-	struct famfs_dev *dev = fused.im->fs->dev;
 	struct io_plan p;
 	int err;
 
@@ -496,14 +391,7 @@ void fused_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
 	plan_init(&p);
 	err = fused.writable ? plan_io(ino, true, size, off, &p) : EROFS;
 	for (int i = 0; i < p.n && !err; i++) {
-		/* Image files: pwrite into the page cache the mapping shares. Storing
-		 * through the mapping would fault in and allocate each new block of
-		 * a sparse image (ms per block on ext4); pwrite does not. */
-		if (store_mapped(dev))
-			err = -guarded(ACC_STORE, fused.im->fs->data + p.devoff[i], buf,
-				       p.iov[i].iov_len);
-		else
-			err = -famfs_dev_pwrite(dev, buf, p.iov[i].iov_len, p.devoff[i]);
+		err = -fused_media_store(p.devoff[i], buf, p.iov[i].iov_len);
 		buf += p.iov[i].iov_len;
 	}
 	/* Only a counted plan may touch the pending state: it cannot be freed
@@ -520,63 +408,4 @@ void fused_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
 		fuse_reply_err(req, err);
 	else
 		fuse_reply_write(req, p.len);
-}
-
-int fused_move(uint64_t dst, uint64_t src, uint64_t len)
-{
-	struct famfs_dev *dev = fused.im->fs->dev;
-	uint8_t *map = fused.im->fs->data;
-	char *buf;
-	int rc;
-
-	if (map && store_mapped(dev))
-		return guarded(ACC_STORE, map + dst, map + src, len);
-	if (map) /* image file: pwrite into the page cache, as writes do */
-		return famfs_dev_pwrite(dev, map + src, len, dst);
-	buf = malloc(len ? len : 1); /* pmem: through a buffer, O_DIRECT */
-	if (!buf)
-		return -ENOMEM;
-	rc = famfs_dev_pread(dev, buf, len, src);
-	if (!rc)
-		rc = famfs_dev_pwrite(dev, buf, len, dst);
-	free(buf);
-	return rc;
-}
-
-int fused_zero(uint64_t devoff, uint64_t len)
-{
-	struct famfs_dev *dev = fused.im->fs->dev;
-	static const uint8_t zeros[65536];
-	int rc = 0;
-
-	if (dev->kind == FAMFS_DEV_FILE &&
-	    fallocate(dev->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)devoff,
-		      (off_t)len) == 0)
-		return 0;
-	if (store_mapped(dev))
-		return guarded(ACC_ZERO, fused.im->fs->data + devoff, NULL, len);
-	for (uint64_t o = 0; o < len && !rc; o += sizeof(zeros))
-		rc = famfs_dev_pwrite(dev, zeros, len - o < sizeof(zeros) ? len - o : sizeof(zeros),
-				      devoff + o);
-	return rc;
-}
-
-int fused_sync_data(void)
-{
-	struct famfs_dev *dev = fused.im->fs->dev;
-
-	switch (dev->kind) {
-	case FAMFS_DEV_DAX:
-		/* Every store was written back (clwb/clflushopt) when it was made;
-		 * the fence (sfence / DSB) orders them before our reply. */
-		famfs_cache_flush(NULL, 0);
-		return 0;
-	case FAMFS_DEV_FILE:
-		/* The image's page cache (pwrite) and the mapping (log, dataio=map). */
-		return famfs_dev_sync(dev);
-	case FAMFS_DEV_PMEM:
-		/* O_DIRECT writes reached the driver; flush the device's cache. */
-		return fdatasync(dev->fd) ? -errno : 0;
-	}
-	return 0;
 }

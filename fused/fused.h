@@ -223,7 +223,7 @@ int fused_pending_resolve(const struct fused_pending *p, uint64_t off, uint64_t 
 int fused_pending_commit(struct famfs_node *n, bool discard_ok, fuse_ino_t *parent, char *name,
 			 size_t namelen);
 
-/* data.c */
+/* data.c: READ and WRITE on the server's own data path */
 /**
  * fused_node_fmap() - the fmap of file node @n (regular or meta file),
  * built from its log extents on first use and cached for the life of the
@@ -234,25 +234,39 @@ struct fmap *fused_node_fmap(struct famfs_node *n);
 void fused_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
 void fused_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		 struct fuse_file_info *fi);
+
+/* media.c: device bytes (store, load, move, clear, sync), per device kind */
 /**
- * fused_data_init() - install the SIGBUS handler that turns a poisoned (or
+ * fused_media_init() - install the SIGBUS handler that turns a poisoned (or
  * vanished) line under the server's own loads and stores into EIO for the
  * request that touched it. Returns 0 or -errno.
  */
-int fused_data_init(void);
+int fused_media_init(void);
+/** fused_media_map() - the server's mapping at device offset @devoff, or NULL (pmem). */
+uint8_t *fused_media_map(uint64_t devoff);
+/** fused_media_store() - write @len bytes from @src at device offset @devoff. 0 or -errno. */
+int fused_media_store(uint64_t devoff, const void *src, uint64_t len);
+/** fused_media_load() - read @len device bytes at @devoff into @dst. 0 or -errno. */
+int fused_media_load(void *dst, uint64_t devoff, uint64_t len);
 /**
- * fused_move() - copy @len device bytes from @src to @dst (disjoint ranges),
- * as the server's data path reads and writes them. Returns 0 or -errno.
+ * fused_media_invalidate() - drop this CPU's cached copies of device bytes
+ * [@devoff, @devoff+@len) before reading what another host wrote (a no-op
+ * without a mapping). 0 or -EIO.
  */
-int fused_move(uint64_t dst, uint64_t src, uint64_t len);
+int fused_media_invalidate(uint64_t devoff, uint64_t len);
 /**
- * fused_zero() - make device bytes [@devoff, @devoff+@len) read as zeros
- * (punch a hole in an image file; store zeros on devdax/pmem). Returns 0 or
- * -errno (-EIO: the device faulted).
+ * fused_media_move() - copy @len device bytes from @src to @dst (disjoint
+ * ranges), as the server's data path reads and writes them. 0 or -errno.
  */
-int fused_zero(uint64_t devoff, uint64_t len);
-/** fused_sync_data() - make what was written to the device durable (fsync). 0 or -errno. */
-int fused_sync_data(void);
+int fused_media_move(uint64_t dst, uint64_t src, uint64_t len);
+/**
+ * fused_media_zero() - make device bytes [@devoff, @devoff+@len) read as
+ * zeros (punch a hole in an image file; store zeros on devdax/pmem).
+ * Returns 0 or -errno (-EIO: the device faulted).
+ */
+int fused_media_zero(uint64_t devoff, uint64_t len);
+/** fused_media_sync() - make what was written to the device durable (fsync). 0 or -errno. */
+int fused_media_sync(void);
 
 /* notify.c */
 /**

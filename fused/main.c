@@ -353,7 +353,7 @@ int main(int argc, char **argv)
 	pthread_rwlockattr_destroy(&lattr);
 
 	/* First: a fault in the log or header while replaying is EIO, not death. */
-	if (fused_data_init()) {
+	if (fused_media_init()) {
 		fprintf(stderr, "famfs_fused: cannot install the SIGBUS handler\n");
 		goto out;
 	}

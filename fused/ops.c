@@ -1014,7 +1014,7 @@ static void fused_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fus
 
 	(void)datasync;
 	(void)fi;
-	err = fused.writable ? -fused_sync_data() : 0;
+	err = fused.writable ? -fused_media_sync() : 0;
 	if (!err && fused.writable) {
 		wrlock();
 		n = node(ino);
@@ -1024,7 +1024,7 @@ static void fused_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fus
 			 * last release, not under its other openers. */
 			err = -fused_pending_commit(n, false, &parent, name, sizeof(name));
 			if (!err)
-				err = -fused_sync_data(); /* the log entry too */
+				err = -fused_media_sync(); /* the log entry too */
 		}
 		unlock();
 	}
@@ -1036,7 +1036,7 @@ static void fused_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct 
 	(void)ino;
 	(void)datasync;
 	(void)fi;
-	fuse_reply_err(req, fused.writable ? -fused_sync_data() : 0);
+	fuse_reply_err(req, fused.writable ? -fused_media_sync() : 0);
 }
 
 const struct fuse_lowlevel_ops fused_ops = {

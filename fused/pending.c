@@ -88,7 +88,7 @@ static int zero_file(const struct fused_pending *p, uint64_t from, uint64_t to)
 		if (k <= 0)
 			return k < 0 ? k : -EIO;
 		for (int i = 0; i < k; i++) {
-			int rc = fused_zero(d[i], l[i]);
+			int rc = fused_media_zero(d[i], l[i]);
 
 			if (rc)
 				return rc;
@@ -105,7 +105,7 @@ static int zero_file(const struct fused_pending *p, uint64_t from, uint64_t to)
  */
 static void release_space(uint64_t off, uint64_t len, uint64_t zlen)
 {
-	int rc = zlen ? fused_zero(off, zlen) : 0;
+	int rc = zlen ? fused_media_zero(off, zlen) : 0;
 
 	if (rc) {
 		fuse_log(FUSE_LOG_ERR,
@@ -268,7 +268,7 @@ static int promote(struct fused_pending *p, uint64_t end)
 		uint64_t len =
 		    old.se[i].len < p->written - done ? old.se[i].len : p->written - done;
 
-		rc = fused_move(off + done, old.se[i].offset, len);
+		rc = fused_media_move(off + done, old.se[i].offset, len);
 		if (rc) {
 			release_space(off, n * FAMFS_REGION, done + len);
 			return rc;
