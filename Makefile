@@ -116,7 +116,7 @@ integration: $(PROGS) $(TOOL_BIN) $(CONF_BIN)
 # sanitizer reports to $(BUILD)/asan/logs; any report fails the target.
 ASAN_CFLAGS := -O2 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
-ASAN_IT     ?= t_offline.sh t_client.sh t_access.sh t_pending.sh t_pending_io.sh
+ASAN_IT     ?= t_offline.sh t_client.sh t_access.sh t_pending.sh t_pending_io.sh t_kept.sh
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan CFLAGS="$(ASAN_CFLAGS)" \

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The server's data path, for kernels that do not resolve famfs files
- * themselves: READ and WRITE, moved with media.c.
+ * themselves: READ and WRITE. This file finds where the bytes are — a
+ * logged file through its fmap (fmap/), the same map the kernel gets with
+ * GET_FMAP; a pending file through pending.c — and moves them with
+ * media.c; it decides nothing about a file's life.
  *
  * A read replies with iovecs pointing straight into the mapping, so the only
  * copy is the kernel's from the mapping into the reader's pages. A write is
@@ -9,9 +12,6 @@
  * into the mapping and a flush on devdax, pwrite into the page cache on an
  * image file, O_DIRECT on pmem). On a pmem block device reads go through a
  * bounce buffer too.
- *
- * Offsets are resolved through the file's fmap (fmap/), the same map the
- * kernel gets with GET_FMAP.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -26,9 +26,8 @@
 #define INLINE_PIECES 32
 /* Most iovecs in one reply (the kernel's UIO_MAXIOV is 1024); beyond, the reply is copied. */
 #define MAX_REPLY_IOV 512
-/* A piece that reads as zeros: a pending file's never-written bytes (no device behind it). */
-#define ZERO_PIECE UINT64_MAX
-#define ZERO_CHUNK 65536
+#define ZERO_PIECE    FUSED_ZERO_PIECE
+#define ZERO_CHUNK    65536 /* the zero source of ZERO_PIECEs */
 
 static uint8_t zero_bytes[ZERO_CHUNK]; /* never written: the source of ZERO_PIECEs */
 
@@ -78,14 +77,13 @@ struct fmap *fused_node_fmap(struct famfs_node *n)
 
 /* Where the bytes of one read or write are on the device. */
 struct io_plan {
-	uint64_t len;		    /* bytes to move: 0 at or past EOF (reads) */
-	int n, cap;		    /* pieces, room for pieces */
-	bool meta;		    /* a .meta file */
-	struct fused_pending *pend; /* a pending file */
-	bool counted;		    /* counted in pend->inflight: call fused_pending_io_done() */
-	struct fused_fresh fresh;   /* a write's fresh range (pending files) */
-	uint64_t *devoff;	    /* device offset of each piece, or ZERO_PIECE */
-	struct iovec *iov;	    /* iov_len of each piece; iov_base set by the caller */
+	uint64_t len; /* bytes to move: 0 at or past EOF (reads) */
+	int n, cap;   /* pieces, room for pieces */
+	bool meta;    /* a .meta file */
+	struct fused_pending_io
+	    pio;	   /* a pending file's I/O: fused_pending_io_end() after the move */
+	uint64_t *devoff;  /* device offset of each piece, or ZERO_PIECE */
+	struct iovec *iov; /* iov_len of each piece; iov_base set by the caller */
 	uint64_t devoff_in[INLINE_PIECES];
 	struct iovec iov_in[INLINE_PIECES];
 };
@@ -96,8 +94,7 @@ static void plan_init(struct io_plan *p)
 	p->n = 0;
 	p->cap = INLINE_PIECES;
 	p->meta = false;
-	p->pend = NULL;
-	p->counted = false;
+	p->pio.p = NULL;
 	p->devoff = p->devoff_in;
 	p->iov = p->iov_in;
 }
@@ -168,71 +165,21 @@ static int plan_fmap(const struct fmap *m, uint64_t o, struct io_plan *p)
 	return 0;
 }
 
-/* Pending file, pend->mu held: the device pieces of file bytes [from, to). */
-static int plan_device(const struct fused_pending *pd, uint64_t from, uint64_t to,
-		       struct io_plan *p)
+/* A device piece of a pending file's plan (fused_piece_fn): zeros go in 64 KiB iovecs. */
+static int plan_piece(void *arg, uint64_t devoff, uint64_t len)
 {
-	uint64_t devoff[INLINE_PIECES], plen[INLINE_PIECES];
+	struct io_plan *p = arg;
 
-	while (from < to) {
-		int k = fused_pending_resolve(pd, from, to - from, devoff, plen, INLINE_PIECES);
-
-		if (k <= 0)
-			return EIO;
-		for (int i = 0; i < k; i++) {
-			int err = plan_add(p, devoff[i], plen[i]);
-
-			if (err)
-				return err;
-			from += plen[i];
-		}
-	}
-	return 0;
-}
-
-/*
- * Pending file, pend->mu held: plan a read of [o, o+size), clipped to the
- * size. Bytes never written (past the clean frontier) and the fresh ranges
- * of writes still in flight read as zeros: the device may hold anything
- * there (design.md, "New space").
- */
-static int plan_pending_read(struct fused_pending *pd, size_t size, uint64_t o, struct io_plan *p)
-{
-	uint64_t end;
-	int err = 0;
-
-	if (o >= pd->size)
-		return 0;
-	p->len = size < pd->size - o ? size : pd->size - o;
-	end = o + p->len;
-	for (uint64_t c = o; c < end && !err;) {
-		uint64_t stop = end < pd->clean ? end : pd->clean;
-		bool fresh = false;
-
-		if (c >= pd->clean) {
-			err = plan_zeros(p, end - c);
-			break;
-		}
-		for (const struct fused_fresh *f = pd->fresh; f; f = f->next) {
-			if (f->from <= c && c < f->to) {
-				fresh = true;
-				stop = stop < f->to ? stop : f->to;
-			} else if (f->from > c && f->from < stop) {
-				stop = f->from;
-			}
-		}
-		err = fresh ? plan_zeros(p, stop - c) : plan_device(pd, c, stop, p);
-		c = stop;
-	}
-	return err;
+	return -(devoff == ZERO_PIECE ? plan_zeros(p, len) : plan_add(p, devoff, len));
 }
 
 /*
  * Plan the I/O of up to @size bytes at file offset @off of @ino: find the
  * node, clip to its size and split by its map. A write to a pending file
- * first allocates what it needs (exclusive lock). Returns 0 or the errno to
- * reply with: ESTALE, EISDIR, EIO (no usable map); for writes also EPERM
- * (meta files), EFBIG (past the fixed size of a logged file) and ENOSPC.
+ * may allocate (pending.c, exclusive lock). Returns 0 or the errno to
+ * reply with: ESTALE, EISDIR, EIO (no usable map, or a pending file's data
+ * lost); for writes also EPERM (meta files), EFBIG (past the fixed size of
+ * a logged file), ENOSPC.
  */
 static int plan_io(fuse_ino_t ino, bool write, size_t size, off_t off, struct io_plan *p)
 {
@@ -260,39 +207,17 @@ again:
 	} else if (!fn) {
 		err = ENOMEM;
 	} else if (fn->pend) {
-		struct fused_pending *pd = fn->pend;
+		int64_t got = fused_pending_plan(n, write, o, size, excl, &p->pio, plan_piece, p);
 
-		atomic_store(&fn->served_io, true);
-		p->pend = pd;
-		pthread_mutex_lock(&pd->mu);
-		if (write && fused_pending_needs_grow(pd, o + size)) {
-			pthread_mutex_unlock(&pd->mu);
-			if (!excl) {
-				pthread_rwlock_unlock(&fused.lock);
-				excl = true;
-				goto again;
-			}
-			err = -fused_pending_grow(n, o + size);
-			pthread_mutex_lock(&pd->mu);
-		}
-		if (!err && write) {
-			p->len = size;
-			err = plan_device(pd, o, o + size, p);
-			/* Counts it in inflight: until the data has moved nobody may move,
-			 * free or log the file (promotion, commit, discard). */
-			if (!err)
-				err = -fused_pending_plan_write(pd, o, size, &p->fresh);
-		} else if (!err) {
-			err = plan_pending_read(pd, size, o, p);
-			if (!err)
-				pd->inflight++;
-		}
-		if (err && write)
-			pd->failed = true; /* the data is incomplete: discard at close */
-		p->counted = !err;
-		pthread_mutex_unlock(&pd->mu);
 		pthread_rwlock_unlock(&fused.lock);
-		return err;
+		if (got == -EAGAIN && !excl) {
+			excl = true; /* it must allocate */
+			goto again;
+		}
+		if (got < 0)
+			return (int)-got;
+		p->len = (uint64_t)got;
+		return 0;
 	} else {
 		if (fn->was_pending) /* committed by fsync/fallocate, still open */
 			atomic_store(&fn->served_io, true);
@@ -376,8 +301,7 @@ void fused_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
 		fuse_reply_err(req, err);
 	else
 		read_planned(req, &p);
-	if (p.counted)
-		fused_pending_io_done(p.pend, NULL);
+	fused_pending_io_end(&p.pio, 0);
 	plan_free(&p);
 }
 
@@ -394,15 +318,8 @@ void fused_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
 		err = -fused_media_store(p.devoff[i], buf, p.iov[i].iov_len);
 		buf += p.iov[i].iov_len;
 	}
-	/* Only a counted plan may touch the pending state: it cannot be freed
-	 * before fused_pending_io_done(). The failed mark comes first. */
-	if (err && p.counted) {
-		pthread_mutex_lock(&p.pend->mu);
-		p.pend->failed = true;
-		pthread_mutex_unlock(&p.pend->mu);
-	}
-	if (p.counted)
-		fused_pending_io_done(p.pend, &p.fresh);
+	/* A pending file's write that failed to move lost its data (pending.c). */
+	fused_pending_io_end(&p.pio, -err);
 	plan_free(&p);
 	if (err)
 		fuse_reply_err(req, err);

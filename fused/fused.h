@@ -14,6 +14,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "fmap.h"
 #include "image.h"
@@ -38,41 +40,26 @@ enum fused_cache_mode {
  * A write's *fresh* range while it is in flight: the part of it past the
  * clean frontier when it was planned. Until its data has landed, reads show
  * zeros there (what the file held), never the device's earlier bytes. Lives
- * on the writing request's stack, linked into fused_pending.fresh.
+ * in the writing request's struct fused_pending_io, linked into the pending
+ * file (pending.c) until fused_pending_io_end().
  */
 struct fused_fresh {
 	uint64_t from, to; /* file offsets */
 	struct fused_fresh *next;
 };
 
+/* A pending file (master only; pending.c, docs/design.md "Pending files and commit"). */
+struct fused_pending;
+
 /*
- * A pending file (master only): created here, written, not logged yet
- * (docs/design.md, "Pending files and commit"). Its space is allocated as
- * writes arrive, in whole allocation units, and its log slot is reserved.
- *
- * Space handed to a file may hold anything (another file's bytes, a killed
- * server's): file bytes [0, clean) are what was written there or zeros the
- * server stored; reads of [clean, size) return zeros without touching the
- * device; a write starting past clean zeroes the gap first; commit zeroes
- * [clean, EOF page) before the entry is logged ("New space", design.md).
+ * A read or write planned on a pending file by fused_pending_plan(): the
+ * file may not be moved, freed or logged under it until the caller, having
+ * moved the data, calls fused_pending_io_end().
  */
-struct fused_pending {
-	pthread_mutex_t mu;	     /* the fields below; taken inside fused.lock */
-	struct famfs_file_body body; /* extents allocated so far, in file order */
-	uint64_t cap;		     /* bytes those extents hold */
-	uint64_t size;		     /* the file's size: highest byte written, or the size set */
-	uint64_t written;	     /* highest byte ever stored (discard/trim clear up to it) */
-	uint64_t clean;		     /* [0, clean): written or zeroed by us; the rest reads 0 */
-	bool failed;		     /* a write failed or the writer was killed: discard */
-	bool mtime_set;		     /* utimensat/futimens set node->mtime: keep it at commit */
-	bool has_stripe;	     /* user.famfs.stripe: allocate interleaved when sized */
-	struct famfs_stripe stripe;
-	/* 4 KiB units (issue 13): the body is whole 2 MiB regions, 2 MiB-aligned
-	 * (a file of 2 MiB or more); else it is packed 4 KiB-granular space. */
-	bool aligned;
-	unsigned int inflight;	   /* reads/writes planned, data not moved yet */
-	struct fused_fresh *fresh; /* fresh ranges of in-flight writes */
-	pthread_cond_t idle;	   /* signalled when inflight drops to 0 */
+struct fused_pending_io {
+	struct fused_pending *p; /* NULL: nothing was counted */
+	bool write;
+	struct fused_fresh fresh;
 };
 
 /* Per-node server state (famfs_node.priv), allocated with the node under the exclusive lock. */
@@ -139,12 +126,10 @@ struct fused {
 
 extern struct fused fused;
 
-/* ops.c */
+/* ops.c: one function per FUSE request */
 extern const struct fuse_lowlevel_ops fused_ops;
 /** fused_is_meta() - is @n .meta or one of the files in it? */
 bool fused_is_meta(const struct famfs_node *n);
-/** fused_is_pending() - is @n a file created here but not sized (so not logged) yet? */
-bool fused_is_pending(const struct famfs_node *n);
 /**
  * fused_node_attach() - give @n its server state (exclusive lock held, or
  * before the session starts). Returns the state or NULL (ENOMEM).
@@ -155,73 +140,122 @@ static inline struct fused_node *fused_node_state(const struct famfs_node *n)
 {
 	return n->priv;
 }
-/** fused_now() - the wall clock as the log records it (u32 seconds, nanoseconds). */
-void fused_now(uint32_t *sec, uint32_t *nsec);
 
-/* pending.c: allocate on write, commit at close (master only; docs/design.md) */
+/** fused_now() - the wall clock as the log records it (u32 seconds, nanoseconds). */
+static inline void fused_now(uint32_t *sec, uint32_t *nsec)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	*sec = (uint32_t)ts.tv_sec;
+	*nsec = (uint32_t)ts.tv_nsec;
+}
+
+/* pending.c: a pending file's whole life (master only; docs/design.md) */
 /**
  * fused_pending_new() - make the new node @n a pending file: reserve a log
- * slot and its first allocation unit. Exclusive lock held. Returns 0 or
- * -ENOSPC (log or device full) / -ENOMEM.
+ * slot and its first allocation unit (giving back other pending files'
+ * speculative space first if the device is full). @fh: the creating
+ * description's handle (see fused_pending_open(); counted as an open),
+ * whatever its access mode; NULL for mknod, which commits at once.
+ * Exclusive lock held. Returns 0 or -ENOSPC (log or device full) / -ENOMEM.
  */
-int fused_pending_new(struct famfs_node *n);
+int fused_pending_new(struct famfs_node *n, uint64_t *fh);
+/** fused_is_pending() - is @n a file created here and not logged yet? */
+bool fused_is_pending(const struct famfs_node *n);
+/** fused_log_room() - is a log slot free that no pending file holds? Exclusive lock held. */
+bool fused_log_room(void);
 /**
- * fused_pending_grow() - make pending file @n hold at least @end bytes,
- * allocating whole units (extending the last extent in place when it can).
- * Exclusive lock held. Returns 0, -ENOSPC (device full, or 16 extents) or
- * -EFBIG (a striped file past its allocation).
+ * fused_pending_open() - an open file description of file @n begins (OPEN;
+ * @acc: O_ACCMODE). Counts it; on a pending file a description that can
+ * write it gets a handle in *@fh, which decides the file's fate at its
+ * release (flush and release are called with it); any other gets 0.
+ * Shared or exclusive lock held. Returns 0 or -ENOMEM.
  */
-int fused_pending_grow(struct famfs_node *n, uint64_t end);
+int fused_pending_open(struct famfs_node *n, int acc, uint64_t *fh);
 /**
- * fused_pending_needs_grow() - must a write or size reaching @end call
- * fused_pending_grow() first (more space, or, with 4 KiB units, a packed
- * file reaching 2 MiB that must move to whole regions)? p->mu held.
+ * fused_pending_flush() - close(2) of a descriptor of handle @fh of @n by
+ * task @pid: records how that task ends (killed by a signal other than
+ * SIGPIPE, or not), the verdict the release of the handle acts on. Shared
+ * lock held. Returns 0, or the error that lost the file's data (-EIO):
+ * close(2) returns it.
  */
-bool fused_pending_needs_grow(const struct fused_pending *p, uint64_t end);
+int fused_pending_flush(struct famfs_node *n, uint64_t fh, pid_t pid);
 /**
- * fused_pending_set_size() - ftruncate/fallocate on pending file @n: size it
- * to @size (allocating; striped if user.famfs.stripe was set). @exact: the
- * size becomes @size (ftruncate, O_TRUNC), else at least @size (fallocate);
- * bytes cut off by a smaller exact size read as zeros if the file grows
- * again. Waits for in-flight I/O first. Exclusive lock held. Returns 0 or
- * the errors of fused_pending_grow().
+ * fused_pending_release() - the open file description with handle @fh of
+ * @n is released. At the release of a pending file's last handle its fate
+ * is decided: committed, or discarded if its data was lost (EIO), if the
+ * task that last closed that description was killed, or if it was never
+ * written nor sized and a write or size change of it failed. Queues the
+ * kernel notifications that follow. @n may be freed. Exclusive lock held.
  */
-int fused_pending_set_size(struct famfs_node *n, uint64_t size, bool exact);
+void fused_pending_release(struct famfs_node *n, uint64_t fh);
 /**
- * fused_pending_plan_write() - a write of [@o, @o+@len) to pending file @p
- * (p->mu held, the space allocated): zero the gap [clean, @o) if it starts
- * past the clean frontier, record its fresh part in @fresh (linked into p
- * until fused_pending_io_done()), grow size/written/clean, count it in
- * p->inflight. Returns 0 or -EIO (zeroing the gap failed).
+ * fused_pending_fsync() - fsync/fdatasync through handle @fh of pending file
+ * @n: a handle that can write it commits it now (its size is then fixed);
+ * any other only syncs data. Exclusive lock held. Returns 0 or -errno
+ * (-EIO: the file's data was lost; it is discarded at its last release).
  */
-int fused_pending_plan_write(struct fused_pending *p, uint64_t o, uint64_t len,
-			     struct fused_fresh *fresh);
+int fused_pending_fsync(struct famfs_node *n, uint64_t fh);
 /**
- * fused_pending_io_done() - a read or write planned on pending file @p (which
- * counted it in p->inflight) has moved its data; @fresh is the write's fresh
- * range (or NULL), unlinked now. Takes p->mu.
+ * fused_pending_truncate() - ftruncate/truncate/O_TRUNC of pending file @n
+ * to exactly @size (allocating, or cutting off bytes that read as zeros if
+ * it grows again); it stays pending. Exclusive lock held. Returns 0,
+ * -ENOSPC (nothing kept of the attempt) or -EFBIG (a striped file past
+ * its allocation) / -EIO (the file's data was lost).
  */
-void fused_pending_io_done(struct fused_pending *p, struct fused_fresh *fresh);
+int fused_pending_truncate(struct famfs_node *n, uint64_t size);
 /**
- * fused_pending_resolve() - device pieces of [@off, @off+@len) of pending
- * file @p (p->mu held, the range inside p->cap): the first up to @max pieces
- * in @devoff/@plen, in file order. Returns the number of pieces filled (they
- * may cover less than @len when @max is reached), or -EIO (outside the file).
+ * fused_pending_fallocate() - fallocate of [0, @end) on pending file @n:
+ * @keep_size false: size it to at least @end and commit it now (famfs
+ * creat/cp); true (FALLOC_FL_KEEP_SIZE): hold space for @end bytes until
+ * commit. Exclusive lock held. Returns 0 or the errors of
+ * fused_pending_truncate(); a failed attempt keeps none of its space.
  */
-int fused_pending_resolve(const struct fused_pending *p, uint64_t off, uint64_t len,
-			  uint64_t *devoff, uint64_t *plen, int max);
+int fused_pending_fallocate(struct famfs_node *n, uint64_t end, bool keep_size);
+/** fused_pending_stat() - size and allocated bytes of pending file @n. */
+void fused_pending_stat(const struct famfs_node *n, uint64_t *size, uint64_t *bytes);
+/** fused_pending_times_set() - utimensat/futimens set @n's mtime: keep it at commit. */
+void fused_pending_times_set(struct famfs_node *n);
 /**
- * fused_pending_commit() - log pending file @n at its size with its extents
- * trimmed (unused units back to the pool), or, if it failed and @discard_ok
- * (its last release), discard it. Waits for in-flight reads and writes
- * first, so the entry is appended after their data and nothing is freed
- * under them. Exclusive lock held. Returns 0 (committed), 1 (discarded: @n
- * is freed, its parent and name copied to @parent/@name for the kernel
- * notification) or -errno (the file stays pending; -EIO: it failed, to be
- * discarded at its last release).
+ * fused_pending_set_stripe() - user.famfs.stripe on pending file @n: place
+ * it interleaved when it is sized. Exclusive lock held. Returns 0 or
+ * -EBUSY (written or sized already: its layout is chosen).
  */
-int fused_pending_commit(struct famfs_node *n, bool discard_ok, fuse_ino_t *parent, char *name,
-			 size_t namelen);
+int fused_pending_set_stripe(struct famfs_node *n, const struct famfs_stripe *st);
+/**
+ * fused_pending_commit_now() - create-and-commit of mknod: log pending file
+ * @n (nobody has it open), or discard it if that fails. Exclusive lock
+ * held. Returns 0 or -errno (@n is then freed).
+ */
+int fused_pending_commit_now(struct famfs_node *n);
+
+/* A piece of a plan that reads as zeros: no device bytes behind it. */
+#define FUSED_ZERO_PIECE UINT64_MAX
+/* Receives one device piece of a planned read or write; 0 or -errno. */
+typedef int (*fused_piece_fn)(void *arg, uint64_t devoff, uint64_t len);
+/**
+ * fused_pending_plan() - plan a read (clipped to the size) or a write of
+ * @len bytes at @off of pending file @n: allocate what a write needs (only
+ * with @excl), then hand each device piece, in file order, to @add (bytes
+ * never written, and the fresh part of writes in flight, as
+ * FUSED_ZERO_PIECE). fused.lock held (exclusively if @excl). Returns the
+ * bytes planned, counted in @io until fused_pending_io_end(); -EAGAIN: the
+ * write must allocate, call again with the exclusive lock; or -ENOSPC /
+ * -EFBIG (nothing stored, the file keeps what was acknowledged) / -EIO
+ * (the file's data was lost earlier) / -ENOMEM.
+ */
+int64_t fused_pending_plan(struct famfs_node *n, bool write, uint64_t off, uint64_t len, bool excl,
+			   struct fused_pending_io *io, fused_piece_fn add, void *arg);
+/**
+ * fused_pending_io_end() - the data of a plan has moved (@err 0) or not: a
+ * write that failed to move (-EIO) lost the file's data, which is then
+ * discarded at its last release, and every later write, fsync and close of
+ * it fails with EIO. No lock needed.
+ */
+void fused_pending_io_end(struct fused_pending_io *io, int err);
+/** fused_pending_free_all() - at exit: drop every pending file's state (never logged). */
+void fused_pending_free_all(void);
 
 /* data.c: READ and WRITE on the server's own data path */
 /**
@@ -235,7 +269,7 @@ void fused_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
 void fused_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		 struct fuse_file_info *fi);
 
-/* media.c: device bytes (store, load, move, clear, sync), per device kind */
+/* media.c: device bytes (store, load, move, clear, order, sync), per device kind */
 /**
  * fused_media_init() - install the SIGBUS handler that turns a poisoned (or
  * vanished) line under the server's own loads and stores into EIO for the
@@ -265,6 +299,13 @@ int fused_media_move(uint64_t dst, uint64_t src, uint64_t len);
  * Returns 0 or -errno (-EIO: the device faulted).
  */
 int fused_media_zero(uint64_t devoff, uint64_t len);
+/**
+ * fused_media_barrier() - everything stored so far through this file is on
+ * the media for every host before what follows (a commit's log entry):
+ * a fence on devdax, a device flush on pmem, nothing on an image file
+ * (its page cache is what every mapping sees). 0 or -errno.
+ */
+int fused_media_barrier(void);
 /** fused_media_sync() - make what was written to the device durable (fsync). 0 or -errno. */
 int fused_media_sync(void);
 

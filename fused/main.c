@@ -150,18 +150,12 @@ static void attach_state(struct famfs_node *n, void *arg)
 /* The server's per-node state and cached fmaps, at exit. */
 static void free_node_state(void)
 {
+	fused_pending_free_all();
 	for (uint64_t ino = FAMFS_ROOT_INO; ino < fused.im->ns->nino; ino++) {
 		struct famfs_node *n = famfs_ns_node(fused.im->ns, ino);
 		struct fused_node *fn = n ? n->priv : NULL;
 
 		if (fn) {
-			/* A pending file still here was never committed: nothing of it is
-			 * on the media but bytes in units no entry names. */
-			if (fn->pend) {
-				pthread_mutex_destroy(&fn->pend->mu);
-				pthread_cond_destroy(&fn->pend->idle);
-				free(fn->pend);
-			}
 			fmap_free(fn->fmap);
 			free(fn);
 			n->priv = NULL;

@@ -19,7 +19,7 @@
  * (famfs_dev_set_guard).
  *
  * This file calls nothing else of the server: data.c (READ/WRITE) and
- * pending.c (a pending file's space) use it.
+ * pending.c (a pending file's space) are built on it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -184,6 +184,29 @@ int fused_media_zero(uint64_t devoff, uint64_t len)
 		rc = famfs_dev_pwrite(dev, zeros, len - o < sizeof(zeros) ? len - o : sizeof(zeros),
 				      devoff + o);
 	return rc;
+}
+
+int fused_media_barrier(void)
+{
+	struct famfs_dev *dev = fused.im->fs->dev;
+
+	switch (dev->kind) {
+	case FAMFS_DEV_DAX:
+		/* Each store was written back from the CPU cache when it was made;
+		 * the fence (sfence / DSB) orders all of them before what follows. */
+		famfs_cache_flush(NULL, 0);
+		return 0;
+	case FAMFS_DEV_FILE:
+		/* pwrite and dataio=map stores are in the page cache that every
+		 * mapping of the image shares: another mount sees them already. */
+		return 0;
+	case FAMFS_DEV_PMEM:
+		/* The pmem driver copies O_DIRECT writes with non-temporal stores
+		 * and fences them only for a flush: ask for one (REQ_PREFLUSH), so
+		 * they are on the media before the log entry that names them. */
+		return fdatasync(dev->fd) ? -errno : 0;
+	}
+	return 0;
 }
 
 int fused_media_sync(void)

@@ -9,10 +9,11 @@
  *   O_TRUNC and fallocate past EOF fail with EPERM; writes past EOF with
  *   EFBIG (data.c). Its mode, owner and time may change: each change is one
  *   attribute-update log entry (docs/format.md).
- * - create makes a *pending* file (pending.c): a log slot and its first
- *   unit reserved, space allocated as writes arrive, mode/owner/times kept
- *   in memory; it is logged ("committed") at its last release or at fsync.
- *   mknod creates and commits an empty file at once.
+ * - create makes a *pending* file, whose whole life is pending.c's: a log
+ *   slot and its first unit reserved, space allocated as writes arrive,
+ *   mode/owner/times kept in memory, logged ("committed") at the release
+ *   of its last writable description or at fsync. mknod creates and
+ *   commits an empty file at once. This file only dispatches to it.
  * - A FILE entry flagged ALL_HOSTS_RO is read-only on every host: write
  *   opens fail with EPERM, so no writable descriptor (FUSE or DAX) exists.
  */
@@ -47,15 +48,6 @@ struct fused_node *fused_node_attach(struct famfs_node *n)
 	return n->priv;
 }
 
-void fused_now(uint32_t *sec, uint32_t *nsec)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	*sec = (uint32_t)ts.tv_sec;
-	*nsec = (uint32_t)ts.tv_nsec;
-}
-
 static struct famfs_node *node(fuse_ino_t ino)
 {
 	return famfs_ns_node(fused.im->ns, ino);
@@ -74,8 +66,6 @@ static bool all_hosts_ro(const struct famfs_node *n)
 
 static void fill_attr(const struct famfs_node *n, struct stat *st)
 {
-	const struct fused_node *fn = fused_node_state(n);
-
 	memset(st, 0, sizeof(*st));
 	st->st_ino = n->ino;
 	st->st_mode = n->mode;
@@ -89,11 +79,12 @@ static void fill_attr(const struct famfs_node *n, struct stat *st)
 	st->st_blksize = (blksize_t)FAMFS_REGION;
 	if (n->file)
 		st->st_blocks = (blkcnt_t)(famfs_file_capacity(n->file) / 512);
-	if (fn && fn->pend) {
-		pthread_mutex_lock(&fn->pend->mu);
-		st->st_size = (off_t)fn->pend->size;
-		st->st_blocks = (blkcnt_t)(fn->pend->cap / 512);
-		pthread_mutex_unlock(&fn->pend->mu);
+	if (fused_is_pending(n)) {
+		uint64_t size, bytes;
+
+		fused_pending_stat(n, &size, &bytes);
+		st->st_size = (off_t)size;
+		st->st_blocks = (blkcnt_t)(bytes / 512);
 	}
 	/* Times come from the log, so every mount and host shows the same ones. */
 	st->st_mtim.tv_sec = n->mtime_sec;
@@ -172,51 +163,10 @@ static void fused_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 		fuse_reply_attr(req, &st, fused.timeout);
 }
 
-bool fused_is_pending(const struct famfs_node *n)
-{
-	const struct fused_node *fn = fused_node_state(n);
-
-	return fn && fn->pend;
-}
-
-/*
- * fallocate(mode 0) on a pending file: size it and commit it now, as
- * `famfs creat`/`famfs cp` expect (its data then goes through the kernel's
- * DAX path with our module). A file whose earlier write failed stays
- * pending, to be discarded at its last release. Exclusive lock held.
- */
-static bool pending_failed(struct fused_pending *p)
-{
-	bool failed;
-
-	pthread_mutex_lock(&p->mu);
-	failed = p->failed;
-	pthread_mutex_unlock(&p->mu);
-	return failed;
-}
-
-static int size_pending(struct famfs_node *n, uint64_t size, bool exact)
-{
-	struct fused_pending *p = fused_node_state(n)->pend;
-	char name[FAMFS_PATH_MAX + 1];
-	fuse_ino_t parent;
-	int rc = fused_pending_set_size(n, size, exact);
-
-	if (rc || size == 0)
-		return rc;
-	return pending_failed(p) ? 0 : fused_pending_commit(n, false, &parent, name, sizeof(name));
-}
-
-/* Free log slots not promised to a pending file (exclusive lock held). */
-static bool log_room(void)
-{
-	return famfs_log_free(fused.im->fs) > fused.log_reserved;
-}
-
 static void report_nospace(uint64_t size)
 {
 	fuse_log(FUSE_LOG_ERR, "famfs_fused: cannot allocate %" PRIu64 " bytes: %s full\n", size,
-		 log_room() ? "device" : "log");
+		 fused_log_room() ? "device" : "log");
 }
 
 static void fused_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -265,7 +215,7 @@ static void fused_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 		if (S_ISDIR(n->mode))
 			err = EISDIR;
 		else if (fn->pend)
-			err = -fused_pending_set_size(n, size, true); /* no commit: dd seek= */
+			err = -fused_pending_truncate(n, size); /* no commit: dd seek= */
 		else if (size != n->size)
 			err = EPERM; /* famfs file sizes are fixed */
 		if (err == ENOSPC)
@@ -284,14 +234,11 @@ static void fused_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 		n->gid = gid;
 		n->mtime_sec = sec;
 		n->mtime_nsec = nsec;
-		if (times) {
-			pthread_mutex_lock(&fn->pend->mu);
-			fn->pend->mtime_set = true;
-			pthread_mutex_unlock(&fn->pend->mu);
-		}
+		if (times)
+			fused_pending_times_set(n);
 	} else if (n->log_index < 0) {
 		err = EPERM; /* the root: no log entry names it */
-	} else if (!log_room()) {
+	} else if (!fused_log_room()) {
 		err = ENOSPC;
 	} else {
 		err = -famfs_image_update_attrs(fused.im, n, mode, uid, gid, sec, nsec);
@@ -391,7 +338,6 @@ static void fused_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	bool trunc = fi->flags & O_TRUNC;
 	struct fused_node *fn = NULL;
 	struct famfs_node *n;
-	bool pend = false;
 	int err = 0;
 
 	/* O_TRUNC may size a pending file: the kernel negotiated atomic O_TRUNC
@@ -416,16 +362,17 @@ static void fused_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	else if (trunc && !fn->pend && n->size > 0)
 		err = EPERM; /* would change the size */
 	else if (trunc && fn->pend)
-		err = -fused_pending_set_size(n, 0, true);
+		err = -fused_pending_truncate(n, 0);
+	if (!err)
+		err = -fused_pending_open(n, acc, &fi->fh);
 	if (!err) {
-		pend = fn->pend != NULL;
-		atomic_fetch_add(&fn->opens, 1);
 		/* Meta files are always read fresh (a client's log changes under it);
 		 * data files per -o cache (docs/design.md, "Data path"). */
 		fi->direct_io = fused_is_meta(n) || fused.direct_io;
 		fi->keep_cache = 0;
-		/* Pending files need FLUSH: it tells a killed writer (discard) from a close. */
-		fi->noflush = !pend;
+		/* Only a pending file's writable descriptions need FLUSH: it tells
+		 * a killed writer (discard) from a close, and reports lost data. */
+		fi->noflush = !fi->fh;
 	}
 	unlock();
 	if (err)
@@ -434,9 +381,13 @@ static void fused_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_open(req, fi);
 }
 
-/* Create a pending file; the caller has checked this is the master. Exclusive lock held. */
+/*
+ * Create a pending file; the caller has checked this is the master. @fh:
+ * the creating description's handle, or NULL (mknod). Exclusive lock held.
+ * Returns 0 or a positive errno.
+ */
 static int new_pending(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		       struct famfs_node **out)
+		       uint64_t *fh, struct famfs_node **out)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	char path[FAMFS_PATH_MAX + 1];
@@ -457,7 +408,7 @@ static int new_pending(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	    famfs_ns_add(fused.im->ns, dir, name, S_IFREG | (mode & 07777), ctx->uid, ctx->gid, &n);
 	if (rc)
 		return -rc;
-	rc = fused_node_attach(n) ? fused_pending_new(n) : -ENOMEM;
+	rc = fused_node_attach(n) ? fused_pending_new(n, fh) : -ENOMEM;
 	if (rc) {
 		free(n->priv);
 		n->priv = NULL;
@@ -467,7 +418,6 @@ static int new_pending(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 		return -rc;
 	}
 	fused_now(&n->mtime_sec, &n->mtime_nsec);
-	fused_node_state(n)->was_pending = true;
 	*out = n;
 	return 0;
 }
@@ -484,13 +434,12 @@ static void fused_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 		return;
 	}
 	wrlock();
-	err = new_pending(req, parent, name, mode, &n);
+	err = new_pending(req, parent, name, mode, &fi->fh, &n);
 	if (!err) {
-		atomic_fetch_add(&fused_node_state(n)->opens, 1);
 		fill_entry(n, &e);
 		fi->direct_io = fused.direct_io;
 		fi->keep_cache = 0;
-		fi->noflush = 0;
+		fi->noflush = 0; /* the creator's description decides the file's fate */
 	}
 	unlock();
 	if (err)
@@ -503,10 +452,8 @@ static void fused_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 static void fused_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 			dev_t rdev)
 {
-	char nm[FAMFS_PATH_MAX + 1];
 	struct fuse_entry_param e;
 	struct famfs_node *n;
-	fuse_ino_t dummy;
 	int err;
 
 	(void)rdev;
@@ -519,25 +466,11 @@ static void fused_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 		return;
 	}
 	wrlock();
-	err = new_pending(req, parent, name, mode, &n);
-	if (!err) {
-		struct fused_pending *p = fused_node_state(n)->pend;
-		int rc = fused_pending_commit(n, true, &dummy, nm, sizeof(nm));
-
-		if (rc < 0) {
-			/* Nobody has it open, so no release would ever commit or discard
-			 * it: discard it now (its slot and unit go back). */
-			pthread_mutex_lock(&p->mu);
-			p->failed = true;
-			pthread_mutex_unlock(&p->mu);
-			fused_pending_commit(n, true, &dummy, nm, sizeof(nm));
-			err = -rc;
-		} else if (rc == 1) {
-			err = EIO; /* discarded */
-		} else {
-			fill_entry(n, &e);
-		}
-	}
+	err = new_pending(req, parent, name, mode, NULL, &n);
+	if (!err)
+		err = -fused_pending_commit_now(n); /* on failure discarded: slot and unit back */
+	if (!err)
+		fill_entry(n, &e);
 	unlock();
 	if (err)
 		fuse_reply_err(req, err);
@@ -562,7 +495,7 @@ static void fused_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 		rc = -ESTALE;
 	else if (dir->ino == fused.meta_ino)
 		rc = -EPERM;
-	else if (!log_room())
+	else if (!fused_log_room())
 		rc = -ENOSPC; /* the free slots are promised to pending files */
 	else {
 		fused_now(&fused.im->now_sec, &fused.im->now_nsec);
@@ -619,66 +552,17 @@ static void fused_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, c
 	fused_never(req);
 }
 
-/* Last release of a pending file: commit it (or discard it if it failed). */
+/* A pending file's last writable description decides its fate (pending.c). */
 static void fused_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	char name[FAMFS_PATH_MAX + 1] = "";
-	struct fused_node *fn;
 	struct famfs_node *n;
-	fuse_ino_t parent = 0;
-	bool discarded = false, drop = false;
 
-	(void)fi;
 	wrlock();
 	n = node(ino);
-	fn = n ? fused_node_state(n) : NULL;
-	if (fn && atomic_fetch_sub(&fn->opens, 1) == 1 && (fn->pend || fn->was_pending)) {
-		/* Committed (now, or earlier by fsync/fallocate) or discarded: what
-		 * the kernel holds of it is invalidated (below). */
-		parent = n->parent->ino;
-		snprintf(name, sizeof(name), "%s", n->name);
-		if (fn->pend) {
-			int rc = fused_pending_commit(n, true, &parent, name, sizeof(name));
-
-			/* Its unwritten bytes could not be cleared: it failed now, discard. */
-			if (rc < 0 && fn->pend && pending_failed(fn->pend))
-				rc = fused_pending_commit(n, true, &parent, name, sizeof(name));
-			if (rc < 0)
-				parent = 0; /* stays pending: a later close tries again */
-			else if (rc == 0)
-				fn->was_pending = false;
-			discarded = rc == 1;
-		} else {
-			fn->was_pending = false;
-		}
-		if (discarded) {
-			drop = true; /* and fn is freed */
-		} else {
-			drop = fused.fmap_enabled && atomic_load(&fn->served_io);
-			if (!fn->was_pending)
-				atomic_store(&fn->served_io, false);
-		}
-	}
+	if (n && fused_node_state(n))
+		fused_pending_release(n, fi->fh);
 	unlock();
 	fuse_reply_err(req, 0);
-	/*
-	 * A discarded name, or a committed file whose data went through the
-	 * server while pending, under famfs.ko: drop the kernel's dentry, and
-	 * with it the inode (FUSE deletes unused inodes). famfs.ko keeps an
-	 * inode on one data path for its life, and I/O on a file without a map
-	 * put it on the server's; the next open gets a new inode, which GET_FMAP
-	 * maps. Otherwise (no famfs.ko, or a file only created and sized, as by
-	 * famfs creat and cp) the inode stays: it is on the server's path
-	 * without famfs.ko, and undecided, so mapped at its next open, with it.
-	 * Only its cached attributes (the mtime the commit set) go, which spares
-	 * a FORGET and a LOOKUP per file, and an open that races with this
-	 * release keeps the inode it got. Queued, never sent from here
-	 * (notify.c: it takes the parent directory's inode lock).
-	 */
-	if (parent && drop)
-		fused_notify_entry(parent, name, true);
-	else if (parent)
-		fused_notify_inode(ino, true);
 }
 
 static void fused_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
@@ -704,7 +588,7 @@ static void fused_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 	else if (S_ISDIR(n->mode) || fused_is_meta(n))
 		err = EPERM;
 	else if (fused_is_pending(n)) {
-		err = mode == 0 ? -size_pending(n, end, false) : -fused_pending_grow(n, end);
+		err = -fused_pending_fallocate(n, end, mode & FALLOC_FL_KEEP_SIZE);
 		if (err == ENOSPC)
 			report_nospace(end);
 	} else if (end <= n->size)
@@ -915,19 +799,8 @@ static void fused_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, con
 		err = EPERM; /* a logged file's layout is fixed */
 	else if (parse_stripe(value, size, &st))
 		err = EINVAL;
-	else {
-		struct fused_pending *p = fused_node_state(n)->pend;
-
-		pthread_mutex_lock(&p->mu);
-		if (p->written || p->size || p->body.nextents != 1 ||
-		    p->body.ext_type != FAMFS_EXT_SIMPLE || p->cap != fused.im->alloc.unit) {
-			err = EBUSY; /* written or sized already: its layout is chosen */
-		} else {
-			p->stripe = st;
-			p->has_stripe = true;
-		}
-		pthread_mutex_unlock(&p->mu);
-	}
+	else
+		err = -fused_pending_set_stripe(n, &st);
 	unlock();
 	fuse_reply_err(req, err);
 }
@@ -939,93 +812,38 @@ static void fused_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	fuse_reply_err(req, fused.writable ? ENOTSUP : EROFS);
 }
 
-/*
- * Was the task closing this descriptor killed by a signal? It is still in
- * do_exit() while its files are closed (FLUSH waits for our reply), with
- * PF_EXITING set and its exit code (field 52 of /proc/PID/stat) holding the
- * signal.
- */
-static bool closer_killed(pid_t pid)
-{
-	char path[64], buf[2048], *p;
-	unsigned long flags = 0;
-	long code = 0;
-	ssize_t len;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	len = (ssize_t)fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	if (len <= 0)
-		return false;
-	buf[len] = '\0';
-	p = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
-	if (!p)
-		return false;
-	p++;
-	/* Fields from 3 (state) on; flags is field 9, exit_code field 52. */
-	for (int field = 3; field <= 52 && p; field++) {
-		while (*p == ' ')
-			p++;
-		if (field == 9)
-			flags = strtoul(p, NULL, 10);
-		if (field == 52)
-			code = strtol(p, NULL, 10);
-		p = strchr(p, ' ');
-	}
-	return (flags & 0x4 /* PF_EXITING */) && (code & 0x7f);
-}
-
+/* close(2) of a pending file's writable descriptor (the others have noflush). */
 static void fused_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	struct fused_node *fn;
 	struct famfs_node *n;
+	int err = 0;
 
-	(void)fi;
 	rdlock();
 	n = node(ino);
-	fn = n ? fused_node_state(n) : NULL;
-	/* Only a pending file can be lost to a killed writer: others skip /proc. */
-	if (fn && fn->pend && closer_killed(ctx->pid)) {
-		/* The writer died mid-file: nothing half-written may look complete. */
-		pthread_mutex_lock(&fn->pend->mu);
-		fn->pend->failed = true;
-		pthread_mutex_unlock(&fn->pend->mu);
-	}
+	if (n && fused_is_pending(n))
+		err = -fused_pending_flush(n, fi->fh, ctx->pid);
 	unlock();
-	fuse_reply_err(req, 0);
+	fuse_reply_err(req, err);
 }
 
 /*
- * fsync/fdatasync: the device's data durable (design.md, "Durability"), and
- * a pending file committed now, at its current size, which is then fixed.
+ * fsync/fdatasync: the device's data durable (design.md, "Durability"); a
+ * pending file's writable description commits it now, at its current size,
+ * which is then fixed (pending.c).
  */
 static void fused_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	char name[FAMFS_PATH_MAX + 1];
-	struct fused_node *fn;
 	struct famfs_node *n;
-	fuse_ino_t parent = 0;
 	int err;
 
 	(void)datasync;
-	(void)fi;
 	err = fused.writable ? -fused_media_sync() : 0;
 	if (!err && fused.writable) {
 		wrlock();
 		n = node(ino);
-		fn = n ? fused_node_state(n) : NULL;
-		if (fn && fn->pend) {
-			/* A failed file (a write failed) is EIO here and discarded at its
-			 * last release, not under its other openers. */
-			err = -fused_pending_commit(n, false, &parent, name, sizeof(name));
-			if (!err)
-				err = -fused_media_sync(); /* the log entry too */
-		}
+		if (n && fused_is_pending(n))
+			err = -fused_pending_fsync(n, fi->fh);
 		unlock();
 	}
 	fuse_reply_err(req, err);
