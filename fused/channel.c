@@ -11,7 +11,9 @@
  *    with FUSE_INIT_EXT); libfuse then builds its reply, and channel_writev()
  *    adds the flag to that reply when we accept it;
  *  - GET_FMAP (54) and GET_DAXDEV (55), which libfuse does not know, are
- *    answered here and never reach libfuse.
+ *    answered here and never reach libfuse;
+ *  - WRITE: its FUSE_WRITE_KILL_SUIDGID flag, which libfuse 3.14 does not
+ *    pass on, is noted for the thread that serves it (data.c).
  * docs/protocol.md describes the protocol; kernel-protocol.md the facts.
  */
 #include <errno.h>
@@ -168,6 +170,13 @@ static ssize_t channel_read(int fd, void *buf, size_t len, void *userdata)
 			continue;
 		}
 		switch (h->opcode) {
+		case FUSE_WRITE:
+			/* Served by this thread next (fused_write reads it). */
+			fused_write_kills_suid =
+			    (size_t)n >= sizeof(*h) + sizeof(struct fuse_write_in) &&
+			    (((const struct fuse_write_in *)(h + 1))->write_flags &
+			     FUSE_WRITE_KILL_SUIDGID);
+			return n;
 		case FUSED_OP_GET_FMAP:
 			get_fmap(fd, h, h + 1);
 			continue;

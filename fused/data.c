@@ -29,6 +29,8 @@
 #define ZERO_PIECE    FUSED_ZERO_PIECE
 #define ZERO_CHUNK    65536 /* the zero source of ZERO_PIECEs */
 
+__thread bool fused_write_kills_suid;
+
 static uint8_t zero_bytes[ZERO_CHUNK]; /* never written: the source of ZERO_PIECEs */
 
 /* Build the fmap of @n from its log extents, or of a meta file from the geometry. */
@@ -173,21 +175,29 @@ static int plan_piece(void *arg, uint64_t devoff, uint64_t len)
 	return -(devoff == ZERO_PIECE ? plan_zeros(p, len) : plan_add(p, devoff, len));
 }
 
+/* Might a write by a task without CAP_FSETID have to drop set-ID bits of @n (file_remove_privs)? */
+static bool kills_suid(const struct famfs_node *n)
+{
+	return S_ISREG(n->mode) && (n->mode & (S_ISUID | S_ISGID));
+}
+
 /*
  * Plan the I/O of up to @size bytes at file offset @off of @ino: find the
  * node, clip to its size and split by its map. A write to a pending file
- * may allocate (pending.c, exclusive lock). Returns 0 or the errno to
+ * may allocate (pending.c, exclusive lock); a write by a task without
+ * CAP_FSETID first drops the file's set-ID bits. Returns 0 or the errno to
  * reply with: ESTALE, EISDIR, EIO (no usable map, or a pending file's data
  * lost); for writes also EPERM (meta files), EFBIG (past the fixed size of
  * a logged file), ENOSPC.
  */
-static int plan_io(fuse_ino_t ino, bool write, size_t size, off_t off, struct io_plan *p)
+static int plan_io(fuse_req_t req, fuse_ino_t ino, bool write, size_t size, off_t off,
+		   struct io_plan *p)
 {
 	uint64_t fsize = 0, o = (uint64_t)off;
+	bool excl = false, kill = write && fused_write_kills_suid;
 	struct fused_node *fn = NULL;
 	struct fmap *m = NULL;
 	struct famfs_node *n;
-	bool excl = false;
 	int err = 0;
 
 	plan_init(p);
@@ -206,6 +216,13 @@ again:
 		err = EISDIR;
 	} else if (!fn) {
 		err = ENOMEM;
+	} else if (kill && kills_suid(n) && !fused_is_meta(n)) {
+		pthread_rwlock_unlock(&fused.lock);
+		err = -fused_kill_suid(req, ino);
+		if (err)
+			return err;
+		kill = false; /* once: what is left stays (S_ISGID for its group) */
+		goto again;
 	} else if (fn->pend) {
 		int64_t got = fused_pending_plan(n, write, o, size, excl, &p->pio, plan_piece, p);
 
@@ -296,7 +313,7 @@ void fused_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
 	int err;
 
 	(void)fi;
-	err = plan_io(ino, false, size, off, &p);
+	err = plan_io(req, ino, false, size, off, &p);
 	if (err)
 		fuse_reply_err(req, err);
 	else
@@ -313,7 +330,7 @@ void fused_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
 
 	(void)fi;
 	plan_init(&p);
-	err = fused.writable ? plan_io(ino, true, size, off, &p) : EROFS;
+	err = fused.writable ? plan_io(req, ino, true, size, off, &p) : EROFS;
 	for (int i = 0; i < p.n && !err; i++) {
 		err = -fused_media_store(p.devoff[i], buf, p.iov[i].iov_len);
 		buf += p.iov[i].iov_len;

@@ -141,15 +141,70 @@ static inline struct fused_node *fused_node_state(const struct famfs_node *n)
 	return n->priv;
 }
 
-/** fused_now() - the wall clock as the log records it (u32 seconds, nanoseconds). */
+/*
+ * The log records times as u32 seconds since 1970 and u32 nanoseconds
+ * (docs/format.md): 1970-01-01 to 2106-02-07 06:28:15 UTC. A time outside
+ * that range is clamped to its nearer end, as the kernel clamps times for
+ * file systems with a limited range (timestamp_truncate): never wrapped.
+ */
+#define FUSED_TIME_MAX 0xffffffffLL
+/** fused_time_clamp() - @sec/@nsec as the log can hold them (clamped, see above). */
+static inline void fused_time_clamp(int64_t sec, int64_t nsec, uint32_t *osec, uint32_t *onsec)
+{
+	if (nsec < 0 || nsec > 999999999)
+		nsec = 0;
+	*osec = (uint32_t)(sec < 0 ? 0 : sec > FUSED_TIME_MAX ? FUSED_TIME_MAX : sec);
+	*onsec = (uint32_t)nsec;
+}
+/** fused_now() - the wall clock as the log records it (clamped u32 seconds, nanoseconds). */
 static inline void fused_now(uint32_t *sec, uint32_t *nsec)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	*sec = (uint32_t)ts.tv_sec;
-	*nsec = (uint32_t)ts.tv_nsec;
+	fused_time_clamp(ts.tv_sec, ts.tv_nsec, sec, nsec);
 }
+
+/* attr.c: what stat shows, and the attribute rules of Linux that the server applies */
+/**
+ * fused_st_ino() - the inode number stat shows for @n: the same on every
+ * host and mount for anything in the log (derived from its log slot), a
+ * number of its own for the root and .meta, and one in a range of its own
+ * for a pending file (it changes at commit). The FUSE nodeid stays n->ino.
+ */
+uint64_t fused_st_ino(const struct famfs_node *n);
+/** fused_fill_attr() - @n's attributes as stat shows them. Caller holds fused.lock. */
+void fused_fill_attr(const struct famfs_node *n, struct stat *st);
+/**
+ * fused_new_owner() - owner, group and mode of a node created in @dir by
+ * the caller of @req, as Linux's inode_init_owner() sets them: group from
+ * @dir if it is set-group-ID (and a new directory keeps S_ISGID), else the
+ * caller's; a new file's S_ISGID (with S_IXGRP) is dropped unless the
+ * caller is in that group or has CAP_FSETID. @mode: permission bits in,
+ * permission bits out.
+ */
+void fused_new_owner(fuse_req_t req, const struct famfs_node *dir, bool isdir, uint32_t *mode,
+		     uint32_t *uid, uint32_t *gid);
+/**
+ * fused_set_attrs() - give logged or pending node @n permission bits
+ * @mode, owner @uid:@gid and modification time @sec/@nsec (@times: it was
+ * set). A pending file keeps them in memory (logged with it at commit);
+ * otherwise one attribute-update entry is logged when something changed.
+ * Exclusive lock held. Returns 0, -EPERM (the root: no entry names it) or
+ * -ENOSPC (log full) / -EIO.
+ */
+int fused_set_attrs(struct famfs_node *n, uint32_t mode, uint32_t uid, uint32_t gid, uint32_t sec,
+		    uint32_t nsec, bool times);
+/**
+ * fused_kill_suid() - a write by the caller of @req, a task without
+ * CAP_FSETID (the kernel's FUSE_WRITE_KILL_SUIDGID), to file @ino: drop
+ * S_ISUID, and S_ISGID when S_IXGRP is set or the writer is not in the
+ * file's group, as Linux's file_remove_privs() does
+ * (setattr_should_drop_suidgid), logged like a chmod so every host sees
+ * it. Takes fused.lock. Returns 0 or -errno (the write must then fail, as
+ * a failed file_remove_privs() fails it).
+ */
+int fused_kill_suid(fuse_req_t req, fuse_ino_t ino);
 
 /* pending.c: a pending file's whole life (master only; docs/design.md) */
 /**
@@ -268,6 +323,13 @@ struct fmap *fused_node_fmap(struct famfs_node *n);
 void fused_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
 void fused_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		 struct fuse_file_info *fi);
+/*
+ * FUSE_WRITE_KILL_SUIDGID of the WRITE this thread is serving: the kernel
+ * sets it when the writer lacks CAP_FSETID. libfuse 3.14 does not pass
+ * write_flags on, so the channel layer (channel.c) notes it here as it
+ * reads the request, in the thread that then serves it.
+ */
+extern __thread bool fused_write_kills_suid;
 
 /* media.c: device bytes (store, load, move, clear, order, sync), per device kind */
 /**

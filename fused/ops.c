@@ -14,6 +14,7 @@
  *   mode/owner/times kept in memory, logged ("committed") at the release
  *   of its last writable description or at fsync. mknod creates and
  *   commits an empty file at once. This file only dispatches to it.
+ * - Owners, modes, times and inode numbers follow attr.c.
  * - A FILE entry flagged ALL_HOSTS_RO is read-only on every host: write
  *   opens fail with EPERM, so no writable descriptor (FUSE or DAX) exists.
  */
@@ -64,34 +65,6 @@ static bool all_hosts_ro(const struct famfs_node *n)
 	return n->file && (n->file->flags & FAMFS_FILE_FLAG_ALL_RO);
 }
 
-static void fill_attr(const struct famfs_node *n, struct stat *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->st_ino = n->ino;
-	st->st_mode = n->mode;
-	if (all_hosts_ro(n))
-		st->st_mode &= ~(mode_t)0222;
-	st->st_nlink = S_ISDIR(n->mode) ? 2 + n->nsubdirs : 1;
-	st->st_uid = n->uid;
-	st->st_gid = n->gid;
-	st->st_size = (off_t)n->size;
-	/* Preferred I/O size: a 2 MiB region, whatever the allocation unit. */
-	st->st_blksize = (blksize_t)FAMFS_REGION;
-	if (n->file)
-		st->st_blocks = (blkcnt_t)(famfs_file_capacity(n->file) / 512);
-	if (fused_is_pending(n)) {
-		uint64_t size, bytes;
-
-		fused_pending_stat(n, &size, &bytes);
-		st->st_size = (off_t)size;
-		st->st_blocks = (blkcnt_t)(bytes / 512);
-	}
-	/* Times come from the log, so every mount and host shows the same ones. */
-	st->st_mtim.tv_sec = n->mtime_sec;
-	st->st_mtim.tv_nsec = n->mtime_nsec;
-	st->st_atim = st->st_ctim = st->st_mtim;
-}
-
 static void fill_entry(const struct famfs_node *n, struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof(*e));
@@ -99,7 +72,7 @@ static void fill_entry(const struct famfs_node *n, struct fuse_entry_param *e)
 	e->generation = 1;
 	e->attr_timeout = fused.timeout;
 	e->entry_timeout = fused.timeout;
-	fill_attr(n, &e->attr);
+	fused_fill_attr(n, &e->attr);
 }
 
 static void rdlock(void)
@@ -122,6 +95,11 @@ static void fused_init(void *userdata, struct fuse_conn_info *conn)
 	(void)userdata;
 	/* Sizes are fixed and the server is the only writer: no writeback cache. */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* Set-ID bits on write (attr.c): the kernel drops them through its page
+	 * cache itself (a SETATTR) and flags direct writes for us
+	 * (FUSE_WRITE_KILL_SUIDGID); HANDLE_KILLPRIV would leave page-cache
+	 * writes, truncate and chown to a server not told who wrote. */
+	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	conn->max_readahead = conn->max_write;
@@ -155,7 +133,7 @@ static void fused_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	rdlock();
 	n = node(ino);
 	if (n)
-		fill_attr(n, &st);
+		fused_fill_attr(n, &st);
 	unlock();
 	if (!n)
 		fuse_reply_err(req, ESTALE);
@@ -175,8 +153,8 @@ static void fused_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 	uint32_t mode, uid, gid, sec, nsec;
 	struct fused_node *fn;
 	struct famfs_node *n;
-	bool times, changed;
 	struct stat st;
+	bool times;
 	int err = 0;
 
 	(void)fi;
@@ -200,8 +178,8 @@ static void fused_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 	if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
 		fused_now(&sec, &nsec);
 	} else if (to_set & FUSE_SET_ATTR_MTIME) {
-		sec = (uint32_t)attr->st_mtim.tv_sec;
-		nsec = (uint32_t)attr->st_mtim.tv_nsec;
+		/* Outside the log's range (before 1970, after 2106): clamped. */
+		fused_time_clamp(attr->st_mtim.tv_sec, attr->st_mtim.tv_nsec, &sec, &nsec);
 	}
 	if (fused_is_meta(n) &&
 	    (to_set & ~(FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_CTIME |
@@ -223,29 +201,12 @@ static void fused_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 		if (err)
 			goto out;
 	}
-	changed = mode != (n->mode & 07777) || uid != n->uid || gid != n->gid ||
-		  (times && (sec != n->mtime_sec || nsec != n->mtime_nsec));
-	if (!changed || fused_is_meta(n))
-		goto out; /* atime and ctime are not stored: accepted */
-	if (fn->pend) {
-		/* Pending: kept in memory, logged with the file at commit. */
-		n->mode = (n->mode & S_IFMT) | mode;
-		n->uid = uid;
-		n->gid = gid;
-		n->mtime_sec = sec;
-		n->mtime_nsec = nsec;
-		if (times)
-			fused_pending_times_set(n);
-	} else if (n->log_index < 0) {
-		err = EPERM; /* the root: no log entry names it */
-	} else if (!fused_log_room()) {
-		err = ENOSPC;
-	} else {
-		err = -famfs_image_update_attrs(fused.im, n, mode, uid, gid, sec, nsec);
-	}
+	/* atime and ctime are not stored: accepted */
+	if (!fused_is_meta(n))
+		err = -fused_set_attrs(n, mode, uid, gid, sec, nsec, times);
 out:
 	if (!err)
-		fill_attr(n, &st);
+		fused_fill_attr(n, &st);
 	unlock();
 	if (err)
 		fuse_reply_err(req, err);
@@ -305,7 +266,7 @@ static void fused_readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, of
 				e = (struct fuse_entry_param){.attr = e.attr};
 			want = fuse_add_direntry_plus(req, buf + used, size - used, name, &e, next);
 		} else {
-			struct stat st = {.st_ino = n->ino, .st_mode = n->mode};
+			struct stat st = {.st_ino = fused_st_ino(n), .st_mode = n->mode};
 
 			want = fuse_add_direntry(req, buf + used, size - used, name, &st, next);
 		}
@@ -389,9 +350,9 @@ static void fused_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static int new_pending(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		       uint64_t *fh, struct famfs_node **out)
 {
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	char path[FAMFS_PATH_MAX + 1];
 	struct famfs_node *dir, *n;
+	uint32_t perm = mode & 07777, uid, gid;
 	int rc;
 
 	dir = node(parent);
@@ -404,8 +365,8 @@ static int new_pending(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	rc = famfs_image_child_path(dir, name, path);
 	if (rc)
 		return -rc;
-	rc =
-	    famfs_ns_add(fused.im->ns, dir, name, S_IFREG | (mode & 07777), ctx->uid, ctx->gid, &n);
+	fused_new_owner(req, dir, false, &perm, &uid, &gid);
+	rc = famfs_ns_add(fused.im->ns, dir, name, S_IFREG | perm, uid, gid, &n);
 	if (rc)
 		return -rc;
 	rc = fused_node_attach(n) ? fused_pending_new(n, fh) : -ENOMEM;
@@ -480,9 +441,9 @@ static void fused_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 
 static void fused_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct fuse_entry_param e;
 	struct famfs_node *dir, *n;
+	uint32_t perm = mode & 07777, uid, gid;
 	int rc;
 
 	if (!fused.writable) {
@@ -498,8 +459,9 @@ static void fused_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 	else if (!fused_log_room())
 		rc = -ENOSPC; /* the free slots are promised to pending files */
 	else {
+		fused_new_owner(req, dir, true, &perm, &uid, &gid);
 		fused_now(&fused.im->now_sec, &fused.im->now_nsec);
-		rc = famfs_image_mkdir(fused.im, dir, name, mode, ctx->uid, ctx->gid, &n);
+		rc = famfs_image_mkdir(fused.im, dir, name, perm, uid, gid, &n);
 	}
 	if (!rc && !fused_node_attach(n))
 		rc = -ENOMEM; /* logged: it is there after a remount */

@@ -6,7 +6,9 @@
 # write, fsync and close; other pending files give back speculative space
 # before ENOSPC, a failed grow keeps nothing; readers never decide the
 # commit; a failed sizing leaves no empty file; data is on the media before
-# the commit (pmem: a device flush first).
+# the commit (pmem: a device flush first). And the attributes the server
+# sets like Linux: set-group-ID directories, clamped times, set-ID bits
+# dropped on write, inode numbers equal on every host.
 . "$(dirname "$0")/lib.sh"
 need_fuse
 command -v setpriv >/dev/null && command -v runuser >/dev/null || skip "needs setpriv and runuser"
@@ -61,6 +63,17 @@ wait_open() {
 	done
 	return 1
 }
+# on_client PATH: wait (5 s) until the client mount shows PATH (relative).
+on_client() {
+	local i
+	for i in $(seq 500); do
+		[ -e "$C/$1" ] && return 0
+		sleep 0.01
+	done
+	fail "$1 never appeared on the client"
+	return 1
+}
+
 expect 0 "$FAMFS" mkfs --size 4G "$IMG"
 mount_famfs "$IMG" "$M" || fail "mount"
 export FAMFS_SYSTEM_UUID_FILE=$T/hostB
@@ -322,6 +335,109 @@ settle "$T/g"
 logged "$GIG" huge && fail "huge, never written, its sizing failed, was committed"
 gone "$T/g/huge" || fail "huge, never written, its sizing failed, is still there"
 expect 0 "$FAMFS" umount "$T/g"
+
+step "set-group-ID directories: group and S_ISGID inherited, S_ISGID of a new file kept only for the group"
+expect 0 mkdir "$M/sg"
+expect 0 chown root:4242 "$M/sg"
+expect 0 chmod 2777 "$M/sg"
+touch "$M/sg/root-file" || fail "touch"
+mkdir "$M/sg/sub" || fail "mkdir"
+expect 0 "${NOBODY[@]}" "$PY3" -c 'import os, sys; os.umask(0); os.close(os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, 0o2775))' "$M/sg/outsider"
+expect 0 setpriv --reuid=nobody --regid=nogroup --groups=4242 "$PY3" -c 'import os, sys; os.umask(0); os.close(os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, 0o2775))' "$M/sg/member"
+expect 0 "$FAMFS" mkdir "$M/sg/famfs-dir"
+expect 0 "$FAMFS" creat -s 1M "$M/sg/famfs-creat"
+expect 0 "$FAMFS" cp /etc/os-release "$M/sg/famfs-cp"
+settle "$M"
+check_sg() { # check_sg ROOT: the modes and groups under ROOT/sg
+	local want="root-file 4242 0 sub 4242 1 outsider 4242 0 member 4242 1 famfs-dir 4242 1 famfs-creat 4242 0 famfs-cp 4242 0"
+	local got="" f
+	for f in root-file sub outsider member famfs-dir famfs-creat famfs-cp; do
+		got="$got $f $(stat -c %g "$1/sg/$f" 2>/dev/null) $(($(stat -c '0%a' "$1/sg/$f" 2>/dev/null || echo 0) >> 10 & 1))"
+	done
+	[ "${got# }" = "$want" ] || fail "$1: name gid setgid: got '${got# }', want '$want'"
+}
+check_sg "$M"
+on_client sg/famfs-cp && check_sg "$C"
+
+step "times outside the log's range are clamped, never wrapped: touch -d 1960-01-01 / 2200-01-01"
+expect 0 "$FAMFS" creat -s 1M "$M/t-logged"
+touch -d 1960-01-01 "$M/t-old" "$M/t-logged" || fail "touch 1960"
+touch -d 2200-01-01 "$M/t-new" || fail "touch 2200"
+settle "$M"
+check_times() { # check_times ROOT
+	[ "$(stat -c %Y "$1/t-old")" = 0 ] || fail "$1/t-old: $(stat -c %y "$1/t-old")"
+	[ "$(stat -c %Y "$1/t-logged")" = 0 ] || fail "$1/t-logged: $(stat -c %y "$1/t-logged")"
+	[ "$(stat -c %Y "$1/t-new")" = 4294967295 ] || fail "$1/t-new: $(stat -c %y "$1/t-new")"
+}
+check_times "$M"
+on_client t-new && on_client t-old && check_times "$C"
+
+step "set-ID bits are dropped when a task without CAP_FSETID writes (S_ISGID kept only for its group when not group-executable), logged for every host"
+expect 0 "$FAMFS" creat -s 1M "$M/suid"
+expect 0 chmod 6777 "$M/suid"
+expect 0 "$FAMFS" creat -s 1M "$M/sgid-nox"
+expect 0 chmod 2666 "$M/sgid-nox"
+for f in sgid-member sgid-x-member; do
+	expect 0 "$FAMFS" creat -s 1M "$M/$f"
+	expect 0 chown root:4242 "$M/$f"
+done
+expect 0 chmod 2666 "$M/sgid-member"
+expect 0 chmod 2777 "$M/sgid-x-member"
+expect 0 "$FAMFS" creat -s 1M "$M/suid-root"
+expect 0 chmod 6777 "$M/suid-root"
+expect 0 python3 -c 'import os, sys; fd = os.open(sys.argv[1], os.O_WRONLY); os.pwrite(fd, b"root", 0)' "$M/suid-root"
+nobody_write() { "${NOBODY[@]}" "$PY3" -c 'import os, sys; fd = os.open(sys.argv[1], os.O_WRONLY); os.pwrite(fd, b"x", 0); os.close(fd)' "$1"; }
+expect 0 nobody_write "$M/suid"
+expect 0 nobody_write "$M/sgid-nox"
+for f in sgid-member sgid-x-member; do
+	expect 0 setpriv --reuid=nobody --regid=nogroup --groups=4242 "$PY3" -c 'import os, sys; fd = os.open(sys.argv[1], os.O_WRONLY); os.pwrite(fd, b"x", 0); os.close(fd)' "$M/$f"
+done
+expect 0 python3 -c 'import os, sys, subprocess
+fd = os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, 0o644)
+os.fchmod(fd, 0o6777)
+subprocess.run(sys.argv[2:] + [sys.argv[1]], check=True)  # nobody writes it, pending
+os.close(fd)' "$M/suid-pending2" "${NOBODY[@]}" "$PY3" -c 'import os, sys; fd = os.open(sys.argv[1], os.O_WRONLY); os.write(fd, b"x")'
+settle "$M"
+check_modes() { # check_modes ROOT
+	local got="" f
+	for f in suid sgid-nox sgid-member sgid-x-member suid-root suid-pending2; do
+		got="$got $f $(stat -c %a "$1/$f" 2>/dev/null)"
+	done
+	[ "${got# }" = "suid 777 sgid-nox 666 sgid-member 2666 sgid-x-member 777 suid-root 6777 suid-pending2 777" ] ||
+		fail "$1: $got"
+}
+check_modes "$M"
+on_client suid-pending2 && check_modes "$C"
+
+step "inode numbers are the same on every host: create A, create B, close B, close A"
+expect 0 py "$M" <<'PY'
+import os, sys
+m = sys.argv[1]
+a = os.open(m + "/ino-a", os.O_CREAT | os.O_WRONLY, 0o644)
+b = os.open(m + "/ino-b", os.O_CREAT | os.O_WRONLY, 0o644)
+os.close(b)
+os.close(a)
+print("ok")
+PY
+settle "$M"
+on_client ino-a
+for f in ino-a ino-b sg sg/sub by-a r4; do
+	[ "$(stat -c %i "$M/$f")" = "$(stat -c %i "$C/$f" 2>/dev/null)" ] ||
+		fail "$f: inode $(stat -c %i "$M/$f") on the master, $(stat -c %i "$C/$f" 2>&1) on the client"
+done
+stat -c '%i %n' "$M/ino-a" "$M/ino-b" >"$T/inodes"
+
+step "after a remount (with -o cache=page): the same inode numbers, times and modes; set-ID bits dropped through the page cache"
+expect 0 "$FAMFS" umount "$M"
+mount_famfs -o cache=page "$IMG" "$M" || fail "remount"
+[ "$(stat -c '%i %n' "$M/ino-a" "$M/ino-b")" = "$(cat "$T/inodes")" ] || fail "inode numbers changed at remount"
+check_times "$M"
+check_modes "$M"
+check_sg "$M"
+expect 0 "$FAMFS" creat -s 1M "$M/suid-page"
+expect 0 chmod 4777 "$M/suid-page"
+expect 0 nobody_write "$M/suid-page"
+[ "$(stat -c %a "$M/suid-page")" = 777 ] || fail "suid-page: $(stat -c %a "$M/suid-page") after a write through the page cache"
 
 step "pmem (a loop device): the data is flushed to the media before the commit's log entry"
 if ! command -v strace >/dev/null; then
