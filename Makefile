@@ -137,10 +137,12 @@ asan-run: $(PROGS) $(ASAN_UNIT_BIN) $(TOOL_BIN)
 	@echo "asan: unit tests and $(ASAN_IT): no sanitizer reports"
 
 # ThreadSanitizer on the server: $(BUILD)/tsan, then test/integration/t_race.sh
-# (parallel requests on one master and a following client) and t_pending_io.sh
-# (commit under in-flight reads); any data race report fails the target.
+# (parallel requests on one master and a following client), t_pending_io.sh
+# (commit under in-flight reads) and t_kept.sh (handles, flushes and releases
+# of one file from several processes, other files' space trimmed under their
+# writes); any data race report fails the target.
 TSAN_CFLAGS := -O2 -g -fno-omit-frame-pointer -fsanitize=thread
-TSAN_IT     ?= t_race.sh t_pending_io.sh
+TSAN_IT     ?= t_race.sh t_pending_io.sh t_kept.sh
 
 tsan:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan CFLAGS="$(TSAN_CFLAGS)" tsan-run
