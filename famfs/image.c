@@ -135,16 +135,28 @@ int famfs_image_child_path(const struct famfs_node *dir, const char *name, char 
 	return 0;
 }
 
+int famfs_image_name_ok(const struct famfs_image *im, const char *name)
+{
+	if (famfs_fs_compat(im->fs) && !famfs_utf8_valid(name, strlen(name)))
+		return -EILSEQ;
+	return 0;
+}
+
 /* Checks common to creating anything in @dir. */
 static int may_create(struct famfs_image *im, struct famfs_node *dir, const char *name,
 		      char *relpath)
 {
+	int rc;
+
 	if (!im->fs->writable)
 		return -EROFS;
 	if (!S_ISDIR(dir->mode))
 		return -ENOTDIR;
 	if (famfs_ns_lookup(im->ns, dir, name))
 		return -EEXIST;
+	rc = famfs_image_name_ok(im, name);
+	if (rc)
+		return rc;
 	return famfs_image_child_path(dir, name, relpath);
 }
 

@@ -119,4 +119,14 @@ int famfs_image_append(struct famfs_image *im, struct famfs_log_entry *e);
  */
 int famfs_image_child_path(const struct famfs_node *dir, const char *name, char *buf);
 
+/**
+ * famfs_image_name_ok() - may a new file or directory of @im be called
+ * @name? Returns 0, or -EILSEQ when @im is a compat image
+ * (famfs_fs_compat()) and @name is not well-formed UTF-8: the existing
+ * tools' shadow YAML cannot carry it, and every file under such a
+ * directory would fail their logplay. Checked when the name is created,
+ * before anything is written to it.
+ */
+int famfs_image_name_ok(const struct famfs_image *im, const char *name);
+
 #endif

@@ -120,6 +120,19 @@ static size_t utf8_char(const unsigned char *p, size_t n, uint32_t *cp)
 	return len;
 }
 
+bool famfs_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t c;
+
+	for (size_t i = 0, k; i < n; i += k) {
+		k = utf8_char(p + i, n - i, &c);
+		if (!k)
+			return false;
+	}
+	return true;
+}
+
 /* Characters a terminal acts on although they are printable UTF-8. */
 static bool terminal_control(uint32_t c)
 {

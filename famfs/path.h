@@ -7,6 +7,7 @@
 #ifndef FAMFS_PATH_H
 #define FAMFS_PATH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /**
@@ -31,6 +32,14 @@ int famfs_path_normalize(const char *in, char *out, size_t outsz, const char **w
  * @path. @dir must hold FAMFS_PATH_MAX + 1 bytes.
  */
 const char *famfs_path_split(const char *path, char *dir);
+
+/**
+ * famfs_utf8_valid() - are the @n bytes at @s well-formed UTF-8 (RFC 3629:
+ * no overlong forms, no surrogates, nothing past U+10FFFF, nothing cut
+ * short)? The names a compat image may hold (FAMFS_SB_COMPAT): the existing
+ * tools' shadow YAML carries nothing else.
+ */
+bool famfs_utf8_valid(const char *s, size_t n);
 
 /**
  * famfs_path_escape() - a name made safe to print on a terminal or into a

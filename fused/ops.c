@@ -363,6 +363,8 @@ static int new_pending(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	if (dir->ino == fused.meta_ino)
 		return EPERM;
 	rc = famfs_image_child_path(dir, name, path);
+	if (!rc)
+		rc = famfs_image_name_ok(fused.im, name);
 	if (rc)
 		return -rc;
 	fused_new_owner(req, dir, false, &perm, &uid, &gid);

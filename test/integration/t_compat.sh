@@ -371,7 +371,13 @@ for kind in default compat; do
 		[ "$(stat -c %Y "$mnt/c")" = 0 ] || fail "compat: a file has a time: $(stat -c %Y "$mnt/c")"
 		[ "$(stat -c %a "$mnt/tree/ipset")" = "$(stat -c %a /usr/include/linux/netfilter/ipset)" ] ||
 			fail "compat: cp -a lost a directory's mode"
+		# Names their YAML cannot carry are refused when created.
+		ko touch "$mnt/bad"$'\xff' && contains "Invalid or incomplete multibyte"
+		ko mkdir "$mnt/bad-dir"$'\xc3'
+		ko "${CLI[@]}" creat -s 1M "$mnt/bad-creat"$'\xed\xa0\x80'
+		ok touch "$mnt/good-é"
 	else
+		ok touch "$mnt/bad"$'\xff' # kept (printed escaped), not a compat image
 		ok chmod 600 "$mnt/c"
 		[ "$(stat -c %Y "$mnt/c")" = 1000000000 ] || fail "a file's time is not kept"
 	fi

@@ -81,6 +81,22 @@ static void test_split(void **state)
 	assert_string_equal(dir, "");
 }
 
+/* The names a compat image may hold: well-formed UTF-8 only (RFC 3629). */
+static void test_utf8(void **state)
+{
+	(void)state;
+	assert_true(famfs_utf8_valid("", 0));
+	assert_true(famfs_utf8_valid("plain", 5));
+	assert_true(famfs_utf8_valid("\xc3\xa9t\xc3\xa9", 6)); /* été */
+	assert_true(famfs_utf8_valid("\xf0\x9f\x98\x80", 4));  /* U+1F600 */
+	assert_false(famfs_utf8_valid("a\xff", 2));	       /* never in UTF-8 */
+	assert_false(famfs_utf8_valid("\xc3", 1));	       /* cut short */
+	assert_false(famfs_utf8_valid("\xc0\xaf", 2));	       /* overlong '/' */
+	assert_false(famfs_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
+	assert_false(famfs_utf8_valid("\xf4\x90\x80\x80", 4)); /* past U+10FFFF */
+	assert_true(famfs_utf8_valid("ok\xff", 2));	       /* only @n bytes read */
+}
+
 /* famfs_esc(): what each kind of byte becomes. */
 static void test_escape(void **state)
 {
@@ -127,10 +143,9 @@ static void test_escape(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_check),
-	    cmocka_unit_test(test_normalize),
-	    cmocka_unit_test(test_split),
-	    cmocka_unit_test(test_escape),
+	    cmocka_unit_test(test_check), cmocka_unit_test(test_normalize),
+	    cmocka_unit_test(test_split), cmocka_unit_test(test_escape),
+	    cmocka_unit_test(test_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
