@@ -86,7 +86,11 @@ add_file() {
 }
 
 # add_binary SRC [DST]: copy an executable and every library ldd lists
-# (at the path ldd prints, plus the loader). Static binaries need nothing.
+# (at the path ldd prints, plus the loader), and libgcc_s beside glibc:
+# glibc loads it at run time (never in ldd's list) to unwind a thread that
+# pthread_cancel() or pthread_exit() ends, and aborts without it ("libgcc_s.so.1
+# must be installed for pthread_cancel to work": libfuse's multi-threaded
+# loop cancels its workers when a server exits). Static binaries need nothing.
 add_binary() {
 	local src=$1 dst=${2:-/usr/bin/$(basename "$1")} lib
 	[ -x "$src" ] || die "binary $src not found or not executable"
@@ -94,6 +98,12 @@ add_binary() {
 	# "libfoo.so => /lib/.../libfoo.so (0x...)" and "/lib64/ld-linux... (0x...)"
 	for lib in $(ldd "$src" 2>/dev/null | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (0x.*/\1/p'); do
 		[ -e "$STAGE/$lib" ] || add_file "$lib" "$lib"
+		case $lib in
+		*/libc.so.6)
+			lib=${lib%/*}/libgcc_s.so.1
+			[ -e "$STAGE/$lib" ] || [ ! -e "$lib" ] || add_file "$lib" "$lib"
+			;;
+		esac
 	done
 }
 
