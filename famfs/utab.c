@@ -47,3 +47,16 @@ out:
 	mnt_unref_table(tb);
 	return rc > 0 || rc < -4095 ? -EIO : rc;
 }
+
+int famfs_utab_forget(const char *target)
+{
+	struct libmnt_update *upd = mnt_new_update();
+	int rc = upd ? mnt_update_set_fs(upd, 0, target, NULL) : -ENOMEM;
+
+	if (rc == 0)
+		rc = mnt_update_table(upd, NULL);
+	else if (rc == 1)
+		rc = 0; /* libmount keeps no utab here: nothing to forget */
+	mnt_free_update(upd);
+	return rc > 0 || rc < -4095 ? -EIO : rc;
+}

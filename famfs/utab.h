@@ -25,4 +25,14 @@
  */
 int famfs_utab_record_helper(const char *target);
 
+/**
+ * famfs_utab_forget() - drop libmount's utab entry for @target (canonical,
+ * as given to famfs_utab_record_helper()), for a server that unmounted its
+ * own mount (a signal): umount(8) drops the entry when it unmounts, but a
+ * stale entry would give helper=famfs to the next mount at @target. No
+ * entry there is not an error. Returns 0 or -errno: -EROFS libmount has no
+ * writable utab here, -ENOMEM, -EIO.
+ */
+int famfs_utab_forget(const char *target);
+
 #endif

@@ -43,12 +43,17 @@ static void kernel_opts(const char *pass, char *out, size_t size)
 			snprintf(out + strlen(out), size - strlen(out), ",%s", o);
 }
 
+/* Where our utab entry is (canonical), while we have one: see fused_unmount(). */
+static char utab_target[PATH_MAX];
+
 /* helper=famfs in libmount's utab for the mount just made at @real (canonical). */
 static void record_umount_helper(const char *mnt, const char *real)
 {
 	int rc = real ? famfs_utab_record_helper(real) : -ENOENT;
 
-	if (rc)
+	if (!rc)
+		snprintf(utab_target, sizeof(utab_target), "%s", real);
+	else
 		fprintf(stderr,
 			"famfs_fused: %s: cannot record the umount helper in libmount's utab (%s): "
 			"plain umount may return before the server has let go of the device; "
@@ -107,13 +112,18 @@ void fused_unmount(struct fuse_session *se)
 	 * libfuse on /dev/fuse: only if the connection still stands (POLLERR
 	 * means it was unmounted, and the mount point may be another's now).
 	 */
-	if (fused.famfs_channel && fused.mnt) {
-		struct pollfd pfd = {.fd = fuse_session_fd(se), .events = 0};
+	struct pollfd pfd = {.fd = fuse_session_fd(se), .events = 0};
+	bool mounted = pfd.fd >= 0 && poll(&pfd, 1, 0) == 0;
 
-		if (pfd.fd >= 0 && poll(&pfd, 1, 0) == 0)
-			umount2(fused.mnt, MNT_DETACH);
-	}
+	if (fused.famfs_channel && fused.mnt && mounted)
+		umount2(fused.mnt, MNT_DETACH);
 	fuse_session_unmount(se);
+	/*
+	 * We unmounted it ourselves (a signal), not umount(8), which drops the
+	 * utab entry itself: drop ours, or the next mount there inherits it.
+	 */
+	if (mounted && utab_target[0])
+		famfs_utab_forget(utab_target);
 }
 
 /* FAMFS_DEV_IOC_DAXDEV_REGISTER; returns 0 or -errno. */

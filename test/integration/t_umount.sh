@@ -87,6 +87,23 @@ expect 0 "$FAMFS" mkfs -f "$IMG" || settle
 expect 0 umount -v "$M" && contains "umount\.famfs: .*$M unmounted \(its server has exited\)"
 expect 0 "$FAMFS" mkfs -f "$IMG" || settle
 
+# Without famfs.ko libfuse unmounts through umount(8), which drops the
+# entry; through /dev/famfs the server does it (vm row famfs-rules).
+step "famfs_fused killed (SIGTERM, SIGINT) unmounts and leaves no utab entry"
+utab_has() { [ -f /run/mount/utab ] && grep -q "TARGET=$(realpath "$M") " /run/mount/utab; }
+for sig in TERM INT; do
+	"$BUILD/famfs_fused" "$IMG" "$M" || fail "famfs_fused $IMG $M"
+	utab_has || fail "SIG$sig: no utab entry for $M after the mount"
+	pid=$(pgrep -f -x "$BUILD/famfs_fused $IMG $M")
+	[ -n "$pid" ] || fail "SIG$sig: no server process for $M"
+	kill -"$sig" $pid
+	for _ in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+	kill -0 $pid 2>/dev/null && fail "SIG$sig: the server is still running after 10 s"
+	mountpoint -q "$M" && fail "SIG$sig: the server left $M mounted"
+	utab_has && fail "SIG$sig: a stale utab entry for $M: $(grep "TARGET=$(realpath "$M") " /run/mount/utab)"
+	expect 0 "$FAMFS" mkfs -f "$IMG" || settle
+done
+
 step "a mount point with a blank (escaped in mountinfo): the helper still waits"
 S="$T/with blank"
 mkdir -p "$S"

@@ -482,6 +482,7 @@ case_rules() {
 	section "a pinned page holds neither drop_caches nor a tmpfs mount" rules_pin_reclaim
 	section "a write by a user without CAP_FSETID strips set-id bits" rules_setid_write
 	section "the last release writes back what a shared mapping dirtied" rules_release_writeback
+	section "a server killed by a signal unmounts and leaves no utab entry" rules_signal_utab
 	sections_done
 
 	say "removing the pmem namespace while mounted: every mapping goes (SIGBUS), I/O fails with EIO"
@@ -502,6 +503,29 @@ case_rules() {
 	say "  $(tr '\n' ' ' </tmp/held)"
 	umount $MNT
 	say "all rules checks passed"
+}
+
+# famfs_fused records helper=famfs in libmount's utab for the mount it makes;
+# umount(8) drops the entry when it unmounts. A server that unmounts its own
+# mount on SIGTERM (through /dev/famfs: umount2, not umount(8)) must drop it
+# too, or the next mount at that place inherits helper=famfs.
+rules_signal_utab() {
+	local before after
+	fumount
+	# Entries left by earlier unmounts that bypassed libmount (vmtool's
+	# umount2) are counted, not judged: only this mount's entry matters.
+	before=$(grep -c "TARGET=$MNT " /run/mount/utab || true)
+	famfs_fused $PMEM $MNT
+	grep -q " $MNT famfs " /proc/mounts || fail "not mounted through famfs.ko"
+	after=$(grep -c "TARGET=$MNT " /run/mount/utab || true)
+	[ "$after" = $((before + 1)) ] || fail "utab entries for $MNT: $before before the mount, $after after"
+	kill -TERM "$(pidof famfs_fused)"
+	poll 10 '! pidof famfs_fused >/dev/null' || fail "the server did not exit on SIGTERM"
+	grep -q " $MNT " /proc/mounts && fail "the server left $MNT mounted"
+	after=$(grep -c "TARGET=$MNT " /run/mount/utab || true)
+	[ "$after" = "$before" ] || fail "the server left its utab entry: $after entries for $MNT, $before before"
+	say "  SIGTERM: unmounted, its utab entry gone"
+	fmount $PMEM
 }
 
 # A page of a closed file pinned for 60 s (vmsplice into a pipe a child
