@@ -108,7 +108,9 @@ struct famfs_daxdev_out {
  * open for reading). An fd not open for writing is accepted on a
  * read-write mount too, and a block device that is read-only (BLKROSET,
  * at registration or later) is read-only whatever the fd: writes to its
- * files fail with EROFS (write(2)) or SIGBUS (a write fault).
+ * files fail with EROFS (write(2), a shared writable mmap(2)); a shared
+ * read-only mapping cannot be made writable (mprotect(2): EACCES); a write
+ * fault still reaching it (made read-only after the mmap) gets SIGBUS.
  * An fmap whose extent names an index that is not registered, or that
  * leaves its device, fails the open with EIO.
  */

@@ -978,10 +978,12 @@ out:
 typedef unsigned int famfs_fault_size_t;	/* a page order */
 #define FAMFS_FAULT_PTE 0
 #define famfs_vm_flags_set(vma, flags) vm_flags_set(vma, flags)
+#define famfs_vm_flags_clear(vma, flags) vm_flags_clear(vma, flags)
 #else
 typedef enum page_entry_size famfs_fault_size_t;
 #define FAMFS_FAULT_PTE PE_SIZE_PTE
 #define famfs_vm_flags_set(vma, flags) ((vma)->vm_flags |= (flags))
+#define famfs_vm_flags_clear(vma, flags) ((vma)->vm_flags &= ~(flags))
 #endif
 
 static vm_fault_t famfs_fault(struct vm_fault *vmf, famfs_fault_size_t pe_size,
@@ -1033,13 +1035,46 @@ static const struct vm_operations_struct famfs_vm_ops = {
 	.pfn_mkwrite	= famfs_mkwrite,
 };
 
+/*
+ * Does any extent of @im lie on a device that takes no writes (registered
+ * read-only, or a block device made read-only, BLKROSET)? Write faults
+ * there fail; the mapping is refused up front instead.
+ */
+static bool famfs_imap_on_rodev(struct inode *inode, struct famfs_imap *im)
+{
+	struct famfs_conn *fcf = get_fuse_conn(inode)->famfs;
+	const struct fmap *fmap = im->fmap;
+	u32 i, n = fmap->ext_type == FMAP_EXT_SIMPLE ? fmap->nextents :
+						       fmap->nstrips_total;
+
+	for (i = 0; i < n; i++) {
+		struct famfs_daxdev *dev = famfs_dev_lookup(fcf, fmap->ext[i].devindex);
+
+		if (dev && (!dev->writable ||
+			    (dev->bdev && bdev_read_only(dev->bdev))))
+			return true;
+	}
+	return false;
+}
+
 int fuse_famfs_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct inode *inode = file_inode(file);
+	struct famfs_imap *im = famfs_imap_of(inode);
 
 	if (IS_RDONLY(inode) && (vma->vm_flags & VM_SHARED) &&
 	    (vma->vm_flags & VM_MAYWRITE))
 		return -EACCES;
+	/*
+	 * A shared mapping of a file on a read-only device: writable is
+	 * refused as write() is (EROFS); read-only may never become writable
+	 * (mprotect: EACCES), so no store can reach a write fault.
+	 */
+	if ((vma->vm_flags & VM_SHARED) && im && famfs_imap_on_rodev(inode, im)) {
+		if (vma->vm_flags & VM_WRITE)
+			return -EROFS;
+		famfs_vm_flags_clear(vma, VM_MAYWRITE);
+	}
 	file_accessed(file);
 	vma->vm_ops = &famfs_vm_ops;
 	famfs_vm_flags_set(vma, VM_MIXEDMAP | VM_HUGEPAGE);

@@ -793,6 +793,13 @@ evil_setro() {
 	evil_umount
 	blockdev --setrw $PMEM
 	[ $rc = 0 ] || fail "writes reached a read-only block device"
+	# made read-only under a shared writable mapping: the write fault fails
+	evil share
+	rc=0
+	vmtool rolate $MNT/f $PMEM || rc=$?
+	evil_umount
+	blockdev --setrw $PMEM
+	[ $rc = 0 ] || fail "writes reached a block device made read-only under a mapping"
 }
 
 # famfs holds the device: nothing else may claim it (one owner per page).

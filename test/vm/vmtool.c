@@ -68,9 +68,15 @@
  *                           the file sits between the trace_marker lines
  *                           "vmtool: last release begin" and "... end"
  *   rowrite FILE            a writable descriptor of FILE on a device the
- *                           kernel must treat as read-only: write() fails
- *                           with EROFS, a store through a shared writable
- *                           mapping gets SIGBUS, reads work
+ *                           kernel must treat as read-only: write() and a
+ *                           shared writable mmap fail with EROFS, a shared
+ *                           read-only mapping reads and cannot be made
+ *                           writable (mprotect: EACCES), read() works
+ *   rolate FILE DEV         a shared writable mapping of FILE made while
+ *                           block device DEV is writable, then DEV made
+ *                           read-only (BLKROSET): a store through the mapping
+ *                           gets SIGBUS, write() EROFS; DEV is made writable
+ *                           again before returning
  *   fallocrace FILE MARKER  open FILE (its first open: no map yet), let a
  *                           child open it again (the server delays that
  *                           GET_FMAP and creates MARKER meanwhile), then
@@ -105,6 +111,8 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <linux/falloc.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
@@ -1127,19 +1135,70 @@ static int cmd_rowrite(char **argv)
 	rc |= expect_err("write() to a file on a read-only device",
 			 (long)pwrite(fd, buf, sizeof(buf), 0), EROFS);
 	p = mmap(NULL, sizeof(buf), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p != MAP_FAILED) {
+		signal(SIGBUS, on_sigbus);
+		if (sigsetjmp(jump, 1) == 0)
+			p[0] = (char)~p[0];
+		signal(SIGBUS, SIG_DFL);
+		munmap((void *)p, sizeof(buf));
+		close(fd);
+		return fail("%s: a shared writable mapping on a read-only device was allowed",
+			    argv[0]);
+	}
+	rc |= expect_err("a shared writable mmap on a read-only device", -1, EROFS);
+	p = mmap(NULL, sizeof(buf), PROT_READ, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
-		return fail("%s: mmap rw: %s", argv[0], strerror(errno));
-	(void)p[0];
+		return fail("%s: a shared read-only mmap: %s", argv[0], strerror(errno));
+	if (memcmp((const void *)p, buf, sizeof(buf)))
+		rc |= fail("%s: the mapping reads other bytes than read()", argv[0]);
+	rc |= expect_err("mprotect(PROT_WRITE) of that mapping",
+			 (long)mprotect((void *)p, sizeof(buf), PROT_READ | PROT_WRITE), EACCES);
+	munmap((void *)p, sizeof(buf));
+	close(fd);
+	return rc;
+}
+
+/* ------------------------------------------------------------- rolate */
+
+static int set_ro(int devfd, int ro)
+{
+	return ioctl(devfd, BLKROSET, &ro);
+}
+
+static int cmd_rolate(char **argv)
+{
+	volatile char *p;
+	char buf[4096];
+	int fd, devfd;
+	volatile int rc = 0;
+
+	fd = open(argv[0], O_RDWR);
+	if (fd < 0)
+		return fail("%s: open O_RDWR: %s", argv[0], strerror(errno));
+	devfd = open(argv[1], O_RDONLY);
+	if (devfd < 0)
+		return fail("%s: %s", argv[1], strerror(errno));
+	p = mmap(NULL, sizeof(buf), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return fail("%s: mmap rw while the device is writable: %s", argv[0],
+			    strerror(errno));
+	if (set_ro(devfd, 1))
+		return fail("%s: BLKROSET 1: %s", argv[1], strerror(errno));
 	signal(SIGBUS, on_sigbus);
 	if (sigsetjmp(jump, 1) == 0) {
 		p[0] = (char)~p[0];
-		rc |= fail("%s: a store through a shared mapping on a read-only device worked",
-			   argv[0]);
+		rc |= fail("%s: a store after the device was made read-only worked", argv[0]);
 	} else {
-		printf("ok: a store through a shared mapping: SIGBUS, as documented\n");
+		printf("ok: a store after the device was made read-only: SIGBUS, as documented\n");
 	}
 	signal(SIGBUS, SIG_DFL);
+	memset(buf, 0, sizeof(buf));
+	rc |= expect_err("write() after the device was made read-only",
+			 (long)pwrite(fd, buf, sizeof(buf), 0), EROFS);
+	if (set_ro(devfd, 0))
+		rc |= fail("%s: BLKROSET 0: %s", argv[1], strerror(errno));
 	munmap((void *)p, sizeof(buf));
+	close(devfd);
 	close(fd);
 	return rc;
 }
@@ -1484,6 +1543,7 @@ static const struct {
 	{"pin", 3, cmd_pin},	   {"nsattack", 4, cmd_nsattack}, {"liesize", 2, cmd_liesize},
 	{"pinbg", 2, cmd_pinbg},   {"fadvise", 1, cmd_fadvise}, {"writeas", 2, cmd_writeas},
 	{"relwb", 3, cmd_relwb},   {"rowrite", 1, cmd_rowrite}, {"fallocrace", 2, cmd_fallocrace},
+	{"rolate", 2, cmd_rolate},
 };
 
 int main(int argc, char **argv)
