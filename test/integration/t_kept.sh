@@ -336,6 +336,36 @@ logged "$GIG" huge && fail "huge, never written, its sizing failed, was committe
 gone "$T/g/huge" || fail "huge, never written, its sizing failed, is still there"
 expect 0 "$FAMFS" umount "$T/g"
 
+step "a file growing alone speculates at most a quarter of the free space: the rest stays for others"
+expect 0 "$FAMFS" mkfs -f --allow-small --size 1G "$GIG"
+mount_famfs "$GIG" "$T/g" || fail "mount 1G"
+# Each grow takes need + min(what the file holds, 1 GiB, (free - need) / 4):
+# after it, what the file holds beyond its bytes is at most a third of what
+# stays free (plus the unit being filled). Without the limit a file of
+# 300 MiB takes 300 MiB more while 420 MiB stay free.
+expect 0 py "$T/g" <<'PY'
+import os, sys
+g = sys.argv[1]
+st = lambda: os.statvfs(g)
+free = lambda: st().f_bavail * st().f_frsize
+F = free()
+chunk = b"s" * (2 << 20)
+fd = os.open(g + "/alone", os.O_CREAT | os.O_WRONLY, 0o644)
+written = worst = 0
+while written < 640 << 20:
+    written += os.write(fd, chunk)
+    held, left = F - free(), free()
+    extra = held - written
+    worst = max(worst, extra * 3 - left)
+    assert extra <= left // 3 + (2 << 20), \
+        "at %d MiB written the file holds %d MiB more, %d MiB stay free" % (
+            written >> 20, extra >> 20, left >> 20)
+os.close(fd)
+print("    640 MiB written alone: speculation within a third of what stays free (worst margin %d MiB)" % (-worst >> 20))
+PY
+settle "$T/g"
+expect 0 "$FAMFS" umount "$T/g"
+
 step "set-group-ID directories: group and S_ISGID inherited, S_ISGID of a new file kept only for the group"
 expect 0 mkdir "$M/sg"
 expect 0 chown root:4242 "$M/sg"
