@@ -172,6 +172,18 @@ static void fused_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 	mode = to_set & FUSE_SET_ATTR_MODE ? (uint32_t)attr->st_mode & 07777 : n->mode & 07777;
 	uid = to_set & FUSE_SET_ATTR_UID ? (uint32_t)attr->st_uid : n->uid;
 	gid = to_set & FUSE_SET_ATTR_GID ? (uint32_t)attr->st_gid : n->gid;
+	/*
+	 * chown of anything but a directory drops set-user-ID, and set-group-ID
+	 * with group execute (chown_common(): ATTR_KILL_SUID | ATTR_KILL_SGID),
+	 * whoever does it. The kernel sends that mode itself only when it sees
+	 * those bits, and famfs.ko never shows them: the server applies the rule.
+	 */
+	if ((to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) && !(to_set & FUSE_SET_ATTR_MODE) &&
+	    !S_ISDIR(n->mode)) {
+		mode &= ~(uint32_t)S_ISUID;
+		if (mode & S_IXGRP)
+			mode &= ~(uint32_t)S_ISGID;
+	}
 	sec = n->mtime_sec;
 	nsec = n->mtime_nsec;
 	times = to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW);

@@ -576,6 +576,17 @@ rules_setid_write() {
 	[ "$mu" = 0777 ] || fail "after a write by uid 65534 the log says mode $mu, want 0777"
 	[ "$mr" = 6777 ] || fail "after a write by root (CAP_FSETID) the log says mode $mr, want 6777"
 	say "  uid 65534's write: mode 6777 -> $mu (one SETATTR); root's: $mr"
+	# chown drops set-user-ID, and set-group-ID with group execute, even
+	# root's (chown_common); the kernel shows neither bit, so the server must.
+	famfs creat -m 6755 -s 2M $MNT/chown-x
+	famfs creat -m 6745 -s 2M $MNT/chown-nox
+	chown 65534 $MNT/chown-x
+	chown 65534:65534 $MNT/chown-nox
+	mx=$(famfs logplay -n $MNT | grep ' file  chown-x ' | tail -1 | awk '{print $6}')
+	mn=$(famfs logplay -n $MNT | grep ' file  chown-nox ' | tail -1 | awk '{print $6}')
+	[ "$mx" = 0755 ] || fail "after root's chown of a 6755 file the log says mode $mx, want 0755"
+	[ "$mn" = 2745 ] || fail "after root's chown of a 6745 file the log says mode $mn, want 2745"
+	say "  root's chown: 6755 -> $mx, 6745 -> $mn"
 }
 
 # Data written through a shared mapping is on the media when the file's
