@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-/* famfs devadd: add a device to a file system that is not mounted. */
+/* famfs devadd: add a device to a file system, mounted (the master's mount) or not. */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/xattr.h>
 #include <uuid/uuid.h>
 
 #include "cli.h"
@@ -49,6 +52,45 @@ static const char *why(int rc)
 	}
 }
 
+/*
+ * devadd on the master's mount at @root: its server adds the device
+ * (user.famfs.devadd), so that new files can land on it at once.
+ */
+static int mounted(const struct cli_cmd *cmd, const char *root, const char *path,
+		   unsigned int flags)
+{
+	char abs[PATH_MAX], value[PATH_MAX + 16], role[16], list[8192];
+	const char *last;
+	ssize_t n;
+
+	if (!realpath(path, abs))
+		return cli_error(cmd, "%s: not added: %s", famfs_esc(path), strerror(errno));
+	if (cli_famfs_root(abs, value, sizeof(value)) == 0)
+		return cli_error(cmd, "%s: not added: a file in a famfs is no device",
+				 famfs_esc(path));
+	if (cli_famfs_xattr(root, "user.famfs.role", role, sizeof(role)) < 0 ||
+	    strcmp(role, "master"))
+		return cli_error(cmd,
+				 "%s: a client's mount (read-only): only the master adds devices",
+				 famfs_esc(root));
+	snprintf(value, sizeof(value), "%u %s", flags, abs);
+	if (setxattr(root, "user.famfs.devadd", value, strlen(value), 0) < 0) {
+		int err = errno;
+
+		return cli_error(cmd, "%s: not added: %s", famfs_esc(path),
+				 err == ENOTSUP ? "this server cannot add devices while mounted"
+						: why(-err));
+	}
+	n = cli_famfs_xattr(root, "user.famfs.devices", list, sizeof(list));
+	while (n > 0 && list[n - 1] == '\n')
+		list[--n] = '\0';
+	last = n > 0 ? strrchr(list, '\n') : NULL;
+	last = last ? last + 1 : list;
+	printf("famfs devadd: %s is device %s of %s (mounted): new files may go on it now\n",
+	       famfs_esc(path), n > 0 ? strtok(strdupa(last), " ") : "?", famfs_esc(root));
+	return CLI_OK;
+}
+
 static int run(const struct cli_cmd *cmd, int argc, char **argv)
 {
 	unsigned int flags = 0;
@@ -69,10 +111,7 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	target = argv[cli_optind()];
 	path = argv[cli_optind() + 1];
 	if (cli_famfs_root(target, root, sizeof(root)) == 0)
-		return cli_error(cmd,
-				 "%s is in a mounted famfs: devadd works on an unmounted file "
-				 "system (give its primary device after unmounting it)",
-				 famfs_esc(target));
+		return mounted(cmd, root, path, flags);
 	rc = cli_member_image(cmd, target, FAMFS_FS_WRITE | FAMFS_FS_NOWAIT | FAMFS_FS_NODATA, &im,
 			      primary, sizeof(primary));
 	if (rc)
@@ -98,12 +137,16 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 const struct cli_cmd cli_cmd_devadd = {
     .name = "devadd",
     .args = "[-f] [--allow-small] TARGET DEVICE",
-    .summary = "Add a device to a famfs file system that is not mounted.",
-    .details = "TARGET is the file system: its primary device or image, or any device of it\n"
-	       "(its primary is then found on this host). DEVICE becomes its next device: it\n"
-	       "gets a secondary superblock, then the log an ADD_DAXDEV entry naming it by\n"
-	       "uuid. Only the master adds devices, and only while no server of this host\n"
-	       "has the file system mounted read-write. DEVICE must be of the primary's kind\n"
+    .summary = "Add a device to a famfs file system, mounted or not.",
+    .details = "TARGET is the file system: the master's mount point, or (not mounted) its\n"
+	       "primary device or image, or any device of it (its primary is then found on\n"
+	       "this host). DEVICE becomes its next device: it gets a secondary superblock,\n"
+	       "then the log an ADD_DAXDEV entry naming it by uuid. Only the master adds\n"
+	       "devices. Through the mount, its server adds it and new files may go on it\n"
+	       "at once; clients that follow the log find it on their own host by its uuid\n"
+	       "(famfs daxdev) with no remount. Given a device while a server of this host\n"
+	       "has the file system mounted read-write, it refuses: give the mount point.\n"
+	       "DEVICE must be of the primary's kind\n"
 	       "(image files with image files; devdax and pmem mix), at least mkfs's minimum\n"
 	       "size, and not in use; one that holds a famfs is refused unless -f (a device\n"
 	       "an interrupted devadd of this file system left behind is reused without\n"

@@ -147,6 +147,8 @@ int famfs_image_attach(struct famfs_image *im, uint32_t index, struct famfs_chec
 				set->hints, set->nhints, &chk, c);
 	if (rc)
 		return rc;
+	if (set->prepare)
+		set->prepare(chk.path, set->prepare_arg);
 	if (set->flags & FAMFS_FS_EXCL) /* a server: claimed as the primary is */
 		rc = famfs_dev_open_served(chk.path, im->fs->writable ? FAMFS_DEV_WRITE : 0, &dev);
 	else

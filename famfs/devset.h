@@ -40,6 +40,14 @@ struct famfs_devset {
 	struct famfs_dev *dev[FAMFS_MAX_DAXDEVS];
 	uint8_t *data[FAMFS_MAX_DAXDEVS]; /* byte 0 of a whole-device window (FAMFS_FS_MAP_ALL
 					   * on file or devdax), else NULL */
+	/*
+	 * Called (when set) with the local path of a device famfs_image_attach()
+	 * found, before it is opened: a server moves a devdax device to the
+	 * driver it serves it with. Its return value is ignored: the device is
+	 * opened as it then is.
+	 */
+	int (*prepare)(const char *path, void *arg);
+	void *prepare_arg;
 };
 
 /** famfs_devset_new() - the set of @im (opened with @flags): the primary alone. NULL: ENOMEM. */

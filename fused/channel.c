@@ -25,6 +25,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "devset.h"
 #include "famfs_kabi.h"
 #include "filemap.h"
 #include "fused.h"
@@ -120,23 +121,27 @@ static void get_fmap(int fd, const struct fuse_in_header *h, const void *arg)
 static void get_daxdev(int fd, const struct fuse_in_header *h)
 {
 	struct famfs_daxdev_out out;
+	const struct famfs_dev *dev;
+	int err = 0;
 
 	if (!fused.fmap_enabled) {
 		reply(fd, h->unique, ENOSYS, NULL, 0);
 		return;
 	}
-	/* One device today, index 0 (extents' devindex must be 0, docs/format.md). */
-	if (h->nodeid != 0) {
-		reply(fd, h->unique, ENODEV, NULL, 0);
-		return;
-	}
-	if (strlen(fused.im->fs->dev->path) >= sizeof(out.name)) {
-		reply(fd, h->unique, ENAMETOOLONG, NULL, 0);
-		return;
-	}
+	/* The index is in nodeid (docs/protocol.md): any device open here. */
 	memset(&out, 0, sizeof(out));
-	memcpy(out.name, fused.im->fs->dev->path, strlen(fused.im->fs->dev->path));
-	reply(fd, h->unique, 0, &out, sizeof(out));
+	pthread_rwlock_rdlock(&fused.lock);
+	dev = h->nodeid < FAMFS_MAX_DAXDEVS ? famfs_image_dev(fused.im, (uint32_t)h->nodeid) : NULL;
+	if (!dev)
+		err = ENODEV;
+	else if (strlen(dev->path) >= sizeof(out.name))
+		err = ENAMETOOLONG;
+	else {
+		out.index = (uint16_t)h->nodeid;
+		memcpy(out.name, dev->path, strlen(dev->path));
+	}
+	pthread_rwlock_unlock(&fused.lock);
+	reply(fd, h->unique, err, &out, err ? 0 : sizeof(out));
 }
 
 static void count(uint32_t opcode)

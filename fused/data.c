@@ -85,8 +85,10 @@ struct io_plan {
 	struct fused_pending_io
 	    pio;	   /* a pending file's I/O: fused_pending_io_end() after the move */
 	uint64_t *devoff;  /* device offset of each piece, or ZERO_PIECE */
+	uint32_t *dev;	   /* the device of each piece (an extent's devindex) */
 	struct iovec *iov; /* iov_len of each piece; iov_base set by the caller */
 	uint64_t devoff_in[INLINE_PIECES];
+	uint32_t dev_in[INLINE_PIECES];
 	struct iovec iov_in[INLINE_PIECES];
 };
 
@@ -98,6 +100,7 @@ static void plan_init(struct io_plan *p)
 	p->meta = false;
 	p->pio.p = NULL;
 	p->devoff = p->devoff_in;
+	p->dev = p->dev_in;
 	p->iov = p->iov_in;
 }
 
@@ -105,31 +108,37 @@ static void plan_free(struct io_plan *p)
 {
 	if (p->devoff != p->devoff_in) {
 		free(p->devoff);
+		free(p->dev);
 		free(p->iov);
 	}
 }
 
 /* Append a piece; 0 or ENOMEM. */
-static int plan_add(struct io_plan *p, uint64_t devoff, uint64_t len)
+static int plan_add(struct io_plan *p, uint32_t dev, uint64_t devoff, uint64_t len)
 {
 	if (p->n == p->cap) {
 		int cap = p->cap * 2;
 		uint64_t *d = malloc((size_t)cap * sizeof(*d));
+		uint32_t *x = malloc((size_t)cap * sizeof(*x));
 		struct iovec *v = malloc((size_t)cap * sizeof(*v));
 
-		if (!d || !v) {
+		if (!d || !x || !v) {
 			free(d);
+			free(x);
 			free(v);
 			return ENOMEM;
 		}
 		memcpy(d, p->devoff, (size_t)p->n * sizeof(*d));
+		memcpy(x, p->dev, (size_t)p->n * sizeof(*x));
 		memcpy(v, p->iov, (size_t)p->n * sizeof(*v));
 		plan_free(p);
 		p->devoff = d;
+		p->dev = x;
 		p->iov = v;
 		p->cap = cap;
 	}
 	p->devoff[p->n] = devoff;
+	p->dev[p->n] = dev;
 	p->iov[p->n].iov_len = len;
 	p->n++;
 	return 0;
@@ -141,7 +150,7 @@ static int plan_zeros(struct io_plan *p, uint64_t len)
 		int err;
 
 		l = len < ZERO_CHUNK ? len : ZERO_CHUNK;
-		err = plan_add(p, ZERO_PIECE, l);
+		err = plan_add(p, 0, ZERO_PIECE, l);
 		if (err)
 			return err;
 	}
@@ -159,7 +168,7 @@ static int plan_fmap(const struct fmap *m, uint64_t o, struct io_plan *p)
 			return EIO;
 		if (loc.len > p->len - done)
 			loc.len = p->len - done;
-		err = plan_add(p, loc.offset, loc.len);
+		err = plan_add(p, loc.devindex, loc.offset, loc.len);
 		if (err)
 			return err;
 		done += loc.len;
@@ -168,11 +177,11 @@ static int plan_fmap(const struct fmap *m, uint64_t o, struct io_plan *p)
 }
 
 /* A device piece of a pending file's plan (fused_piece_fn): zeros go in 64 KiB iovecs. */
-static int plan_piece(void *arg, uint64_t devoff, uint64_t len)
+static int plan_piece(void *arg, uint32_t dev, uint64_t devoff, uint64_t len)
 {
 	struct io_plan *p = arg;
 
-	return -(devoff == ZERO_PIECE ? plan_zeros(p, len) : plan_add(p, devoff, len));
+	return -(devoff == ZERO_PIECE ? plan_zeros(p, len) : plan_add(p, dev, devoff, len));
 }
 
 /* Might a write by a task without CAP_FSETID have to drop set-ID bits of @n (file_remove_privs)? */
@@ -256,22 +265,32 @@ again:
 	return plan_fmap(m, o, p);
 }
 
+/* Is every device piece of @p in a mapping of the server (no pmem device among them)? */
+static bool all_mapped(const struct io_plan *p)
+{
+	for (int i = 0; i < p->n; i++)
+		if (p->devoff[i] != ZERO_PIECE && !fused_media_map(p->dev[i], 0))
+			return false;
+	return true;
+}
+
 /* Move the bytes of a planned read into the reply. */
 static void read_planned(fuse_req_t req, struct io_plan *p)
 {
 	int err = 0;
 
-	if (fused_media_map(0)) {
+	if (all_mapped(p)) {
 		for (int i = 0; i < p->n && !err; i++) {
 			if (p->devoff[i] == ZERO_PIECE) {
 				p->iov[i].iov_base = zero_bytes;
 				continue;
 			}
-			p->iov[i].iov_base = fused_media_map(p->devoff[i]);
+			p->iov[i].iov_base = fused_media_map(p->dev[i], p->devoff[i]);
 			/* What another host wrote: metadata always, file data on clients
 			 * (this CPU may hold lines of it from before the master wrote). */
 			if (p->meta || !fused.writable) {
-				err = -fused_media_invalidate(p->devoff[i], p->iov[i].iov_len);
+				err = -fused_media_invalidate(p->dev[i], p->devoff[i],
+							      p->iov[i].iov_len);
 				if (!p->meta)
 					atomic_fetch_add(&fused.read_invalidated,
 							 p->iov[i].iov_len);
@@ -286,7 +305,8 @@ static void read_planned(fuse_req_t req, struct io_plan *p)
 		return;
 	}
 copy:;
-	/* pmem: no mapping; O_DIRECT through one buffer (always read from the media). */
+	/* pmem (a piece on a device without a mapping): O_DIRECT through one
+	 * buffer (always read from the media). */
 	char *buf = malloc(p->len ? p->len : 1), *b = buf;
 
 	if (!buf) {
@@ -297,7 +317,7 @@ copy:;
 		if (p->devoff[i] == ZERO_PIECE)
 			memset(b, 0, p->iov[i].iov_len);
 		else
-			err = -fused_media_load(b, p->devoff[i], p->iov[i].iov_len);
+			err = -fused_media_load(b, p->dev[i], p->devoff[i], p->iov[i].iov_len);
 		b += p->iov[i].iov_len;
 	}
 	if (err)
@@ -332,7 +352,7 @@ void fused_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
 	plan_init(&p);
 	err = fused.writable ? plan_io(req, ino, true, size, off, &p) : EROFS;
 	for (int i = 0; i < p.n && !err; i++) {
-		err = -fused_media_store(p.devoff[i], buf, p.iov[i].iov_len);
+		err = -fused_media_store(p.dev[i], p.devoff[i], buf, p.iov[i].iov_len);
 		buf += p.iov[i].iov_len;
 	}
 	/* A pending file's write that failed to move lost its data (pending.c). */

@@ -7,7 +7,10 @@
  * not seen and tells the kernel about each new name
  * (fuse_lowlevel_notify_inval_entry on its directory, and notify_inval_inode
  * for the directory's attributes) so no cached lookup or attribute hides it.
- * A bad entry is retried only when the log header changes, or after a
+ * A device the log adds is found on this host by its uuid, opened and
+ * registered with famfs.ko before the names after it are published; one
+ * this host does not have stops the replay at its entry, retried as a bad
+ * entry is. A bad entry is retried only when the log header changes, or after a
  * back-off that doubles from 100 ms to 10 s: never a spin.
  * `famfs logplay MOUNTPOINT` forces a catch-up through the
  * user.famfs.logplay xattr (ops.c).
@@ -18,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "devset.h"
 #include "fused.h"
 
 struct new_names {
@@ -46,10 +50,17 @@ long fused_catch_up(void)
 {
 	static int64_t reported = -1;
 	struct new_names nn = {0};
+	uint32_t devs;
 	long got;
 
 	pthread_rwlock_wrlock(&fused.lock);
+	devs = famfs_image_devmask(fused.im);
 	got = famfs_image_catch_up(fused.im, collect, &nn);
+	/* A device the log added: famfs.ko has it before any file on it is looked up. */
+	if (famfs_image_devmask(fused.im) != devs && fused_devices_learned())
+		fuse_log(FUSE_LOG_ERR,
+			 "famfs_fused: a device added to the file system was not taken by the "
+			 "kernel: its files fail to open with EIO\n");
 	if (fused.im->replay.bad_index >= 0 && fused.im->replay.bad_index != reported) {
 		char why[512];
 

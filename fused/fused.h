@@ -116,11 +116,15 @@ struct fused {
 	bool fmap_allowed; /* -o nofmap clears it */
 	enum fused_fmap_mode fmap_mode;
 	enum fused_cache_mode cache_mode;
-	bool dio_mmap_offered; /* the kernel offered FUSE_DIRECT_IO_ALLOW_MMAP */
-	bool famfs_channel;    /* mounted through famfs.ko's /dev/famfs (kernel.c) */
-	bool kernel_dax;       /* famfs.ko maps the device itself (registered by fd) */
-	const char *mnt;       /* where we mounted it ourselves (famfs_channel) */
-	bool direct_io;	       /* files are opened FOPEN_DIRECT_IO */
+	bool dio_mmap_offered;	    /* the kernel offered FUSE_DIRECT_IO_ALLOW_MMAP */
+	bool famfs_channel;	    /* mounted through famfs.ko's /dev/famfs (kernel.c) */
+	bool kernel_dax;	    /* famfs.ko maps every device itself (registered by fd) */
+	int chfd;		    /* the /dev/famfs channel fd once INIT came, else -1 */
+	uint32_t kernel_registered; /* bit N: device N handed to famfs.ko (either way) */
+	uint32_t kernel_mapped;	    /* bit N: famfs.ko maps device N itself */
+	const char *mnt;	    /* where we mounted it ourselves (famfs_channel) */
+	char *mnt_real;		    /* the mount point, canonical (realpath at start), or NULL */
+	bool direct_io;		    /* files are opened FOPEN_DIRECT_IO */
 	uint64_t init_unique;
 };
 
@@ -287,8 +291,8 @@ int fused_pending_commit_now(struct famfs_node *n);
 
 /* A piece of a plan that reads as zeros: no device bytes behind it. */
 #define FUSED_ZERO_PIECE UINT64_MAX
-/* Receives one device piece of a planned read or write; 0 or -errno. */
-typedef int (*fused_piece_fn)(void *arg, uint64_t devoff, uint64_t len);
+/* Receives one piece of a planned read or write (offset @devoff of device @dev); 0 or -errno. */
+typedef int (*fused_piece_fn)(void *arg, uint32_t dev, uint64_t devoff, uint64_t len);
 /**
  * fused_pending_plan() - plan a read (clipped to the size) or a write of
  * @len bytes at @off of pending file @n: allocate what a write needs (only
@@ -338,37 +342,43 @@ extern __thread bool fused_write_kills_suid;
  * request that touched it. Returns 0 or -errno.
  */
 int fused_media_init(void);
-/** fused_media_map() - the server's mapping at device offset @devoff, or NULL (pmem). */
-uint8_t *fused_media_map(uint64_t devoff);
-/** fused_media_store() - write @len bytes from @src at device offset @devoff. 0 or -errno. */
-int fused_media_store(uint64_t devoff, const void *src, uint64_t len);
-/** fused_media_load() - read @len device bytes at @devoff into @dst. 0 or -errno. */
-int fused_media_load(void *dst, uint64_t devoff, uint64_t len);
+/** fused_media_map() - the server's mapping of device @dev at offset @devoff, or NULL (pmem). */
+uint8_t *fused_media_map(uint32_t dev, uint64_t devoff);
 /**
- * fused_media_invalidate() - drop this CPU's cached copies of device bytes
- * [@devoff, @devoff+@len) before reading what another host wrote (a no-op
- * without a mapping). 0 or -EIO.
+ * fused_media_store() - write @len bytes from @src at offset @devoff of
+ * device @dev (an extent's devindex). 0 or -errno (-EIO: not open here, or
+ * the device faulted).
  */
-int fused_media_invalidate(uint64_t devoff, uint64_t len);
+int fused_media_store(uint32_t dev, uint64_t devoff, const void *src, uint64_t len);
+/** fused_media_load() - read @len bytes at @devoff of device @dev into @dst. 0 or -errno. */
+int fused_media_load(void *dst, uint32_t dev, uint64_t devoff, uint64_t len);
 /**
- * fused_media_move() - copy @len device bytes from @src to @dst (disjoint
- * ranges), as the server's data path reads and writes them. 0 or -errno.
+ * fused_media_invalidate() - drop this CPU's cached copies of bytes
+ * [@devoff, @devoff+@len) of device @dev before reading what another host
+ * wrote (a no-op without a mapping). 0 or -EIO.
  */
-int fused_media_move(uint64_t dst, uint64_t src, uint64_t len);
+int fused_media_invalidate(uint32_t dev, uint64_t devoff, uint64_t len);
 /**
- * fused_media_zero() - make device bytes [@devoff, @devoff+@len) read as
- * zeros (punch a hole in an image file; store zeros on devdax/pmem).
- * Returns 0 or -errno (-EIO: the device faulted).
+ * fused_media_move() - copy @len bytes from offset @src of device @sdev to
+ * offset @dst of device @ddev (disjoint ranges), as the server's data path
+ * reads and writes them. 0 or -errno.
  */
-int fused_media_zero(uint64_t devoff, uint64_t len);
+int fused_media_move(uint32_t ddev, uint64_t dst, uint32_t sdev, uint64_t src, uint64_t len);
 /**
- * fused_media_barrier() - everything stored so far through this file is on
- * the media for every host before what follows (a commit's log entry):
- * a fence on devdax, a device flush on pmem, nothing on an image file
- * (its page cache is what every mapping sees). 0 or -errno.
+ * fused_media_zero() - make bytes [@devoff, @devoff+@len) of device @dev
+ * read as zeros (punch a hole in an image file; store zeros on
+ * devdax/pmem). Returns 0 or -errno (-EIO: the device faulted).
  */
-int fused_media_barrier(void);
-/** fused_media_sync() - make what was written to the device durable (fsync). 0 or -errno. */
+int fused_media_zero(uint32_t dev, uint64_t devoff, uint64_t len);
+/**
+ * fused_media_barrier() - everything stored so far on the devices of
+ * @mask (bit N: device N) is on the media for every host before what
+ * follows (a commit's log entry): a fence on devdax, a device flush on
+ * pmem, nothing on an image file (its page cache is what every mapping
+ * sees). 0 or the first -errno.
+ */
+int fused_media_barrier(uint32_t mask);
+/** fused_media_sync() - make what was written to every device durable (fsync). 0 or -errno. */
 int fused_media_sync(void);
 
 /* notify.c */
@@ -421,12 +431,75 @@ int fused_mount(struct fuse_session *se, const char *mnt, const char *fsname, bo
 /** fused_unmount() - undo fused_mount() (either path). */
 void fused_unmount(struct fuse_session *se);
 /**
- * fused_register_devices() - at INIT, on a /dev/famfs channel @chfd: hand
- * the kernel our device by fd (FAMFS_DEV_IOC_DAXDEV_REGISTER, index 0), or,
- * if it cannot map it, tell it that we serve its data. Sets
- * fused.kernel_dax. Returns false if neither worked (then famfs mode must
- * be declined). A no-op on /dev/fuse.
+ * fused_register_devices() - hand famfs.ko, on the /dev/famfs channel
+ * @chfd (-1: the one INIT came on, if it came), every device the server
+ * has open and has not registered yet, by fd under its index
+ * (FAMFS_DEV_IOC_DAXDEV_REGISTER); a device the kernel cannot map is
+ * registered as served by the server, which then moves its files' data.
+ * Called at INIT and whenever a device is added while mounted (devadd on
+ * the master, a client following the log), before any file on it can be
+ * looked up. Sets fused.kernel_dax (every device mapped by the kernel).
+ * Returns false if a device could be registered neither way (its files
+ * then fail to open with EIO; at INIT famfs mode is declined). A no-op on
+ * /dev/fuse.
  */
 bool fused_register_devices(int chfd);
+/** fused_kernel_maps() - does famfs.ko map device @dev itself? */
+bool fused_kernel_maps(uint32_t dev);
+
+/* devices.c: the devices of a file system of several, as this server serves them */
+/** fused_dev_alloc() - the allocator of device @dev (an index in the image's device table). */
+struct famfs_alloc *fused_dev_alloc(uint32_t dev);
+/**
+ * fused_devices_order() - the devices allocation may use, most free bytes
+ * first (ties: lower index), into @order (FAMFS_MAX_DAXDEVS entries).
+ * Returns how many. Exclusive lock held.
+ */
+uint32_t fused_devices_order(uint32_t *order);
+/**
+ * fused_devices_start() - the first unit of a new pending file, on the
+ * first device in fused_devices_order() with a free unit. Returns 0
+ * (*@dev, *@off: device and byte offset) or -ENOSPC.
+ */
+int fused_devices_start(uint32_t *dev, uint64_t *off);
+/**
+ * fused_devices_alloc_file() - place a file of @size bytes (striped by
+ * @stripe if not NULL) over the devices allocation may use
+ * (famfs_devtab_alloc_file()). Returns 0 (@f filled) or -ENOSPC/-EINVAL.
+ */
+int fused_devices_alloc_file(uint64_t size, const struct famfs_stripe *stripe,
+			     struct famfs_file_body *f);
+/** fused_devices_check_stripe() - -EINVAL if @st has more strips than devices (several), else 0. */
+int fused_devices_check_stripe(const struct famfs_stripe *st);
+/** fused_devices_init() - after the image is opened, before replay: devices' preparation hook. */
+void fused_devices_init(void);
+/**
+ * fused_devices_learned() - devices were added to the image (replay of an
+ * ADD_DAXDEV entry, devadd): register them with famfs.ko. fused.lock
+ * held. Returns 0 or -EIO (the kernel took one neither way).
+ */
+int fused_devices_learned(void);
+/**
+ * fused_devices_add() - devadd on the mounted master (user.famfs.devadd):
+ * add device @path (canonical: fused_devices_path()) with
+ * famfs_image_devadd() @flags, then register it with famfs.ko; new files
+ * may land on it at once. Exclusive lock held. *@index gets its index,
+ * FAMFS_DEVADD_NONE if not added. Returns 0, -EROFS (not the master) or
+ * the errors of famfs_image_devadd().
+ */
+int fused_devices_add(const char *path, unsigned int flags, uint32_t *index);
+/**
+ * fused_devices_path() - @path (absolute) made canonical into @out
+ * (PATH_MAX bytes), with no lock held: a path inside this mount is
+ * refused (-EINVAL; opening it under the lock would wait for this very
+ * server). Returns 0 or -errno.
+ */
+int fused_devices_path(const char *path, char *out);
+/**
+ * fused_devices_text() - one line per device of the file system into
+ * @buf: "INDEX UUID CAPACITY USED FREE HOW PATH" (bytes; HOW is kernel,
+ * devdax, pmem, file, or missing). Returns the length. Lock held.
+ */
+size_t fused_devices_text(char *buf, size_t size);
 
 #endif

@@ -9,9 +9,11 @@
  *    already-mounted channel). Without the module, libfuse mounts through
  *    /dev/fuse as for any FUSE file system. Automatic, no option.
  *  - devices: famfs.ko never opens a device by path; at INIT the server
- *    registers the device it serves by file descriptor
- *    (FAMFS_DEV_IOC_DAXDEV_REGISTER). A device the kernel cannot map is
- *    registered as served by the server, which then moves its files' data.
+ *    registers every device it serves by file descriptor under its index
+ *    (FAMFS_DEV_IOC_DAXDEV_REGISTER), and a device added later (devadd, a
+ *    client following the log) as soon as it is open. A device the kernel
+ *    cannot map is registered as served by the server, which then moves
+ *    its files' data.
  *
  * Either way, a mount made here gets helper=famfs in libmount's utab
  * (famfs/utab.h), so plain umount(8) runs umount.famfs, which waits for
@@ -21,6 +23,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +31,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include "devset.h"
 #include "famfs_kabi.h"
 #include "fused.h"
 #include "utab.h"
@@ -134,30 +138,63 @@ static int register_dev(int chfd, uint32_t index, int devfd, uint32_t flags)
 	return ioctl(chfd, FAMFS_DEV_IOC_DAXDEV_REGISTER, &reg) ? -errno : 0;
 }
 
-bool fused_register_devices(int chfd)
-{
-	const struct famfs_dev *dev = fused.im->fs->dev;
-	int rc;
+/* Serialises registration: INIT (a handler thread), devadd, a client's catch-up. */
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 
-	fused.kernel_dax = false;
-	if (!fused.famfs_channel)
-		return true; /* GET_DAXDEV would name it (other famfs kernels) */
-	/* One device today, index 0 (docs/format.md). */
-	rc = register_dev(chfd, 0, dev->fd, 0);
+/* Register device @i (open here) on @chfd: by fd, else as served by us. true if either worked. */
+static bool register_one(int chfd, uint32_t i)
+{
+	const struct famfs_dev *dev = famfs_image_dev(fused.im, i);
+	int rc = register_dev(chfd, i, dev->fd, 0);
+
 	if (!rc) {
-		fused.kernel_dax = true;
+		fused.kernel_mapped |= 1U << i;
 		return true;
 	}
 	if (rc == -EOPNOTSUPP) {
-		rc = register_dev(chfd, 0, -1, FAMFS_DAXDEV_SERVER_DATA);
+		rc = register_dev(chfd, i, -1, FAMFS_DAXDEV_SERVER_DATA);
 		if (!rc) {
 			fuse_log(FUSE_LOG_INFO,
-				 "famfs_fused: the kernel cannot map %s: serving its data\n",
-				 famfs_esc(dev->path));
+				 "famfs_fused: the kernel cannot map %s (device %u): serving its "
+				 "data\n",
+				 famfs_esc(dev->path), i);
 			return true;
 		}
 	}
-	fuse_log(FUSE_LOG_ERR, "famfs_fused: cannot register %s with the kernel: %s\n",
-		 famfs_esc(dev->path), strerror(-rc));
+	fuse_log(FUSE_LOG_ERR, "famfs_fused: cannot register %s (device %u) with the kernel: %s\n",
+		 famfs_esc(dev->path), i, strerror(-rc));
 	return false;
+}
+
+bool fused_register_devices(int chfd)
+{
+	uint32_t mask;
+	bool ok = true;
+
+	if (!fused.famfs_channel)
+		return true; /* GET_DAXDEV names them (other famfs kernels) */
+	pthread_mutex_lock(&reg_lock);
+	if (chfd >= 0)
+		fused.chfd = chfd;
+	if (fused.chfd < 0) { /* before INIT: INIT registers them all */
+		pthread_mutex_unlock(&reg_lock);
+		return true;
+	}
+	mask = famfs_image_devmask(fused.im) & ~fused.kernel_registered;
+	for (uint32_t i = 0; i < FAMFS_MAX_DAXDEVS; i++) {
+		if (!((mask >> i) & 1))
+			continue;
+		if (register_one(fused.chfd, i))
+			fused.kernel_registered |= 1U << i;
+		else
+			ok = false;
+	}
+	fused.kernel_dax = fused.kernel_mapped == famfs_image_devmask(fused.im);
+	pthread_mutex_unlock(&reg_lock);
+	return ok;
+}
+
+bool fused_kernel_maps(uint32_t dev)
+{
+	return dev < FAMFS_MAX_DAXDEVS && ((fused.kernel_mapped >> dev) & 1);
 }

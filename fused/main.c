@@ -202,6 +202,13 @@ static int add_meta(void)
 	return 0;
 }
 
+/* Is @code a device of the file system that this host cannot attach? */
+static bool device_problem(enum famfs_pcode code)
+{
+	return code == FAMFS_P_DEV_MISSING || code == FAMFS_P_DEV_FOREIGN ||
+	       code == FAMFS_P_DEV_SIZE || code == FAMFS_P_DEV_DUPLICATE;
+}
+
 /* Open the device and replay the log; decides master or client. */
 static int open_image(const char *dev, bool ro)
 {
@@ -215,9 +222,9 @@ static int open_image(const char *dev, bool ro)
 	for (int tries = 0;; tries++) {
 		chk.count = 0;
 		rc = famfs_image_open(dev,
-				      ro ? FAMFS_FS_MAP_ALL | FAMFS_FS_EXCL
-					 : FAMFS_FS_MAP_ALL | FAMFS_FS_EXCL | FAMFS_FS_WRITE |
-					       FAMFS_FS_NOWAIT,
+				      ro ? FAMFS_FS_MAP_ALL | FAMFS_FS_EXCL | FAMFS_FS_DEVICES
+					 : FAMFS_FS_MAP_ALL | FAMFS_FS_EXCL | FAMFS_FS_DEVICES |
+					       FAMFS_FS_WRITE | FAMFS_FS_NOWAIT,
 				      &fused.im, &chk);
 		if (rc != -EBUSY || tries == 100)
 			break;
@@ -228,7 +235,8 @@ static int open_image(const char *dev, bool ro)
 			"famfs_fused: %s: this host is not the master: mounting read-only\n",
 			famfs_esc(dev));
 		chk.count = 0;
-		rc = famfs_image_open(dev, FAMFS_FS_MAP_ALL | FAMFS_FS_EXCL, &fused.im, &chk);
+		rc = famfs_image_open(dev, FAMFS_FS_MAP_ALL | FAMFS_FS_EXCL | FAMFS_FS_DEVICES,
+				      &fused.im, &chk);
 	}
 	if (rc) {
 		if (chk.count)
@@ -265,10 +273,23 @@ static int open_image(const char *dev, bool ro)
 		fprintf(stderr, "famfs_fused: cannot add the .meta files: out of memory\n");
 		return -1;
 	}
+	fused_devices_init();
 	got = famfs_image_catch_up(fused.im, attach_state, NULL);
 	if (got < 0) {
 		fprintf(stderr, "famfs_fused: %s: log replay failed: %s\n", famfs_esc(dev),
 			strerror((int)-got));
+		return -1;
+	}
+	if (fused.im->replay.bad_index >= 0 && device_problem(fused.im->replay.bad.code)) {
+		/* A device of the file system is not here (or not the one the log
+		 * names): refused, rather than serving a part (user-guide.md). */
+		famfs_problem_format(&fused.im->replay.bad, why, sizeof(why));
+		fprintf(stderr,
+			"famfs_fused: %s: a device of this file system is not available on this "
+			"host: %s\n"
+			"famfs_fused: not mounted (famfs daxdev refresh DEVICE teaches this host "
+			"where a device is; famfs fsck %s says what is missing)\n",
+			famfs_esc(dev), why, famfs_esc(dev));
 		return -1;
 	}
 	if (fused.im->replay.bad_index >= 0) {
@@ -296,6 +317,7 @@ int main(int argc, char **argv)
 	fused.poll_min_us = 500;
 	fused.timeout = 3600;
 	fused.fmap_allowed = true;
+	fused.chfd = -1;
 	fused.fmap_mode = FUSED_FMAP_STRIPED;
 	static const struct option longopts[] = {
 	    {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {0}};
@@ -333,6 +355,7 @@ int main(int argc, char **argv)
 	mnt = argv[optind + 1];
 	fused.devpath = dev;
 	fused.mount_time = time(NULL);
+	fused.mnt_real = realpath(mnt, NULL);
 	/*
 	 * Writer-preferring: a steady stream of shared holders (lookups, reads,
 	 * GET_FMAP) must not starve create, commit and allocation. Safe because
@@ -410,5 +433,6 @@ out:
 		free_node_state();
 		famfs_image_close(fused.im);
 	}
+	free(fused.mnt_real);
 	return ret;
 }

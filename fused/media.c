@@ -18,6 +18,14 @@
  * library's metadata accesses (log, header, superblock) use the same guard
  * (famfs_dev_set_guard).
  *
+ * A file system of several devices (docs/format.md, "Several devices")
+ * has each device open here with its own kind: every function takes the
+ * device index an extent names (famfs_image_dev(), and the whole-device
+ * window im->set->data[] where the device is mapped), so devdax, pmem and
+ * image files each keep their own rules in one file system. Devices are
+ * added while mounted (devadd, a client following the log), never removed:
+ * an index once open stays valid for the life of the server.
+ *
  * This file calls nothing else of the server: data.c (READ/WRITE) and
  * pending.c (a pending file's space) are built on it.
  */
@@ -30,6 +38,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "devset.h"
 #include "flush.h"
 #include "fused.h"
 
@@ -111,85 +120,107 @@ int fused_media_init(void)
 	return 0;
 }
 
-/* Does this server store through its mapping (devdax; image files with -o dataio=map)? */
-static bool store_mapped(const struct famfs_dev *dev)
+/* Device @dev of the image (open here), or NULL. */
+static struct famfs_dev *device(uint32_t dev)
 {
-	return fused.im->fs->data && (dev->kind == FAMFS_DEV_DAX || fused.dataio_map);
+	return dev < FAMFS_MAX_DAXDEVS ? famfs_image_dev(fused.im, dev) : NULL;
 }
 
-uint8_t *fused_media_map(uint64_t devoff)
+/* The server's whole-device mapping of device @dev, or NULL (pmem, or not open). */
+static uint8_t *window(uint32_t dev)
 {
-	return fused.im->fs->data ? fused.im->fs->data + devoff : NULL;
+	return dev < FAMFS_MAX_DAXDEVS ? fused.im->set->data[dev] : NULL;
 }
 
-int fused_media_store(uint64_t devoff, const void *src, uint64_t len)
+/* Does this server store through its mapping of @dev (devdax; image files with -o dataio=map)? */
+static bool store_mapped(const struct famfs_dev *d, uint32_t dev)
 {
-	struct famfs_dev *dev = fused.im->fs->dev;
-
-	if (store_mapped(dev))
-		return guarded(ACC_STORE, fused.im->fs->data + devoff, src, len);
-	return famfs_dev_pwrite(dev, src, len, devoff);
+	return window(dev) && (d->kind == FAMFS_DEV_DAX || fused.dataio_map);
 }
 
-int fused_media_load(void *dst, uint64_t devoff, uint64_t len)
+uint8_t *fused_media_map(uint32_t dev, uint64_t devoff)
 {
-	uint8_t *map = fused.im->fs->data;
+	uint8_t *map = window(dev);
 
+	return map ? map + devoff : NULL;
+}
+
+int fused_media_store(uint32_t dev, uint64_t devoff, const void *src, uint64_t len)
+{
+	struct famfs_dev *d = device(dev);
+
+	if (!d)
+		return -EIO;
+	if (store_mapped(d, dev))
+		return guarded(ACC_STORE, window(dev) + devoff, src, len);
+	return famfs_dev_pwrite(d, src, len, devoff);
+}
+
+int fused_media_load(void *dst, uint32_t dev, uint64_t devoff, uint64_t len)
+{
+	struct famfs_dev *d = device(dev);
+	uint8_t *map = window(dev);
+
+	if (!d)
+		return -EIO;
 	if (map)
 		return guarded(ACC_COPY, dst, map + devoff, len);
-	return famfs_dev_pread(fused.im->fs->dev, dst, len, devoff);
+	return famfs_dev_pread(d, dst, len, devoff);
 }
 
-int fused_media_invalidate(uint64_t devoff, uint64_t len)
+int fused_media_invalidate(uint32_t dev, uint64_t devoff, uint64_t len)
 {
-	uint8_t *map = fused.im->fs->data;
+	uint8_t *map = window(dev);
 
 	return map ? guarded(ACC_INVALIDATE, map + devoff, NULL, len) : 0;
 }
 
-int fused_media_move(uint64_t dst, uint64_t src, uint64_t len)
+int fused_media_move(uint32_t ddev, uint64_t dst, uint32_t sdev, uint64_t src, uint64_t len)
 {
-	struct famfs_dev *dev = fused.im->fs->dev;
-	uint8_t *map = fused.im->fs->data;
+	struct famfs_dev *d = device(ddev);
+	uint8_t *smap = window(sdev), *dmap = window(ddev);
 	char *buf;
 	int rc;
 
-	if (map && store_mapped(dev))
-		return guarded(ACC_STORE, map + dst, map + src, len);
-	if (map) /* image file: pwrite into the page cache, as writes do */
-		return famfs_dev_pwrite(dev, map + src, len, dst);
-	buf = malloc(len ? len : 1); /* pmem: through a buffer, O_DIRECT */
+	if (!d || !device(sdev))
+		return -EIO;
+	if (smap && dmap && store_mapped(d, ddev))
+		return guarded(ACC_STORE, dmap + dst, smap + src, len);
+	if (smap && d->kind == FAMFS_DEV_FILE) /* pwrite into the page cache, as writes do */
+		return famfs_dev_pwrite(d, smap + src, len, dst);
+	buf = malloc(len ? len : 1); /* pmem, or two kinds: through a buffer */
 	if (!buf)
 		return -ENOMEM;
-	rc = famfs_dev_pread(dev, buf, len, src);
+	rc = fused_media_load(buf, sdev, src, len);
 	if (!rc)
-		rc = famfs_dev_pwrite(dev, buf, len, dst);
+		rc = fused_media_store(ddev, dst, buf, len);
 	free(buf);
 	return rc;
 }
 
-int fused_media_zero(uint64_t devoff, uint64_t len)
+int fused_media_zero(uint32_t dev, uint64_t devoff, uint64_t len)
 {
-	struct famfs_dev *dev = fused.im->fs->dev;
+	struct famfs_dev *d = device(dev);
 	static const uint8_t zeros[65536];
 	int rc = 0;
 
-	if (dev->kind == FAMFS_DEV_FILE &&
-	    fallocate(dev->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)devoff,
+	if (!d)
+		return -EIO;
+	if (d->kind == FAMFS_DEV_FILE &&
+	    fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)devoff,
 		      (off_t)len) == 0)
 		return 0;
-	if (store_mapped(dev))
-		return guarded(ACC_ZERO, fused.im->fs->data + devoff, NULL, len);
+	if (store_mapped(d, dev))
+		return guarded(ACC_ZERO, window(dev) + devoff, NULL, len);
 	for (uint64_t o = 0; o < len && !rc; o += sizeof(zeros))
-		rc = famfs_dev_pwrite(dev, zeros, len - o < sizeof(zeros) ? len - o : sizeof(zeros),
+		rc = famfs_dev_pwrite(d, zeros, len - o < sizeof(zeros) ? len - o : sizeof(zeros),
 				      devoff + o);
 	return rc;
 }
 
-int fused_media_barrier(void)
+/* The barrier of one device (fused_media_barrier). */
+static int barrier_one(struct famfs_dev *dev)
 {
-	struct famfs_dev *dev = fused.im->fs->dev;
-
 	switch (dev->kind) {
 	case FAMFS_DEV_DAX:
 		/* Each store was written back from the CPU cache when it was made;
@@ -209,10 +240,9 @@ int fused_media_barrier(void)
 	return 0;
 }
 
-int fused_media_sync(void)
+/* The sync of one device (fused_media_sync). */
+static int sync_one(struct famfs_dev *dev)
 {
-	struct famfs_dev *dev = fused.im->fs->dev;
-
 	switch (dev->kind) {
 	case FAMFS_DEV_DAX:
 		/* Every store was written back (clwb/clflushopt) when it was made;
@@ -227,4 +257,29 @@ int fused_media_sync(void)
 		return fdatasync(dev->fd) ? -errno : 0;
 	}
 	return 0;
+}
+
+/* @fn on every device of @mask open here; the first error, every device tried. */
+static int each_device(uint32_t mask, int (*fn)(struct famfs_dev *))
+{
+	int rc = 0;
+
+	for (uint32_t i = 0; i < FAMFS_MAX_DAXDEVS; i++) {
+		struct famfs_dev *d = (mask >> i) & 1 ? device(i) : NULL;
+		int r = d ? fn(d) : 0;
+
+		if (r && !rc)
+			rc = r;
+	}
+	return rc;
+}
+
+int fused_media_barrier(uint32_t mask)
+{
+	return each_device(mask, barrier_one);
+}
+
+int fused_media_sync(void)
+{
+	return each_device(UINT32_MAX, sync_one);
 }

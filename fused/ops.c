@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/falloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "devset.h"
 #include "fused.h"
 #include "size.h"
 
@@ -41,6 +43,8 @@
 #define XATTR_PID     "user.famfs.pid"
 #define XATTR_MAP     "user.famfs.map"
 #define XATTR_STRIPE  "user.famfs.stripe"
+#define XATTR_DEVICES "user.famfs.devices"
+#define XATTR_DEVADD  "user.famfs.devadd"
 
 struct fused_node *fused_node_attach(struct famfs_node *n)
 {
@@ -585,8 +589,16 @@ static void fused_statfs(fuse_req_t req, fuse_ino_t ino)
 	rdlock();
 	sv.f_bsize = fs->geom.alloc_unit;
 	sv.f_frsize = fs->geom.alloc_unit;
-	sv.f_blocks = fused.im->alloc.nunits;
-	sv.f_bfree = fused.im->alloc.nunits - fused.im->alloc.used;
+	/* The whole file system: every device's units (user.famfs.devices: each one). */
+	for (uint32_t i = 0; i < fused.im->ap.devs.ndevs && i < FAMFS_MAX_DAXDEVS; i++) {
+		const struct famfs_alloc *a = fused.im->ap.devs.dev[i].alloc;
+
+		if (!a)
+			continue;
+		sv.f_blocks += a->nunits;
+		if ((famfs_image_devmask(fused.im) >> i) & 1)
+			sv.f_bfree += a->nunits - a->used;
+	}
 	sv.f_bavail = fused.writable ? sv.f_bfree : 0;
 	sv.f_files = fs->geom.nslots; /* one log entry per file or directory */
 	sv.f_ffree = famfs_log_free(fs) - fused.log_reserved;
@@ -677,6 +689,10 @@ static void fused_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, siz
 					       "%ld new entries; %" PRIu64 " entries replayed\n",
 					       got, fused.im->replay.next);
 		unlock();
+	} else if (ino == FAMFS_ROOT_INO && !strcmp(name, XATTR_DEVICES)) {
+		rdlock();
+		len = fused_devices_text(buf, cap);
+		unlock();
 	} else if (!strcmp(name, XATTR_MAP)) {
 		rdlock();
 		n = node(ino);
@@ -703,8 +719,8 @@ static void fused_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, siz
 
 static void fused_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	static const char root[] =
-	    XATTR_STATS "\0" XATTR_SERVER "\0" XATTR_ROLE "\0" XATTR_PID "\0" XATTR_LOGPLAY "\0";
+	static const char root[] = XATTR_STATS "\0" XATTR_SERVER "\0" XATTR_ROLE "\0" XATTR_PID
+					       "\0" XATTR_LOGPLAY "\0" XATTR_DEVICES "\0";
 	static const char file[] = XATTR_MAP "\0";
 	const char *list = ino == FAMFS_ROOT_INO ? root : file;
 	size_t len = ino == FAMFS_ROOT_INO ? sizeof(root) - 1 : sizeof(file) - 1;
@@ -750,6 +766,38 @@ static int parse_stripe(const char *value, size_t size, struct famfs_stripe *st)
 	return 0;
 }
 
+/*
+ * user.famfs.devadd on the root of the master's mount: "FLAGS PATH" (the
+ * famfs_image_devadd() flags in decimal, an absolute path). famfs devadd
+ * MOUNTPOINT DEVICE sets it; the reply is the devadd's errno.
+ */
+static int devadd_xattr(const char *value, size_t size)
+{
+	char text[PATH_MAX + 16], path[PATH_MAX], *end;
+	unsigned long flags;
+	uint32_t index;
+	int rc;
+
+	if (size == 0 || size >= sizeof(text))
+		return EINVAL;
+	memcpy(text, value, size);
+	text[size] = '\0';
+	flags = strtoul(text, &end, 10);
+	if (end == text || *end != ' ' ||
+	    (flags & ~(unsigned long)(FAMFS_DEVADD_FORCE | FAMFS_DEVADD_SMALL)))
+		return EINVAL;
+	if (!fused.writable)
+		return EROFS;
+	rc = fused_devices_path(end + 1, path); /* no lock: it may look things up */
+	if (rc)
+		return -rc;
+	wrlock();
+	rc = fused_devices_add(path, (unsigned int)flags, &index);
+	unlock();
+	/* Added but the primary's informational flag not set: say added (the text tells). */
+	return index != FAMFS_DEVADD_NONE ? 0 : -rc;
+}
+
 /* user.famfs.stripe on a file not yet sized: allocate it interleaved. */
 static void fused_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			   size_t size, int flags)
@@ -763,6 +811,10 @@ static void fused_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, con
 		fuse_reply_err(req, EROFS);
 		return;
 	}
+	if (ino == FAMFS_ROOT_INO && !strcmp(name, XATTR_DEVADD)) {
+		fuse_reply_err(req, devadd_xattr(value, size));
+		return;
+	}
 	if (strcmp(name, XATTR_STRIPE)) {
 		fuse_reply_err(req, ENOTSUP);
 		return;
@@ -773,8 +825,8 @@ static void fused_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, con
 		err = ESTALE;
 	else if (!fused_is_pending(n))
 		err = EPERM; /* a logged file's layout is fixed */
-	else if (parse_stripe(value, size, &st))
-		err = EINVAL;
+	else if (parse_stripe(value, size, &st) || fused_devices_check_stripe(&st))
+		err = EINVAL; /* also: more strips than devices */
 	else
 		err = -fused_pending_set_stripe(n, &st);
 	unlock();

@@ -64,6 +64,13 @@
  * written is placed at once as famfs_alloc_file() places a file of that
  * size. Commit trims to the size rounded up to 4 KiB.
  *
+ * Several devices (docs/user-guide.md, "Several devices"): a new file
+ * starts on the device with the most free space (fused_devices_start())
+ * and grows there; when that device is full its next extent goes on the
+ * next device in that order. A file sized before it is written, striped
+ * or not, is placed by fused_devices_alloc_file(): a plain one on one
+ * device, a striped one a strip per device.
+ *
  * Device offsets of a pending file come from one function, resolve().
  * Locks: fused.lock (shared for reads, opens and flushes, exclusive for
  * anything that allocates, frees, commits or discards), then a pending
@@ -153,25 +160,27 @@ bool fused_is_pending(const struct famfs_node *n)
 
 /*
  * Device pieces of file bytes [@off, @off+@len) of body @f (holding @cap
- * bytes): the first up to @max pieces in @devoff/@plen, in file order.
+ * bytes): the first up to @max pieces in @dev/@devoff/@plen (device index,
+ * offset on it, length), in file order.
  * Returns the number of pieces filled (they may cover less than @len when
  * @max is reached), or -EIO (outside the body). The one place a pending
  * file's offsets become device offsets.
  */
 static int resolve(const struct famfs_file_body *f, uint64_t cap, uint64_t off, uint64_t len,
-		   uint64_t *devoff, uint64_t *plen, int max)
+		   uint32_t *dev, uint64_t *devoff, uint64_t *plen, int max)
 {
 	int k = 0;
 
 	if (off + len > cap)
 		return -EIO;
 	while (len && k < max) {
-		uint64_t d, l;
+		uint64_t d, l, x;
 
 		if (f->ext_type == FAMFS_EXT_INTERLEAVE) {
 			const struct famfs_interleave_extent *ie = &f->ie[0];
 			uint64_t c = off / ie->chunk_size, in = off % ie->chunk_size;
 
+			x = ie->strips[c % ie->nstrips].devindex;
 			d = ie->strips[c % ie->nstrips].offset + c / ie->nstrips * ie->chunk_size +
 			    in;
 			l = ie->chunk_size - in;
@@ -183,11 +192,13 @@ static int resolve(const struct famfs_file_body *f, uint64_t cap, uint64_t off, 
 				base += f->se[i++].len;
 			if (i == f->nextents)
 				return -EIO;
+			x = f->se[i].devindex;
 			d = f->se[i].offset + (off - base);
 			l = f->se[i].len - (off - base);
 		}
 		if (l > len)
 			l = len;
+		dev[k] = (uint32_t)x;
 		devoff[k] = d;
 		plen[k++] = l;
 		off += l;
@@ -201,14 +212,15 @@ static int each_piece(const struct fused_pending *p, uint64_t from, uint64_t to,
 		      void *arg)
 {
 	uint64_t d[16], l[16];
+	uint32_t x[16];
 
 	while (from < to) {
-		int k = resolve(&p->body, p->cap, from, to - from, d, l, 16);
+		int k = resolve(&p->body, p->cap, from, to - from, x, d, l, 16);
 
 		if (k <= 0)
 			return k < 0 ? k : -EIO;
 		for (int i = 0; i < k; i++) {
-			int rc = add(arg, d[i], l[i]);
+			int rc = add(arg, x[i], d[i], l[i]);
 
 			if (rc)
 				return rc;
@@ -218,10 +230,10 @@ static int each_piece(const struct fused_pending *p, uint64_t from, uint64_t to,
 	return 0;
 }
 
-static int zero_piece(void *arg, uint64_t devoff, uint64_t len)
+static int zero_piece(void *arg, uint32_t dev, uint64_t devoff, uint64_t len)
 {
 	(void)arg;
-	return fused_media_zero(devoff, len);
+	return fused_media_zero(dev, devoff, len);
 }
 
 /* Zero file bytes [@from, @to) of @p (inside its space). 0 or -errno. */
@@ -269,13 +281,13 @@ static void wait_idle(struct fused_pending *p)
 /* ------------------------------------------------------------------ space */
 
 /*
- * Device bytes [@off, @off+@len) go back to the pool, their first @zlen
- * bytes cleared first. If clearing fails (EIO, poison) they stay allocated
- * until the next mount rather than be handed out dirty.
+ * Bytes [@off, @off+@len) of device @dev go back to the pool, their first
+ * @zlen bytes cleared first. If clearing fails (EIO, poison) they stay
+ * allocated until the next mount rather than be handed out dirty.
  */
-static void release_space(uint64_t off, uint64_t len, uint64_t zlen)
+static void release_space(uint32_t dev, uint64_t off, uint64_t len, uint64_t zlen)
 {
-	int rc = zlen ? fused_media_zero(off, zlen) : 0;
+	int rc = zlen ? fused_media_zero(dev, off, zlen) : 0;
 
 	if (rc) {
 		fuse_log(FUSE_LOG_ERR,
@@ -284,7 +296,7 @@ static void release_space(uint64_t off, uint64_t len, uint64_t zlen)
 			 zlen, off, strerror(-rc));
 		return;
 	}
-	famfs_alloc_unmark_range(&fused.im->alloc, off, len);
+	famfs_alloc_unmark_range(fused_dev_alloc(dev), off, len);
 }
 
 /* Give back the file bytes [@from, cap) of a simple body, clearing what was written there. */
@@ -301,7 +313,7 @@ static void give_back(struct fused_pending *p, uint64_t from)
 		if (kept < x.len) {
 			uint64_t zend = p->written < base + x.len ? p->written : base + x.len;
 
-			release_space(x.offset + kept, x.len - kept,
+			release_space((uint32_t)x.devindex, x.offset + kept, x.len - kept,
 				      zend > base + kept ? zend - (base + kept) : 0);
 		}
 		base += x.len;
@@ -322,11 +334,11 @@ static void give_back(struct fused_pending *p, uint64_t from)
 /*
  * How much more than @need units to take when growing: as much as the file
  * holds already, at most @most units, and at most a quarter of what stays
- * free, so that a file growing alone does not take the space from others.
+ * free on its device (@a), so that a file growing alone does not take the
+ * space from others.
  */
-static uint64_t speculate(uint64_t need, uint64_t held, uint64_t most)
+static uint64_t speculate(const struct famfs_alloc *a, uint64_t need, uint64_t held, uint64_t most)
 {
-	const struct famfs_alloc *a = &fused.im->alloc;
 	uint64_t free_units = a->nunits - a->used, spec = held < most ? held : most;
 	uint64_t room = free_units > need ? (free_units - need) / 4 : 0;
 
@@ -336,15 +348,50 @@ static uint64_t speculate(uint64_t need, uint64_t held, uint64_t most)
 	return need + (spec < room ? spec : room);
 }
 
+/*
+ * A new extent of @want units (whole regions if @regions: @want regions),
+ * else of @need: on device @first (the file's last extent's), then on the
+ * others in fused_devices_order() (a plain file lies on one device until
+ * that one is full). Returns 0 (*@dev, *@off, *@got units or regions) or
+ * -ENOSPC.
+ */
+static int new_extent(uint32_t first, bool regions, uint64_t want, uint64_t need, uint32_t *dev,
+		      uint64_t *off, uint64_t *got)
+{
+	uint32_t order[FAMFS_MAX_DAXDEVS + 1];
+	uint32_t n = fused_devices_order(order + 1);
+
+	order[0] = first;
+	for (uint32_t i = 0; i <= n; i++) {
+		struct famfs_alloc *a = fused_dev_alloc(order[i]);
+
+		if (i && order[i] == first)
+			continue;
+		for (int pass = 0; pass < 2; pass++) {
+			uint64_t u = pass ? need : want;
+
+			if (pass && want == need)
+				break;
+			if ((regions ? famfs_alloc_regions(a, u, off)
+				     : famfs_alloc_small(a, u, off)) == 0) {
+				*dev = order[i];
+				*got = u;
+				return 0;
+			}
+		}
+	}
+	return -ENOSPC;
+}
+
 /* 2 MiB units (and 4 KiB-unit files under 2 MiB): whole units, in place or a new extent. */
 static int grow_units(struct fused_pending *p, uint64_t end, uint64_t limit)
 {
-	struct famfs_alloc *a = &fused.im->alloc;
-
 	while (end > p->cap) {
-		uint64_t need = units_for(end - p->cap), off, got;
-		uint64_t want = speculate(need, p->cap / unit(), (1ULL << 30) / unit());
 		struct famfs_simple_extent *last = &p->body.se[p->body.nextents - 1];
+		struct famfs_alloc *a = fused_dev_alloc((uint32_t)last->devindex);
+		uint64_t need = units_for(end - p->cap), off, got;
+		uint64_t want = speculate(a, need, p->cap / unit(), (1ULL << 30) / unit());
+		uint32_t dev;
 
 		if (limit && p->cap + want * unit() > limit)
 			want = (limit - p->cap) / unit(); /* a small file stays under 2 MiB */
@@ -356,13 +403,10 @@ static int grow_units(struct fused_pending *p, uint64_t end, uint64_t limit)
 		}
 		if (p->body.nextents == FAMFS_MAX_SIMPLE_EXTENTS)
 			return -ENOSPC; /* no room for a 17th extent: too fragmented */
-		if (famfs_alloc_small(a, want, &off) == 0)
-			got = want;
-		else if (want != need && famfs_alloc_small(a, need, &off) == 0)
-			got = need;
-		else
+		if (new_extent((uint32_t)last->devindex, false, want, need, &dev, &off, &got))
 			return -ENOSPC;
-		p->body.se[p->body.nextents++] = (struct famfs_simple_extent){0, off, got * unit()};
+		p->body.se[p->body.nextents++] =
+		    (struct famfs_simple_extent){dev, off, got * unit()};
 		p->cap += got * unit();
 	}
 	return 0;
@@ -371,13 +415,15 @@ static int grow_units(struct fused_pending *p, uint64_t end, uint64_t limit)
 /* 4 KiB units, an aligned body: whole free regions, in place or a new aligned extent. */
 static int grow_regions(struct fused_pending *p, uint64_t end)
 {
-	struct famfs_alloc *a = &fused.im->alloc;
 	uint64_t per = FAMFS_REGION / unit();
 
 	while (end > p->cap) {
-		uint64_t need = regions_for(end - p->cap), off, got;
-		uint64_t want = speculate(need * per, p->cap / unit(), (1ULL << 30) / unit()) / per;
 		struct famfs_simple_extent *last = &p->body.se[p->body.nextents - 1];
+		struct famfs_alloc *a = fused_dev_alloc((uint32_t)last->devindex);
+		uint64_t need = regions_for(end - p->cap), off, got;
+		uint64_t want =
+		    speculate(a, need * per, p->cap / unit(), (1ULL << 30) / unit()) / per;
+		uint32_t dev;
 
 		if (want < need)
 			want = need;
@@ -389,14 +435,10 @@ static int grow_regions(struct fused_pending *p, uint64_t end)
 		}
 		if (p->body.nextents == FAMFS_MAX_SIMPLE_EXTENTS)
 			return -ENOSPC;
-		if (famfs_alloc_regions(a, want, &off) == 0)
-			got = want;
-		else if (want != need && famfs_alloc_regions(a, need, &off) == 0)
-			got = need;
-		else
+		if (new_extent((uint32_t)last->devindex, true, want, need, &dev, &off, &got))
 			return -ENOSPC; /* no wholly free region left */
 		p->body.se[p->body.nextents++] =
-		    (struct famfs_simple_extent){0, off, got * FAMFS_REGION};
+		    (struct famfs_simple_extent){dev, off, got * FAMFS_REGION};
 		p->cap += got * FAMFS_REGION;
 	}
 	return 0;
@@ -404,32 +446,35 @@ static int grow_regions(struct fused_pending *p, uint64_t end)
 
 /*
  * 4 KiB units: the file reaches 2 MiB. Move what was written (under 2 MiB)
- * into whole free regions covering @end, zero and free the packed space.
- * p->mu held; waits for planned I/O on the old place to finish.
+ * into whole free regions covering @end (on its device if they fit there,
+ * else another), zero and free the packed space. p->mu held; waits for
+ * planned I/O on the old place to finish.
  */
 static int promote(struct fused_pending *p, uint64_t end)
 {
 	struct famfs_file_body old = p->body;
-	uint64_t n = regions_for(end), off, done = 0, old_cap = p->cap;
-	int rc = famfs_alloc_regions(&fused.im->alloc, n, &off);
+	uint64_t n = regions_for(end), off, done = 0, old_cap = p->cap, got;
+	uint32_t dev;
+	int rc = new_extent((uint32_t)old.se[0].devindex, true, n, n, &dev, &off, &got);
 
 	if (rc)
 		return rc; /* no wholly free region left */
 	wait_idle(p);
 	while (done < p->written && !rc) {
 		uint64_t d[16], l[16];
-		int k = resolve(&old, old_cap, done, p->written - done, d, l, 16);
+		uint32_t x[16];
+		int k = resolve(&old, old_cap, done, p->written - done, x, d, l, 16);
 
 		if (k <= 0)
 			rc = k < 0 ? k : -EIO;
 		for (int i = 0; i < k && !rc; i++) {
-			rc = fused_media_move(off + done, d[i], l[i]);
+			rc = fused_media_move(dev, off + done, x[i], d[i], l[i]);
 			done += l[i];
 		}
 	}
 	if (rc) {
 		/* The new place goes back cleared of what was moved there. */
-		release_space(off, n * FAMFS_REGION, p->written);
+		release_space(dev, off, n * FAMFS_REGION, p->written);
 		return rc;
 	}
 	/* The packed space goes back to the pool clean. */
@@ -437,13 +482,13 @@ static int promote(struct fused_pending *p, uint64_t end)
 	for (uint32_t i = 0; i < old.nextents; i++) {
 		uint64_t z = done < p->written ? p->written - done : 0;
 
-		release_space(old.se[i].offset, old.se[i].len,
+		release_space((uint32_t)old.se[i].devindex, old.se[i].offset, old.se[i].len,
 			      z < old.se[i].len ? z : old.se[i].len);
 		done += old.se[i].len;
 	}
 	memset(p->body.se, 0, sizeof(p->body.se));
 	p->body.nextents = 1;
-	p->body.se[0] = (struct famfs_simple_extent){0, off, n * FAMFS_REGION};
+	p->body.se[0] = (struct famfs_simple_extent){dev, off, n * FAMFS_REGION};
 	p->cap = n * FAMFS_REGION;
 	p->aligned = true;
 	return 0;
@@ -569,16 +614,17 @@ static int set_size(struct fused_pending *p, uint64_t size, bool exact)
 		bool large = !striped && size >= FAMFS_REGION;
 		uint64_t want = large ? regions_for(size) * FAMFS_REGION : size;
 
-		rc = famfs_alloc_file(&fused.im->alloc, want, striped ? &p->stripe : NULL, &f);
+		rc = fused_devices_alloc_file(want, striped ? &p->stripe : NULL, &f);
 		if (rc == -ENOSPC) {
 			pthread_mutex_unlock(&p->mu);
 			if (trim_others(p))
-				rc = famfs_alloc_file(&fused.im->alloc, want,
-						      striped ? &p->stripe : NULL, &f);
+				rc =
+				    fused_devices_alloc_file(want, striped ? &p->stripe : NULL, &f);
 			pthread_mutex_lock(&p->mu);
 		}
 		if (!rc) {
-			famfs_alloc_unmark_range(&fused.im->alloc, p->body.se[0].offset, unit());
+			famfs_alloc_unmark_range(fused_dev_alloc((uint32_t)p->body.se[0].devindex),
+						 p->body.se[0].offset, unit());
 			p->body = f;
 			p->cap = famfs_file_capacity(&f);
 			p->aligned = large;
@@ -628,6 +674,7 @@ int fused_pending_new(struct famfs_node *n, uint64_t *fh)
 	struct fused_node *fn = fused_node_state(n);
 	struct fused_pending *p;
 	uint64_t off;
+	uint32_t dev;
 	int rc;
 
 	if (!fn)
@@ -639,9 +686,9 @@ int fused_pending_new(struct famfs_node *n, uint64_t *fh)
 		free(p);
 		return -ENOMEM;
 	}
-	rc = famfs_alloc_start(&fused.im->alloc, &off); /* 2 MiB units: first fit */
+	rc = fused_devices_start(&dev, &off); /* 2 MiB units: first fit */
 	if (rc == -ENOSPC && trim_others(NULL))
-		rc = famfs_alloc_start(&fused.im->alloc, &off);
+		rc = fused_devices_start(&dev, &off);
 	if (rc) {
 		free(p->handles);
 		free(p);
@@ -652,7 +699,7 @@ int fused_pending_new(struct famfs_node *n, uint64_t *fh)
 	p->node = n;
 	p->body.ext_type = FAMFS_EXT_SIMPLE;
 	p->body.nextents = 1;
-	p->body.se[0] = (struct famfs_simple_extent){0, off, unit()};
+	p->body.se[0] = (struct famfs_simple_extent){dev, off, unit()};
 	p->cap = unit();
 	if (fh) { /* the creator's description */
 		*fh = atomic_fetch_add(&next_handle, 1);
@@ -828,7 +875,7 @@ static int commit(struct famfs_node *n)
 	/* Everything written through the server is on the media before the
 	 * entry that makes other hosts read it. */
 	if (!rc)
-		rc = fused_media_barrier();
+		rc = fused_media_barrier(famfs_file_devices(&p->body));
 	if (rc) {
 		pthread_mutex_unlock(&p->mu);
 		return rc;
@@ -877,7 +924,7 @@ static void discard(struct famfs_node *n)
 				 "space stays allocated until the next mount\n",
 				 strerror(-rc));
 		else
-			famfs_alloc_unmark_file(&fused.im->alloc, &p->body);
+			famfs_devtab_unmark_file(&fused.im->ap.devs, &p->body);
 	}
 	pthread_mutex_unlock(&p->mu);
 	fn->pend = NULL;
@@ -1089,7 +1136,7 @@ static int64_t plan_read(struct fused_pending *p, uint64_t o, uint64_t len, fuse
 		bool fresh = false;
 
 		if (c >= p->clean) {
-			err = add(arg, FUSED_ZERO_PIECE, end - c);
+			err = add(arg, 0, FUSED_ZERO_PIECE, end - c);
 			break;
 		}
 		for (const struct fused_fresh *f = p->fresh; f; f = f->next) {
@@ -1100,8 +1147,8 @@ static int64_t plan_read(struct fused_pending *p, uint64_t o, uint64_t len, fuse
 				stop = f->from;
 			}
 		}
-		err =
-		    fresh ? add(arg, FUSED_ZERO_PIECE, stop - c) : each_piece(p, c, stop, add, arg);
+		err = fresh ? add(arg, 0, FUSED_ZERO_PIECE, stop - c)
+			    : each_piece(p, c, stop, add, arg);
 		c = stop;
 	}
 	return err ? err : (int64_t)len;

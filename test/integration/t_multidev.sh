@@ -4,7 +4,9 @@
 # foreign or unlisted secondary named by index and uuid), devadd, famfs
 # daxdev list/resolve/refresh, other host identities finding the devices by
 # uuid (through this host's cache, and under other names with a cache of
-# their own), and readers that know no secondaries refusing one.
+# their own), readers that know no secondaries refusing one, and the
+# server serving files on every device (plain and striped), to a second
+# host identity too; a device missing at mount refuses the mount.
 . "$(dirname "$0")/lib.sh"
 need_fuse
 CRAFT=$(dirname "$0")/../tools/famfs_craft.py
@@ -57,25 +59,87 @@ expect 1 "$FAMFS" fsck "$A" && contains "ENT_DEVINDEX" && contains "devindex 2, 
 "$CRAFT" "$A" entry file --path f3 --size 0x200000 --extent 0x1200000,0x200000,1 >/dev/null
 expect 1 "$FAMFS" fsck "$A" && contains "ENT_OVERLAP.*strip|ENT_OVERLAP.*extent 0: \[0x1000000|ENT_DEVINDEX"
 
-step "a server that opens the primary alone: new files on it; a file elsewhere stops its replay"
+step "the server serves every device: plain files on each, striped over both, read back byte for byte"
 "$FAMFS" mkfs -f "$A" "$B" >/dev/null || fail "mkfs -f"
+UA=$(uuid_of "$A" 64) UB=$(uuid_of "$B" 64)
 mount_famfs "$A" "$T/m" || fail "mount"
-expect 0 "$FAMFS" creat -s 4M "$T/m/new"
-expect 0 "$FAMFS" fsck "$T/m" && contains "devices +2" && contains "device 0 .*$A" &&
-	contains "device 1 .*$B" && contains clean
-expect 1 "$FAMFS" devadd "$T/m" "$C" && contains "is in a mounted famfs"
+head -c 5000000 /dev/urandom >"$T/src1"
+head -c 3000000 /dev/urandom >"$T/src2"
+# the device with the most free bytes takes each plain file (device 0 has the log)
+expect 0 "$FAMFS" cp "$T/src1" "$T/m/p1"
+expect 0 cp "$T/src2" "$T/m/p2"
+expect 0 "$FAMFS" cp "$T/src1" "$T/m/p3"
+expect 0 "$FAMFS" getmap "$T/m/p1" && contains "extent 0 dev 1 "
+expect 0 "$FAMFS" getmap "$T/m/p3" && contains "extent 0 dev 0 "
+expect 0 "$FAMFS" creat -s 8M -N 2 -B 2 -S 7 "$T/m/s1" &&
+	expect 0 "$FAMFS" getmap "$T/m/s1" && contains "strip 0 dev [01] " && contains "strip 1 dev [01] " &&
+	! printf '%s\n' "$OUT" | grep -q "strip 0 dev \(.\) .*strip 1 dev \1 " || fail "strips share a device: $OUT"
+mkdir -p "$T/srcdir"
+head -c 9000000 /dev/urandom >"$T/srcdir/big"
+head -c 4000 /dev/urandom >"$T/srcdir/small"
+expect 0 "$FAMFS" cp -r -N 2 -B 2 -C 2M "$T/srcdir" "$T/m/sd"
+expect 0 "$FAMFS" getmap "$T/m/sd/big" && contains "strip 1 dev"
+expect 1 "$FAMFS" creat -s 8M -N 3 -B 3 "$T/m/s3" && contains "Invalid argument|strips"
+check_all() { # MOUNT: every file byte for byte
+	cmp "$T/src1" "$1/p1" && cmp "$T/src2" "$1/p2" && cmp "$T/src1" "$1/p3" &&
+		cmp "$T/srcdir/big" "$1/sd/big" && cmp "$T/srcdir/small" "$1/sd/small" &&
+		"$FAMFS" verify -q -S 7 "$1/s1" >/dev/null || fail "$1: a file differs"
+}
+check_all "$T/m"
+expect 0 "$FAMFS" fsck "$T/m" && contains "devices +2" && contains clean
 expect 1 "$FAMFS" devadd "$A" "$C" && contains "mounted read-write on this host"
 expect 1 "$FAMFS" devadd "$B" "$C" && contains "mounted read-write on this host"
+
+step "remount: the same files from both devices"
 umount "$T/m"
-expect 0 "$FAMFS" logplay -n "$A" && contains "file  new 4194304 bytes 0644 0:0 \[0x"
-"$CRAFT" "$A" entry file --path on1 --size 0x400000 --extent 0x1000000,0x400000,1 >/dev/null
-expect 0 "$FAMFS" logplay -n "$A" && contains "on1 .*\[dev1:0x1000000\+0x400000\]"
-"$FAMFS" mount "$A" "$T/m" 2>"$T/mount.err" || fail "mount with a file on device 1"
-MOUNTS+=("$T/m")
-grep -q "DEV_UNSERVED" "$T/mount.err" || fail "no DEV_UNSERVED: $(cat "$T/mount.err")"
-[ -f "$T/m/new" ] && [ ! -e "$T/m/on1" ] || fail "the entries before the file on device 1 are not served"
-expect 1 touch "$T/m/more" && contains "Read-only"
+mount_famfs "$A" "$T/m" || fail "remount"
+check_all "$T/m"
+
+step "a second host identity mounts the primary with no other argument and reads everything"
+mkdir -p "$T/c"
+FAMFS_SYSTEM_UUID_FILE=$T/hostB mount_famfs "$A" "$T/c" 2>/dev/null || fail "client mount"
+check_all "$T/c"
+expect 0 "$FAMFS" cp "$T/src2" "$T/m/p4"
+for i in $(seq 100); do cmp -s "$T/src2" "$T/c/p4" && break; sleep 0.1; done
+cmp "$T/src2" "$T/c/p4" || fail "the client does not read a file created after its mount"
+umount "$T/c"
 umount "$T/m"
+
+step "a device missing at mount: refused, naming its index and uuid"
+mv "$B" "$T/b.moved"
+expect 1 "$FAMFS" mount "$A" "$T/m" && contains "DEV_MISSING.*device 1 \(uuid $UB" &&
+	contains "not mounted"
+is_mounted "$T/m" && { MOUNTS+=("$T/m"); fail "mounted without device 1"; }
+expect 1 env FAMFS_SYSTEM_UUID_FILE="$T/hostB" "$FAMFS" mount "$A" "$T/m" &&
+	contains "DEV_MISSING.*device 1 \(uuid $UB"
+is_mounted "$T/m" && { MOUNTS+=("$T/m"); fail "a client mounted without device 1"; }
+mv "$T/b.moved" "$B"
+
+step "devadd on the mounted master: new files on the new device at once; a following client reads them"
+G=$T/g.img
+truncate -s 4G "$G"
+mount_famfs "$A" "$T/m" || fail "mount"
+FAMFS_SYSTEM_UUID_FILE=$T/hostB mount_famfs "$A" "$T/c" 2>/dev/null || fail "client mount"
+expect 1 env FAMFS_SYSTEM_UUID_FILE="$T/hostB" "$FAMFS" devadd "$T/c" "$G" && contains "only the master"
+expect 1 "$FAMFS" devadd "$T/m" "$T/m/p1" && contains "not added: a file in a famfs is no device"
+expect 1 python3 -c 'import os,sys; os.setxattr(sys.argv[1], "user.famfs.devadd", ("0 " + sys.argv[2]).encode())' "$T/m" "$T/m/p1" && contains "Invalid argument"
+expect 0 "$FAMFS" devadd "$T/m" "$G" && contains "$G is device 2 of $T/m \(mounted\)"
+UG=$(uuid_of "$G" 64)
+expect 0 python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.famfs.devices").decode())' "$T/m" &&
+	contains "^2 $UG 4294967296 2097152 .* file $G$"
+expect 0 "$FAMFS" creat -s 12M -N 3 -B 3 -S 11 "$T/m/s4" && expect 0 "$FAMFS" getmap "$T/m/s4" &&
+	contains "strip 0 dev 2 "
+expect 0 "$FAMFS" cp "$T/src1" "$T/m/p5"
+expect 0 "$FAMFS" getmap "$T/m/p5" && contains "extent 0 dev 2 "
+for i in $(seq 100); do cmp -s "$T/src1" "$T/c/p5" && break; sleep 0.1; done
+cmp "$T/src1" "$T/c/p5" || fail "the client does not read a file on the new device"
+"$FAMFS" verify -q -S 11 "$T/c/s4" || fail "the client does not read a file striped onto the new device"
+expect 0 python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.famfs.devices").decode())' "$T/c" &&
+	contains "^2 $UG .* file $G$"
+check_all "$T/c"
+umount "$T/c"
+umount "$T/m"
+expect 0 "$FAMFS" fsck "$A" && contains "devices +3" && contains clean
 
 step "devadd: the next device, by uuid in the log; refusals"
 truncate -s 4G "$T/e.img"
