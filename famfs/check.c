@@ -8,6 +8,7 @@
 #include "alloc.h"
 #include "apply.h"
 #include "check.h"
+#include "devset.h"
 #include "ns.h"
 #include "path.h"
 #include "super.h"
@@ -64,6 +65,7 @@ int famfs_fsck_read(const struct famfs_superblock *sb, const struct famfs_log_he
 	struct famfs_log_entry *win = NULL;
 	struct famfs_applier ap = {0};
 	struct famfs_alloc alloc = {0};
+	struct famfs_size_arg size_arg = {0};
 	struct famfs_geom g;
 	struct famfs_ns *ns = NULL;
 	uint64_t used, meta_units;
@@ -127,6 +129,10 @@ int famfs_fsck_read(const struct famfs_superblock *sb, const struct famfs_log_he
 	ap = (struct famfs_applier){
 	    .g = &g, .ns = ns, .alloc = &alloc, .read_log = read_back, .read_arg = &rl};
 	g.devs = &ap.devs;
+	/* A secondary's bitmap: no larger than the device this host has for it. */
+	memcpy(size_arg.fs_uuid, sb->fs_uuid, FAMFS_UUID_LEN);
+	ap.devs.real_size = famfs_devtab_real_size;
+	ap.devs.real_size_arg = &size_arg;
 
 	for (uint64_t first = 0; first < used; first += WINDOW_ENTRIES) {
 		uint64_t n = used - first < WINDOW_ENTRIES ? used - first : WINDOW_ENTRIES;

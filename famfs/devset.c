@@ -16,6 +16,32 @@
 #include "resolve.h"
 #include "super.h"
 
+int famfs_devtab_real_size(void *arg, const struct famfs_daxdev_body *d, uint64_t *size)
+{
+	const struct famfs_size_arg *a = arg;
+	struct famfs_member m;
+	struct famfs_found f;
+	int rc = famfs_resolve(a->fs_uuid, d->uuid, a->hints, a->nhints, &f);
+
+	if (rc)
+		return rc;
+	rc = famfs_member_read(f.path[0], &m);
+	if (rc != 1)
+		return rc < 0 ? rc : -ENOENT;
+	*size = m.size;
+	return 0;
+}
+
+/* The device table's real_size hook of an image opened with FAMFS_FS_DEVICES (@arg: its set). */
+static int set_real_size(void *arg, const struct famfs_daxdev_body *d, uint64_t *size)
+{
+	const struct famfs_devset *set = arg;
+	struct famfs_size_arg a = {.hints = set->hints, .nhints = set->nhints};
+
+	memcpy(a.fs_uuid, set->fs_uuid, FAMFS_UUID_LEN);
+	return famfs_devtab_real_size(&a, d, size);
+}
+
 struct famfs_devset *famfs_devset_new(struct famfs_image *im, unsigned int flags)
 {
 	struct famfs_devset *set = calloc(1, sizeof(*set));
@@ -26,6 +52,12 @@ struct famfs_devset *famfs_devset_new(struct famfs_image *im, unsigned int flags
 	set->flags = flags;
 	set->dev[0] = im->fs->dev;
 	set->data[0] = im->fs->data;
+	memcpy(set->fs_uuid, im->fs->sb_copy.fs_uuid, FAMFS_UUID_LEN);
+	if (flags & FAMFS_FS_DEVICES) {
+		/* A device opened for data: its bitmap no larger than it is. */
+		im->ap.devs.real_size = set_real_size;
+		im->ap.devs.real_size_arg = set;
+	}
 	return set;
 }
 

@@ -48,7 +48,25 @@ struct famfs_devset {
 	 */
 	int (*prepare)(const char *path, void *arg);
 	void *prepare_arg;
+	uint8_t fs_uuid[FAMFS_UUID_LEN]; /* the file system's */
 };
+
+/* What famfs_devtab_real_size() resolves in: a file system and extra paths to read. */
+struct famfs_size_arg {
+	uint8_t fs_uuid[FAMFS_UUID_LEN];
+	const char *const *hints;
+	uint32_t nhints;
+};
+
+/**
+ * famfs_devtab_real_size() - a famfs_devtab_size_fn: the size of the local
+ * device carrying the uuid of ADD_DAXDEV body @d in file system
+ * @arg (struct famfs_size_arg), found as famfs_resolve() finds it (the
+ * cache, re-read; or a scan). Returns 0 (*@size: the device's size in
+ * bytes), or -ENOENT / -ENOTUNIQ / -errno when it is not found (the
+ * caller then keeps the size the entry claims).
+ */
+int famfs_devtab_real_size(void *arg, const struct famfs_daxdev_body *d, uint64_t *size);
 
 /** famfs_devset_new() - the set of @im (opened with @flags): the primary alone. NULL: ENOMEM. */
 struct famfs_devset *famfs_devset_new(struct famfs_image *im, unsigned int flags);

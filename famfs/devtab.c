@@ -39,7 +39,12 @@ unsigned int famfs_daxdev_entry_check(const struct famfs_daxdev_body *d, int64_t
 void famfs_devtab_seed(struct famfs_devtab *t, const struct famfs_geom *g,
 		       struct famfs_alloc *alloc0)
 {
+	famfs_devtab_size_fn fn = t->real_size;
+	void *arg = t->real_size_arg;
+
 	memset(t, 0, sizeof(*t));
+	t->real_size = fn;
+	t->real_size_arg = arg;
 	t->ndevs = 1;
 	memcpy(t->dev[0].uuid, g->dev_uuid, FAMFS_UUID_LEN);
 	t->dev[0].size = g->devsize;
@@ -54,6 +59,7 @@ int famfs_devtab_add(struct famfs_devtab *t, const struct famfs_daxdev_body *d, 
 	int64_t ix = (int64_t)index;
 	struct famfs_devtab_dev *n;
 	char u[UUID_STR_LEN];
+	uint64_t bitmap = d->size, real;
 	int rc;
 
 	uuid_unparse(d->uuid, u);
@@ -85,7 +91,12 @@ int famfs_devtab_add(struct famfs_devtab *t, const struct famfs_daxdev_body *d, 
 	n->alloc = calloc(1, sizeof(*n->alloc));
 	if (!n->alloc)
 		return -ENOMEM;
-	rc = famfs_alloc_init(n->alloc, d->size, FAMFS_SECONDARY_META_END, unit);
+	/* A crafted entry may claim up to 1 PiB: the bitmap covers no more than
+	 * the device this host has (an extent past its end is not claimable;
+	 * the device is DEV_SIZE anyway). */
+	if (t->real_size && t->real_size(t->real_size_arg, d, &real) == 0 && real < bitmap)
+		bitmap = real > FAMFS_SECONDARY_META_END ? real : FAMFS_SECONDARY_META_END + unit;
+	rc = famfs_alloc_init(n->alloc, bitmap, FAMFS_SECONDARY_META_END, unit);
 	if (rc) {
 		free(n->alloc);
 		n->alloc = NULL;

@@ -33,9 +33,21 @@ struct famfs_devtab_dev {
 	struct famfs_alloc *alloc;    /* its bitmap; [0] is the owner's, the others ours */
 };
 
+/*
+ * The real size of the device an ADD_DAXDEV body names, on this host:
+ * 0 (*@size set) or -errno when it cannot be found. devset.h has the
+ * resolving one (famfs_devtab_real_size()).
+ */
+typedef int (*famfs_devtab_size_fn)(void *arg, const struct famfs_daxdev_body *d, uint64_t *size);
+
 struct famfs_devtab {
 	uint32_t ndevs; /* 0 until seeded; then 1 + the ADD_DAXDEV entries applied */
 	struct famfs_devtab_dev dev[FAMFS_MAX_DAXDEVS];
+	/* When set, a secondary's bitmap covers at most the size it gives:
+	 * never more memory than the real device needs, whatever its entry
+	 * claims (kept by famfs_devtab_seed()). */
+	famfs_devtab_size_fn real_size;
+	void *real_size_arg;
 };
 
 /**

@@ -232,6 +232,23 @@ expect 0 "$FAMFS" daxdev refresh "$N0" "$N1" && contains "2 famfs devices found"
 expect 0 "$FAMFS" fsck "$N1" && contains "from the primary $T/names/new\\\\x0aline\.img" && contains clean
 export FAMFS_DEVICE_CACHE=$T/devices
 
+step "an ADD_DAXDEV entry claiming 1 PiB: bitmaps sized by the real device, DEV_SIZE, no memory blow-up"
+export FAMFS_DEVICE_CACHE=$T/big/devices
+mkdir -p "$T/big"
+truncate -s 4G "$T/big/p.img" "$T/big/s.img"
+"$FAMFS" mkfs --alloc-unit 4K "$T/big/p.img" "$T/big/s.img" >/dev/null || fail "mkfs 4K"
+US=$(uuid_of "$T/big/s.img" 64)
+"$CRAFT" "$T/big/p.img" counters 0 0
+"$CRAFT" "$T/big/p.img" entry daxdev --index 1 --uuid "$US" --size $((1 << 50)) >/dev/null
+# 1 PiB in 4 KiB units would be a 32 GiB bitmap: kept under 1 GiB of address space
+expect 1 bash -c 'ulimit -v 1048576; exec "$@"' _ "$FAMFS" fsck "$T/big/p.img" &&
+	contains "DEV_SIZE.*device 1 \(uuid $US, 1125899906842624 bytes\)"
+# the server maps both 4 GiB images whole: 16 GiB of address space, still under 32
+expect 1 bash -c 'ulimit -v 16777216; exec "$@"' _ "$FAMFS" mount "$T/big/p.img" "$T/m" &&
+	contains "DEV_SIZE.*device 1 \(uuid $US"
+is_mounted "$T/m" && { MOUNTS+=("$T/m"); fail "mounted with a device smaller than its entry"; }
+export FAMFS_DEVICE_CACHE=$T/devices
+
 step "mkfs -f -k of a secondary makes the host forget it"
 expect 0 "$FAMFS" mkfs -f -k "$D"
 expect 0 "$FAMFS" daxdev list && ! printf '%s\n' "$OUT" | grep -q " $D\$" || fail "$D still cached"

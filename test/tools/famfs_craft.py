@@ -7,7 +7,7 @@ zlib.crc32, independent of our C code. Used by the integration tests.
 
   famfs_craft.py IMG entry TYPE [--path P] [--size N] [--extent OFF,LEN]...
                               [--extents-of PATH] [--mode M] [--index N] [--mtime S]
-                                                           append one entry
+                              [--uuid HEX]                 append one entry
   famfs_craft.py IMG copy-extents FROM_SLOT TO_SLOT        give TO FROM's extents
   famfs_craft.py IMG daxdev-size N                         set daxdev.size (not under the crc)
   famfs_craft.py IMG version 47                            make it a version-47 image
@@ -50,6 +50,7 @@ def main():
     ap.add_argument("--mode", type=lambda s: int(s, 8), default=0o644)
     ap.add_argument("--extent", action="append", default=[])
     ap.add_argument("--index", type=int, default=0)
+    ap.add_argument("--uuid", default=None)  # ADD_DAXDEV: the device uuid (32 hex digits)
     ap.add_argument("--extents-of", default=None)
     ap.add_argument("--mtime", type=int, default=0)  # FILE: mtime_sec @108 (ours)
     a = ap.parse_args()
@@ -89,6 +90,8 @@ def main():
                 struct.pack_into("<Q", e, 16, a.size)
                 struct.pack_into("<I", e, 16 + 24, a.index)
                 e[16 + 8] = a.index
+                if a.uuid:
+                    e[16 + 8:16 + 24] = bytes.fromhex(a.uuid.replace("-", ""))
             seal(e)
             f.seek(slot_off(nxt))
             f.write(e)
