@@ -86,7 +86,15 @@ check_all() { # MOUNT: every file byte for byte
 		"$FAMFS" verify -q -S 7 "$1/s1" >/dev/null || fail "$1: a file differs"
 }
 check_all "$T/m"
-expect 0 "$FAMFS" fsck "$T/m" && contains "devices +2" && contains clean
+# statfs: the whole (two 4 GiB devices in 2 MiB units); each device in fsck and user.famfs.devices
+expect 0 stat -f -c '%S %b' "$T/m" && contains "^2097152 4096$"
+expect 0 python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.famfs.devices").decode())' "$T/m" &&
+	contains "^0 $UA 4294967296 [0-9]+ [0-9]+ file $A$" && contains "^1 $UB 4294967296 [0-9]+ [0-9]+ file $B$"
+FREE=$(stat -f -c '%f' "$T/m")
+USED=$(printf '%s\n' "$OUT" | awk '{ u += $4 } END { print u / 2097152 }')
+[ $((FREE + USED)) = 4096 ] || fail "statfs free $FREE + the devices' used $USED is not 4096 units"
+expect 0 "$FAMFS" fsck "$T/m" && contains "devices +2" && contains clean &&
+	contains "device 0 +$UA $A" && contains "device 1 +$UB $B"
 expect 1 "$FAMFS" devadd "$A" "$C" && contains "mounted read-write on this host"
 expect 1 "$FAMFS" devadd "$B" "$C" && contains "mounted read-write on this host"
 
