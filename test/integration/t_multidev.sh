@@ -149,6 +149,27 @@ umount "$T/c"
 umount "$T/m"
 expect 0 "$FAMFS" fsck "$A" && contains "devices +3" && contains clean
 
+step "a device that vanishes under a mount fails exactly the files that touch it (EIO), nothing else"
+mount_famfs "$A" "$T/m" || fail "mount"
+truncate -s 0 "$B" # the server's mapping of device 1 now faults (SIGBUS -> EIO)
+n1=0 n0=0
+for f in p1 p2 p3 p4 p5 s1 s4 sd/big sd/small; do
+	on1=0
+	"$FAMFS" getmap "$T/m/$f" | grep -Eq "(extent|strip) [0-9]+ dev 1 " && on1=1
+	if cat "$T/m/$f" >/dev/null 2>"$T/cat.err"; then
+		[ $on1 = 0 ] || fail "$f has data on the vanished device 1 and reads"
+		n0=$((n0 + 1))
+	else
+		[ $on1 = 1 ] || fail "$f is not on device 1 and fails: $(cat "$T/cat.err")"
+		grep -q "Input/output error" "$T/cat.err" || fail "$f: not EIO: $(cat "$T/cat.err")"
+		n1=$((n1 + 1))
+	fi
+done
+[ $n0 -gt 0 ] && [ $n1 -gt 0 ] || fail "want files on each side: $n0 read, $n1 failed"
+expect 0 ls "$T/m/sd"
+umount "$T/m"
+truncate -s 4G "$B"
+
 step "devadd: the next device, by uuid in the log; refusals"
 truncate -s 4G "$T/e.img"
 mkfs_fresh() { # rebuild a clean two-device file system on A and B
