@@ -6,13 +6,13 @@
 # interleaving two devices. Runs inside the guest under `sh -e`
 # (guest-init.sh); selected with famfs.test=multidev.
 #
-# What works without a server that serves several devices (docs/user-
-# guide.md, "Several devices"): mkfs and devadd on the real devices, fsck
-# from any of them, famfs daxdev list/resolve/refresh finding both by uuid,
-# a second host that names the devices the other way round finding them by
-# uuid, and a mount of the primary: the server serves device 0 alone, new
-# files land there, and its replay stops (read-only) at the first file with
-# data on device 1.
+# mkfs and devadd on the real devices, fsck from any of them, famfs daxdev
+# list/resolve/refresh finding both by uuid, the server serving both
+# devices (plain files on either, files striped over both, written with
+# write() and through mmap) with every device registered with famfs.ko:
+# zero READ/WRITE upcalls, every file byte-identical through read(), mmap
+# and on its devices at its map; a second host that names the devices the
+# other way round finding them by uuid and reading the same.
 #
 # Usage (kernel command line, via run-vm.sh --test multidev --arg KEY=VALUE):
 #   famfs.case=pmem2-fsdax   two NVDIMMs (run-vm.sh --image A --image B),
@@ -21,13 +21,12 @@
 #                       devadd of the other, unmounted; famfs mkfs of both;
 #                       fsck from each; daxdev list, resolve (from an empty
 #                       cache: by scanning) and refresh; famfs mount of the
-#                       primary (famfs.ko: READ 0, WRITE 0 on every file);
-#                       a file on device 1 (test/tools/famfs_mdfile: the
-#                       library with every device open, allocating where
-#                       the most space is) stops the server's replay
-#                       (DEV_UNSERVED, read-only mount, the files before it
-#                       served with zero upcalls); the file system stays
-#                       for the peer
+#                       primary: the payload and two files striped over
+#                       both devices, remounted, byte-identical with READ 0
+#                       and WRITE 0 (famfs.ko maps both devices); a file on
+#                       device 1 made by the library alone
+#                       (test/tools/famfs_mdfile) is served too; the file
+#                       system stays for the peer
 #   famfs.case=pmem2-fsdax-peer   the next boot, another host (identity,
 #                       empty device cache) with the same NVDIMMs the other
 #                       way round (run-vm.sh --image B --image A: its
@@ -37,11 +36,13 @@
 #                       resolve/refresh/list; the file on device 1 reads
 #                       byte-identical through this host's names; mounting
 #                       the secondary is refused (SB_SECONDARY); mounting
-#                       the primary as a client: DEV_UNSERVED, the files
-#                       before it byte-identical with zero upcalls
+#                       the primary as a client with no other argument:
+#                       every file (plain on either device, striped over
+#                       both) byte-identical with zero upcalls
 #   famfs.case=pmem2-devdax  the master's checks on devdax namespaces
-#                       (/dev/dax0.0 moves to famfs_dax when mounted,
-#                       /dev/dax1.0 stays on device_dax); famfs mount of
+#                       (the server moves /dev/dax0.0 and /dev/dax1.0 to
+#                       famfs_dax when mounted); /dev/dax1.0 given back to
+#                       device_dax, famfs mount of
 #                       /dev/dax1.0, refused (the secondary; then wiped: no
 #                       famfs), gives it back to device_dax; then devdax and
 #                       pmem mixed: /dev/dax0.0 with /dev/pmem1
@@ -73,6 +74,7 @@ SYS=/sys/bus/dax
 ON1=on1
 ON1_SIZE=5000000
 ON1_SEED=4242
+STRIPED_SEED=77
 
 fail_context() {
 	dmesg | grep -i -e famfs -e dax -e cxl -e nd_ | tail -20
@@ -164,6 +166,49 @@ expect_kernel_dax() {
 	expect_mode enabled kernel-dax
 	expect_counter READ 0
 	expect_counter WRITE 0
+}
+
+# Two files striped over both devices (strip 0 and 1 on different devices),
+# written through the mount: one with write(), one through a shared mmap.
+striped_files() {
+	for f in striped-w:write striped-m:mmap; do
+		famfs creat -s 8M -N 2 -B 2 $MNT/${f%:*} >/tmp/out 2>&1 ||
+			{ cat /tmp/out; fail "famfs creat -N 2 ${f%:*}"; }
+		vmtool xattr $MNT/${f%:*} user.famfs.map >/tmp/out
+		has "^strip 0 dev [01] "
+		has "^strip 1 dev [01] "
+		[ "$(grep -c '^strip [01] dev 0 ' /tmp/out)" = 1 ] || fail "${f%:*}: strips not on both devices"
+		vmtool fill $MNT/${f%:*} $STRIPED_SEED ${f#*:}
+	done
+}
+
+# check_striped DEV0,DEV1: both striped files, through read() and on the devices
+check_striped() {
+	for f in striped-w striped-m; do
+		vmtool check $MNT/$f $STRIPED_SEED "$1" >/tmp/out 2>&1 || { cat /tmp/out; fail "$f"; }
+	done
+}
+
+# expect_devices DEV0 DEV1: user.famfs.devices: both, mapped by famfs.ko
+expect_devices() {
+	vmtool xattr $MNT user.famfs.devices >/tmp/out
+	sed 's/^/  | /' /tmp/out
+	has "^0 [0-9a-f-]+ [0-9]+ [0-9]+ [0-9]+ kernel $1\$"
+	has "^1 [0-9a-f-]+ [0-9]+ [0-9]+ [0-9]+ kernel $2\$"
+}
+
+# dev_has_files INDEX: famfs fsck's last output counts files on device INDEX
+dev_has_files() {
+	grep -A1 -E "^ *device $1 " /tmp/out | tail -1 | grep -E -q " [1-9][0-9]* files?\$" ||
+		fail "fsck counts no file on device $1"
+}
+
+# to_device_dax daxX.Y: give a device the server moved to famfs_dax back to device_dax
+to_device_dax() {
+	echo "$1" >$SYS/drivers/famfs_dax/unbind
+	echo "$1" >$SYS/drivers/famfs_dax/remove_id 2>/dev/null || true
+	echo "$1" >$SYS/drivers/device_dax/bind 2>/dev/null || echo "$1" >$SYS/drivers/device_dax/new_id
+	expect_driver "$1" device_dax
 }
 
 # ------------------------------------------------------------- devices
@@ -311,37 +356,36 @@ master_checks() {
 	has "^ *primary +$FS $U0 .* $D0\$"
 	has "^ *secondary +$FS $U1 .* $D1\$"
 
-	say "famfs mount $D0: the server serves the primary; new files land on it"
+	say "famfs mount $D0: the server serves both devices: plain files on either, striped files on both"
 	fmount "$D0"
 	[ "$(vmtool xattr $MNT user.famfs.role)" = master ] || fail "not the master"
 	copy_payload
+	striped_files
 	famfs umount $MNT
 	fmount "$D0"
-	verify_payload "$D0"
+	verify_payload "$D0,$D1"
+	check_striped "$D0,$D1"
 	expect_kernel_dax
-	expect_counter GET_FMAP "$NFILES"
-	say "  $NFILES files byte-identical, $(stats_line)"
+	expect_counter GET_FMAP $((NFILES + 2))
+	expect_devices "$D0" "$D1"
+	say "  $NFILES files and 2 striped byte-identical, $(stats_line)"
 	run famfs fsck $MNT
 	has "^ *devices +2"
-	dev_files 1 0
+	has clean
+	dev_has_files 0
+	dev_has_files 1
+	row "$LABEL"
 	famfs umount $MNT
 
-	say "a file on device 1 (the library with both devices open) stops the server's replay"
+	say "a file made by the library with both devices open (famfs_mdfile), then served too"
 	run famfs_mdfile create "$D0" $ON1 $ON1_SIZE $ON1_SEED
-	has "^$ON1: extent 0: device 1 \($D1\)"
+	has "^$ON1: extent 0: device [01] "
 	run famfs fsck "$D1"
-	dev_files 1 1
 	has clean
 	fmount "$D0"
-	grep -q "DEV_UNSERVED.*\"$ON1\" has data on device 1" /tmp/mount.out ||
-		fail "famfs mount did not report DEV_UNSERVED for $ON1"
-	grep " $MNT " /proc/mounts | grep -q ' famfs ro,' || fail "not read-only: $(grep " $MNT " /proc/mounts)"
-	[ ! -e $MNT/$ON1 ] || fail "$MNT/$ON1 is served"
-	if touch $MNT/new 2>/dev/null; then fail "a new file on a mount whose replay stopped"; fi
-	verify_payload "$D0"
+	[ "$(stat -c %s $MNT/$ON1)" = $ON1_SIZE ] || fail "$MNT/$ON1 is not served"
+	verify_payload "$D0,$D1"
 	expect_kernel_dax
-	say "  read-only, the $NFILES files before $ON1 byte-identical: $(stats_line)"
-	row "$LABEL"
 	famfs umount $MNT
 	run famfs_mdfile check "$D0" $ON1 $ON1_SEED
 	say "all master checks passed"
@@ -365,7 +409,7 @@ peer_checks() {
 	has "^ *devices +2"
 	has "^ *device 0 +[0-9a-f-]+ $E1\$"
 	has "^ *device 1 +[0-9a-f-]+ $E0\$"
-	dev_files 1 1
+	dev_has_files 1
 	has clean
 	run famfs daxdev resolve "$E0"
 	has "^ +0 [0-9a-f-]+ .* $E1 \(primary\)"
@@ -379,24 +423,25 @@ peer_checks() {
 	run famfs daxdev resolve "$1" "$2"
 	has "^$E0\$"
 
-	say "the master's file on device 1, through this host's name for it"
+	say "the file famfs_mdfile made, through this host's names for the devices"
 	run famfs_mdfile check "$E1" $ON1 $ON1_SEED
-	has "^$ON1: extent 0: device 1 \($E0\)"
+	has "^$ON1: extent 0: device (0 \($E1\)|1 \($E0\))"
 
-	say "mounting the secondary is refused; the primary mounts as a client"
+	say "mounting the secondary is refused; the primary mounts as a client and serves both devices"
 	mkdir -p $MNT
 	refused 1 famfs mount "$E0" $MNT
 	has "SB_SECONDARY"
 	fmount "$E1"
 	role=$(vmtool xattr $MNT user.famfs.role)
 	[ "$role" = client ] || fail "role '$role', want client"
-	grep -q "DEV_UNSERVED.*\"$ON1\" has data on device 1" /tmp/mount.out ||
-		fail "famfs mount did not report DEV_UNSERVED for $ON1"
-	[ ! -e $MNT/$ON1 ] || fail "$MNT/$ON1 is served"
-	verify_payload "$E1"
+	[ "$(stat -c %s $MNT/$ON1)" = $ON1_SIZE ] || fail "$MNT/$ON1 is not served"
+	# device 0 is this host's $E1, device 1 its $E0
+	verify_payload "$E1,$E0"
+	check_striped "$E1,$E0"
 	expect_kernel_dax
-	expect_counter GET_FMAP "$NFILES"
-	say "  the master's $NFILES files before $ON1 byte-identical: $(stats_line)"
+	expect_counter GET_FMAP $((NFILES + 2))
+	expect_devices "$E1" "$E0"
+	say "  the master's $NFILES files and 2 striped byte-identical: $(stats_line)"
 	row "$LABEL"
 	famfs umount $MNT
 	say "all peer checks passed"
@@ -484,7 +529,9 @@ pmem2-devdax)
 	pmem2_setup devdax create
 	master_checks $DEV0 $DEV1 pmem2-devdax
 	expect_driver dax0.0 famfs_dax
-	expect_driver dax1.0 device_dax
+	# the server moved the secondary to famfs_dax too: the kernel maps both
+	expect_driver dax1.0 famfs_dax
+	to_device_dax dax1.0
 	say "refused mounts of a device on device_dax give it back: a secondary, no famfs"
 	refused_devdax_mount dax1.0 "SB_SECONDARY"
 	run famfs mkfs -f -k /dev/dax1.0

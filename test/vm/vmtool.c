@@ -9,6 +9,8 @@
  *                           DIR/<same path> through read(), through a shared
  *                           read-only mmap, and (if DEV is not "-") on the
  *                           device at the offsets of its user.famfs.map
+ *                           (DEV: DEV0[,DEV1...], the devices by index, for
+ *                           a file system of several devices)
  *                           (O_DIRECT on a block device, mmap on devdax,
  *                           read() on a devdax bound to famfs_dax)
  *   xattr PATH NAME         print an extended attribute
@@ -191,8 +193,11 @@ static ssize_t slurp(const char *path, char **out)
 
 /* ------------------------------------------------------------ the map */
 
+#define MAX_DEVS 32
+
 struct extent {
 	uint64_t offset, len;
+	unsigned int dev; /* device index */
 };
 
 struct map {
@@ -210,7 +215,8 @@ static int add_iext(struct map *m, uint64_t chunk, uint64_t nbytes, const struct
 
 		if (m->n == (int)(sizeof(m->ext) / sizeof(m->ext[0])))
 			return fail("map: too many chunks");
-		m->ext[m->n++] = (struct extent){strips[c % n].offset + (c / n) * chunk, len};
+		m->ext[m->n++] =
+		    (struct extent){strips[c % n].offset + (c / n) * chunk, len, strips[c % n].dev};
 	}
 	return 0;
 }
@@ -244,9 +250,9 @@ static int get_map(const char *path, struct map *m)
 			continue;
 		if (sscanf(line, "extent %u dev %u offset %" SCNx64 " len %" SCNx64, &i, &dev, &off,
 			   &l) == 4) {
-			if (dev != 0 || m->n == (int)(sizeof(m->ext) / sizeof(m->ext[0])))
+			if (dev >= MAX_DEVS || m->n == (int)(sizeof(m->ext) / sizeof(m->ext[0])))
 				return fail("%s: map: unsupported extent '%s'", path, line);
-			m->ext[m->n++] = (struct extent){off, l};
+			m->ext[m->n++] = (struct extent){off, l, dev};
 			continue;
 		}
 		if (sscanf(line, "interleave nstrips %u chunk %" SCNx64 " nbytes %" SCNu64, &nstrips,
@@ -258,9 +264,9 @@ static int get_map(const char *path, struct map *m)
 		}
 		if (sscanf(line, "strip %u dev %u offset %" SCNx64 " len %" SCNx64, &i, &dev, &off,
 			   &l) == 4) {
-			if (dev != 0 || i != have || have >= nstrips)
+			if (dev >= MAX_DEVS || i != have || have >= nstrips)
 				return fail("%s: map: unexpected '%s'", path, line);
-			strips[have++] = (struct extent){off, l};
+			strips[have++] = (struct extent){off, l, dev};
 			if (have == nstrips && add_iext(m, chunk, nbytes, strips, nstrips))
 				return 1;
 			continue;
@@ -334,7 +340,22 @@ static int dev_read(struct dev *d, char *buf, uint64_t off, uint64_t len)
 	return 0;
 }
 
-/* The file's bytes as the device holds them, per its map, into @buf (size bytes). */
+/* Open "DEV0[,DEV1...]" into @d[0..]: the devices by index. */
+static int devs_open(struct dev *d, const char *spec)
+{
+	char copy[4096], *save = NULL, *p;
+	int i = 0;
+
+	snprintf(copy, sizeof(copy), "%s", spec);
+	for (p = strtok_r(copy, ",", &save); p && i < MAX_DEVS; p = strtok_r(NULL, ",", &save))
+		if (dev_open(&d[i++], p))
+			return 1;
+	for (; i < MAX_DEVS; i++)
+		d[i].fd = -1;
+	return 0;
+}
+
+/* The file's bytes as the devices @d (by index) hold them, per its map, into @buf. */
 static int dev_image(struct dev *d, const char *path, char *buf, uint64_t size)
 {
 	static struct map m;
@@ -349,7 +370,12 @@ static int dev_image(struct dev *d, const char *path, char *buf, uint64_t size)
 		uint64_t rounded = (want + ALIGN_DIO - 1) & ~(uint64_t)(ALIGN_DIO - 1);
 		char *tmp = xmalloc(rounded);
 
-		if (dev_read(d, tmp, m.ext[i].offset, rounded)) {
+		if (d[m.ext[i].dev].fd < 0) {
+			free(tmp);
+			return fail("%s: extent %d on device %u, which was not given", path, i,
+				    m.ext[i].dev);
+		}
+		if (dev_read(&d[m.ext[i].dev], tmp, m.ext[i].offset, rounded)) {
 			free(tmp);
 			return 1;
 		}
@@ -443,15 +469,16 @@ static int verify_tree(struct dev *d, const char *ref, const char *got, struct t
 
 static int cmd_verify(char **argv)
 {
+	static struct dev d[MAX_DEVS];
 	struct totals t = {0};
-	struct dev d, *dp = NULL;
+	struct dev *dp = NULL;
 	double t0 = now();
 	int rc;
 
 	if (strcmp(argv[0], "-")) {
-		if (dev_open(&d, argv[0]))
+		if (devs_open(d, argv[0]))
 			return 1;
-		dp = &d;
+		dp = d;
 	}
 	rc = verify_tree(dp, argv[1], argv[2], &t);
 	if (!rc)
@@ -616,10 +643,10 @@ static int cmd_check(char **argv)
 	if (memcmp(have, want, (size_t)n))
 		rc = fail("%s: read() does not hold pattern %s", argv[0], argv[1]);
 	if (!rc && strcmp(argv[2], "-")) {
-		struct dev d;
+		static struct dev d[MAX_DEVS];
 
 		memset(have, 0, (size_t)n);
-		rc = dev_open(&d, argv[2]) || dev_image(&d, argv[0], have, (uint64_t)n);
+		rc = devs_open(d, argv[2]) || dev_image(d, argv[0], have, (uint64_t)n);
 		if (!rc && memcmp(have, want, (size_t)n))
 			rc = fail("%s: the device does not hold pattern %s at the file's map",
 				  argv[0], argv[1]);
