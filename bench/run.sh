@@ -19,6 +19,8 @@ if [ "$(id -u)" = 0 ] && [ -c /dev/fuse ]; then
 	bash "$here/conformance.sh" "$BUILD"
 	echo "### 4 KiB vs 2 MiB allocation units: space, create rate, bandwidth"
 	bash "$here/units.sh" "$BUILD"
+	echo "### several devices: a striped file vs one device; mount and catch-up with 1, 2, 8 devices"
+	bash "$here/multidev.sh" "$BUILD"
 	echo "### many small files: memory, mount, fsck, lookup and readdir at scale (bench/scale.sh alone: 1M)"
 	bash "$here/scale.sh" "$BUILD" 100000
 fi
