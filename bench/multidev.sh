@@ -7,8 +7,9 @@
 #    the two files; medians and the ratio striped/one (target >= 0.95);
 #  - mount and client catch-up time of a file system of 1, 2 and 8 devices
 #    holding the same files: the master's mount (replay, every device found
-#    by uuid and opened), a second identity's mount, and that client's
-#    catch-up with files the master then creates (user.famfs.logplay);
+#    by uuid and opened), a second identity's mount (the same, read-only),
+#    and that client's catch-up: from the end of the master's creation of
+#    200 more files until the client shows the last one (its follow loop);
 #    medians, and each against one device.
 # Usage: bench/multidev.sh [BUILD]   (root, /dev/fuse)
 set -euo pipefail
@@ -35,7 +36,6 @@ mount -t tmpfs -o size=40G tmpfs "$T/tmpfs"
 
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 ms_since() { awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'; }
-xattr() { python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], sys.argv[2]).decode())' "$1" "$2"; }
 
 mkfs_n() { # NAME N: a file system over N 4 GiB images
 	local imgs=() i
@@ -88,19 +88,19 @@ for n in 1 2 8; do
 		t0=$(date +%s%N)
 		FAMFS_SYSTEM_UUID_FILE=$T/hostB "$FAMFS" mount "$T/tmpfs/d$n-1.img" "$T/c$n" >/dev/null 2>&1
 		ct+=("$(ms_since "$t0")")
-		# new files on the master, then the client catches up at once
+		# new files on the master: how long until the client shows the last one
 		args=()
-		for i in $(seq 100); do args+=(-M "$T/m$n/r$r-$i,4096"); done
-		"$FAMFS" creat "${args[@]}" >/dev/null
+		for i in $(seq 200); do args+=(-M "$T/m$n/r$r-$i,4096"); done
+		"$FAMFS" creat -t 1 "${args[@]}" >/dev/null
 		t0=$(date +%s%N)
-		xattr "$T/c$n" user.famfs.logplay >/dev/null
+		while ! [ -e "$T/c$n/r$r-200" ]; do sleep 0.002; done
 		ft+=("$(ms_since "$t0")")
 		umount "$T/c$n"
 		umount "$T/m$n"
 	done
 	m=$(echo "${mt[*]}" | median) c=$(echo "${ct[*]}" | median) f=$(echo "${ft[*]}" | median)
 	[ "$n" = 1 ] && base=([m]=$m [c]=$c [f]=$f)
-	printf "  %d device(s): master mount %7.1f (%sx)  client mount %7.1f (%sx)  client catch-up of 100 files %6.1f (%sx)\n" \
+	printf "  %d device(s): master mount %7.1f (%sx)  client mount %7.1f (%sx)  client catch-up after 200 new files %6.1f (%sx)\n" \
 		"$n" "$m" "$(ratio "$m" "${base[m]}")" "$c" "$(ratio "$c" "${base[c]}")" "$f" "$(ratio "$f" "${base[f]}")"
 	rm -f "$T/tmpfs/d$n"-*.img
 done
