@@ -149,6 +149,27 @@ umount "$T/c"
 umount "$T/m"
 expect 0 "$FAMFS" fsck "$A" && contains "devices +3" && contains clean
 
+step "a client whose host does not find an added device stops at its entry, then resumes once taught it"
+mkdir -p "$T/hostD"
+truncate -s 4G "$T/h.img"
+mount_famfs "$A" "$T/m" || fail "mount"
+export FAMFS_DEVICE_CACHE=$T/hostD/devices
+"$FAMFS" daxdev refresh "$A" "$B" "$G" >/dev/null || fail "refresh"
+FAMFS_SYSTEM_UUID_FILE=$T/hostB mount_famfs "$A" "$T/c" 2>/dev/null || fail "client mount"
+export FAMFS_DEVICE_CACHE=$T/devices
+expect 0 "$FAMFS" devadd "$T/m" "$T/h.img" && contains "is device 3 of"
+expect 0 "$FAMFS" cp "$T/src1" "$T/m/p7"
+expect 0 "$FAMFS" getmap "$T/m/p7" && contains "extent 0 dev 3 "
+expect 0 python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.famfs.logplay").decode())' "$T/c" &&
+	contains "stopped at bad entry"
+[ -e "$T/c/p7" ] && fail "the client shows a file on a device it has not found"
+cmp -s "$T/src1" "$T/c/p5" || fail "the client no longer serves what it had"
+FAMFS_DEVICE_CACHE=$T/hostD/devices "$FAMFS" daxdev refresh "$T/h.img" >/dev/null || fail "refresh h"
+for i in $(seq 200); do [ -e "$T/c/p7" ] && break; sleep 0.1; done
+cmp "$T/src1" "$T/c/p7" || fail "the client did not resume once the device was found"
+umount "$T/c"
+umount "$T/m"
+
 step "a device that vanishes under a mount fails exactly the files that touch it (EIO), nothing else"
 mount_famfs "$A" "$T/m" || fail "mount"
 truncate -s 0 "$B" # the server's mapping of device 1 now faults (SIGBUS -> EIO)
