@@ -38,7 +38,10 @@
 #                       the secondary is refused (SB_SECONDARY); mounting
 #                       the primary as a client with no other argument:
 #                       every file (plain on either device, striped over
-#                       both) byte-identical with zero upcalls
+#                       both) byte-identical with zero upcalls; then
+#                       device 1's namespace removed under the mount:
+#                       exactly the files with an extent on it fail (EIO,
+#                       SIGBUS mapped), the rest read byte-identical
 #   famfs.case=pmem2-devdax  the master's checks on devdax namespaces
 #                       (the server moves /dev/dax0.0 and /dev/dax1.0 to
 #                       famfs_dax when mounted); /dev/dax1.0 given back to
@@ -473,6 +476,60 @@ peer_checks() {
 	say "all peer checks passed"
 }
 
+# unbind_checks PRIMARY SECONDARY: the secondary's namespace removed while
+# the file system is mounted fails exactly the files with an extent on it
+# (read: EIO, a shared mapping: SIGBUS); every file wholly on the primary
+# still reads byte-identical.
+unbind_checks() {
+	E1=$1 E0=$2
+	say "device 1 ($E0) removed while mounted: exactly the files on it fail; the rest read"
+	fmount "$E1"
+	on1=""
+	for f in $(find $MNT -type f ! -path "$MNT/.meta/*" | sort); do
+		vmtool xattr "$f" user.famfs.map >/tmp/map
+		if grep -q " dev 1 " /tmp/map; then
+			echo "$f" >>/tmp/on1
+			if ! grep -q " dev 0 " /tmp/map && [ -z "$on1" ]; then on1=$f; fi
+		else
+			echo "$f" >>/tmp/on0
+		fi
+	done
+	[ -n "$on1" ] || fail "no file wholly on device 1"
+	[ -s /tmp/on0 ] || fail "no file wholly on device 0"
+	rm -f /tmp/go
+	mkfifo /tmp/go
+	daxtool map-hold "$on1" /tmp/go >/tmp/held &
+	pid=$!
+	poll 10 "grep -q 'mapped and read' /tmp/held" || fail "map-hold did not start: $(cat /tmp/held)"
+	nd=$(basename "$(readlink -f /sys/block/${E0#/dev/}/device)")
+	say "  echo $nd >/sys/bus/nd/drivers/nd_pmem/unbind ($E0)"
+	echo "$nd" >/sys/bus/nd/drivers/nd_pmem/unbind
+	echo go >/tmp/go
+	wait $pid || fail "map-hold failed: $(cat /tmp/held)"
+	grep -q 'mmap: SIGBUS' /tmp/held || fail "a mapping of $on1 survived its device: $(cat /tmp/held)"
+	grep -q 'read: EIO' /tmp/held || fail "read of $on1 after its device went: $(cat /tmp/held)"
+	dmesg | grep -q 'famfs: device 1: removed' || fail "famfs.ko was not told of device 1's removal"
+	bad=0
+	while read -r f; do
+		if cat "$f" >/dev/null 2>/tmp/err; then
+			fail "$f has data on the removed device and reads"
+			bad=$((bad + 1))
+		elif ! grep -q "Input/output error" /tmp/err; then
+			fail "$f: $(cat /tmp/err), want EIO"
+		fi
+	done </tmp/on1
+	while read -r f; do
+		rel=${f#$MNT/}
+		if [ -f "/payload/$rel" ]; then
+			cmp -s "$f" "/payload/$rel" || fail "$f (device 0 only) differs after device 1 went"
+		else
+			cat "$f" >/dev/null || fail "$f (device 0 only) does not read after device 1 went"
+		fi
+	done </tmp/on0
+	say "  $(wc -l </tmp/on1) files touching device 1: EIO (and SIGBUS mapped); $(wc -l </tmp/on0) on device 0 alone: byte-identical"
+	famfs umount $MNT
+}
+
 # refused_devdax_mount daxX.Y WHY: famfs mount of the devdax device (on
 # device_dax, famfs.ko loaded) moves it to famfs_dax, the server refuses it
 # (WHY), and the device is given back to device_dax.
@@ -600,6 +657,7 @@ pmem2-fsdax)
 pmem2-fsdax-peer)
 	pmem2_setup fsdax
 	peer_checks $DEV0 $DEV1 pmem2-fsdax
+	unbind_checks $DEV1 $DEV0
 	;;
 pmem2-devdax)
 	pmem2_setup devdax create
