@@ -42,6 +42,11 @@
 #                       device 1's namespace removed under the mount:
 #                       exactly the files with an extent on it fail (EIO,
 #                       SIGBUS mapped), the rest read byte-identical
+#   famfs.case=devadd-master, devadd-client  two hosts at once on the
+#                       NVDIMMs of pmem2-fsdax, the client seeing them the
+#                       other way round: famfs devadd on the mounted master
+#                       while the client follows; the client finds the new
+#                       device by uuid and reads its files with zero upcalls
 #   famfs.case=pmem2-devdax  the master's checks on devdax namespaces
 #                       (the server moves /dev/dax0.0 and /dev/dax1.0 to
 #                       famfs_dax when mounted); /dev/dax1.0 given back to
@@ -530,6 +535,77 @@ unbind_checks() {
 	famfs umount $MNT
 }
 
+# Two hosts at once on the two NVDIMMs of pmem2-fsdax, the second seeing
+# them the other way round: the master makes a famfs of its /dev/pmem0
+# alone, a client on the other host mounts it (its /dev/pmem1), the master
+# adds its /dev/pmem1 while both are mounted, and the client learns the
+# device from the log, finds it as its own /dev/pmem0 by uuid, registers it
+# with famfs.ko and reads the new files with zero upcalls, no remount. The
+# hosts take turns through a mailbox at the end of the primary.
+mbox_get() { vmtool mbox "$MBOX" get; }
+mbox_put() { vmtool mbox "$MBOX" put "$1 $NONCE"; }
+mbox_fail_on_exit() {
+	trap 'rc=$?; [ $rc -eq 0 ] || vmtool mbox "$MBOX" put "FAIL $NONCE"; exit $rc' EXIT
+}
+
+devadd_master() {
+	pmem2_setup fsdax
+	MBOX=$DEV0
+	mbox_fail_on_exit
+	load_famfs
+	identity $MASTER_UUID
+	say "the master: a famfs on $DEV0 alone, mounted, one file"
+	run famfs mkfs -f --allow-small $DEV0
+	fmount $DEV0
+	famfs cp /payload/boot/vmlinuz $MNT/before
+	mbox_put READY
+	mbox_wait MOUNTED 240
+	say "the client has mounted it: famfs devadd $MNT $DEV1"
+	run famfs devadd -f --allow-small $MNT $DEV1
+	has "$DEV1 is device 1 of $MNT \(mounted\)"
+	famfs cp /payload/boot/vmlinuz $MNT/after
+	vmtool xattr $MNT/after user.famfs.map >/tmp/out
+	has "^extent 0 dev 1 "
+	famfs creat -s 8M -N 2 -B 2 $MNT/striped2 >/dev/null
+	vmtool fill $MNT/striped2 $STRIPED_SEED write
+	expect_kernel_dax
+	say "  master: a file on the added device and one striped over both: $(stats_line)"
+	row pmem2-fsdax
+	mbox_put ADDED
+	mbox_wait DONE 240
+	famfs umount $MNT
+	say "all devadd-master checks passed"
+}
+
+devadd_client() {
+	pmem2_setup fsdax
+	# this host's /dev/pmem1 is the master's /dev/pmem0: the primary
+	MBOX=$DEV1
+	mbox_fail_on_exit
+	load_famfs
+	identity $CLIENT_UUID
+	mkdir -p /var/lib
+	mbox_wait READY 240
+	say "the client: famfs mount $DEV1 (the master's $DEV0)"
+	fmount $DEV1
+	[ "$(vmtool xattr $MNT user.famfs.role)" = client ] || fail "not a client"
+	cmp /payload/boot/vmlinuz $MNT/before || fail "before differs"
+	mbox_put MOUNTED
+	mbox_wait ADDED 240
+	poll 30 "[ -f $MNT/striped2 ]" || fail "the client did not learn the master's new files"
+	cmp /payload/boot/vmlinuz $MNT/after || fail "after (on the added device) differs"
+	# device 0 is this host's $DEV1, the added device 1 its $DEV0
+	vmtool check $MNT/striped2 $STRIPED_SEED $DEV1,$DEV0 >/tmp/out 2>&1 ||
+		{ cat /tmp/out; fail "striped2"; }
+	expect_devices $DEV1 $DEV0
+	expect_kernel_dax
+	say "  the added device learnt as $DEV0 by uuid, its files read with no remount: $(stats_line)"
+	row pmem2-fsdax
+	mbox_put DONE
+	famfs umount $MNT
+	say "all devadd-client checks passed"
+}
+
 # refused_devdax_mount daxX.Y WHY: famfs mount of the devdax device (on
 # device_dax, famfs.ko loaded) moves it to famfs_dax, the server refuses it
 # (WHY), and the device is given back to device_dax.
@@ -682,6 +758,8 @@ cxl2-devdax-peer)
 	peer_checks $DEV0 $DEV1 cxl2-devdax
 	;;
 cxl2i-devdax) case_cxl2i ;;
+devadd-master) devadd_master ;;
+devadd-client) devadd_client ;;
 *) fail "unknown famfs.case=$CASE" ;;
 esac
 say ok

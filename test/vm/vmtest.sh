@@ -71,6 +71,8 @@ CASES=(
 	"13 cxl2-devdax-peer cxl:MD+MC multidev cxl2-devdax  case=cxl2-devdax-peer after:cxl2-devdax"
 	"14 pmem2-devdax     ME+MF     multidev pmem2-devdax case=pmem2-devdax"
 	"14 cxl2i-devdax     cxl:MG+MH multidev cxl2i-devdax case=cxl2i-devdax nonce"
+	"15 devadd-master    MA+MB     multidev pmem2-fsdax  case=devadd-master nonce after:pmem2-fsdax"
+	"15 devadd-client    MB+MA     multidev pmem2-fsdax  case=devadd-client nonce after:pmem2-fsdax"
 )
 # An image "cxl:X" is an emulated CXL memory device (run-vm.sh --cxl: its
 # backing file img-X and label area img-X.lsa) instead of an NVDIMM. "X+Y"
