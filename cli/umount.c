@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -277,12 +278,39 @@ int cli_umount_helper(int argc, char **argv)
 
 enum { OPT_DEVDAX = 256 };
 
+/*
+ * The devdax devices other than the primary of the famfs mounted at @mnt,
+ * from its server's user.famfs.devices ("INDEX UUID CAPACITY USED FREE HOW
+ * PATH" a device): paths into @devs (@max of them, PATH_MAX bytes each).
+ * Returns how many; 0 if the server does not say.
+ */
+static int secondary_devdax(const char *mnt, char (*devs)[PATH_MAX], int max)
+{
+	char buf[FAMFS_MAX_DAXDEVS * (PATH_MAX / 8)], *line, *save;
+	ssize_t len = getxattr(mnt, "user.famfs.devices", buf, sizeof(buf) - 1);
+	int n = 0;
+
+	if (len <= 0)
+		return 0;
+	buf[len] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line && n < max;
+	     line = strtok_r(NULL, "\n", &save)) {
+		unsigned int index;
+		char path[PATH_MAX];
+
+		if (sscanf(line, "%u %*s %*s %*s %*s %*s %4095s", &index, path) == 2 && index > 0 &&
+		    !strncmp(path, "/dev/dax", 8))
+			snprintf(devs[n++], PATH_MAX, "%s", path);
+	}
+	return n;
+}
+
 static int run(const struct cli_cmd *cmd, int argc, char **argv)
 {
-	char mnt[PATH_MAX], source[PATH_MAX] = "";
+	char mnt[PATH_MAX], source[PATH_MAX] = "", secondary[FAMFS_MAX_DAXDEVS][PATH_MAX];
 	bool devdax = false;
 	const char *arg;
-	int c, rc;
+	int c, rc, nsec = 0;
 
 	while ((c = cli_getopt(cmd, argc, argv, &arg)) != -1)
 		if (c == OPT_DEVDAX)
@@ -292,20 +320,26 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	if (!realpath(argv[cli_optind()], mnt))
 		return cli_error(cmd, "%s: %s", famfs_esc(argv[cli_optind()]), strerror(errno));
 	is_famfs_mount(mnt, source, sizeof(source));
+	if (devdax && source[0] == '/')
+		nsec = secondary_devdax(mnt, secondary, FAMFS_MAX_DAXDEVS);
 	rc = cli_famfs_umount(mnt);
 	if (rc == -EINVAL)
 		return cli_error(cmd, "%s is not a famfs mount point", famfs_esc(mnt));
 	if (rc)
 		return cli_error(cmd, "%s: %s", famfs_esc(mnt), strerror(-rc));
-	/* --devdax: a devdax device goes back to device_dax */
+	/* --devdax: every devdax device of the file system goes back to device_dax */
+	rc = CLI_OK;
 	if (devdax && source[0] == '/')
-		return cli_devdax_mode(cmd, source, false, NULL, 0);
-	return CLI_OK;
+		rc = cli_devdax_mode(cmd, source, false, NULL, 0);
+	for (int i = 0; i < nsec; i++)
+		if (cli_devdax_mode(cmd, secondary[i], false, NULL, 0) != CLI_OK)
+			rc = CLI_FAIL;
+	return rc;
 }
 
 static const struct cli_opt opts[] = {
-    {"devdax", OPT_DEVDAX, NULL, "give a /dev/daxX.Y back to device_dax (from famfs_dax)", NULL,
-     false},
+    {"devdax", OPT_DEVDAX, NULL,
+     "give the file system's /dev/daxX.Y devices back to device_dax (from famfs_dax)", NULL, false},
     {0},
 };
 
@@ -316,8 +350,9 @@ const struct cli_cmd cli_cmd_umount = {
     .details = "Waits (up to 10 s) for the server to exit, so the device can be mounted\n"
 	       "again, or formatted, at once. Plain umount(8) does the same through the\n"
 	       "umount.famfs helper (installed in /sbin with famfs).\n"
-	       "With --devdax a devdax device that famfs mount moved to the famfs_dax\n"
-	       "driver goes back to device_dax (raw mmap for other tools); it stays on\n"
+	       "With --devdax every devdax device of the file system (the primary and\n"
+	       "the others its server opened) that famfs moved to the famfs_dax driver\n"
+	       "goes back to device_dax (raw mmap for other tools); one stays on\n"
 	       "famfs_dax while any other process has it open.\n\n"
 	       "Exit status: 0 unmounted, 1 failed, 2 usage error.",
     .opts = opts,

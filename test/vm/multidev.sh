@@ -741,7 +741,11 @@ pmem2-devdax)
 	expect_driver dax0.0 famfs_dax
 	# the server moved the secondary to famfs_dax too: the kernel maps both
 	expect_driver dax1.0 famfs_dax
-	to_device_dax dax1.0
+	say "famfs umount --devdax gives both devices back to device_dax"
+	fmount /dev/dax0.0
+	run famfs umount --devdax $MNT
+	expect_driver dax0.0 device_dax
+	expect_driver dax1.0 device_dax
 	say "refused mounts of a device on device_dax give it back: a secondary, no famfs"
 	refused_devdax_mount dax1.0 "SB_SECONDARY"
 	run famfs mkfs -f -k /dev/dax1.0
