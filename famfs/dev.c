@@ -426,6 +426,22 @@ int famfs_dev_load(struct famfs_dev *dev, void *dst, const void *src, size_t len
 	return rc;
 }
 
+int famfs_dev_release(struct famfs_dev *dev, const void *addr, size_t len)
+{
+	uint64_t off, unit, start, end;
+
+	if (window_range(dev, addr, len, &off))
+		return -EINVAL;
+	if (modeled(dev) || buffered(dev))
+		return 0; /* private memory: dropping it would lose the bytes */
+	unit = dev->align > 4096 && dev->kind == FAMFS_DEV_DAX ? dev->align : 4096;
+	start = round_up(off, unit);
+	end = (off + len) / unit * unit;
+	if (end > start)
+		(void)madvise(dev->map + start, end - start, MADV_DONTNEED);
+	return 0;
+}
+
 int famfs_dev_sync(struct famfs_dev *dev)
 {
 	if (dev->kind == FAMFS_DEV_FILE && dev->map && !modeled(dev) && dev->writable &&

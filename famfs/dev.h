@@ -167,6 +167,17 @@ int famfs_dev_store(struct famfs_dev *dev, void *dst, const void *src, size_t le
 int famfs_dev_load(struct famfs_dev *dev, void *dst, const void *src, size_t len);
 
 /**
+ * famfs_dev_release() - drop this process's mapping of window bytes
+ * [@addr, @addr+@len): whole pages (devdax: whole alignment units) inside
+ * the range only. The bytes stay on the device and the next access maps
+ * them again; what is released is resident memory the process need not
+ * keep (a log replayed into memory, entries appended). A no-op on windows
+ * that are buffers (pmem, famfs_dax) or the cache model's. Advisory:
+ * returns 0, or -EINVAL outside the window.
+ */
+int famfs_dev_release(struct famfs_dev *dev, const void *addr, size_t len);
+
+/**
  * famfs_dev_set_guard() - run every later window access of this process
  * (famfs_dev_load/store/flush/invalidate on mapped windows, and the log
  * header reads of famfs_log_used) through @guard, so a fault under them

@@ -72,6 +72,21 @@ int famfs_log_repair_counters(struct famfs_fs *fs)
 	return rc ? rc : 1;
 }
 
+/*
+ * Log slots read or written through the window stay mapped, and count in
+ * the process's resident memory: 544 bytes per entry, more than a server
+ * keeps per file. A replay releases what it has copied out, an appender
+ * what lies behind it, every RELEASE_EVERY entries (famfs_dev_release
+ * keeps pages that are only partly inside the range).
+ */
+#define RELEASE_EVERY 4096
+
+static void release_slots(struct famfs_fs *fs, uint64_t from, uint64_t to)
+{
+	if (to > from)
+		(void)famfs_dev_release(fs->dev, &fs->ent[from], (to - from) * sizeof(*fs->ent));
+}
+
 int famfs_log_append(struct famfs_fs *fs, struct famfs_log_entry *e, uint64_t *index)
 {
 	struct famfs_log_entry *slot;
@@ -114,6 +129,8 @@ int famfs_log_append(struct famfs_fs *fs, struct famfs_log_entry *e, uint64_t *i
 		return rc;
 	if (index)
 		*index = idx;
+	if (idx % RELEASE_EVERY == 0 && idx >= 2 * RELEASE_EVERY)
+		release_slots(fs, idx - 2 * RELEASE_EVERY, idx);
 	return 0;
 }
 
@@ -146,7 +163,7 @@ long famfs_log_replay(struct famfs_fs *fs, struct famfs_replay *r, famfs_entry_f
 {
 	struct famfs_log_entry *batch, *e; /* private copies: what is checked is what is applied */
 	struct famfs_checker c = {0};
-	uint64_t end, first = 0, nbatch = 0;
+	uint64_t end, first = 0, nbatch = 0, kept = r->next; /* slots from kept on still mapped */
 	long delivered = 0;
 	int rc;
 
@@ -168,6 +185,10 @@ long famfs_log_replay(struct famfs_fs *fs, struct famfs_replay *r, famfs_entry_f
 		const struct famfs_log_entry *slot = &fs->ent[r->next];
 
 		if (r->next >= first + nbatch) {
+			if (r->next - kept >= RELEASE_EVERY) {
+				release_slots(fs, kept, r->next);
+				kept = r->next;
+			}
 			first = r->next;
 			nbatch = end - first < REPLAY_BATCH ? end - first : REPLAY_BATCH;
 			rc = famfs_dev_load(fs->dev, batch, slot, nbatch * sizeof(*batch));
@@ -204,6 +225,7 @@ long famfs_log_replay(struct famfs_fs *fs, struct famfs_replay *r, famfs_entry_f
 	}
 	rc = 0;
 out:
+	release_slots(fs, kept, r->next);
 	free(batch);
 	return rc < 0 ? rc : delivered;
 }

@@ -4,9 +4,8 @@
  * invalidated cache line, or one 4 KiB O_DIRECT read on pmem) adaptively:
  * every poll_min_us right after a change, the interval doubling while
  * nothing happens, up to poll_ms (default 4 ms). It replays entries it has
- * not seen and tells the kernel about each new name
- * (fuse_lowlevel_notify_inval_entry on its directory, and notify_inval_inode
- * for the directory's attributes) so no cached lookup or attribute hides it.
+ * not seen and tells the kernel what it may hold that the new entries
+ * change (below): no cached lookup or attribute hides a new name.
  * A device the log adds is found on this host by its uuid, opened and
  * registered with famfs.ko before the names after it are published; one
  * this host does not have stops the replay at its entry, retried as a bad
@@ -24,38 +23,59 @@
 #include "devset.h"
 #include "fused.h"
 
-struct new_names {
-	struct famfs_node **v;
-	size_t n, cap;
+/*
+ * What the kernel must be told after a catch-up, without a notice per new
+ * name (a catch-up can bring millions):
+ * - a new name needs none: the kernel holds no entry for a name the
+ *   server never answered with a node, and a lookup that found nothing was
+ *   answered ENOENT, which the kernel keeps only as a negative dentry with
+ *   no lifetime, looked up again at its next use (fused_lookup in ops.c
+ *   must keep answering so);
+ * - its directory's attributes (size, link count) may be cached: one
+ *   notify_inval_inode per directory per catch-up;
+ * - a name an attribute update changed may be cached with its old
+ *   attributes: its entry is invalidated.
+ * Directories are gathered in a small table by inode number; one pushed
+ * out of it by another is queued at once (a second notice for it later is
+ * harmless).
+ */
+#define DIRS_SEEN 256
+
+struct touched {
+	fuse_ino_t dirs[DIRS_SEEN]; /* 0: empty */
 };
+
+static void touch_dir(struct touched *t, fuse_ino_t dir)
+{
+	fuse_ino_t *slot = &t->dirs[dir % DIRS_SEEN];
+
+	if (*slot == dir)
+		return;
+	if (*slot)
+		fused_notify_inode(*slot, false);
+	*slot = dir;
+}
 
 static void collect(struct famfs_node *node, void *arg)
 {
-	struct new_names *nn = arg;
+	struct touched *t = arg;
 
 	fused_node_attach(node);
-	if (nn->n == nn->cap) {
-		size_t cap = nn->cap ? nn->cap * 2 : 64;
-		struct famfs_node **v = realloc(nn->v, cap * sizeof(*v));
-
-		if (!v)
-			return; /* the name still appears on its next lookup */
-		nn->v = v;
-		nn->cap = cap;
-	}
-	nn->v[nn->n++] = node;
+	if (node->log_index != (int64_t)fused.im->replay.next)
+		fused_notify_entry(node->parent->ino, node->name, false); /* an update */
+	touch_dir(t, node->parent->ino);
 }
 
 long fused_catch_up(void)
 {
 	static int64_t reported = -1;
-	struct new_names nn = {0};
+	static struct touched t; /* under the exclusive lock */
 	uint32_t devs;
 	long got;
 
 	pthread_rwlock_wrlock(&fused.lock);
 	devs = famfs_image_devmask(fused.im);
-	got = famfs_image_catch_up(fused.im, collect, &nn);
+	got = famfs_image_catch_up(fused.im, collect, &t);
 	/* A device the log added: famfs.ko has it before any file on it is looked up. */
 	if (famfs_image_devmask(fused.im) != devs && fused_devices_learned())
 		fuse_log(FUSE_LOG_ERR,
@@ -70,14 +90,12 @@ long fused_catch_up(void)
 		reported = fused.im->replay.bad_index;
 	}
 	/* Queued for the notifier thread (notify.c), sent without the lock. */
-	for (size_t i = 0; i < nn.n; i++) {
-		fused_notify_entry(nn.v[i]->parent->ino, nn.v[i]->name, false);
-		if (i == 0 || nn.v[i]->parent != nn.v[i - 1]->parent)
-			fused_notify_inode(nn.v[i]->parent->ino, false);
+	for (size_t i = 0; i < DIRS_SEEN; i++) {
+		if (t.dirs[i])
+			fused_notify_inode(t.dirs[i], false);
+		t.dirs[i] = 0;
 	}
 	pthread_rwlock_unlock(&fused.lock);
-
-	free(nn.v);
 	return got;
 }
 

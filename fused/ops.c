@@ -122,7 +122,7 @@ static void fused_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	unlock();
 	if (!dir)
 		fuse_reply_err(req, ESTALE);
-	else if (!n)
+	else if (!n) /* an error, not a negative entry: the kernel keeps no miss (follow.c) */
 		fuse_reply_err(req, ENOENT);
 	else
 		fuse_reply_entry(req, &e);

@@ -72,6 +72,35 @@ done
 ls "$C" >/dev/null
 [ "$(ls "$C" | wc -l)" = "$(ls "$M" | wc -l)" ] || fail "client readdir differs"
 
+step "the client keeps no miss and no stale attribute: names it missed appear, a directory and a mode follow"
+expect 0 python3 - "$M" "$C" <<'PY'
+import os, stat, sys, time
+m, c = sys.argv[1:]
+def wait(what, cond, limit=5.0):  # the follow interval is milliseconds; the machine may be loaded
+    t = time.monotonic()
+    while not cond():
+        if time.monotonic() - t > limit:
+            sys.exit("%s: not seen on the client after %.0f s" % (what, limit))
+        time.sleep(0.002)
+    return (time.monotonic() - t) * 1e3
+os.mkdir(m + "/neg")
+wait("neg", lambda: os.path.isdir(c + "/neg"))
+nlink = os.stat(c + "/neg").st_nlink  # the directory's attributes, cached now
+for name in ("f", "d"):
+    for _ in range(3):  # looked up and missed: a kept miss would hide the name
+        assert not os.path.exists(c + "/neg/" + name), name
+with open(m + "/neg/f", "w") as f:
+    f.write("x")
+os.mkdir(m + "/neg/d")
+print("    neg/f visible on the client after %.1f ms" % wait("neg/f", lambda: os.path.exists(c + "/neg/f")))
+wait("neg/d", lambda: os.path.isdir(c + "/neg/d"))
+wait("neg's new link count", lambda: os.stat(c + "/neg").st_nlink == nlink + 1)
+assert stat.S_IMODE(os.stat(c + "/neg/f").st_mode) != 0o600  # its attributes, cached now
+os.chmod(m + "/neg/f", 0o600)
+wait("neg/f's new mode", lambda: stat.S_IMODE(os.stat(c + "/neg/f").st_mode) == 0o600)
+PY
+echo "$OUT"
+
 step "famfs logplay MOUNTPOINT forces a catch-up"
 expect 0 "$FAMFS" logplay "$C" && contains "entries replayed"
 
