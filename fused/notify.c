@@ -9,10 +9,18 @@
  * 16 RELEASEs committing), the server and its clients deadlock. So request
  * handlers and the follow loop only queue notifications; this thread sends
  * them, and may wait on a directory lock while the handlers go on serving.
+ *
+ * Waking the thread costs more than sending a notice, so it is woken only
+ * when it sleeps for want of work: after sending, it gathers for
+ * GATHER_US before it looks again (a commit per file under tar or cp
+ * queues thousands a second), and only a round that finds nothing puts it
+ * back to the sleep a push ends. A notice waits at most GATHER_US more than
+ * it did.
  */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fused.h"
 
@@ -29,6 +37,7 @@ static struct {
 	pthread_cond_t cond;
 	struct notice *head, **tail;
 	bool stop, running;
+	bool idle; /* the thread waits for a push to wake it */
 	pthread_t thread;
 } q = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .tail = &q.head};
 
@@ -48,7 +57,8 @@ static void push(fuse_ino_t ino, const char *name, bool commit)
 	pthread_mutex_lock(&q.mu);
 	*q.tail = n;
 	q.tail = &n->next;
-	pthread_cond_signal(&q.cond);
+	if (q.idle)
+		pthread_cond_signal(&q.cond);
 	pthread_mutex_unlock(&q.mu);
 }
 
@@ -62,30 +72,44 @@ void fused_notify_inode(fuse_ino_t ino, bool commit)
 	push(ino, NULL, commit);
 }
 
+#define GATHER_US 1000
+
+static void send_notice(const struct notice *n)
+{
+	if (n->entry)
+		fuse_lowlevel_notify_inval_entry(fused.se, n->ino, n->name, strlen(n->name));
+	else
+		fuse_lowlevel_notify_inval_inode(fused.se, n->ino, -1, 0);
+	if (n->commit)
+		atomic_fetch_add(&fused.commit_invals, 1);
+}
+
 static void *notifier(void *arg)
 {
 	(void)arg;
 	pthread_mutex_lock(&q.mu);
 	for (;;) {
-		struct notice *n;
+		struct timespec gather = {0, GATHER_US * 1000};
+		struct notice *batch;
 
+		q.idle = !q.head;
 		while (!q.head && !q.stop)
 			pthread_cond_wait(&q.cond, &q.mu);
+		q.idle = false;
 		if (q.stop)
 			break;
-		n = q.head;
-		q.head = n->next;
-		if (!q.head)
-			q.tail = &q.head;
+		batch = q.head; /* everything queued so far, sent in order */
+		q.head = NULL;
+		q.tail = &q.head;
 		pthread_mutex_unlock(&q.mu);
-		if (n->entry)
-			fuse_lowlevel_notify_inval_entry(fused.se, n->ino, n->name,
-							 strlen(n->name));
-		else
-			fuse_lowlevel_notify_inval_inode(fused.se, n->ino, -1, 0);
-		if (n->commit)
-			atomic_fetch_add(&fused.commit_invals, 1);
-		free(n);
+		while (batch) {
+			struct notice *n = batch;
+
+			batch = n->next;
+			send_notice(n);
+			free(n);
+		}
+		nanosleep(&gather, NULL);
 		pthread_mutex_lock(&q.mu);
 	}
 	pthread_mutex_unlock(&q.mu);
@@ -108,6 +132,7 @@ void fused_notify_stop(void)
 
 	pthread_mutex_lock(&q.mu);
 	q.stop = true;
+	q.idle = true; /* wake it whatever it does */
 	pthread_cond_signal(&q.cond);
 	pthread_mutex_unlock(&q.mu);
 	if (q.running)
