@@ -184,7 +184,7 @@ static unsigned int check_file(const struct famfs_geom *g, const struct famfs_fi
 		famfs_report(c, FAMFS_P_ENT_EXT_TYPE, index, "ext_type %u", f->ext_type);
 		return n + 1;
 	}
-	cap = famfs_file_capacity(f);
+	cap = famfs_file_body_capacity(f);
 	if (f->size > cap) {
 		famfs_report(c, FAMFS_P_ENT_SIZE, index, "size %llu, extents hold %llu",
 			     (unsigned long long)f->size, (unsigned long long)cap);

@@ -74,16 +74,6 @@ const char *famfs_entry_relpath(const struct famfs_geom *g, const struct famfs_l
 uint64_t famfs_file_body_capacity(const struct famfs_file_body *f);
 
 /**
- * famfs_file_capacity() - the same for a FILE body or for the compact map a
- * namespace node keeps of it (famfs_map_capacity(), map.h).
- */
-#define famfs_file_capacity(f)                                                                     \
-	_Generic((f),                                                                              \
-	    struct famfs_map *: famfs_map_capacity,                                                \
-	    const struct famfs_map *: famfs_map_capacity,                                          \
-	    default: famfs_file_body_capacity)(f)
-
-/**
  * famfs_entry_init_mkdir() / famfs_entry_init_file() - zero @e and fill a
  * MKDIR or FILE entry (extents left for the caller / allocator). @relpath
  * must already be in log form; refused with -EINVAL or -ENAMETOOLONG, never

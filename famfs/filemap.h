@@ -13,7 +13,7 @@
 /**
  * famfs_file_body_fmap() - the fmap describing a FILE entry @f of a file system
  * with @alloc_unit-byte units exactly: its simple extents, or its one
- * interleaved extent covering famfs_file_capacity(f) bytes; file type
+ * interleaved extent covering famfs_file_body_capacity(f) bytes; file type
  * regular, file size f->size, align the unit (2 MiB, or 4 KiB: then a
  * kernel that needs 2 MiB-aligned maps cannot take it unless
  * fmap_aligned(m, FMAP_ALIGN)). Not finalized: the caller runs
@@ -28,13 +28,6 @@ struct fmap *famfs_file_body_fmap(const struct famfs_file_body *f, uint64_t allo
  * does not hold it). NULL on a bad unit or no memory.
  */
 struct fmap *famfs_map_fmap(const struct famfs_map *m, uint64_t alloc_unit);
-
-/** famfs_file_fmap() - famfs_file_body_fmap() or famfs_map_fmap(), by the type of @f. */
-#define famfs_file_fmap(f, alloc_unit)                                                             \
-	_Generic((f),                                                                              \
-	    struct famfs_map *: famfs_map_fmap,                                                    \
-	    const struct famfs_map *: famfs_map_fmap,                                              \
-	    default: famfs_file_body_fmap)(f, alloc_unit)
 
 /**
  * famfs_kernel_fmap_align() - the extent alignment (bytes) the kernel that

@@ -58,7 +58,7 @@ void fused_fill_attr(const struct famfs_node *n, struct stat *st)
 	/* Preferred I/O size: a 2 MiB region, whatever the allocation unit. */
 	st->st_blksize = (blksize_t)FAMFS_REGION;
 	if (n->file)
-		st->st_blocks = (blkcnt_t)(famfs_file_capacity(n->file) / 512);
+		st->st_blocks = (blkcnt_t)(famfs_map_capacity(n->file) / 512);
 	if (fused_is_pending(n)) {
 		uint64_t size, bytes;
 

@@ -42,7 +42,7 @@ static struct fmap *build_fmap(struct famfs_node *n, const struct fused_node *fn
 	if (fn->file_type_set)
 		m = famfs_meta_fmap(fused.im->fs->sb, fn->file_type);
 	else
-		m = n->file ? famfs_file_fmap(n->file, fused.im->fs->geom.alloc_unit) : NULL;
+		m = n->file ? famfs_map_fmap(n->file, fused.im->fs->geom.alloc_unit) : NULL;
 	if (!m)
 		return NULL;
 	m->file_size = n->size;

@@ -324,7 +324,7 @@ static void give_back(struct fused_pending *p, uint64_t from)
 	for (uint32_t i = keep; i < f->nextents; i++)
 		f->se[i] = (struct famfs_simple_extent){0};
 	f->nextents = keep;
-	p->cap = famfs_file_capacity(f);
+	p->cap = famfs_file_body_capacity(f);
 	if (p->written > p->cap)
 		p->written = p->cap;
 	if (p->clean > p->cap)
@@ -626,7 +626,7 @@ static int set_size(struct fused_pending *p, uint64_t size, bool exact)
 			famfs_alloc_unmark_range(fused_dev_alloc((uint32_t)p->body.se[0].devindex),
 						 p->body.se[0].offset, unit());
 			p->body = f;
-			p->cap = famfs_file_capacity(&f);
+			p->cap = famfs_file_body_capacity(&f);
 			p->aligned = large;
 		}
 	}

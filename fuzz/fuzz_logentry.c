@@ -22,7 +22,7 @@
  *    path, has the entry's type, size and extents;
  *  - FILE: famfs_alloc_mark_file() sets exactly the units of its extents
  *    (and unmarking a file that collided with nothing restores the bitmap);
- *  - FILE: the fmap the server sends (famfs_file_fmap()) passes
+ *  - FILE: the fmap the server sends (famfs_file_body_fmap()) passes
  *    fmap_finalize() with the unit's alignment (every entry the checker
  *    accepts can be described), encodes, decodes with that alignment and
  *    resolves every extent start to the entry's own extent; a 2 MiB decoder
@@ -81,7 +81,7 @@ static const struct famfs_simple_extent *extents(const struct famfs_file_body *f
 
 static void check_fmap(const struct famfs_geom *g, const struct famfs_file_body *f)
 {
-	struct fmap *m = famfs_file_fmap(f, g->alloc_unit), *d = NULL;
+	struct fmap *m = famfs_file_body_fmap(f, g->alloc_unit), *d = NULL;
 	const struct famfs_simple_extent *x;
 	struct fmap_diag diag = {0};
 	uint8_t *msg;

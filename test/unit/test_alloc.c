@@ -65,7 +65,7 @@ static void test_full_device_and_fragmentation(void **state)
 	assert_int_equal(f[28].nextents, 4); /* no run long enough: four first-fit pieces */
 	assert_int_equal(f[28].se[0].offset, META);
 	assert_int_equal(f[28].se[3].offset, META + 12 * MiB);
-	assert_int_equal(famfs_file_capacity(&f[28]), 8 * MiB);
+	assert_int_equal(famfs_file_body_capacity(&f[28]), 8 * MiB);
 	assert_int_equal(famfs_alloc_file(&a, 1, NULL, &f[29]), -ENOSPC);
 	famfs_alloc_destroy(&a);
 }
@@ -91,7 +91,7 @@ static void test_striped(void **state)
 		assert_int_equal(f.ie[0].strips[s].offset / bucket, (uint64_t)s);
 	}
 	assert_int_equal(f.ie[0].strips[0].offset, META); /* first fit in bucket 0 */
-	assert_true(famfs_file_capacity(&f) >= 20 * MiB);
+	assert_true(famfs_file_body_capacity(&f) >= 20 * MiB);
 	/* The next striped file starts one bucket further (spreads the load). */
 	assert_int_equal(famfs_alloc_file(&a, 20 * MiB, &st, &g), 0);
 	assert_int_equal(g.ie[0].strips[0].offset / bucket, 1);

@@ -183,7 +183,7 @@ static void test_entry_vectors(void **state)
 	assert_int_equal(e.file.ie[0].nstrips, 4);
 	assert_int_equal(e.file.ie[0].chunk_size, 0x200000);
 	assert_int_equal(e.file.ie[0].strips[3].offset, 0x10000000);
-	assert_int_equal(famfs_file_capacity(&e.file), 4 * 0x800000);
+	assert_int_equal(famfs_file_body_capacity(&e.file), 4 * 0x800000);
 }
 
 /* Superblock checks report the field that is wrong. */

@@ -310,8 +310,8 @@ static void test_map_roundtrip(void **state)
 		assert_memory_equal(&back, &f, sizeof(f)); /* every field the map holds */
 		assert_int_equal(famfs_map_capacity(m), famfs_file_body_capacity(&f));
 		/* The fmap a server builds from the map is the one from the body. */
-		a = famfs_file_fmap(&f, 4096);
-		b = famfs_file_fmap((const struct famfs_map *)m, 4096);
+		a = famfs_file_body_fmap(&f, 4096);
+		b = famfs_map_fmap((const struct famfs_map *)m, 4096);
 		assert_non_null(a);
 		assert_non_null(b);
 		b->file_size = a->file_size;
@@ -357,7 +357,7 @@ static void test_map_compact(void **state)
 	assert_int_equal(famfs_map_extent(n->file, 0).devindex, 3);
 	assert_int_equal(famfs_map_extent(n->file, 0).offset, 10 * MiB);
 	assert_int_equal(n->size, 100);
-	assert_int_equal(famfs_file_capacity(n->file), 4096);
+	assert_int_equal(famfs_map_capacity(n->file), 4096);
 	/* Two extents, or one that does not pack: in the arena, whole. */
 	file_entry(&e, "two", 12 * MiB);
 	e.file.nextents = 2;
@@ -366,7 +366,7 @@ static void test_map_compact(void **state)
 	assert_ptr_not_equal(n->file, (const void *)n->map_inline);
 	assert_int_equal(n->file->wide, 1);
 	assert_int_equal(famfs_map_extent(n->file, 1).devindex, 5000);
-	assert_int_equal(famfs_file_capacity(n->file), 4096 + 8192);
+	assert_int_equal(famfs_map_capacity(n->file), 4096 + 8192);
 	/* fsck's namespace keeps no maps. */
 	ns->no_maps = true;
 	file_entry(&e, "g", 11 * MiB);

@@ -173,9 +173,9 @@ static void test_kernel_alignment_negotiation(void **state)
 	big.se[0] = (struct famfs_simple_extent){0, 20 * MiB, 5 * MiB + 4 * KiB};
 	exact.size = 4 * MiB;
 	exact.se[0] = (struct famfs_simple_extent){0, 30 * MiB, 4 * MiB};
-	maps[0] = famfs_file_fmap(&small, FAMFS_ALLOC_UNIT_4K);
-	maps[1] = famfs_file_fmap(&big, FAMFS_ALLOC_UNIT_4K);
-	maps[2] = famfs_file_fmap(&exact, FAMFS_ALLOC_UNIT_4K);
+	maps[0] = famfs_file_body_fmap(&small, FAMFS_ALLOC_UNIT_4K);
+	maps[1] = famfs_file_body_fmap(&big, FAMFS_ALLOC_UNIT_4K);
+	maps[2] = famfs_file_body_fmap(&exact, FAMFS_ALLOC_UNIT_4K);
 	for (int i = 0; i < 3; i++) {
 		assert_non_null(maps[i]);
 		assert_int_equal(fmap_finalize(maps[i]), 0);
@@ -206,12 +206,12 @@ static void test_kernel_alignment_negotiation(void **state)
 
 	/* 2 MiB-unit file systems: every map goes to every kernel, as before. */
 	exact.se[0].len = 6 * MiB;
-	maps[0] = famfs_file_fmap(&exact, FAMFS_ALLOC_UNIT);
+	maps[0] = famfs_file_body_fmap(&exact, FAMFS_ALLOC_UNIT);
 	assert_int_equal(fmap_finalize(maps[0]), 0);
 	assert_int_equal(maps[0]->align, 2 * MiB);
 	assert_true(famfs_kernel_can_map(maps[0], kernel_align(0, 8)));
 	fmap_free(maps[0]);
-	assert_null(famfs_file_fmap(&exact, 512)); /* not a unit */
+	assert_null(famfs_file_body_fmap(&exact, 512)); /* not a unit */
 }
 
 int main(void)
