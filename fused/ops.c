@@ -120,12 +120,23 @@ static void fused_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (n)
 		fill_entry(n, &e);
 	unlock();
-	if (!dir)
+	if (!dir) {
 		fuse_reply_err(req, ESTALE);
-	else if (!n) /* an error, not a negative entry: the kernel keeps no miss (follow.c) */
-		fuse_reply_err(req, ENOENT);
-	else
+	} else if (!n && fused.writable && S_ISDIR(dir->mode)) {
+		/* The master: a name appears only by a create through this
+		 * kernel, which replaces the negative dentry, so the kernel may
+		 * keep the miss (cp looks a name up twice before creating it).
+		 * A discarded pending file's name is invalidated (pending.c). */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = fused.timeout;
 		fuse_reply_entry(req, &e);
+	} else if (!n) {
+		/* A client: an error, not a negative entry, so the kernel keeps
+		 * no miss and a name the master creates needs no notice (follow.c). */
+		fuse_reply_err(req, ENOENT);
+	} else {
+		fuse_reply_entry(req, &e);
+	}
 }
 
 static void fused_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
