@@ -35,25 +35,48 @@
  *   notify_inval_inode per directory per catch-up;
  * - a name an attribute update changed may be cached with its old
  *   attributes: its entry is invalidated.
- * Directories are gathered in a small table by inode number; one pushed
- * out of it by another is queued at once (a second notice for it later is
- * harmless).
+ * Directories are gathered in a set by inode number (a copy spreads its
+ * entries over every directory it writes: famfs cp -r cycles through a
+ * thousand); if the set cannot grow, a directory's notice is queued at
+ * once (a second one for it later is harmless).
  */
-#define DIRS_SEEN 256
-
 struct touched {
-	fuse_ino_t dirs[DIRS_SEEN]; /* 0: empty */
+	fuse_ino_t *slot; /* open addressing, linear probing; 0: empty */
+	size_t cap, n;	  /* cap: a power of two, or 0 */
 };
+
+/* Put @dir in @t's slots (no growing). */
+static void put_dir(struct touched *t, fuse_ino_t dir)
+{
+	size_t i = (size_t)(dir * 0x9E3779B97F4A7C15ULL) & (t->cap - 1);
+
+	while (t->slot[i] && t->slot[i] != dir)
+		i = (i + 1) & (t->cap - 1);
+	if (!t->slot[i]) {
+		t->slot[i] = dir;
+		t->n++;
+	}
+}
 
 static void touch_dir(struct touched *t, fuse_ino_t dir)
 {
-	fuse_ino_t *slot = &t->dirs[dir % DIRS_SEEN];
+	if ((t->n + 1) * 2 > t->cap) {
+		size_t ocap = t->cap, cap = ocap ? ocap * 2 : 256;
+		fuse_ino_t *old = t->slot, *v = calloc(cap, sizeof(*v));
 
-	if (*slot == dir)
-		return;
-	if (*slot)
-		fused_notify_inode(*slot, false);
-	*slot = dir;
+		if (!v) {
+			fused_notify_inode(dir, false);
+			return;
+		}
+		t->slot = v;
+		t->cap = cap;
+		t->n = 0;
+		for (size_t i = 0; i < ocap; i++)
+			if (old[i])
+				put_dir(t, old[i]);
+		free(old);
+	}
+	put_dir(t, dir);
 }
 
 static void collect(struct famfs_node *node, void *arg)
@@ -90,10 +113,15 @@ long fused_catch_up(void)
 		reported = fused.im->replay.bad_index;
 	}
 	/* Queued for the notifier thread (notify.c), sent without the lock. */
-	for (size_t i = 0; i < DIRS_SEEN; i++) {
-		if (t.dirs[i])
-			fused_notify_inode(t.dirs[i], false);
-		t.dirs[i] = 0;
+	for (size_t i = 0; i < t.cap; i++)
+		if (t.slot[i])
+			fused_notify_inode(t.slot[i], false);
+	if (t.cap > 4096) { /* a large catch-up's: not cleared at every small one */
+		free(t.slot);
+		t = (struct touched){0};
+	} else if (t.cap) {
+		memset(t.slot, 0, t.cap * sizeof(*t.slot));
+		t.n = 0;
 	}
 	pthread_rwlock_unlock(&fused.lock);
 	return got;
