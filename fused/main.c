@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -315,6 +316,14 @@ int main(int argc, char **argv)
 	const char *dev, *mnt;
 	int c, ret = 1;
 
+	/*
+	 * One malloc arena for every thread. The per-node state of names a
+	 * client's catch-up adds is allocated by the follow thread; in an
+	 * arena of its own each allocation cost a third more of the replay
+	 * (a million-entry catch-up: 1.3 against 0.6 to 1.0 us per entry). The
+	 * handlers allocate little, mostly from their thread caches.
+	 */
+	mallopt(M_ARENA_MAX, 1);
 	fused.poll_ms = 4;
 	fused.poll_min_us = 500;
 	fused.timeout = 3600;
