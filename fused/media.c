@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -61,11 +62,18 @@ static int guarded(enum access what, uint8_t *dst, const void *src, size_t len)
 {
 	sigjmp_buf env;
 
-	/* No signal mask to save: the handler runs with SIGBUS unblocked
-	 * (SA_NODEFER, empty sa_mask), so the jump back leaves the mask as it
-	 * was, and saving it would cost a system call per access. */
+	/* No signal mask saved (it would cost a system call per access): the
+	 * handler runs with SIGBUS unblocked (SA_NODEFER, empty sa_mask). A
+	 * runtime that wraps signal handlers may still block it on the way
+	 * (ThreadSanitizer's does), and a fault while SIGBUS is blocked kills
+	 * the process: after a fault it is unblocked, which costs only then. */
 	if (sigsetjmp(env, 0)) {
+		sigset_t bus;
+
 		fault_env = NULL;
+		sigemptyset(&bus);
+		sigaddset(&bus, SIGBUS);
+		pthread_sigmask(SIG_UNBLOCK, &bus, NULL);
 		atomic_fetch_add(&fused.io_faults, 1);
 		return -EIO;
 	}
