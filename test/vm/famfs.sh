@@ -1009,6 +1009,37 @@ case_detach() {
 	say "all detach checks passed"
 }
 
+# Hundredths of a second since boot.
+uptime_cs() { awk '{ printf "%d", $1 * 100 }' /proc/uptime; }
+
+# tools_bench CONFIG DIR: plain tools writing the small-file payload into
+# DIR: cp -r, then tar x of the same tree, four copies each, to the end of
+# sync (and, on famfs, until every file is committed). Prints "BENCH-TOOLS
+# CONFIG cp|tar FILES CENTISECONDS".
+tools_bench() {
+	n=$(($(nfiles /payload/linux) * 4))
+	t0=$(uptime_cs)
+	for i in 1 2 3 4; do cp -r /payload/linux "$2/cp$i"; done
+	tools_settle "$2"
+	echo "BENCH-TOOLS $1 cp $n $(($(uptime_cs) - t0))"
+	t0=$(uptime_cs)
+	for i in 1 2 3 4; do mkdir "$2/tar$i" && tar -x -f /tmp/payload.tar -C "$2/tar$i"; done
+	tools_settle "$2"
+	echo "BENCH-TOOLS $1 tar $n $(($(uptime_cs) - t0))"
+	(cd /payload/linux && find . -type f) | while read -r f; do
+		cmp -s "/payload/linux/$f" "$2/cp4/$f" || fail "$1: cp -r wrote other bytes: $f"
+		cmp -s "/payload/linux/$f" "$2/tar4/linux/$f" || fail "$1: tar x wrote other bytes: $f"
+	done
+}
+
+# tools_settle DIR: sync; on a famfs mount, until nothing is pending.
+tools_settle() {
+	sync
+	case $1 in
+	$MNT*) poll 60 '[ "$(server_counter pending_files)" = 0 ]' || fail "files still pending" ;;
+	esac
+}
+
 case_bench() {
 	MB=${FAMFS_BENCH_MB:-64}
 	make_namespace fsdax
@@ -1017,8 +1048,10 @@ case_bench() {
 	modprobe ext4 2>/dev/null || true
 	mkdir -p /mnt/ext4
 	identity $MASTER_UUID
+	tar -c -f /tmp/payload.tar -C /payload linux
 	# famfs and ext4 take turns, three times (the host's load drifts: the
-	# table keeps each one's best); the upcall path once.
+	# table keeps each one's best); the upcall path once. Plain tools on a
+	# famfs of 4 KiB units (small files).
 	for r in 1 2 3; do
 		load_famfs
 		famfs mkfs -f --allow-small $PMEM >/dev/null
@@ -1028,12 +1061,23 @@ case_bench() {
 		vmtool bench $MNT/bench "$MB"
 		say "$(stats_line)"
 		fumount
+		famfs mkfs -f --allow-small --alloc-unit 4K $PMEM >/dev/null
+		fmount $PMEM
+		tools_bench famfs $MNT
+		say "$(stats_line)"
+		fumount
 		if [ $r = 1 ]; then
 			unload_famfs
+			famfs mkfs -f --allow-small $PMEM >/dev/null
 			fmount $PMEM
+			famfs creat -s ${MB}M $MNT/bench
 			echo "BENCH-CONFIG fuse"
 			vmtool bench $MNT/bench "$MB"
 			say "$(stats_line)"
+			fumount
+			famfs mkfs -f --allow-small --alloc-unit 4K $PMEM >/dev/null
+			fmount $PMEM
+			tools_bench fuse $MNT
 			fumount
 		fi
 		mkfs.ext4 -q -F -b 4096 -E nodiscard $PMEM
@@ -1044,6 +1088,7 @@ case_bench() {
 		sync
 		echo "BENCH-CONFIG ext4-dax"
 		vmtool bench /mnt/ext4/bench "$MB"
+		tools_bench ext4-dax /mnt/ext4
 		umount /mnt/ext4
 	done
 }

@@ -14,8 +14,10 @@
 #   --case NAME    only the rounds holding this case (repeatable)
 #   --bench        only the benchmark boot per kernel (not a test): a famfs
 #                  file vs ext4 -o dax on the same pmem vs the FUSE upcall
-#                  path, 4 KiB and 1 MiB, read()/write() and mmap; prints
-#                  a table per kernel (test/vm/bench.awk)
+#                  path, 4 KiB and 1 MiB, read()/write() and mmap; and
+#                  cp -r / tar x of small files into each (famfs: every
+#                  file committed); prints tables per kernel
+#                  (test/vm/bench.awk)
 #   --bench-dax    only the devdax benchmark boots per kernel (not a test):
 #                  famfs on famfs_dax vs raw mmap of /dev/dax0.0 on
 #                  device_dax, 4 KiB and 1 MiB; rebinding time per GiB on a
