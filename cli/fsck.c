@@ -11,6 +11,7 @@
 #include "check.h"
 #include "cli.h"
 #include "dev.h"
+#include "devset.h"
 #include "super.h"
 
 /* The metadata to check: the superblock, and the log read a window at a time. */
@@ -284,7 +285,8 @@ static int run(const struct cli_cmd *cmd, int argc, char **argv)
 	}
 	printf("famfs fsck: %s\n", famfs_esc(path));
 	rc = famfs_fsck_read(&m.sb, m.have_hdr ? &m.hdr : NULL, m.readable, read_entries, &m,
-			     m.devsize, &chk, verbose ? print_entry : NULL, NULL, &st);
+			     m.devsize, famfs_devtab_real_size, &chk, verbose ? print_entry : NULL,
+			     NULL, &st);
 	if (rc == -ENOMEM) {
 		fprintf(stderr, "famfs fsck: out of memory\n");
 		ret = CLI_USAGE;

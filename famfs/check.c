@@ -58,8 +58,8 @@ static int read_back(void *arg, uint64_t first, uint64_t n, struct famfs_log_ent
 
 int famfs_fsck_read(const struct famfs_superblock *sb, const struct famfs_log_header *h,
 		    uint64_t readable, famfs_fsck_read_fn read, void *read_arg, uint64_t devsize,
-		    struct famfs_checker *c, famfs_fsck_entry_fn each, void *arg,
-		    struct famfs_fsck_stats *st)
+		    famfs_devtab_size_fn real_size, struct famfs_checker *c,
+		    famfs_fsck_entry_fn each, void *arg, struct famfs_fsck_stats *st)
 {
 	struct read_log rl = {read, read_arg};
 	struct famfs_log_entry *win = NULL;
@@ -131,8 +131,8 @@ int famfs_fsck_read(const struct famfs_superblock *sb, const struct famfs_log_he
 	g.devs = &ap.devs;
 	/* A secondary's bitmap: no larger than the device this host has for it. */
 	memcpy(size_arg.fs_uuid, sb->fs_uuid, FAMFS_UUID_LEN);
-	ap.devs.real_size = famfs_devtab_real_size;
-	ap.devs.real_size_arg = &size_arg;
+	ap.devs.real_size = real_size;
+	ap.devs.real_size_arg = real_size ? &size_arg : NULL;
 
 	for (uint64_t first = 0; first < used; first += WINDOW_ENTRIES) {
 		uint64_t n = used - first < WINDOW_ENTRIES ? used - first : WINDOW_ENTRIES;
@@ -215,7 +215,7 @@ int famfs_fsck(const struct famfs_superblock *sb, const void *log, uint64_t log_
 	    (const void *)((const struct famfs_log_header *)log + 1),
 	    log_avail >= sizeof(*h) ? (log_avail - sizeof(*h)) / FAMFS_LOG_ENTRY_SIZE : 0};
 
-	return famfs_fsck_read(sb, h, m.n, read_mem, &m, devsize, c, each, arg, st);
+	return famfs_fsck_read(sb, h, m.n, read_mem, &m, devsize, NULL, c, each, arg, st);
 }
 
 static int describe_extents(char *buf, size_t size, const struct famfs_simple_extent *x, uint64_t n)

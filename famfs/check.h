@@ -10,6 +10,7 @@
 
 #include "entry.h"
 #include "format.h"
+#include "devtab.h"
 #include "problem.h"
 
 struct famfs_fsck_stats {
@@ -87,12 +88,15 @@ typedef int (*famfs_fsck_read_fn)(void *arg, uint64_t first, uint64_t n,
  * time (16,384 entries, 8.5 MiB), never the log whole, and only the slots in
  * use: memory is the window, the namespace (names and nodes, no extents)
  * and the bitmap. Earlier entries are read again only to name the entry an
- * overlap collides with. Returns as famfs_fsck(), or the error of @read.
+ * overlap collides with. @real_size (may be NULL): the size of the device
+ * this host has for a secondary (famfs_devtab_real_size, devset.h), which
+ * bounds its bitmap; NULL trusts the size its ADD_DAXDEV entry claims.
+ * Returns as famfs_fsck(), or the error of @read.
  */
 int famfs_fsck_read(const struct famfs_superblock *sb, const struct famfs_log_header *h,
 		    uint64_t readable, famfs_fsck_read_fn read, void *read_arg, uint64_t devsize,
-		    struct famfs_checker *c, famfs_fsck_entry_fn each, void *arg,
-		    struct famfs_fsck_stats *st);
+		    famfs_devtab_size_fn real_size, struct famfs_checker *c,
+		    famfs_fsck_entry_fn each, void *arg, struct famfs_fsck_stats *st);
 
 /**
  * famfs_entry_describe() - one line for a log entry: type, path (escaped:

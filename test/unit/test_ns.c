@@ -442,7 +442,7 @@ static void test_fsck_reads_used(void **state)
 	}
 	h.next_index = h.next_seqnum = USED;
 	assert_int_equal(famfs_fsck_read(&sb, &h, famfs_log_nslots(64 * MiB), read_counted, &c,
-					 64ULL << 30, &chk, NULL, NULL, &st),
+					 64ULL << 30, NULL, &chk, NULL, NULL, &st),
 			 0);
 	assert_int_equal(chk.count, 0);
 	assert_int_equal(st.files, USED - 1);
