@@ -79,6 +79,21 @@ static const struct famfs_simple_extent *extents(const struct famfs_file_body *f
 	return f->ie[0].strips;
 }
 
+/* @b holds the extents of @a, in order (and an interleave's chunk size). */
+static void check_same_extents(const struct famfs_file_body *a, const struct famfs_file_body *b)
+{
+	const struct famfs_simple_extent *x, *y;
+	uint32_t n, nb;
+
+	x = extents(a, &n);
+	y = extents(b, &nb);
+	CHECK(n == nb);
+	for (uint32_t i = 0; i < n; i++)
+		CHECK(!memcmp(&x[i], &y[i], sizeof(x[i])));
+	if (a->ext_type == FAMFS_EXT_INTERLEAVE)
+		CHECK(b->ie[0].chunk_size == a->ie[0].chunk_size);
+}
+
 static void check_fmap(const struct famfs_geom *g, const struct famfs_file_body *f)
 {
 	struct fmap *m = famfs_file_body_fmap(f, g->alloc_unit), *d = NULL;
@@ -170,8 +185,6 @@ static void check_yaml(const struct famfs_file_body *f)
 	char *buf = NULL, err[256];
 	size_t len = 0;
 	FILE *out = open_memstream(&buf, &len);
-	const struct famfs_simple_extent *x, *y;
-	uint32_t n, nb;
 	int rc;
 
 	CHECK(out);
@@ -196,13 +209,7 @@ static void check_yaml(const struct famfs_file_body *f)
 	CHECK(back.size == f->size && back.flags == f->flags && back.uid == f->uid &&
 	      back.gid == f->gid && back.mode == f->mode);
 	CHECK(back.ext_type == f->ext_type && back.nextents == f->nextents);
-	x = extents(f, &n);
-	y = extents(&back, &nb);
-	CHECK(n == nb);
-	for (uint32_t i = 0; i < n; i++)
-		CHECK(!memcmp(&x[i], &y[i], sizeof(x[i])));
-	if (f->ext_type == FAMFS_EXT_INTERLEAVE)
-		CHECK(back.ie[0].chunk_size == f->ie[0].chunk_size);
+	check_same_extents(f, &back);
 	CHECK(famfs_yaml_read_file(r, &back, err, sizeof(err)) == 0);
 	famfs_yaml_reader_free(r);
 	fclose(out);
@@ -213,20 +220,12 @@ static void check_yaml(const struct famfs_file_body *f)
 static void check_map(const struct famfs_map *m, const struct famfs_file_body *f)
 {
 	struct famfs_file_body back;
-	const struct famfs_simple_extent *x, *y;
-	uint32_t n, nb;
 
 	memset(&back, 0, sizeof(back));
 	famfs_map_body(m, &back);
 	CHECK(back.flags == f->flags && back.ext_type == f->ext_type &&
 	      back.nextents == f->nextents);
-	x = extents(f, &n);
-	y = extents(&back, &nb);
-	CHECK(n == nb);
-	for (uint32_t i = 0; i < n; i++)
-		CHECK(!memcmp(&x[i], &y[i], sizeof(x[i])));
-	if (f->ext_type == FAMFS_EXT_INTERLEAVE)
-		CHECK(back.ie[0].chunk_size == f->ie[0].chunk_size);
+	check_same_extents(f, &back);
 	CHECK(famfs_map_capacity(m) == famfs_file_body_capacity(f));
 }
 
