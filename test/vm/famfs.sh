@@ -486,19 +486,7 @@ case_rules() {
 	sections_done
 
 	say "removing the pmem namespace while mounted: every mapping goes (SIGBUS), I/O fails with EIO"
-	rm -f /tmp/go
-	mkfifo /tmp/go
-	daxtool map-hold $MNT/f /tmp/go >/tmp/held &
-	pid=$!
-	poll 10 "grep -q 'mapped and read' /tmp/held" || fail "map-hold did not start: $(cat /tmp/held)"
-	# fsdax: nd_pmem drives the namespace's pfn device, the disk's parent
-	nd=$(basename "$(readlink -f /sys/block/pmem0/device)")
-	say "  echo $nd >/sys/bus/nd/drivers/nd_pmem/unbind"
-	echo "$nd" >/sys/bus/nd/drivers/nd_pmem/unbind
-	echo go >/tmp/go
-	wait $pid || fail "map-hold failed: $(cat /tmp/held)"
-	grep -q 'mmap: SIGBUS' /tmp/held || fail "a mapping survived the namespace's removal: $(cat /tmp/held)"
-	grep -q 'read: EIO' /tmp/held || fail "read after the removal: $(cat /tmp/held)"
+	remove_under_map $MNT/f $PMEM
 	dmesg | grep -q 'famfs: device 0: removed: its files are unmapped' || fail "famfs was not told"
 	say "  $(tr '\n' ' ' </tmp/held)"
 	umount $MNT

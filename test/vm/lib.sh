@@ -156,6 +156,26 @@ expect_rw_faults() {
 		{ cat /tmp/trace; fail "PMD faults: $pr read, $pw write; want 3 and 3"; }
 }
 
+# remove_under_map FILE BLOCKDEV: a process maps FILE (shared) and reads
+# it, the fsdax namespace under BLOCKDEV is removed (nd_pmem drives its pfn
+# device, the disk's parent), then the process touches the mapping and reads
+# again: the mapping must be gone (SIGBUS) and read() fail with EIO. The
+# process's report is left in /tmp/held.
+remove_under_map() {
+	rm -f /tmp/go
+	mkfifo /tmp/go
+	daxtool map-hold "$1" /tmp/go >/tmp/held &
+	_pid=$!
+	poll 10 "grep -q 'mapped and read' /tmp/held" || fail "map-hold did not start: $(cat /tmp/held)"
+	_nd=$(basename "$(readlink -f "/sys/block/${2#/dev/}/device")")
+	say "  echo $_nd >/sys/bus/nd/drivers/nd_pmem/unbind ($2)"
+	echo "$_nd" >/sys/bus/nd/drivers/nd_pmem/unbind
+	echo go >/tmp/go
+	wait $_pid || fail "map-hold failed: $(cat /tmp/held)"
+	grep -q 'mmap: SIGBUS' /tmp/held || fail "a mapping of $1 survived the removal: $(cat /tmp/held)"
+	grep -q 'read: EIO' /tmp/held || fail "read of $1 after the removal: $(cat /tmp/held)"
+}
+
 # mbox_wait WORD SECONDS: wait for "WORD $NONCE" from the other guest in
 # the script's mailbox (its mbox_get), failing early on "FAIL $NONCE".
 mbox_wait() {

@@ -501,18 +501,7 @@ unbind_checks() {
 	done
 	[ -n "$on1" ] || fail "no file wholly on device 1"
 	[ -s /tmp/on0 ] || fail "no file wholly on device 0"
-	rm -f /tmp/go
-	mkfifo /tmp/go
-	daxtool map-hold "$on1" /tmp/go >/tmp/held &
-	pid=$!
-	poll 10 "grep -q 'mapped and read' /tmp/held" || fail "map-hold did not start: $(cat /tmp/held)"
-	nd=$(basename "$(readlink -f /sys/block/${E0#/dev/}/device)")
-	say "  echo $nd >/sys/bus/nd/drivers/nd_pmem/unbind ($E0)"
-	echo "$nd" >/sys/bus/nd/drivers/nd_pmem/unbind
-	echo go >/tmp/go
-	wait $pid || fail "map-hold failed: $(cat /tmp/held)"
-	grep -q 'mmap: SIGBUS' /tmp/held || fail "a mapping of $on1 survived its device: $(cat /tmp/held)"
-	grep -q 'read: EIO' /tmp/held || fail "read of $on1 after its device went: $(cat /tmp/held)"
+	remove_under_map "$on1" "$E0"
 	dmesg | grep -q 'famfs: device 1: removed' || fail "famfs.ko was not told of device 1's removal"
 	bad=0
 	while read -r f; do
