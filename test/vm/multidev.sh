@@ -537,6 +537,21 @@ mbox_fail_on_exit() {
 	trap 'rc=$?; [ $rc -eq 0 ] || vmtool mbox "$MBOX" put "FAIL $NONCE"; exit $rc' EXIT
 }
 
+# devadd_mounted DEVICE: famfs devadd of DEVICE through the master's mount
+# at $MNT: device 1, registered with famfs.ko at once; then a file on it
+# (after) and one striped over both devices (striped2, $STRIPED_SEED).
+devadd_mounted() {
+	run famfs devadd -f --allow-small $MNT "$1"
+	has "$1 is device 1 of $MNT \(mounted\)"
+	vmtool xattr $MNT user.famfs.devices >/tmp/out
+	has "^1 [0-9a-f-]+ [0-9]+ [0-9]+ [0-9]+ kernel $1\$"
+	famfs cp /payload/boot/vmlinuz $MNT/after
+	vmtool xattr $MNT/after user.famfs.map >/tmp/out
+	has "^extent 0 dev 1 "
+	famfs creat -s 8M -N 2 -B 2 $MNT/striped2 >/dev/null
+	vmtool fill $MNT/striped2 $STRIPED_SEED write
+}
+
 devadd_master() {
 	pmem2_setup fsdax
 	MBOX=$DEV0
@@ -550,13 +565,7 @@ devadd_master() {
 	mbox_put READY
 	mbox_wait MOUNTED 240
 	say "the client has mounted it: famfs devadd $MNT $DEV1"
-	run famfs devadd -f --allow-small $MNT $DEV1
-	has "$DEV1 is device 1 of $MNT \(mounted\)"
-	famfs cp /payload/boot/vmlinuz $MNT/after
-	vmtool xattr $MNT/after user.famfs.map >/tmp/out
-	has "^extent 0 dev 1 "
-	famfs creat -s 8M -N 2 -B 2 $MNT/striped2 >/dev/null
-	vmtool fill $MNT/striped2 $STRIPED_SEED write
+	devadd_mounted $DEV1
 	expect_kernel_dax
 	say "  master: a file on the added device and one striped over both: $(stats_line)"
 	row pmem2-fsdax
@@ -646,15 +655,7 @@ devadd_live_checks() {
 	FAMFS_SYSTEM_UUID_FILE=/tmp/identity-client famfs mount /dev/pmem0 /mnt/client \
 		>/tmp/out 2>&1 || { cat /tmp/out; fail "client mount"; }
 	cmp /payload/boot/vmlinuz /mnt/client/before || fail "client: before differs"
-	run famfs devadd -f --allow-small $MNT /dev/pmem1
-	has "/dev/pmem1 is device 1 of $MNT \(mounted\)"
-	vmtool xattr $MNT user.famfs.devices >/tmp/out
-	has "^1 [0-9a-f-]+ [0-9]+ [0-9]+ [0-9]+ kernel /dev/pmem1\$"
-	famfs cp /payload/boot/vmlinuz $MNT/after
-	vmtool xattr $MNT/after user.famfs.map >/tmp/out
-	has "^extent 0 dev 1 "
-	famfs creat -s 8M -N 2 -B 2 $MNT/striped2 >/dev/null
-	vmtool fill $MNT/striped2 $STRIPED_SEED write
+	devadd_mounted /dev/pmem1
 	cmp /payload/boot/vmlinuz $MNT/after || fail "master: after differs"
 	vmtool check $MNT/striped2 $STRIPED_SEED /dev/pmem0,/dev/pmem1 >/tmp/out 2>&1 ||
 		{ cat /tmp/out; fail "master: striped2"; }
