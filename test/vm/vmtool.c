@@ -548,6 +548,24 @@ static int wait_commit(const char *root, long before)
 	return fail("%s: no commit within 10 s", root);
 }
 
+/*
+ * commit_invalidations once it has stopped moving (unchanged for 100 ms,
+ * at most 10 s): the notices of earlier commits are sent by the server's
+ * notifier a little later, and must not be taken for the next commit's.
+ */
+static long settled_commits(const char *root)
+{
+	long v = xattr_counter(root, "user.famfs.server", "commit_invalidations"), w;
+
+	for (int i = 0, same = 0; v >= 0 && i < 500 && same < 5; i++) {
+		usleep(20000);
+		w = xattr_counter(root, "user.famfs.server", "commit_invalidations");
+		same = w == v ? same + 1 : 0;
+		v = w;
+	}
+	return v;
+}
+
 static int cmd_stat(char **argv)
 {
 	long v = counter(argv[0], argv[1]);
@@ -781,7 +799,7 @@ static int cmd_pending(char **argv)
 		printf("pending: %s: sized through the creating fd, written and read through a "
 		       "later one: 1 GET_FMAP (the later open), no READ/WRITE\n", a);
 
-	c0 = xattr_counter(argv[0], "user.famfs.server", "commit_invalidations");
+	c0 = settled_commits(argv[0]);
 	fd1 = open(b, O_CREAT | O_EXCL | O_RDWR, 0644);
 	if (c0 < 0 || fd1 < 0 || ftruncate(fd1, size) < 0)
 		return fail("%s: create and ftruncate: %s", b, strerror(errno));
